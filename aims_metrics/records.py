@@ -1,0 +1,342 @@
+"""The table-spec registry: one declaration per table drives DDL, templates, validation and docs.
+
+Nothing about a data table's columns is written anywhere else. Cross-field rules are data too
+(`DateOrder`, `RequiredWhen`), so the validator, the docs and the tests read the same declaration.
+"""
+
+from __future__ import annotations
+
+import csv
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+from pydantic import BaseModel, ConfigDict
+
+
+class ColumnKind(StrEnum):
+    TEXT = "text"
+    DATE = "date"
+    ENUM = "enum"
+    BOOL = "bool"
+    NUMBER = "number"
+    CLAUSE = "clause"  # an ISO/IEC 42001 clause or Annex A control reference
+
+
+SQL_TYPES: dict[ColumnKind, str] = {
+    ColumnKind.TEXT: "VARCHAR",
+    ColumnKind.DATE: "DATE",
+    ColumnKind.ENUM: "VARCHAR",
+    ColumnKind.BOOL: "BOOLEAN",
+    ColumnKind.NUMBER: "DOUBLE",
+    ColumnKind.CLAUSE: "VARCHAR",
+}
+
+# Closed vocabularies of design §2.
+RiskLevel = StrEnum("RiskLevel", {v.upper(): v for v in ("high", "medium", "low")})
+LifecycleStage = StrEnum(
+    "LifecycleStage",
+    {v.upper(): v for v in ("design", "development", "validation", "deployed", "retired")},
+)
+Severity = StrEnum("Severity", {v.upper(): v for v in ("critical", "high", "medium", "low")})
+IncidentCategory = StrEnum(
+    "IncidentCategory",
+    {
+        v.upper(): v
+        for v in (
+            "fairness",
+            "privacy",
+            "safety",
+            "security",
+            "transparency",
+            "reliability",
+            "other",
+        )
+    },
+)
+IncidentStatus = StrEnum(
+    "IncidentStatus", {v.upper(): v for v in ("open", "investigating", "resolved", "closed")}
+)
+AssessmentType = StrEnum("AssessmentType", {v.upper(): v for v in ("impact", "risk")})
+AssessmentStatus = StrEnum(
+    "AssessmentStatus",
+    {v.upper(): v for v in ("planned", "in_progress", "completed", "cancelled")},
+)
+BiasStage = StrEnum("BiasStage", {v.upper(): v for v in ("pre_deployment", "production")})
+AuditType = StrEnum(
+    "AuditType",
+    {v.upper(): v for v in ("internal", "external", "certification", "surveillance")},
+)
+FindingType = StrEnum(
+    "FindingType", {v.upper(): v for v in ("major_nc", "minor_nc", "observation", "ofi")}
+)
+FindingStatus = StrEnum(
+    "FindingStatus", {v.upper(): v for v in ("open", "in_progress", "closed", "verified")}
+)
+
+NONCONFORMITY_TYPES: tuple[str, ...] = (FindingType.MAJOR_NC, FindingType.MINOR_NC)
+
+
+class Column(BaseModel):
+    """One column of a data table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    kind: ColumnKind
+    required: bool = False
+    enum: tuple[str, ...] = ()
+    references: str | None = None  # table whose primary key this column must name
+    description: str = ""
+
+    @property
+    def sql_type(self) -> str:
+        return SQL_TYPES[self.kind]
+
+
+class DateOrder(BaseModel):
+    """Cross-field rule: `later` must be on or after `earlier` when both are present."""
+
+    model_config = ConfigDict(frozen=True)
+
+    later: str
+    earlier: str
+
+    def describe(self) -> str:
+        return f"{self.later} ≥ {self.earlier}"
+
+
+class RequiredWhen(BaseModel):
+    """Cross-field rule: `column` is set exactly when `when_column` equals `when_value`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    column: str
+    when_column: str
+    when_value: str
+
+    def describe(self) -> str:
+        return f"{self.column} set exactly when {self.when_column} = {self.when_value}"
+
+
+class TableSpec(BaseModel):
+    """A data table: its columns, primary key and cross-field rules."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    title: str
+    primary_key: str
+    columns: tuple[Column, ...]
+    date_orders: tuple[DateOrder, ...] = ()
+    required_when: tuple[RequiredWhen, ...] = ()
+    derived_bias_pass: bool = False  # bias_tests: `passed` derived from value and threshold
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"{self.name} has no column {name!r}")
+
+    def create_table_sql(self) -> str:
+        """DDL for this table; the primary key is enforced by the importer's upsert."""
+        cols = ",\n  ".join(
+            f"{c.name} {c.sql_type}{' NOT NULL' if c.required else ''}" for c in self.columns
+        )
+        return f"CREATE TABLE IF NOT EXISTS {self.name} (\n  {cols}\n)"
+
+    def template_header(self) -> str:
+        return ",".join(self.column_names)
+
+
+def _enum(name: str, values: type[StrEnum], required: bool = False, description: str = "") -> Column:
+    return Column(
+        name=name,
+        kind=ColumnKind.ENUM,
+        enum=tuple(v.value for v in values),
+        required=required,
+        description=description,
+    )
+
+
+def _col(name: str, kind: ColumnKind, required: bool = False, **kw: object) -> Column:
+    return Column(name=name, kind=kind, required=required, **kw)
+
+
+T, D, B, N = ColumnKind.TEXT, ColumnKind.DATE, ColumnKind.BOOL, ColumnKind.NUMBER
+
+SYSTEMS = TableSpec(
+    name="systems",
+    title="AI system inventory",
+    primary_key="system_id",
+    columns=(
+        _col("system_id", T, True, description="unique id of the AI system"),
+        _col("name", T, True),
+        _col("owner", T),
+        _col("business_unit", T),
+        _enum("risk_level", RiskLevel, True),
+        _enum("lifecycle_stage", LifecycleStage),
+        _col("deployed_on", D),
+        _col("retired_on", D),
+        _col("third_party", B),
+    ),
+)
+
+INCIDENTS = TableSpec(
+    name="incidents",
+    title="AI incidents",
+    primary_key="incident_id",
+    columns=(
+        _col("incident_id", T, True),
+        _col("system_id", T, references="systems"),
+        _col("title", T, True),
+        _enum("severity", Severity, True),
+        _enum("category", IncidentCategory),
+        _col("occurred_on", D),
+        _col("detected_on", D, True),
+        _col("resolved_on", D),
+        _enum("status", IncidentStatus),
+        _col("root_cause", T),
+    ),
+    date_orders=(DateOrder(later="resolved_on", earlier="detected_on"),),
+)
+
+ASSESSMENTS = TableSpec(
+    name="assessments",
+    title="AI system impact and risk assessments",
+    primary_key="assessment_id",
+    columns=(
+        _col("assessment_id", T, True),
+        _col("system_id", T, True, references="systems"),
+        _enum("assessment_type", AssessmentType, True),
+        _enum("status", AssessmentStatus, True),
+        _col("due_on", D),
+        _col("completed_on", D),
+        _col("assessor", T),
+        _enum("residual_risk", RiskLevel),
+        _col("notes", T),
+    ),
+    required_when=(
+        RequiredWhen(column="completed_on", when_column="status", when_value="completed"),
+    ),
+)
+
+BIAS_TESTS = TableSpec(
+    name="bias_tests",
+    title="Bias and fairness test results",
+    primary_key="test_id",
+    columns=(
+        _col("test_id", T, True),
+        _col("system_id", T, True, references="systems"),
+        _col("model_version", T),
+        _col("executed_on", D, True),
+        _enum("stage", BiasStage, True),
+        _col("protected_attribute", T, True),
+        _col(
+            "metric",
+            T,
+            True,
+            description="e.g. demographic_parity_difference, disparate_impact_ratio",
+        ),
+        _col("value", N, True),
+        _col("threshold", N, True),
+        _col(
+            "passed",
+            B,
+            description="derived when empty: *_ratio passes when value ≥ threshold, "
+            "others when abs(value) ≤ threshold",
+        ),
+    ),
+    derived_bias_pass=True,
+)
+
+FINDINGS = TableSpec(
+    name="findings",
+    title="Audit findings and nonconformities",
+    primary_key="finding_id",
+    columns=(
+        _col("finding_id", T, True),
+        _col("audit_id", T, True),
+        _enum("audit_type", AuditType),
+        _col("clause_ref", ColumnKind.CLAUSE, True, description="ISO/IEC 42001 clause or control"),
+        _enum("finding_type", FindingType, True),
+        _col("description", T, True),
+        _col("raised_on", D, True),
+        _col("due_on", D),
+        _col("closed_on", D),
+        _col("owner", T),
+        _enum("status", FindingStatus),
+        _col("root_cause", T),
+        _col("corrective_action", T),
+        _col("verified_on", D),
+    ),
+    date_orders=(
+        DateOrder(later="closed_on", earlier="raised_on"),
+        DateOrder(later="due_on", earlier="raised_on"),
+    ),
+)
+
+TABLES: dict[str, TableSpec] = {
+    spec.name: spec for spec in (SYSTEMS, INCIDENTS, ASSESSMENTS, BIAS_TESTS, FINDINGS)
+}
+TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+
+
+def table_spec(name: str) -> TableSpec:
+    """The spec of a data table, or KeyError naming the valid tables."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}: use one of {', '.join(TABLES)}") from None
+
+
+class ClauseRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    ref: str
+    title: str
+    kind: str
+    assessable: bool
+
+
+@cache
+def clause_refs() -> dict[str, ClauseRef]:
+    """ISO/IEC 42001 clause and Annex A control references shipped as package data."""
+    text = resources.files("aims_metrics").joinpath("data/iso42001-refs.csv").read_text("utf-8")
+    rows = csv.DictReader(text.splitlines())
+    return {
+        r["ref"]: ClauseRef(
+            ref=r["ref"], title=r["title"], kind=r["kind"], assessable=r["assessable"] == "true"
+        )
+        for r in rows
+    }
+
+
+def docs_markdown() -> str:
+    """The data-contract table for the README, generated from the registry."""
+    lines = ["| table | columns (`*` required) | rules |", "|---|---|---|"]
+    for spec in TABLES.values():
+        cols = []
+        for c in spec.columns:
+            text = f"{c.name}{'*' if c.required else ''}"
+            if c.enum:
+                text += f" ({', '.join(c.enum)})"
+            elif c.kind not in (ColumnKind.TEXT,):
+                text += f" ({c.kind.value})"
+            cols.append(text)
+        rules = [f"{spec.primary_key} unique"]
+        rules += [r.describe() for r in spec.date_orders]
+        rules += [r.describe() for r in spec.required_when]
+        rules += [f"{c.name} must exist in {c.references}" for c in spec.columns if c.references]
+        if spec.derived_bias_pass:
+            rules.append("passed derived when empty; a contradicting value is an error")
+        lines.append(f"| `{spec.name}` ({spec.title}) | {', '.join(cols)} | {'; '.join(rules)} |")
+    return "\n".join(lines)

@@ -1,0 +1,250 @@
+"""DuckDB store: connect with lock retry, migrate, transactions, audit log, settings.
+
+Every connection in the product uses one configuration — external access disabled, configuration
+locked — so no SQL run through it can read files, URLs or the environment. Connections are
+short-lived: open, work, close, so the app and the CLI can share the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from aims_metrics.records import TABLES
+
+DEFAULT_DB_PATH = Path("data") / "aims.duckdb"
+BUSY_TIMEOUT_SECONDS = float(os.environ.get("AIMS_DB_BUSY_TIMEOUT", "5"))
+CONNECTION_CONFIG = {"enable_external_access": False, "lock_configuration": True}
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process held the database longer than the busy timeout."""
+
+
+def default_db_path() -> Path:
+    """`$AIMS_DB`, else `data/aims.duckdb` (the CLI and the app agree on this)."""
+    return Path(os.environ.get("AIMS_DB") or DEFAULT_DB_PATH)
+
+
+def _is_lock_conflict(error: Exception) -> bool:
+    text = str(error).lower()
+    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+def connect(path: str | Path, busy_timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the database, retrying with backoff while another process holds its lock."""
+    path = Path(path)
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + (BUSY_TIMEOUT_SECONDS if busy_timeout is None else busy_timeout)
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), config=dict(CONNECTION_CONFIG))
+        except duckdb.IOException as error:
+            if not _is_lock_conflict(error):
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(
+                    f"the database is busy: {path} is in use by another process "
+                    "(an import or the app); try again in a moment"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+@contextmanager
+def open_db(path: str | Path, migrate_schema: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A short-lived, migrated connection that is always closed."""
+    con = connect(path)
+    try:
+        if migrate_schema:
+            migrate(con)
+        yield con
+    finally:
+        con.close()
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> Iterator[None]:
+    """All or nothing: commit on success, roll back on any exception."""
+    con.execute("BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+# --- migrations --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    apply: Callable[[duckdb.DuckDBPyConnection], None]
+
+
+def sql_migration(*statements: str) -> Callable[[duckdb.DuckDBPyConnection], None]:
+    """A migration step that runs the given DDL statements in order."""
+
+    def run(con: duckdb.DuckDBPyConnection) -> None:
+        for statement in statements:
+            con.execute(statement)
+
+    return run
+
+
+def _create_core_tables(con: duckdb.DuckDBPyConnection) -> None:
+    for spec in TABLES.values():
+        con.execute(spec.create_table_sql())
+    for statement in CORE_TABLES_SQL:
+        con.execute(statement)
+
+
+CORE_TABLES_SQL = (
+    """CREATE SEQUENCE IF NOT EXISTS import_batch_ids START 1""",
+    """CREATE TABLE IF NOT EXISTS import_batches (
+        batch_id BIGINT PRIMARY KEY DEFAULT nextval('import_batch_ids'),
+        table_name VARCHAR NOT NULL, file_name VARCHAR NOT NULL, sha256 VARCHAR NOT NULL,
+        row_count BIGINT NOT NULL, inserted BIGINT NOT NULL, updated BIGINT NOT NULL,
+        unchanged BIGINT NOT NULL, username VARCHAR NOT NULL, imported_at TIMESTAMP NOT NULL)""",
+    """CREATE SEQUENCE IF NOT EXISTS audit_log_ids START 1""",
+    """CREATE TABLE IF NOT EXISTS audit_log (
+        entry_id BIGINT PRIMARY KEY DEFAULT nextval('audit_log_ids'),
+        logged_at TIMESTAMP NOT NULL, username VARCHAR NOT NULL, action VARCHAR NOT NULL,
+        target VARCHAR NOT NULL, detail VARCHAR)""",
+    """CREATE TABLE IF NOT EXISTS settings (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS mapping_presets (
+        table_name VARCHAR NOT NULL, name VARCHAR NOT NULL, mapping VARCHAR NOT NULL,
+        created_by VARCHAR, created_at TIMESTAMP, PRIMARY KEY (table_name, name))""",
+    """CREATE TABLE IF NOT EXISTS objectives (
+        objective_id VARCHAR PRIMARY KEY, title VARCHAR NOT NULL, metric VARCHAR NOT NULL,
+        target DOUBLE NOT NULL, deadline DATE NOT NULL, owner VARCHAR,
+        baseline DOUBLE, baseline_on DATE, updated_by VARCHAR, updated_at TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS metric_definitions (
+        name VARCHAR NOT NULL, version INTEGER NOT NULL, definition VARCHAR NOT NULL,
+        content_hash VARCHAR NOT NULL, author VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
+        reason VARCHAR, PRIMARY KEY (name, version))""",
+    """CREATE TABLE IF NOT EXISTS users (
+        username VARCHAR PRIMARY KEY, role VARCHAR NOT NULL, password_hash VARCHAR,
+        email VARCHAR, display_name VARCHAR, disabled BOOLEAN NOT NULL DEFAULT false,
+        failed_attempts INTEGER NOT NULL DEFAULT 0, locked_until TIMESTAMP,
+        created_at TIMESTAMP NOT NULL)""",
+)
+
+# Append only. Each later issue takes the next version number; never edit a released migration.
+MIGRATIONS: list[Migration] = [
+    Migration(1, "data tables from the registry and core tables", _create_core_tables),
+]
+
+
+def register_migration(migration: Migration) -> None:
+    """Modules that own tables (review, auth, …) register their migrations at import time."""
+    if any(m.version == migration.version for m in MIGRATIONS):
+        raise ValueError(f"migration {migration.version} is registered twice")
+    MIGRATIONS.append(migration)
+    MIGRATIONS.sort(key=lambda m: m.version)
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+        "description VARCHAR, applied_at TIMESTAMP)"
+    )
+    (version,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    return int(version)
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every migration newer than the database, each in its own transaction."""
+    current = schema_version(con)
+    for migration in MIGRATIONS:
+        if migration.version <= current:
+            continue
+        with transaction(con):
+            migration.apply(con)
+            con.execute(
+                "INSERT INTO schema_version VALUES (?, ?, ?)",
+                [migration.version, migration.description, now()],
+            )
+        current = migration.version
+    return current
+
+
+# --- audit log and settings -------------------------------------------------------------------
+
+
+def now() -> datetime:
+    """Current UTC time without tzinfo (DuckDB TIMESTAMP)."""
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def record_audit(
+    con: duckdb.DuckDBPyConnection,
+    username: str,
+    action: str,
+    target: str,
+    detail: dict | None = None,
+) -> None:
+    """Append one entry to the audit trail (call inside the write's own transaction)."""
+    con.execute(
+        "INSERT INTO audit_log (logged_at, username, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+        [now(), username, action, target, json.dumps(detail or {}, sort_keys=True, default=str)],
+    )
+
+
+def audit_entries(con: duckdb.DuckDBPyConnection, limit: int = 1000) -> list[dict]:
+    rows = con.execute(
+        "SELECT entry_id, logged_at, username, action, target, detail FROM audit_log "
+        "ORDER BY entry_id DESC LIMIT ?",
+        [limit],
+    ).fetchall()
+    keys = ("entry_id", "logged_at", "username", "action", "target", "detail")
+    return [dict(zip(keys, row, strict=True)) for row in rows]
+
+
+SETTING_DEFAULTS = {
+    "organisation_name": "Example Organisation",
+    "aims_scope": "The AI management system covers the design, development, deployment and "
+    "monitoring of AI systems across all business units.",
+    "fiscal_year_start_month": "1",
+}
+
+
+def get_setting(con: duckdb.DuckDBPyConnection, key: str) -> str:
+    row = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+    if row is not None:
+        return row[0]
+    return SETTING_DEFAULTS[key]
+
+
+def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: str, username: str) -> None:
+    if key not in SETTING_DEFAULTS:
+        raise KeyError(f"unknown setting {key!r}")
+    with transaction(con):
+        con.execute(
+            "INSERT INTO settings VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+        record_audit(con, username, "setting.update", key, {"value": value})
+
+
+def data_version(path: str | Path) -> tuple[int, int]:
+    """A cheap cache key that changes whenever the database file is written."""
+    stamp = (0, 0)
+    for candidate in (Path(path), Path(f"{path}.wal")):
+        if candidate.exists():
+            st = candidate.stat()
+            stamp = (stamp[0] + st.st_mtime_ns, stamp[1] + st.st_size)
+    return stamp
