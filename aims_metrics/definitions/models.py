@@ -1,0 +1,283 @@
+"""Declarations of sources and metrics (pydantic, no I/O).
+
+Sources are engineer-owned (`sources.yaml`): a table plus declared and computed columns.
+Metrics are analyst-owned (`catalog.yaml` and edits saved in `metric_definitions`): what is
+measured over which source, how it is aggregated per period, and how it is judged.
+Field names are the contract of issue 3 and design §4.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
+PERIOD_START = "$period_start"
+PERIOD_END = "$period_end"
+PERIOD_VARIABLES = (PERIOD_START, PERIOD_END)
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- closed vocabularies ----------------------------------------------------------------------
+
+
+class MetricType(StrEnum):
+    SIMPLE = "simple"
+    RATIO = "ratio"
+    SNAPSHOT = "snapshot"
+
+
+class Unit(StrEnum):
+    COUNT = "count"
+    PERCENT = "percent"  # a fraction 0..1
+    DAYS = "days"
+
+
+class Direction(StrEnum):
+    HIGHER_IS_BETTER = "higher_is_better"
+    LOWER_IS_BETTER = "lower_is_better"
+
+
+class Agg(StrEnum):
+    COUNT = "count"
+    COUNT_DISTINCT = "count_distinct"
+    SUM = "sum"
+    AVERAGE = "average"
+    MEDIAN = "median"
+    P90 = "p90"
+    MIN = "min"
+    MAX = "max"
+
+
+class Op(StrEnum):
+    EQ = "eq"
+    NEQ = "neq"
+    IN = "in"
+    NOT_IN = "not_in"
+    GT = "gt"
+    GTE = "gte"
+    LT = "lt"
+    LTE = "lte"
+    IS_NULL = "is_null"
+    IS_NOT_NULL = "is_not_null"
+    IS_TRUE = "is_true"
+    IS_FALSE = "is_false"
+
+
+LIST_OPS = frozenset({Op.IN, Op.NOT_IN})
+NO_VALUE_OPS = frozenset({Op.IS_NULL, Op.IS_NOT_NULL, Op.IS_TRUE, Op.IS_FALSE})
+ORDER_OPS = frozenset({Op.GT, Op.GTE, Op.LT, Op.LTE})
+
+
+class ColumnType(StrEnum):
+    TEXT = "text"
+    DATE = "date"
+    NUMBER = "number"
+    BOOL = "bool"
+    ENUM = "enum"
+
+
+class Grain(StrEnum):
+    QUARTER = "quarter"
+    MONTH = "month"
+    YEAR = "year"
+
+
+# --- sources (engineer-owned) -------------------------------------------------------------------
+
+
+class SourceColumn(Strict):
+    """A declared column of a source; `expr` (engineer-written SQL) makes it a computed column."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    type: ColumnType
+    values: tuple[str, ...] = ()  # the closed vocabulary of an enum column
+    expr: str | None = None
+    description: str = ""
+
+
+class Source(Strict):
+    """A table (or a table plus computed columns) that metrics may read."""
+
+    name: Annotated[str, Field(pattern=NAME_PATTERN)]
+    table: Annotated[str, Field(pattern=NAME_PATTERN)]
+    description: str = ""
+    key: str | None = None  # primary key, for count_distinct defaults and drill-down order
+    columns: tuple[SourceColumn, ...] = ()
+
+    def column(self, name: str) -> SourceColumn | None:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        return None
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+
+class SourceFile(Strict):
+    schema_version: Literal[1] = 1
+    sources: tuple[Source, ...]
+
+
+# --- metrics (analyst-owned) -------------------------------------------------------------------
+
+FilterValue = str | int | float | bool | date | None
+
+
+class Filter(Strict):
+    """`{field, op, value}` from the closed operator list, or a free-form `{sql: ...}` condition
+    (parsed, checked against an allow-list and re-emitted, never pasted)."""
+
+    field: str | None = None
+    op: Op | None = None
+    value: FilterValue | list[str | int | float | date] = None
+    sql: str | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Filter:
+        if self.sql is not None:
+            if self.field is not None or self.op is not None or self.value is not None:
+                raise ValueError("a filter is either {sql: ...} or {field, op, value}, not both")
+            return self
+        if self.field is None or self.op is None:
+            raise ValueError("a filter needs field and op (or sql)")
+        if self.op in NO_VALUE_OPS and self.value is not None:
+            raise ValueError(f"op {self.op.value} takes no value")
+        if self.op in LIST_OPS and not isinstance(self.value, list):
+            raise ValueError(f"op {self.op.value} needs a list value, e.g. [a, b]")
+        if self.op in LIST_OPS and not self.value:
+            raise ValueError(f"op {self.op.value} needs at least one value")
+        if self.op not in NO_VALUE_OPS | LIST_OPS:
+            if self.value is None:
+                raise ValueError(f"op {self.op.value} needs a value")
+            if isinstance(self.value, list):
+                raise ValueError(f"op {self.op.value} takes one value, not a list (use in)")
+        return self
+
+
+class Snapshot(Strict):
+    """Rows open at each period end: opened ≤ end and (closed is null or closed > end).
+    Without `opened`, only the closed condition applies (e.g. systems not retired by the end)."""
+
+    opened: str | None = None
+    closed: str
+
+
+class Measure(Strict):
+    source: str
+    agg: Agg = Agg.COUNT
+    expr: str | None = None  # a declared column (required for every agg but count)
+    filters: tuple[Filter, ...] = ()
+    snapshot: Snapshot | None = None  # only in a ratio's numerator or denominator
+    time_dimension: str | None = None  # overrides the metric's time_dimension for this part
+
+
+class Bound(Strict):
+    gte: float | None = None
+    lte: float | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Bound:
+        if (self.gte is None) == (self.lte is None):
+            raise ValueError("a threshold is exactly one of {gte: X} or {lte: X}")
+        return self
+
+    def holds(self, value: float) -> bool:
+        if self.gte is not None:
+            return value >= self.gte
+        return value <= self.lte  # type: ignore[operator]
+
+    @property
+    def limit(self) -> float:
+        return self.gte if self.gte is not None else self.lte  # type: ignore[return-value]
+
+
+class Thresholds(Strict):
+    green: Bound
+    amber: Bound | None = None
+
+
+class MetricDefinition(Strict):
+    name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+    label: Annotated[str, Field(min_length=1)]
+    description: Annotated[str, Field(min_length=1)]
+    owner: Annotated[str, Field(min_length=1)]
+    clause: str
+    objective: str | None = None
+    version: Annotated[int, Field(ge=1)] = 1
+    type: MetricType
+    unit: Unit
+    direction: Direction
+    target: float | None = None
+    thresholds: Thresholds | None = None
+    grain: Grain = Grain.QUARTER
+    time_dimension: str | None = None
+    measure: Measure | None = None
+    numerator: Measure | None = None
+    denominator: Measure | None = None
+    snapshot: Snapshot | None = None
+
+    @model_validator(mode="after")
+    def _shape_of_type(self) -> MetricDefinition:
+        if self.type is MetricType.RATIO:
+            if self.numerator is None or self.denominator is None:
+                raise ValueError("type ratio needs numerator and denominator")
+            if self.measure is not None:
+                raise ValueError("type ratio takes numerator and denominator, not measure")
+        else:
+            if self.measure is None:
+                raise ValueError(f"type {self.type.value} needs measure")
+            if self.numerator is not None or self.denominator is not None:
+                raise ValueError(f"type {self.type.value} takes measure, not numerator/denominator")
+        if self.type is MetricType.SNAPSHOT and self.snapshot is None:
+            raise ValueError("type snapshot needs snapshot: {opened: FIELD, closed: FIELD}")
+        if self.type is not MetricType.SNAPSHOT and self.snapshot is not None:
+            raise ValueError("snapshot at the metric level is only for type snapshot")
+        return self
+
+    @property
+    def ref(self) -> str:
+        return f"{self.name}@{self.version}"
+
+    def parts(self) -> list[tuple[str, Measure]]:
+        """The measures with their YAML path fragment (measure, or numerator and denominator)."""
+        if self.type is MetricType.RATIO:
+            return [("numerator", self.numerator), ("denominator", self.denominator)]  # type: ignore[list-item]
+        return [("measure", self.measure)]  # type: ignore[list-item]
+
+    def sources(self) -> list[str]:
+        return sorted({m.source for _, m in self.parts()})
+
+
+class MetricFile(Strict):
+    schema_version: Literal[1]
+    metrics: tuple[MetricDefinition, ...]
+
+
+def canonical_content(definition: MetricDefinition) -> dict[str, Any]:
+    """The definition as plain data without its version: what the content hash covers."""
+    data = definition.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    data.pop("version", None)
+    data["name"] = definition.name
+    data["type"] = definition.type.value
+    return data
+
+
+def yaml_path(loc: tuple[int | str, ...]) -> str:
+    """pydantic's location tuple as a YAML path: ('metrics', 0, 'measure') → metrics[0].measure."""
+    text = ""
+    for part in loc:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
+            text += f".{part}" if text else str(part)
+    return text or "<file>"
