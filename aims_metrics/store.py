@@ -162,7 +162,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
         "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
         "description VARCHAR, applied_at TIMESTAMP)"
     )
-    (version,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchone()
+    (version,) = con.execute("SELECT coalesce(max(version), 0) FROM schema_version").fetchall()[0]
     return int(version)
 
 
@@ -183,6 +183,12 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
 
 
 # --- audit log and settings -------------------------------------------------------------------
+
+
+def fetch_one(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> tuple | None:
+    """The first row of a query, or None; always consumes the whole result (DuckDB 2.x)."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0] if rows else None
 
 
 def now() -> datetime:
@@ -223,9 +229,9 @@ SETTING_DEFAULTS = {
 
 
 def get_setting(con: duckdb.DuckDBPyConnection, key: str) -> str:
-    row = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-    if row is not None:
-        return row[0]
+    rows = con.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchall()
+    if rows:
+        return rows[0][0]
     return SETTING_DEFAULTS[key]
 
 

@@ -1,0 +1,122 @@
+"""CLI: init, import, template, export."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.records import TABLE_NAMES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    init = subparsers.add_parser("init", help="create or migrate the schema; optionally load demo data")
+    init.add_argument("--demo", action="store_true", help="load the deterministic demo data set")
+    init.add_argument("--scale", choices=("demo", "enterprise"), default="demo",
+                      help="with --demo: 'enterprise' loads the large benchmark data set")
+    init.add_argument("--end-quarter", default=None,
+                      help="with --demo: last quarter of the data (default: last completed quarter)")
+    init.set_defaults(handler=run_init)
+
+    imp = subparsers.add_parser("import", help="validate and upsert a CSV or XLSX export")
+    imp.add_argument("table", choices=TABLE_NAMES)
+    imp.add_argument("file", type=Path)
+    imp.add_argument("--dry-run", action="store_true", help="validate and count; write nothing")
+    imp.add_argument("--map", action="append", default=[], metavar="SRC=DST",
+                     help="rename a file column to a table column")
+    imp.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE",
+                     help="fill a column the file lacks with one value")
+    imp.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first)")
+    imp.set_defaults(handler=run_import)
+
+    template = subparsers.add_parser("template", help="print the CSV header of a table")
+    template.add_argument("table", choices=TABLE_NAMES)
+    template.set_defaults(handler=run_template)
+
+    export = subparsers.add_parser("export", help="export a table as formula-safe CSV")
+    export.add_argument("table", choices=TABLE_NAMES)
+    export.add_argument("--out", type=Path, required=True)
+    export.set_defaults(handler=run_export)
+
+
+def run_init(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+
+    with store.open_db(args.db) as con:
+        version = store.schema_version(con)
+        try:
+            from aims_metrics.definitions import install_shipped_catalog
+        except ImportError:
+            install_shipped_catalog = None
+        if install_shipped_catalog is not None:
+            install_shipped_catalog(con)
+        print(f"database {args.db} at schema version {version}")
+        if args.demo:
+            from aims_metrics.demo import load_demo
+            from aims_metrics.periods import parse_quarter
+
+            end = None
+            if args.end_quarter:
+                try:
+                    end = parse_quarter(args.end_quarter)
+                except ValueError as error:
+                    raise UsageError(str(error)) from None
+            counts = load_demo(con, end_quarter=end, scale=args.scale)
+            summary = ", ".join(f"{n:,} {table}" for table, n in counts.items())
+            print(f"loaded {args.scale} data: {summary}")
+    return EXIT_OK
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from aims_metrics import ingest, store
+
+    try:
+        mapping = ingest.parse_assignments(args.map, "--map")
+        constants = ingest.parse_assignments(args.set, "--set")
+    except ingest.ImportUsageError as error:
+        raise UsageError(str(error)) from None
+    if not args.file.exists():
+        raise UsageError(f"{args.file}: no such file")
+    with store.open_db(args.db) as con:
+        try:
+            plan, result = ingest.import_file(
+                con, args.table, args.file, cli_user(), file_name=str(args.file),
+                mapping=mapping, constants=constants, sheet=args.sheet, dry_run=args.dry_run,
+            )
+        except ingest.ImportUsageError as error:
+            raise UsageError(str(error)) from None
+        except ingest.ImportRejected as rejected:
+            _print_warnings(rejected.plan.warnings)
+            for problem in rejected.plan.problems:
+                print(problem, file=sys.stderr)
+            print(f"{len(rejected.plan.problems)} error(s): nothing imported", file=sys.stderr)
+            return EXIT_INVALID
+    _print_warnings(plan.warnings)
+    prefix = "dry run: would be " if result.dry_run else ""
+    print(f"{prefix}{result.counts}")
+    if not result.dry_run and result.counts.inserted == result.counts.updated == 0:
+        print("nothing changed: every row is already in the database", file=sys.stderr)
+    return EXIT_OK
+
+
+def _print_warnings(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
+def run_template(args: argparse.Namespace) -> int:
+    from aims_metrics.records import table_spec
+
+    print(table_spec(args.table).template_header())
+    return EXIT_OK
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.exports import export_table
+
+    with store.open_db(args.db) as con:
+        count = export_table(con, args.table, args.out)
+    print(f"exported {count} rows to {args.out}")
+    return EXIT_OK

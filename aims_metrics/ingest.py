@@ -1,0 +1,561 @@
+"""Import: read → map headers → validate every row (all errors at once) → upsert in one transaction.
+
+Validation is vectorised: the file is registered in DuckDB as an Arrow table of text and each rule
+of the table spec becomes one SQL check returning (row, column, message) for every failing cell.
+Cell values only ever reach SQL as data in that registered table, never as SQL text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+
+from aims_metrics.readers import ROW_NUMBER, FileProblem, RawFile, read_source
+from aims_metrics.records import ColumnKind, TableSpec, clause_refs, table_spec
+from aims_metrics.store import now, record_audit, transaction
+
+TRUE_WORDS = ("true", "yes", "y", "1", "t")
+FALSE_WORDS = ("false", "no", "n", "0", "f")
+PREVIEW_ROWS = 20
+STAGE = "import_stage"
+
+
+class ImportUsageError(ValueError):
+    """The request itself is wrong (unknown table, bad --map/--set): exit code 2."""
+
+
+@dataclass(frozen=True, order=True)
+class ImportProblem:
+    """One validation error, located as a spreadsheet shows it (header = row 1)."""
+
+    row: int
+    column: str
+    message: str
+    file: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.row}: {self.column}: {self.message}"
+
+
+@dataclass
+class ImportCounts:
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __str__(self) -> str:
+        return f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+
+
+@dataclass
+class ImportPlan:
+    """A validated (or rejected) import, ready for `commit_import`."""
+
+    table: str
+    file_name: str
+    sha256: str
+    row_count: int
+    problems: list[ImportProblem] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    counts: ImportCounts = field(default_factory=ImportCounts)
+    column_sources: dict[str, str] = field(default_factory=dict)  # target column → file header
+    mapped: pa.Table | None = None  # text columns named by target column, plus _row
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    @property
+    def preview(self) -> pd.DataFrame:
+        if self.mapped is None:
+            return pd.DataFrame()
+        frame = self.mapped.slice(0, PREVIEW_ROWS).to_pandas()
+        return frame.rename(columns={ROW_NUMBER: "row"})
+
+    def problems_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            [(p.file, p.row, p.column, p.message) for p in self.problems],
+            columns=["file", "row", "column", "message"],
+        )
+
+
+@dataclass
+class ImportResult:
+    table: str
+    file_name: str
+    counts: ImportCounts
+    batch_id: int | None
+    dry_run: bool = False
+
+
+class ImportRejected(Exception):
+    """Validation failed; `problems` lists every error. The database is unchanged."""
+
+    def __init__(self, plan: ImportPlan):
+        super().__init__(f"{len(plan.problems)} problem(s) in {plan.file_name}")
+        self.plan = plan
+
+
+# --- header mapping ---------------------------------------------------------------------------
+
+
+def normalise_header(header: str) -> str:
+    """Case-, space- and hyphen-insensitive form of a header (design §2)."""
+    text = re.sub(r"[\s\-]+", "_", str(header).strip().lower())
+    return re.sub(r"_+", "_", text).strip("_")
+
+
+def parse_assignments(pairs: list[str] | None, flag: str) -> dict[str, str]:
+    """`["SRC=DST", …]` → dict; a pair without `=` is a usage error."""
+    result: dict[str, str] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ImportUsageError(f"{flag} expects NAME=VALUE, got {pair!r}")
+        result[key.strip()] = value.strip() if flag == "--map" else value
+    return result
+
+
+def _map_columns(
+    spec: TableSpec, raw: RawFile, mapping: dict[str, str], constants: dict[str, str]
+) -> tuple[dict[str, int], list[str], list[ImportProblem]]:
+    """target column → file column index; warnings; file-level problems."""
+    targets = set(spec.column_names)
+    wanted = {normalise_header(src): normalise_header(dst) for src, dst in mapping.items()}
+    for src, dst in wanted.items():
+        if dst not in targets:
+            raise ImportUsageError(
+                f"--map {src}={dst}: {spec.name} has no column {dst!r} "
+                f"(columns: {', '.join(spec.column_names)})"
+            )
+    headers = [normalise_header(h) for h in raw.headers]
+    for src in wanted:
+        if src not in headers:
+            raise ImportUsageError(
+                f"--map {src}=…: the file has no column {src!r} (its columns: {', '.join(raw.headers)})"
+            )
+    chosen: dict[str, int] = {}
+    problems: list[ImportProblem] = []
+    ignored: list[str] = []
+    for index, header in enumerate(headers):
+        target = wanted.get(header, header if header in targets else None)
+        if target is None:
+            ignored.append(raw.headers[index] or f"(blank header in column {index + 1})")
+            continue
+        if target in chosen:
+            problems.append(
+                ImportProblem(
+                    1,
+                    target,
+                    f"columns {raw.headers[chosen[target]]!r} and {raw.headers[index]!r} "
+                    f"both map to {target}",
+                    raw.file_name,
+                )
+            )
+            continue
+        chosen[target] = index
+    for column in constants:
+        name = normalise_header(column)
+        if name not in targets:
+            raise ImportUsageError(
+                f"--set {column}=…: {spec.name} has no column {name!r} "
+                f"(columns: {', '.join(spec.column_names)})"
+            )
+        if name in chosen:
+            raise ImportUsageError(
+                f"--set {column}=…: the file already has column {name!r}; "
+                "--set only fills a column the file lacks"
+            )
+    provided = set(chosen) | {normalise_header(c) for c in constants}
+    hint = ""
+    if sum(1 for h in raw.headers if not h.strip()) > len(raw.headers) / 2:
+        hint = " (row 1 looks like a title row, not a header: remove the rows above the header)"
+    elif len(raw.headers) == 1 and raw.row_count:
+        hint = " (the file has a single column: is it delimited by something other than , ; or tab?)"
+    for column in spec.required_columns:
+        if column not in provided:
+            problems.append(ImportProblem(1, column, f"required column is missing{hint}", raw.file_name))
+    warnings = []
+    if ignored:
+        warnings.append(f"ignored columns not in {spec.name}: {', '.join(ignored)}")
+    return chosen, warnings, problems
+
+
+def _mapped_table(
+    spec: TableSpec, raw: RawFile, chosen: dict[str, int], constants: dict[str, str]
+) -> pa.Table:
+    n = raw.row_count
+    normalised_constants = {normalise_header(k): v for k, v in constants.items()}
+    arrays, names = [], []
+    for column in spec.column_names:
+        if column in chosen:
+            arrays.append(raw.table[f"c{chosen[column]}"])
+        elif column in normalised_constants:
+            arrays.append(pa.repeat(pa.scalar(normalised_constants[column], pa.string()), n))
+        else:
+            arrays.append(pa.nulls(n, pa.string()))
+        names.append(column)
+    arrays.append(raw.table[ROW_NUMBER])
+    names.append(ROW_NUMBER)
+    return pa.table(arrays, names=names)
+
+
+# --- validation (one SQL check per rule) ------------------------------------------------------
+
+CLEAN = "import_clean"
+
+
+def _clean_view_sql(spec: TableSpec, raw_name: str) -> str:
+    cells = ", ".join(f"NULLIF(trim({c}), '') AS {c}" for c in spec.column_names)
+    return f"CREATE OR REPLACE TEMP TABLE {CLEAN} AS SELECT {ROW_NUMBER}, {cells} FROM {raw_name}"
+
+
+def _quote(expr: str) -> str:
+    """SQL that renders a cell value in a message, shortened and quoted."""
+    return f"'''' || left({expr}, 60) || ''''"
+
+
+def _bool_sql(column: str) -> str:
+    t = ", ".join(f"'{w}'" for w in TRUE_WORDS)
+    f = ", ".join(f"'{w}'" for w in FALSE_WORDS)
+    return f"CASE WHEN lower({column}) IN ({t}) THEN true WHEN lower({column}) IN ({f}) THEN false END"
+
+
+def _date_sql(column: str) -> str:
+    return (
+        f"CASE WHEN regexp_full_match({column}, '\\d{{4}}-\\d{{2}}-\\d{{2}}') "
+        f"THEN TRY_CAST({column} AS DATE) END"
+    )
+
+
+def _number_sql(column: str) -> str:
+    return f"CASE WHEN isfinite(TRY_CAST({column} AS DOUBLE)) THEN TRY_CAST({column} AS DOUBLE) END"
+
+
+def _typed_sql(spec: TableSpec, column: str) -> str:
+    kind = spec.column(column).kind
+    if kind is ColumnKind.DATE:
+        return _date_sql(column)
+    if kind is ColumnKind.BOOL:
+        return _bool_sql(column)
+    if kind is ColumnKind.NUMBER:
+        return _number_sql(column)
+    if kind is ColumnKind.ENUM:
+        return f"lower({column})"
+    return column
+
+
+def _bias_rule_sql() -> str:
+    value, threshold = _number_sql("value"), _number_sql("threshold")
+    return (
+        f"CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' THEN {value} >= {threshold} "
+        f"ELSE abs({value}) <= {threshold} END"
+    )
+
+
+def _checks(spec: TableSpec) -> list[tuple[str, list]]:
+    """(SQL selecting _row, col, msg) and its parameters, one per rule."""
+    checks: list[tuple[str, list]] = []
+    for column in spec.columns:
+        c = column.name
+        if column.required:
+            checks.append(
+                (f"SELECT {ROW_NUMBER}, '{c}', 'required value is missing' FROM {CLEAN} "
+                 f"WHERE {c} IS NULL", [])
+            )
+        if column.kind is ColumnKind.ENUM:
+            checks.append(
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not one of: ' || ? FROM {CLEAN} "
+                 f"WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], lower({c}))",
+                 [", ".join(column.enum), list(column.enum)])
+            )
+        elif column.kind is ColumnKind.DATE:
+            checks.append(
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a valid date (expected YYYY-MM-DD)' "
+                 f"FROM {CLEAN} WHERE {c} IS NOT NULL AND {_date_sql(c)} IS NULL", [])
+            )
+        elif column.kind is ColumnKind.BOOL:
+            checks.append(
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not true or false' FROM {CLEAN} "
+                 f"WHERE {c} IS NOT NULL AND {_bool_sql(c)} IS NULL", [])
+            )
+        elif column.kind is ColumnKind.NUMBER:
+            checks.append(
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a number' FROM {CLEAN} "
+                 f"WHERE {c} IS NOT NULL AND {_number_sql(c)} IS NULL", [])
+            )
+        elif column.kind is ColumnKind.CLAUSE:
+            checks.append(
+                (f"SELECT {ROW_NUMBER}, '{c}', 'unknown clause_ref ' || {_quote(c)} || "
+                 "': use an ISO/IEC 42001 clause or Annex A control such as 9.2 or A.6.2.4' "
+                 f"FROM {CLEAN} WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {c})",
+                 [list(clause_refs())])
+            )
+        if column.references:
+            ref = table_spec(column.references)
+            checks.append(
+                (f"SELECT s.{ROW_NUMBER}, '{c}', 'unknown {c} ' || {_quote('s.' + c)} || "
+                 f"': import {ref.name} first' FROM {CLEAN} s WHERE s.{c} IS NOT NULL AND NOT EXISTS "
+                 f"(SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c})", [])
+            )
+    pk = spec.primary_key
+    checks.append(
+        (f"SELECT {ROW_NUMBER}, '{pk}', 'duplicate {pk} ' || {_quote(pk)} || ' (first on row ' || "
+         f"first_row || ')' FROM (SELECT {ROW_NUMBER}, {pk}, min({ROW_NUMBER}) OVER (PARTITION BY {pk}) "
+         f"AS first_row FROM {CLEAN} WHERE {pk} IN (SELECT {pk} FROM {CLEAN} GROUP BY {pk} "
+         f"HAVING count(*) > 1)) WHERE {ROW_NUMBER} > first_row", [])
+    )
+    for rule in spec.date_orders:
+        later, earlier = _date_sql(rule.later), _date_sql(rule.earlier)
+        checks.append(
+            (f"SELECT {ROW_NUMBER}, '{rule.later}', '{rule.later} ' || {rule.later} || "
+             f"' is before {rule.earlier} ' || {rule.earlier} FROM {CLEAN} WHERE {later} < {earlier}", [])
+        )
+    for rule in spec.required_when:
+        status = f"lower({rule.when_column})"
+        checks.append(
+            (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} is required when "
+             f"{rule.when_column} is {rule.when_value}' FROM {CLEAN} WHERE {status} = ? "
+             f"AND {rule.column} IS NULL", [rule.when_value])
+        )
+        checks.append(
+            (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} must be empty unless "
+             f"{rule.when_column} is {rule.when_value} (it is ' || {status} || ')' FROM {CLEAN} "
+             f"WHERE {status} <> ? AND {rule.column} IS NOT NULL", [rule.when_value])
+        )
+    if spec.derived_bias_pass:
+        checks.append(
+            (f"SELECT {ROW_NUMBER}, 'passed', 'passed is ' || {_quote('passed')} || ' but value ' || "
+             f"value || ' with threshold ' || threshold || CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' "
+             "THEN ' fails or meets the rule value ≥ threshold' "
+             "ELSE ' fails or meets the rule abs(value) ≤ threshold' END || ' the other way' "
+             f"FROM {CLEAN} WHERE {_bool_sql('passed')} IS NOT NULL AND {_bias_rule_sql()} IS NOT NULL "
+             f"AND {_bool_sql('passed')} <> {_bias_rule_sql()}", [])
+        )
+    return checks
+
+
+def validate_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, file_name: str) -> list[ImportProblem]:
+    """Every rule of `spec` over the registered file: all problems, sorted by row then column."""
+    order = {name: i for i, name in enumerate(spec.column_names)}
+    problems: list[ImportProblem] = []
+    for sql, params in _checks(spec):
+        for row, column, message in con.execute(sql, params).fetchall():
+            problems.append(ImportProblem(int(row), column, message, file_name))
+    problems.sort(key=lambda p: (p.row, order.get(p.column, -1), p.message))
+    return problems
+
+
+# --- staging and upsert -----------------------------------------------------------------------
+
+
+def _typed_select(spec: TableSpec) -> str:
+    typed = []
+    for column in spec.column_names:
+        expr = _typed_sql(spec, column)
+        if spec.derived_bias_pass and column == "passed":
+            expr = f"coalesce({expr}, {_bias_rule_sql()})"
+        typed.append(f"{expr} AS {column}")
+    return f"SELECT {', '.join(typed)} FROM {CLEAN}"
+
+
+def _stage(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {_typed_select(spec)}")
+
+
+def _diff_counts(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> ImportCounts:
+    pk = spec.primary_key
+    same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in spec.column_names)
+    inserted, unchanged, total = con.execute(
+        f"SELECT count(*) FILTER (WHERE t.{pk} IS NULL), "
+        f"count(*) FILTER (WHERE t.{pk} IS NOT NULL AND {same}), count(*) "
+        f"FROM {STAGE} s LEFT JOIN {spec.name} t ON t.{pk} = s.{pk}"
+    ).fetchall()[0]
+    return ImportCounts(int(inserted), int(total - inserted - unchanged), int(unchanged))
+
+
+def _apply(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+    pk = spec.primary_key
+    others = [c for c in spec.column_names if c != pk]
+    differs = " OR ".join(f"s.{c} IS DISTINCT FROM {spec.name}.{c}" for c in others)
+    assignments = ", ".join(f"{c} = s.{c}" for c in others)
+    con.execute(
+        f"UPDATE {spec.name} SET {assignments} FROM {STAGE} s "
+        f"WHERE {spec.name}.{pk} = s.{pk} AND ({differs})"
+    )
+    columns = ", ".join(spec.column_names)
+    con.execute(
+        f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {STAGE} s "
+        f"WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE t.{pk} = s.{pk})"
+    )
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Iterator[str]:
+    name = "import_raw"
+    con.register(name, table)
+    try:
+        yield name
+    finally:
+        con.unregister(name)
+        con.execute(f"DROP TABLE IF EXISTS {CLEAN}")
+        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+
+
+def _validate_and_count(con: duckdb.DuckDBPyConnection, plan: ImportPlan, apply: bool) -> None:
+    spec = table_spec(plan.table)
+    with _registered(con, plan.mapped) as raw_name:
+        con.execute(_clean_view_sql(spec, raw_name))
+        plan.problems.extend(validate_rows(con, spec, plan.file_name))
+        if plan.problems:
+            return
+        (existing,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {spec.name} LIMIT 1)").fetchall()[0]
+        if not existing:  # first load of the table: everything is new, no diff needed
+            plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
+            if apply:
+                columns = ", ".join(spec.column_names)
+                con.execute(f"INSERT INTO {spec.name} ({columns}) {_typed_select(spec)}")
+            return
+        _stage(con, spec)
+        plan.counts = _diff_counts(con, spec)
+        if apply:
+            _apply(con, spec)
+
+
+# --- the public entry points ------------------------------------------------------------------
+
+
+def source_headers(source: Path | bytes, file_name: str | None = None, sheet: str | None = None) -> list[str]:
+    """The headers of a file as written, for the column-mapping form."""
+    return read_source(source, file_name, sheet).headers
+
+
+def prepare_import(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: Path | bytes,
+    file_name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    constants: dict[str, str] | None = None,
+    sheet: str | None = None,
+    validate: bool = True,
+) -> ImportPlan:
+    """Read, map and validate a file; count what a commit would change. Writes nothing.
+
+    With validate=False only file-level problems are checked (commit_import validates anyway).
+    """
+    try:
+        spec = table_spec(table)
+    except KeyError as error:
+        raise ImportUsageError(str(error.args[0])) from None
+    name = file_name or (Path(source).name if isinstance(source, str | Path) else "upload")
+    try:
+        raw = read_source(source, name, sheet)
+    except FileProblem as problem:
+        plan = ImportPlan(table=table, file_name=name, sha256="", row_count=0)
+        plan.problems.append(ImportProblem(1, "(file)", str(problem), name))
+        return plan
+    except OSError as error:
+        raise ImportUsageError(f"cannot read {name}: {error.strerror or error}") from None
+    plan = ImportPlan(table=table, file_name=name, sha256=raw.sha256, row_count=raw.row_count)
+    chosen, plan.warnings, problems = _map_columns(spec, raw, mapping or {}, constants or {})
+    plan.column_sources = {target: raw.headers[index] for target, index in chosen.items()}
+    plan.problems.extend(problems)
+    plan.problems.extend(ImportProblem(row, "(row)", msg, name) for row, msg in raw.malformed_rows)
+    if raw.row_count == 0 and not raw.malformed_rows:
+        plan.problems.append(ImportProblem(1, "(file)", "the file has a header but no data rows", name))
+    if plan.problems:
+        plan.problems.sort()
+        return plan
+    plan.mapped = _mapped_table(spec, raw, chosen, constants or {})
+    if validate:
+        with transaction(con, read_only=True):
+            _validate_and_count(con, plan, apply=False)
+    return plan
+
+
+def commit_import(con: duckdb.DuckDBPyConnection, plan: ImportPlan, username: str) -> ImportResult:
+    """Re-validate and upsert in ONE transaction, recording the batch; all or nothing."""
+    if not plan.ok or plan.mapped is None:
+        raise ImportRejected(plan)
+    with transaction(con):
+        plan.problems.clear()
+        _validate_and_count(con, plan, apply=True)
+        if plan.problems:
+            raise ImportRejected(plan)  # rolls back: the data changed since preparing
+        counts = plan.counts
+        (batch_id,) = con.execute(
+            "INSERT INTO import_batches (table_name, file_name, sha256, row_count, inserted, updated, "
+            "unchanged, username, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING batch_id",
+            [plan.table, plan.file_name, plan.sha256, plan.row_count, counts.inserted,
+             counts.updated, counts.unchanged, username, now()],
+        ).fetchall()[0]
+        record_audit(
+            con, username, "data.import", plan.table,
+            {"file": plan.file_name, "sha256": plan.sha256, "batch_id": batch_id,
+             "inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged},
+        )
+    return ImportResult(plan.table, plan.file_name, counts, int(batch_id))
+
+
+def import_file(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    source: Path | bytes,
+    username: str,
+    file_name: str | None = None,
+    mapping: dict[str, str] | None = None,
+    constants: dict[str, str] | None = None,
+    sheet: str | None = None,
+    dry_run: bool = False,
+) -> tuple[ImportPlan, ImportResult | None]:
+    """Prepare and (unless dry_run or invalid) commit. Raises ImportRejected on invalid data."""
+    plan = prepare_import(
+        con, table, source, file_name, mapping, constants, sheet, validate=dry_run
+    )
+    if not plan.ok:
+        raise ImportRejected(plan)
+    if dry_run:
+        return plan, ImportResult(table, plan.file_name, plan.counts, None, dry_run=True)
+    return plan, commit_import(con, plan, username)
+
+
+def import_history(con: duckdb.DuckDBPyConnection, limit: int = 200) -> pd.DataFrame:
+    """Recent import batches, newest first."""
+    return con.execute(
+        "SELECT batch_id, table_name, file_name, sha256, row_count, inserted, updated, unchanged, "
+        "username, imported_at FROM import_batches ORDER BY batch_id DESC LIMIT ?",
+        [limit],
+    ).df()
+
+
+def save_mapping_preset(
+    con: duckdb.DuckDBPyConnection, table: str, name: str, mapping: dict[str, str], username: str
+) -> None:
+    """Store a source→target header mapping under a name, for the next export of that shape."""
+    table_spec(table)
+    if not name.strip():
+        raise ImportUsageError("a preset needs a name")
+    with transaction(con):
+        con.execute(
+            "INSERT INTO mapping_presets VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_name, name) "
+            "DO UPDATE SET mapping = excluded.mapping, created_by = excluded.created_by, "
+            "created_at = excluded.created_at",
+            [table, name.strip(), json.dumps(mapping, sort_keys=True), username, now()],
+        )
+        record_audit(con, username, "mapping_preset.save", f"{table}/{name.strip()}", mapping)
+
+
+def mapping_presets(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, dict[str, str]]:
+    rows = con.execute(
+        "SELECT name, mapping FROM mapping_presets WHERE table_name = ? ORDER BY name", [table]
+    ).fetchall()
+    return {name: json.loads(mapping) for name, mapping in rows}
