@@ -254,3 +254,61 @@ def data_version(path: str | Path) -> tuple[int, int]:
             st = candidate.stat()
             stamp = (stamp[0] + st.st_mtime_ns, stamp[1] + st.st_size)
     return stamp
+
+
+# --- backup and restore -------------------------------------------------------------------------
+
+
+def backup_database(path: str | Path, out: str | Path) -> int:
+    """Copy a consistent snapshot: hold the lock, checkpoint the WAL, copy, verify the copy."""
+    import shutil
+
+    out = Path(out)
+    with open_db(path) as con:
+        con.execute("CHECKPOINT")
+        temporary = out.with_name(out.name + ".partial")
+        shutil.copyfile(path, temporary)
+    version = _verified_schema_version(temporary)
+    os.replace(temporary, out)
+    return version
+
+
+def _verified_schema_version(candidate: Path) -> int:
+    with open(candidate, "rb") as handle:
+        if handle.read(12)[8:12] != b"DUCK":
+            raise ValueError(f"{candidate.name} is not an AIMS Review database (not a DuckDB file)")
+    try:
+        con = duckdb.connect(str(candidate), config=dict(CONNECTION_CONFIG))
+    except duckdb.Error as error:
+        raise ValueError(f"{candidate.name} is not an AIMS Review database: {error}") from None
+    try:
+        rows = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_version'"
+        ).fetchall()
+        if rows[0][0] == 0:
+            raise ValueError(f"{candidate.name} is a DuckDB file but not an AIMS Review database")
+        return schema_version(con)
+    finally:
+        con.close()
+
+
+def restore_database(path: str | Path, backup: str | Path, username: str) -> int:
+    """Replace the database with a verified backup, atomically; the restore is audited."""
+    import shutil
+
+    path, backup = Path(path), Path(backup)
+    version = _verified_schema_version(backup)
+    latest = max(m.version for m in MIGRATIONS)
+    if version > latest:
+        raise ValueError(f"{backup.name} has schema version {version}, newer than this program ({latest})")
+    staged = path.with_name(path.name + ".restoring")
+    shutil.copyfile(backup, staged)
+    con = connect(path)  # waits until nobody else uses the database, then releases it at once
+    con.close()
+    wal = Path(f"{path}.wal")
+    if wal.exists():
+        wal.unlink()
+    os.replace(staged, path)
+    with open_db(path) as con, transaction(con):
+        record_audit(con, username, "database.restore", str(path), {"from": backup.name, "schema": version})
+    return version

@@ -1,0 +1,65 @@
+"""CLI: backup, restore, audit-log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from aims_metrics.cli import EXIT_INVALID, EXIT_OK, cli_user
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    backup = subparsers.add_parser("backup", help="write a consistent copy of the database")
+    backup.add_argument("--out", type=Path, required=True)
+    backup.set_defaults(handler=run_backup)
+
+    restore = subparsers.add_parser("restore", help="replace the database with a backup")
+    restore.add_argument("file", type=Path)
+    restore.set_defaults(handler=run_restore)
+
+    audit = subparsers.add_parser("audit-log", help="print the audit trail, newest first")
+    audit.add_argument("--limit", type=int, default=100)
+    audit.add_argument("--format", choices=("table", "json"), default="table")
+    audit.set_defaults(handler=run_audit_log)
+
+
+def run_backup(args: argparse.Namespace) -> int:
+    from aims_metrics.store import backup_database
+
+    version = backup_database(args.db, args.out)
+    print(f"backed up {args.db} (schema version {version}) to {args.out}")
+    return EXIT_OK
+
+
+def run_restore(args: argparse.Namespace) -> int:
+    import sys
+
+    from aims_metrics.store import restore_database
+
+    if not args.file.exists():
+        print(f"error: {args.file}: no such file", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        version = restore_database(args.db, args.file, cli_user())
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"restored {args.db} from {args.file} (schema version {version})")
+    return EXIT_OK
+
+
+def run_audit_log(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+
+    with store.open_db(args.db) as con:
+        entries = store.audit_entries(con, args.limit)
+    if args.format == "json":
+        print(json.dumps(entries, default=str, indent=2))
+        return EXIT_OK
+    for entry in entries:
+        print(f"{entry['entry_id']:>6}  {entry['logged_at']}  {entry['username']:<20} "
+              f"{entry['action']:<22} {entry['target']}  {entry['detail']}")
+    if not entries:
+        print("the audit log is empty")
+    return EXIT_OK

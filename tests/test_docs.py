@@ -1,0 +1,25 @@
+"""Docs stay honest: the README's data contract is the registry's, and its commands exist."""
+
+import re
+from pathlib import Path
+
+from aims_metrics.cli import build_parser
+from aims_metrics.records import docs_markdown
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+
+
+def test_readme_data_contract_matches_the_registry():
+    text = README.read_text(encoding="utf-8")
+    section = re.search(r"<!-- registry:start -->\n(.*?)\n<!-- registry:end -->", text, re.S)
+    assert section is not None, "README lost its registry markers"
+    assert section.group(1) == docs_markdown()
+
+
+def test_every_cli_command_in_the_readme_is_registered():
+    text = README.read_text(encoding="utf-8")
+    documented = set(re.findall(r"python -m aims_metrics (?:\[--db PATH\] )?([a-z-]+)", text))
+    parser = build_parser()
+    subcommands = next(a for a in parser._actions if a.dest == "command").choices
+    assert documented, "README documents no commands"
+    assert documented <= set(subcommands), documented - set(subcommands)
