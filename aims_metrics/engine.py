@@ -1,18 +1,47 @@
 """Compile metric definitions to SQL and evaluate them per quarter (design §4).
 
-One query per metric covers every requested quarter: a generated periods table is joined to the
-metric's source. Evaluation runs in a read-only transaction with a time limit.
+One query per metric covers every requested quarter: a generated periods table
+(period, period_start, period_end) is joined to the metric's source, so a quarter's figure is
+computed from event dates as of the quarter end. Every value reaches SQL as a bound parameter;
+identifiers come only from the source declarations. Evaluation runs in a read-only transaction
+with a time limit (a timer interrupts the connection).
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
 import duckdb
 
+from aims_metrics import store
+from aims_metrics.definitions.models import (
+    LIST_OPS,
+    PERIOD_END,
+    PERIOD_START,
+    Agg,
+    Direction,
+    Filter,
+    Measure,
+    MetricDefinition,
+    MetricType,
+    Op,
+    Snapshot,
+    Source,
+    Unit,
+)
+from aims_metrics.definitions.sqlfilter import check_sql_filter, emit_sql_filter
+from aims_metrics.definitions.validation import coerce_filter_value
 from aims_metrics.periods import Quarter
+
+EVALUATION_TIME_LIMIT_SECONDS = 30.0
+_ROW_MARKER = "__row"
+_AND_INDENTED = "\n    AND "
+_COMMA_NEWLINE = ",\n"
 
 
 class KpiStatus(StrEnum):
@@ -27,7 +56,7 @@ class MetricTimeout(RuntimeError):
 
 
 class MetricError(RuntimeError):
-    """A metric could not be compiled or evaluated (e.g. unknown metric name)."""
+    """A metric could not be compiled or evaluated (unknown metric, invalid definition)."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +77,7 @@ class KpiResult:
     previous_value: int | float | None
     status: KpiStatus
     thresholds: dict = field(default_factory=dict)
-    problem: str | None = None  # why there is no value, when it is an error (e.g. missing table)
+    problem: str | None = None  # why there is no value when that is an error (e.g. missing table)
 
     @property
     def ref(self) -> str:
@@ -57,26 +86,486 @@ class KpiResult:
 
     def to_json(self) -> dict[str, Any]:
         """The design §8 `kpis --format json` entry."""
-        raise NotImplementedError
+        return {
+            "name": self.name,
+            "label": self.label,
+            "value": self.value,
+            "unit": self.unit,
+            "target": self.target,
+            "status": self.status.value,
+            "version": self.version,
+            "previous_value": self.previous_value,
+        }
 
 
-def kpis_for_quarter(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[KpiResult]:
-    """The whole current catalog for one quarter, with the previous quarter's value."""
-    raise NotImplementedError
+# --- compiling -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """SQL with named parameters ($p1, $p2, …) and their values."""
+
+    sql: str
+    params: dict[str, Any]
+
+
+class _Binder:
+    """Hands out parameter names in order and keeps their values."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+
+    def __call__(self, value: Any) -> str:
+        name = f"p{len(self.params) + 1}"
+        self.params[name] = value
+        return f"${name}"
+
+
+def _ident(name: str) -> str:
+    return f'"{name}"'
+
+
+def _period_sql(variable: str) -> str:
+    return {PERIOD_START: "p.period_start", PERIOD_END: "p.period_end"}[variable]
+
+
+def _filter_sql(flt: Filter, source: Source, bind: _Binder) -> str:
+    """One filter as SQL over the source alias `s`; values bound, never inlined."""
+    if flt.sql is not None:
+        checked, problems = check_sql_filter(flt.sql, source)
+        if checked is None:
+            raise MetricError("; ".join(problems))
+        return emit_sql_filter(checked, lambda c: f"s.{_ident(c)}", bind, _period_sql)
+    column = source.column(flt.field or "")
+    if column is None:
+        raise MetricError(f"unknown column {flt.field!r} in source {source.name!r}")
+    col = f"s.{_ident(column.name)}"
+
+    def value_sql(raw: Any) -> str:
+        value, problem = coerce_filter_value(column, raw)
+        if problem:
+            raise MetricError(problem)
+        if isinstance(value, str) and value in (PERIOD_START, PERIOD_END):
+            return _period_sql(value)
+        return bind(value)
+
+    op = flt.op
+    if op in LIST_OPS:
+        items = ", ".join(value_sql(v) for v in flt.value)  # type: ignore[union-attr]
+        if op is Op.IN:
+            return f"{col} IN ({items})"
+        return f"({col} IS NULL OR {col} NOT IN ({items}))"
+    simple = {
+        Op.IS_NULL: f"{col} IS NULL",
+        Op.IS_NOT_NULL: f"{col} IS NOT NULL",
+        Op.IS_TRUE: f"{col} IS TRUE",
+        Op.IS_FALSE: f"{col} IS FALSE",
+    }
+    if op in simple:
+        return simple[op]
+    comparison = {
+        Op.EQ: "=",
+        Op.NEQ: "IS DISTINCT FROM",
+        Op.GT: ">",
+        Op.GTE: ">=",
+        Op.LT: "<",
+        Op.LTE: "<=",
+    }[op]  # type: ignore[index]
+    return f"{col} {comparison} {value_sql(flt.value)}"
+
+
+def _referenced_columns(definition: MetricDefinition, measure: Measure, source: Source) -> list[str]:
+    names: list[str] = []
+    snapshot = definition.snapshot or measure.snapshot
+    if snapshot is not None:
+        names += [n for n in (snapshot.opened, snapshot.closed) if n]
+    else:
+        names.append(measure.time_dimension or definition.time_dimension or "")
+    if measure.expr:
+        names.append(measure.expr)
+    for flt in measure.filters:
+        if flt.sql is not None:
+            checked, _ = check_sql_filter(flt.sql, source)
+            if checked is not None:
+                from sqlglot import exp
+
+                names += [c.name for c in checked.tree.find_all(exp.Column)]
+        elif flt.field:
+            names.append(flt.field)
+    declared = set(source.column_names)
+    return [n for n in dict.fromkeys(names) if n in declared]
+
+
+def source_select(source: Source, columns: list[str] | None = None) -> str:
+    """SELECT of a source's declared (or the listed) columns; computed ones from their expr."""
+    wanted = source.columns if columns is None else [source.column(c) for c in columns]
+    items = []
+    for column in wanted:
+        if column is None:
+            continue
+        if column.expr:
+            items.append(f"({column.expr}) AS {_ident(column.name)}")
+        else:
+            items.append(f"t.{_ident(column.name)}")
+    items.append(f"TRUE AS {_ROW_MARKER}")
+    return f"SELECT {', '.join(items)} FROM {_ident(source.table)} t"
+
+
+def _window_conditions(
+    definition: MetricDefinition, measure: Measure, snapshot: Snapshot | None
+) -> list[str]:
+    if snapshot is not None:
+        conditions = []
+        if snapshot.opened:
+            conditions.append(f"s.{_ident(snapshot.opened)} <= p.period_end")
+        closed = f"s.{_ident(snapshot.closed)}"
+        conditions.append(f"({closed} IS NULL OR {closed} > p.period_end)")
+        return conditions
+    time_dimension = measure.time_dimension or definition.time_dimension
+    if time_dimension is None:
+        raise MetricError(f"{definition.name}: a measure needs a time_dimension or a snapshot")
+    return [f"s.{_ident(time_dimension)} BETWEEN p.period_start AND p.period_end"]
+
+
+def _measure_conditions(
+    definition: MetricDefinition, measure: Measure, source: Source, bind: _Binder
+) -> list[str]:
+    snapshot = definition.snapshot or measure.snapshot
+    conditions = _window_conditions(definition, measure, snapshot)
+    conditions += [_filter_sql(flt, source, bind) for flt in measure.filters]
+    return conditions
+
+
+def _aggregate_sql(measure: Measure) -> str:
+    if measure.agg is Agg.COUNT:
+        return f"count(s.{_ROW_MARKER})"
+    expr = f"s.{_ident(measure.expr or '')}"
+    return {
+        Agg.COUNT_DISTINCT: f"count(DISTINCT {expr})",
+        Agg.SUM: f"coalesce(sum({expr}), 0)",
+        Agg.AVERAGE: f"avg({expr})",
+        Agg.MEDIAN: f"median({expr})",
+        Agg.P90: f"quantile_cont({expr}, 0.9)",
+        Agg.MIN: f"min({expr})",
+        Agg.MAX: f"max({expr})",
+    }[measure.agg]
+
+
+def _source_of(measure: Measure, sources: dict[str, Source]) -> Source:
+    try:
+        return sources[measure.source]
+    except KeyError:
+        raise MetricError(f"unknown source {measure.source!r}") from None
+
+
+def _periods_cte(quarters: list[Quarter], bind: _Binder) -> str:
+    rows = ", ".join(
+        f"({bind(q.label)}, CAST({bind(q.start)} AS DATE), CAST({bind(q.end)} AS DATE))"
+        for q in quarters
+    )
+    return f"periods AS (SELECT * FROM (VALUES {rows}) AS v(period, period_start, period_end))"
+
+
+def compile_series(
+    definition: MetricDefinition, sources: dict[str, Source], quarters: list[Quarter]
+) -> CompiledQuery:
+    """One query giving (period, value[, numerator, denominator]) for every quarter, in order."""
+    if not quarters:
+        raise MetricError("no quarters to evaluate")
+    bind = _Binder()
+    ctes = [_periods_cte(quarters, bind)]
+    for part, measure in definition.parts():
+        source = _source_of(measure, sources)
+        columns = _referenced_columns(definition, measure, source)
+        conditions = _measure_conditions(definition, measure, source, bind)
+        ctes.append(
+            f"{part} AS (\n  SELECT p.period, {_aggregate_sql(measure)} AS value\n"
+            f"  FROM periods p\n  LEFT JOIN ({source_select(source, columns)}) s\n"
+            f"    ON {_AND_INDENTED.join(conditions)}\n  GROUP BY p.period\n)"
+        )
+    if definition.type is MetricType.RATIO:
+        select = (
+            "SELECT p.period, CAST(numerator.value AS DOUBLE) / NULLIF(denominator.value, 0) "
+            "AS value, numerator.value AS numerator, denominator.value AS denominator\n"
+            "FROM periods p\nLEFT JOIN numerator USING (period)\nLEFT JOIN denominator USING (period)"
+        )
+    else:
+        select = "SELECT p.period, measure.value AS value\nFROM periods p\nLEFT JOIN measure USING (period)"
+    sql = f"WITH {_COMMA_NEWLINE.join(ctes)}\n{select}\nORDER BY p.period_start"
+    return CompiledQuery(sql, bind.params)
+
+
+def compile_records(
+    definition: MetricDefinition, sources: dict[str, Source], quarter: Quarter
+) -> CompiledQuery:
+    """The source rows behind one quarter's value. For a ratio over one source: the denominator's
+    rows with `in_numerator`; over two sources: the numerator's rows."""
+    bind = _Binder()
+    periods = _periods_cte([quarter], bind)
+    if definition.type is MetricType.RATIO:
+        num, den = definition.numerator, definition.denominator
+        assert num is not None and den is not None
+        same_source = num.source == den.source
+        main = den if same_source else num
+    else:
+        main, same_source = definition.measure, False
+        assert main is not None
+    source = _source_of(main, sources)
+    conditions = _measure_conditions(definition, main, source, bind)
+    columns = ", ".join(f"s.{_ident(c)}" for c in source.column_names)
+    if definition.type is MetricType.RATIO and same_source:
+        num_conditions = _measure_conditions(definition, num, source, bind)  # type: ignore[arg-type]
+        columns += f", coalesce({' AND '.join(num_conditions)}, false) AS in_numerator"
+    order = f" ORDER BY s.{_ident(source.key)}" if source.key else ""
+    sql = (
+        f"WITH {periods}\nSELECT {columns}\nFROM periods p\nJOIN ({source_select(source)}) s\n"
+        f"  ON {' AND '.join(conditions)}{order}"
+    )
+    return CompiledQuery(sql, bind.params)
+
+
+# --- judging ---------------------------------------------------------------------------------
+
+
+def status_of(definition: MetricDefinition, value: float | None) -> KpiStatus:
+    """green / amber / red from the thresholds (or the target alone); no value is no_data."""
+    if value is None:
+        return KpiStatus.NO_DATA
+    value = round(float(value), 9)
+    thresholds = definition.thresholds
+    if thresholds is None:
+        if definition.target is None:
+            return KpiStatus.NO_DATA
+        met = (
+            value >= definition.target
+            if definition.direction is Direction.HIGHER_IS_BETTER
+            else value <= definition.target
+        )
+        return KpiStatus.GREEN if met else KpiStatus.RED
+    if thresholds.green.holds(value):
+        return KpiStatus.GREEN
+    if thresholds.amber is not None and thresholds.amber.holds(value):
+        return KpiStatus.AMBER
+    return KpiStatus.RED
+
+
+def target_met(definition: MetricDefinition, value: float | None, target: float) -> bool:
+    """Whether a value meets a target in the metric's direction."""
+    if value is None:
+        return False
+    value = round(float(value), 9)
+    if definition.direction is Direction.HIGHER_IS_BETTER:
+        return value >= target
+    return value <= target
+
+
+def _typed_value(definition: MetricDefinition, value: Any) -> int | float | None:
+    if value is None:
+        return None
+    if definition.unit is Unit.COUNT:
+        return int(round(float(value)))
+    return float(value)
+
+
+def _typed_target(definition: MetricDefinition) -> int | float | None:
+    target = definition.target
+    if target is not None and definition.unit is Unit.COUNT and float(target).is_integer():
+        return int(target)
+    return target
+
+
+def _result(
+    definition: MetricDefinition,
+    quarter: Quarter,
+    value: Any,
+    previous: Any,
+    problem: str | None = None,
+) -> KpiResult:
+    typed = _typed_value(definition, value)
+    return KpiResult(
+        name=definition.name,
+        label=definition.label,
+        description=definition.description,
+        owner=definition.owner,
+        clause=definition.clause,
+        unit=definition.unit.value,
+        direction=definition.direction.value,
+        target=_typed_target(definition),
+        version=definition.version,
+        quarter=quarter.label,
+        value=typed,
+        previous_value=_typed_value(definition, previous),
+        status=status_of(definition, typed),
+        thresholds=(
+            definition.thresholds.model_dump(exclude_none=True) if definition.thresholds else {}
+        ),
+        problem=problem,
+    )
+
+
+# --- evaluating ------------------------------------------------------------------------------
+
+
+@contextmanager
+def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
+    """Interrupt the connection's running query after `seconds`; raise MetricTimeout."""
+    timer = threading.Timer(seconds, con.interrupt)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    except duckdb.InterruptException:
+        raise MetricTimeout(
+            f"metric evaluation took longer than {seconds:g} s and was stopped; "
+            "narrow the filters or ask an engineer to index the source"
+        ) from None
+    finally:
+        timer.cancel()
+
+
+def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+    rows = con.execute(
+        "SELECT table_name, column_name FROM information_schema.columns "
+        "WHERE table_schema = 'main'"
+    ).fetchall()
+    tables: dict[str, set[str]] = {}
+    for table, column in rows:
+        tables.setdefault(table, set()).add(column)
+    return tables
+
+
+def source_availability_problem(source: Source, existing: dict[str, set[str]]) -> str | None:
+    """Why a source cannot be read in this database (missing table or column), or None."""
+    if source.table not in existing:
+        return (
+            f"source {source.name!r} reads table {source.table}, which does not exist in this "
+            "database yet"
+        )
+    missing = [c.name for c in source.columns if not c.expr and c.name not in existing[source.table]]
+    if missing:
+        return f"table {source.table} lacks column(s) {', '.join(missing)} declared by source {source.name!r}"
+    return None
+
+
+def _definition_problem(
+    definition: MetricDefinition, sources: dict[str, Source], existing: dict[str, set[str]]
+) -> str | None:
+    for _, measure in definition.parts():
+        source = sources.get(measure.source)
+        if source is None:
+            return f"unknown source {measure.source!r}"
+        problem = source_availability_problem(source, existing)
+        if problem:
+            return problem
+    return None
+
+
+def _run(
+    con: duckdb.DuckDBPyConnection, query: CompiledQuery
+) -> list[tuple[Any, ...]]:
+    return con.execute(query.sql, query.params).fetchall()
+
+
+def evaluate_series(
+    con: duckdb.DuckDBPyConnection,
+    definitions: list[MetricDefinition],
+    quarters: list[Quarter],
+    sources: dict[str, Source] | None = None,
+    seconds: float = EVALUATION_TIME_LIMIT_SECONDS,
+) -> dict[str, list[KpiResult]]:
+    """Evaluate definitions for the quarters (each with previous_value), read-only, time-limited.
+
+    A metric whose source cannot be read (e.g. a table not created yet) gets no_data with the
+    reason in `problem`; the rest of the catalog is unaffected.
+    """
+    from aims_metrics.definitions.sources import shipped_sources
+
+    sources = shipped_sources() if sources is None else sources
+    wanted = sorted(set(quarters))
+    every = sorted(set(wanted) | {q.previous() for q in wanted})
+    results: dict[str, list[KpiResult]] = {}
+    with time_limit(con, seconds):
+        with store.transaction(con, read_only=True):
+            existing = _existing_columns(con)
+        for definition in definitions:
+            problem = _definition_problem(definition, sources, existing)
+            values: dict[str, Any] = {}
+            if problem is None:
+                query = compile_series(definition, sources, every)
+                try:
+                    with store.transaction(con, read_only=True):
+                        values = {row[0]: row[1] for row in _run(con, query)}
+                except duckdb.InterruptException:
+                    raise
+                except duckdb.Error as error:
+                    problem = f"evaluation failed: {str(error).splitlines()[0]}"
+            results[definition.name] = [
+                _result(definition, q, values.get(q.label), values.get(q.previous().label), problem)
+                for q in quarters
+            ]
+    return results
+
+
+def _current(con: duckdb.DuckDBPyConnection, names: list[str] | None) -> list[MetricDefinition]:
+    from aims_metrics.definitions import current_definitions
+
+    definitions = current_definitions(con)
+    if names is None:
+        return definitions
+    by_name = {d.name: d for d in definitions}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        raise MetricError(
+            f"unknown metric(s) {', '.join(unknown)}: use one of {', '.join(by_name)}"
+        )
+    return [by_name[n] for n in names]
 
 
 def catalog_series(
     con: duckdb.DuckDBPyConnection, quarters: list[Quarter], names: list[str] | None = None
 ) -> dict[str, list[KpiResult]]:
-    """Every (or the named) current metric for every quarter: one query per metric."""
-    raise NotImplementedError
+    """Every (or the named) current metric for every quarter: one query per metric.
+
+    The lists follow `quarters`' order; each result carries the previous quarter's value computed
+    with the same (current) definition version.
+    """
+    return evaluate_series(con, _current(con, names), list(quarters))
+
+
+def kpis_for_quarter(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[KpiResult]:
+    """The whole current catalog for one quarter, with the previous quarter's value."""
+    return [series[0] for series in catalog_series(con, [quarter]).values()]
 
 
 def metric_records(con: duckdb.DuckDBPyConnection, name: str, quarter: Quarter):
     """The source rows behind a metric's value for the quarter (drill-down), as a DataFrame."""
-    raise NotImplementedError
+    from aims_metrics.definitions.sources import shipped_sources
+
+    (definition,) = _current(con, [name])
+    sources = shipped_sources()
+    with store.transaction(con, read_only=True):
+        problem = _definition_problem(definition, sources, _existing_columns(con))
+    if problem:
+        raise MetricError(problem)
+    query = compile_records(definition, sources, quarter)
+    with time_limit(con, EVALUATION_TIME_LIMIT_SECONDS):
+        with store.transaction(con, read_only=True):
+            return con.execute(query.sql, query.params).df()
 
 
-def preview_definition(con: duckdb.DuckDBPyConnection, definition, quarters: list[Quarter]) -> list[KpiResult]:
-    """Evaluate an unsaved definition for the given quarters (the editor's live preview)."""
-    raise NotImplementedError
+def preview_definition(
+    con: duckdb.DuckDBPyConnection, definition: MetricDefinition, quarters: list[Quarter]
+) -> list[KpiResult]:
+    """Evaluate an unsaved definition for the given quarters (the editor's live preview).
+
+    Raises MetricError listing the reference-rule problems of an invalid definition.
+    """
+    from aims_metrics.definitions.sources import shipped_sources
+    from aims_metrics.definitions.validation import definition_problems
+
+    sources = shipped_sources()
+    problems = definition_problems(definition, sources, "metric")
+    if problems:
+        raise MetricError("; ".join(str(p) for p in problems))
+    return evaluate_series(con, [definition], list(quarters), sources)[definition.name]
+

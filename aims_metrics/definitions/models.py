@@ -9,7 +9,8 @@ Field names are the contract of issue 3 and design §4.
 from __future__ import annotations
 
 import re
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -182,8 +183,8 @@ class Measure(Strict):
 
 
 class Bound(Strict):
-    gte: float | None = None
-    lte: float | None = None
+    gte: int | float | None = None
+    lte: int | float | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Bound:
@@ -217,7 +218,7 @@ class MetricDefinition(Strict):
     type: MetricType
     unit: Unit
     direction: Direction
-    target: float | None = None
+    target: int | float | None = None
     thresholds: Thresholds | None = None
     grain: Grain = Grain.QUARTER
     time_dimension: str | None = None
@@ -281,3 +282,27 @@ def yaml_path(loc: tuple[int | str, ...]) -> str:
         elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", str(part)):
             text += f".{part}" if text else str(part)
     return text or "<file>"
+
+
+@dataclass(frozen=True)
+class DefinitionProblem:
+    """One problem in a metric file, located by its YAML path (e.g. metrics[0].measure.filters[0])."""
+
+    path: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.message}"
+
+
+@dataclass(frozen=True)
+class DefinitionVersion:
+    """One saved version of a metric definition."""
+
+    name: str
+    version: int
+    author: str
+    created_at: datetime
+    reason: str | None
+    content_hash: str
+    definition: MetricDefinition
