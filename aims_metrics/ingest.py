@@ -334,9 +334,9 @@ def _checks(spec: TableSpec) -> list[tuple[str, list]]:
     if spec.derived_bias_pass:
         checks.append(
             (f"SELECT {ROW_NUMBER}, 'passed', 'passed is ' || {_quote('passed')} || ' but value ' || "
-             f"value || ' with threshold ' || threshold || CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' "
-             "THEN ' fails or meets the rule value ≥ threshold' "
-             "ELSE ' fails or meets the rule abs(value) ≤ threshold' END || ' the other way' "
+             f"value || ' with threshold ' || threshold || CASE WHEN {_bias_rule_sql()} THEN ' passes' "
+             "ELSE ' fails' END || CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' "
+             "THEN ' the rule value ≥ threshold' ELSE ' the rule abs(value) ≤ threshold' END "
              f"FROM {CLEAN} WHERE {_bool_sql('passed')} IS NOT NULL AND {_bias_rule_sql()} IS NOT NULL "
              f"AND {_bool_sql('passed')} <> {_bias_rule_sql()}", [])
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -64,8 +65,16 @@ def _load_bytes(source: Path | bytes) -> bytes:
     return data
 
 
+UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
 def detect_encoding(data: bytes) -> str:
-    """UTF-8 (with or without BOM) when it decodes; otherwise the best guess (e.g. cp1252)."""
+    """UTF-8 (with or without BOM) when it decodes; else cp1252; else the best guess.
+
+    cp1252 comes before guessing because short Western exports are often mis-guessed (as cp775,
+    cp1250, …) and Excel writes cp1252 in Western locales. A file that is mostly valid UTF-8 but
+    has a few bytes that are not (mixed encodings) is rejected rather than silently garbled.
+    """
     if data.startswith(b"\xef\xbb\xbf"):
         return "utf-8-sig"
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
@@ -73,10 +82,21 @@ def detect_encoding(data: bytes) -> str:
     try:
         data.decode("utf-8")
         return "utf-8"
-    except UnicodeDecodeError:
-        pass
+    except UnicodeDecodeError as error:
+        bad = error.start
     if b"\x00" in data[:65536]:
         raise FileProblem("the file is not text (it contains binary data): export it as CSV or XLSX")
+    if UTF8_MULTIBYTE.search(data):
+        line = data.count(b"\n", 0, bad) + 1
+        raise FileProblem(
+            f"mixed encodings: the file is UTF-8 but line {line} has a byte (0x{data[bad]:02x}) "
+            "that is not; save the whole file again as UTF-8"
+        )
+    try:
+        data.decode("cp1252")
+        return "cp1252"
+    except UnicodeDecodeError:
+        pass
     best = from_bytes(data[: 1024 * 1024]).best()
     encoding = best.encoding if best is not None else "cp1252"
     if encoding in ("ascii", "utf_8"):
@@ -230,6 +250,8 @@ def read_xlsx_bytes(data: bytes, file_name: str, sha256: str, sheet: str | None 
         total = sum(info.file_size for info in archive.infolist())
     except zipfile.BadZipFile:
         raise FileProblem("the file is not a valid XLSX workbook") from None
+    if "[Content_Types].xml" not in archive.namelist():
+        raise FileProblem("the file is a ZIP archive but not an XLSX workbook")
     if total > MAX_XLSX_UNCOMPRESSED_BYTES:
         raise FileProblem(
             f"the workbook expands to {total / 1e6:.0f} MB; the limit is "
