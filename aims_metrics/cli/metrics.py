@@ -1,0 +1,236 @@
+"""CLI commands over the metrics engine: kpis, aging, objectives, metrics list|show|validate|apply."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+from pathlib import Path
+
+from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+
+FORMATS = ("table", "json")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    kpis = subparsers.add_parser("kpis", help="the KPI catalog for one quarter")
+    kpis.add_argument("--quarter", help="e.g. 2025Q3 (default: the last completed quarter)")
+    kpis.add_argument("--format", choices=FORMATS, default="table")
+    kpis.set_defaults(handler=run_kpis)
+
+    aging = subparsers.add_parser("aging", help="open findings by age as of a date")
+    aging.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: today)")
+    aging.add_argument("--format", choices=FORMATS, default="table")
+    aging.set_defaults(handler=run_aging)
+
+    objectives = subparsers.add_parser("objectives", help="AI objectives' status for a quarter")
+    objectives.add_argument("--quarter", help="e.g. 2025Q3 (default: the last completed quarter)")
+    objectives.add_argument("--format", choices=FORMATS, default="table")
+    objectives.set_defaults(handler=run_objectives)
+
+    metrics = subparsers.add_parser("metrics", help="metric definitions: list, show, validate, apply")
+    actions = metrics.add_subparsers(dest="metrics_command", required=True, metavar="ACTION")
+    actions.add_parser("list", help="current metric definitions").set_defaults(handler=run_list)
+    show = actions.add_parser("show", help="a metric's current definition (YAML) and history")
+    show.add_argument("name")
+    show.set_defaults(handler=run_show)
+    validate = actions.add_parser("validate", help="check a metric file; list every problem")
+    validate.add_argument("file", type=Path)
+    validate.set_defaults(handler=run_validate)
+    apply = actions.add_parser("apply", help="save the changed metrics of a file as new versions")
+    apply.add_argument("file", type=Path)
+    apply.add_argument("--reason", help="why the definitions change (kept in the history)")
+    apply.set_defaults(handler=run_apply)
+
+
+def _quarter(con, text: str | None):
+    from aims_metrics.periods import last_completed_quarter, parse_quarter
+    from aims_metrics.store import get_setting
+
+    start_month = int(get_setting(con, "fiscal_year_start_month"))
+    if text is None:
+        return last_completed_quarter(start_month=start_month)
+    try:
+        return parse_quarter(text, start_month)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+
+
+def _table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
+
+
+def format_value(value, unit: str) -> str:
+    """A KPI value as people read it: counts whole, percents with %, days with one decimal."""
+    if value is None:
+        return "—"
+    if unit == "percent":
+        return f"{value * 100:.1f}%"
+    if unit == "days":
+        return f"{value:.1f} d"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def run_kpis(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.engine import MetricTimeout, kpis_for_quarter
+
+    with store.open_db(args.db) as con:
+        quarter = _quarter(con, args.quarter)
+        try:
+            results = kpis_for_quarter(con, quarter)
+        except MetricTimeout as error:
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_INVALID
+    if args.format == "json":
+        document = {
+            "quarter": quarter.label,
+            "as_of": quarter.end.isoformat(),
+            "metrics": [r.to_json() for r in results],
+        }
+        print(json.dumps(document, indent=2))
+        return EXIT_OK
+    rows = [
+        [
+            r.ref,
+            r.label,
+            format_value(r.value, r.unit),
+            format_value(r.target, r.unit),
+            r.status.value,
+            format_value(r.previous_value, r.unit),
+        ]
+        for r in results
+    ]
+    print(f"KPIs for {quarter.label} (as of {quarter.end.isoformat()})")
+    print(_table(["metric", "label", "value", "target", "status", "previous"], rows, {2, 3, 5}))
+    for r in results:
+        if r.problem:
+            print(f"note: {r.name}: {r.problem}", file=sys.stderr)
+    return EXIT_OK
+
+
+def run_aging(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.aging import aging_report
+
+    try:
+        as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
+    except ValueError:
+        raise UsageError(f"--as-of {args.as_of!r} is not a date: write YYYY-MM-DD") from None
+    with store.open_db(args.db) as con:
+        report = aging_report(con, as_of)
+    if args.format == "json":
+        print(json.dumps(report.to_json(), indent=2))
+        return EXIT_OK
+    kinds = ["major_nc", "minor_nc", "observation", "ofi", "total"]
+    rows = [[b.bucket, *(str(getattr(b, k)) for k in kinds)] for b in report.buckets]
+    print(f"Open findings as of {as_of.isoformat()}: {report.open_total} open, {report.overdue} overdue")
+    print(_table(["age (days)", *kinds], rows, {1, 2, 3, 4, 5}))
+    return EXIT_OK
+
+
+def run_objectives(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.objectives import objective_progress
+
+    with store.open_db(args.db) as con:
+        quarter = _quarter(con, args.quarter)
+        progress = objective_progress(con, quarter)
+    if args.format == "json":
+        print(json.dumps({"quarter": quarter.label, "objectives": [p.to_json() for p in progress]}, indent=2))
+        return EXIT_OK
+    if not progress:
+        print("No objectives yet — add them on the Objectives page.")
+        return EXIT_OK
+    rows = [
+        [
+            p.objective.objective_id,
+            p.objective.title,
+            p.objective.metric,
+            "—" if p.value is None else f"{p.value:g}",
+            f"{p.objective.target:g}",
+            p.objective.deadline.isoformat(),
+            p.status.value,
+        ]
+        for p in progress
+    ]
+    print(f"Objectives at the end of {quarter.label}")
+    print(_table(["id", "title", "metric", "value", "target", "deadline", "status"], rows, {3, 4}))
+    return EXIT_OK
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.definitions import current_definitions
+
+    with store.open_db(args.db) as con:
+        definitions = current_definitions(con)
+    rows = [[d.ref, d.type.value, d.unit.value, d.clause, d.owner, d.label] for d in definitions]
+    print(_table(["metric", "type", "unit", "clause", "owner", "label"], rows))
+    return EXIT_OK
+
+
+def run_show(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.definitions import current_definitions, definition_history, definition_to_yaml
+
+    with store.open_db(args.db) as con:
+        by_name = {d.name: d for d in current_definitions(con)}
+        if args.name not in by_name:
+            raise UsageError(f"unknown metric {args.name!r}: use one of {', '.join(by_name)}")
+        history = definition_history(con, args.name)
+    print(definition_to_yaml(by_name[args.name]), end="")
+    if history:
+        print("# history:")
+        for v in history:
+            print(f"#   v{v.version} {v.created_at:%Y-%m-%d %H:%M} {v.author}: {v.reason or ''}".rstrip())
+    return EXIT_OK
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.definitions import validate_metric_file
+
+    text = _read(args.file)
+    with store.open_db(args.db) as con:
+        problems = validate_metric_file(con, text)
+    for problem in problems:
+        print(f"{args.file}: {problem}")
+    if problems:
+        return EXIT_INVALID
+    print(f"{args.file}: valid")
+    return EXIT_OK
+
+
+def run_apply(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.definitions import apply_metric_file, validate_metric_file
+
+    text = _read(args.file)
+    with store.open_db(args.db) as con:
+        problems = validate_metric_file(con, text)
+        if problems:
+            for problem in problems:
+                print(f"{args.file}: {problem}")
+            return EXIT_INVALID
+        saved = apply_metric_file(con, text, cli_user(), args.reason)
+    if not saved:
+        print("no changes: every metric matches its current version")
+    for name, version in saved:
+        print(f"saved {name}@{version}")
+    return EXIT_OK
