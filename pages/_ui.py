@@ -1,0 +1,366 @@
+"""UI helpers shared by the router and the pages: page registry, guard, data access, look.
+
+This is the only place where pages reach the database: `query` runs a library function on a
+short-lived connection and caches its result under (database path, data version, arguments), so
+the DuckDB file is never held open between reruns and the CLI can import while the app runs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+import streamlit as st
+
+from aims_metrics import auth, periods, store
+from aims_metrics.auth import Action, Role
+from aims_metrics.exports import safe_csv_bytes
+
+log = logging.getLogger("aims_review")
+
+ROOT = Path(__file__).resolve().parents[1]
+USER_KEY = "auth_username"  # set only by the router after a successful sign-in; never a widget key
+CONTEXT_KEY = "auth_context"  # the signed-in User, re-read from the database on every run
+COOKIE_NAME = "aims_session"
+LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
+
+
+# --- the page registry -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page of the app and the action a user needs to open it."""
+
+    file: str
+    title: str
+    icon: str
+    url_path: str
+    action: Action
+    section: str = "Dashboards"
+    default: bool = False
+
+    @property
+    def path(self) -> Path:
+        return ROOT / self.file
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec(
+        "pages/overview.py",
+        "Overview",
+        ":material/dashboard:",
+        "overview",
+        Action.VIEW_DASHBOARDS,
+        default=True,
+    ),
+    PageSpec(
+        "pages/trends.py", "Trends", ":material/show_chart:", "trends", Action.VIEW_DASHBOARDS
+    ),
+    PageSpec(
+        "pages/nonconformities.py",
+        "Nonconformities",
+        ":material/report:",
+        "nonconformities",
+        Action.VIEW_DASHBOARDS,
+    ),
+    PageSpec(
+        "pages/objectives.py", "Objectives", ":material/flag:", "objectives", Action.VIEW_DASHBOARDS
+    ),
+    PageSpec(
+        "pages/review.py",
+        "Management review",
+        ":material/groups:",
+        "review",
+        Action.VIEW_DASHBOARDS,
+    ),
+    PageSpec(
+        "pages/data_import.py",
+        "Data import",
+        ":material/upload_file:",
+        "data-import",
+        Action.IMPORT_DATA,
+        section="Manage",
+    ),
+    PageSpec(
+        "pages/metrics.py",
+        "Metric definitions",
+        ":material/functions:",
+        "metrics",
+        Action.EDIT_METRICS,
+        section="Manage",
+    ),
+    PageSpec(
+        "pages/admin.py",
+        "Admin",
+        ":material/admin_panel_settings:",
+        "admin",
+        Action.MANAGE_USERS,
+        section="Manage",
+    ),
+)
+
+
+def available_pages() -> list[PageSpec]:
+    """Pages whose module exists (the management review arrives with its own issue)."""
+    return [page for page in PAGES if page.path.exists()]
+
+
+# --- who is signed in, and the guard ------------------------------------------------------------
+
+
+def current_user() -> auth.User | None:
+    """The user the router validated against the database in this run (None when signed out)."""
+    user = st.session_state.get(CONTEXT_KEY)
+    return user if isinstance(user, auth.User) else None
+
+
+def allowed(action: Action) -> bool:
+    user = current_user()
+    return user is not None and auth.can(user.role, action)
+
+
+def require(action: Action) -> auth.User:
+    """Top-of-page and before-every-write guard: stop with "not permitted" unless allowed."""
+    user = current_user()
+    if user is None or not auth.can(user.role, action):
+        not_permitted()
+    return user
+
+
+def not_permitted() -> None:
+    st.error(
+        "You are not permitted to use this page or action with your role. "
+        "Ask an administrator if you need access.",
+        icon=":material/block:",
+    )
+    st.stop()
+
+
+# --- database access -----------------------------------------------------------------------------
+
+
+def db_path() -> str:
+    return str(store.default_db_path())
+
+
+_QUERIES: dict[str, Callable[..., Any]] = {}
+
+
+@st.cache_data(show_spinner=False, max_entries=512)
+def _cached_call(name: str, path: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
+    function = _QUERIES[name]
+    with store.open_db(path) as con:
+        return function(con, *args, **dict(kwargs))
+
+
+def query(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`function(con, *args, **kwargs)` on a short-lived connection, cached until the next write."""
+    name = f"{function.__module__}.{function.__qualname__}"
+    _QUERIES[name] = function
+    path = db_path()
+    return _cached_call(name, path, store.data_version(path), args, tuple(sorted(kwargs.items())))
+
+
+def write(action: Action, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """Check the role again on the server, then run a library write on a short-lived connection."""
+    require(action)
+    with store.open_db(db_path()) as con:
+        return function(con, *args, **kwargs)
+
+
+def setting(key: str) -> str:
+    return query(store.get_setting, key)
+
+
+def fiscal_start_month() -> int:
+    try:
+        month = int(setting("fiscal_year_start_month"))
+    except ValueError:
+        return 1
+    return month if 1 <= month <= 12 else 1
+
+
+# --- quarters -----------------------------------------------------------------------------------
+
+QUARTER_KEY = "quarter"
+
+
+def quarter_options() -> list[str]:
+    """Newest first: the quarter in progress, then the last twelve completed quarters."""
+    start = fiscal_start_month()
+    last = periods.last_completed_quarter(start_month=start)
+    return [q.label for q in reversed(periods.quarters_ending(last.next(), 13))]
+
+
+def selected_quarter() -> periods.Quarter:
+    """The quarter chosen in the sidebar (default: the last completed quarter)."""
+    start = fiscal_start_month()
+    label = st.session_state.get(QUARTER_KEY)
+    if label:
+        try:
+            return periods.parse_quarter(label, start)
+        except ValueError:
+            pass
+    return periods.last_completed_quarter(start_month=start)
+
+
+def trend_quarters(count: int = 8) -> list[periods.Quarter]:
+    return periods.quarters_ending(selected_quarter(), count)
+
+
+# --- session signing key -------------------------------------------------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _process_key() -> bytes:
+    return secrets.token_bytes(32)
+
+
+def is_local_mode() -> bool:
+    return (st.get_option("server.address") or "") in LOCAL_ADDRESSES
+
+
+def _secret(name: str) -> Any:
+    try:
+        return st.secrets.get(name)
+    except Exception:  # no secrets file at all
+        return None
+
+
+def session_key() -> bytes | None:
+    """The cookie signing key: `session_key` in secrets or $AIMS_SESSION_KEY.
+
+    In local mode (bound to localhost) a random key per server process is used instead, so a
+    restart signs everyone out; outside local mode there is no fallback and the app refuses to run.
+    """
+    configured = _secret("session_key") or os.environ.get("AIMS_SESSION_KEY")
+    if configured:
+        key = str(configured).encode("utf-8")
+        return key if len(key) >= 16 else None
+    return _process_key() if is_local_mode() else None
+
+
+def sso_configured() -> bool:
+    try:
+        return "auth" in st.secrets
+    except Exception:
+        return False
+
+
+# --- look ---------------------------------------------------------------------------------------
+
+# Okabe-Ito: distinguishable with the common colour-vision deficiencies; always shown with a word.
+STATUS_COLOURS = {
+    "green": "#009E73",
+    "amber": "#E69F00",
+    "red": "#D55E00",
+    "no_data": "#8C8C8C",
+}
+STATUS_WORDS = {"green": "Green", "amber": "Amber", "red": "Red", "no_data": "No data"}
+STATUS_SYMBOLS = {"green": "●", "amber": "▲", "red": "■", "no_data": "○"}
+SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+PLOTLY_TEMPLATE = "aims"
+
+pio.templates[PLOTLY_TEMPLATE] = go.layout.Template(
+    layout=go.Layout(
+        colorway=SERIES_COLOURS,
+        font={"size": 15},
+        title={"font": {"size": 18}},
+        margin={"l": 10, "r": 10, "t": 50, "b": 10},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        hovermode="x unified",
+    )
+)
+
+CSS = """
+<style>
+[data-testid="stMetricValue"] { font-size: 2.6rem; font-weight: 700; }
+[data-testid="stMetricLabel"] p { font-size: 1.05rem; }
+.aims-status { font-weight: 700; font-size: 1.05rem; padding: 0.1rem 0.55rem;
+  border-radius: 0.4rem; color: #fff; display: inline-block; }
+</style>
+"""
+
+
+def apply_look() -> None:
+    st.html(CSS)
+
+
+def chart(figure: go.Figure, key: str, height: int = 380) -> None:
+    """Draw a plotly figure with the one shared template."""
+    figure.update_layout(template=PLOTLY_TEMPLATE, height=height)
+    st.plotly_chart(figure, key=key, config={"displaylogo": False})
+
+
+def status_badge(status: str) -> str:
+    """HTML for a status: colour, symbol and word (never colour alone). No user text inside."""
+    status = status if status in STATUS_WORDS else "no_data"
+    text_colour = "#000" if status == "amber" else "#fff"
+    return (
+        f'<span class="aims-status" style="background:{STATUS_COLOURS[status]};'
+        f'color:{text_colour}">{STATUS_SYMBOLS[status]} {STATUS_WORDS[status]}</span>'
+    )
+
+
+def status_word(status: str) -> str:
+    return f"{STATUS_SYMBOLS.get(status, '○')} {STATUS_WORDS.get(status, 'No data')}"
+
+
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+
+
+def plain(text: Any) -> str:
+    """User-supplied text made inert for st.markdown (no links, images, HTML or formatting)."""
+    return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text if text is not None else ""))
+
+
+def format_value(value: float | int | None, unit: str) -> str:
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if unit == "percent":
+        return f"{value * 100:.1f}%"
+    if unit == "days":
+        return f"{value:,.1f} d"
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+# --- exports ------------------------------------------------------------------------------------
+
+
+def safe_csv(frame: pd.DataFrame) -> bytes:
+    """CSV bytes safe to open in a spreadsheet (text cells that start a formula are neutralised)."""
+    return safe_csv_bytes(frame)
+
+
+def download_csv(
+    frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
+) -> None:
+    st.download_button(
+        label,
+        data=safe_csv(frame),
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+def empty_state(message: str) -> None:
+    st.info(message, icon=":material/info:")
+
+
+def role_title(role: Role | str) -> str:
+    return Role(role).title

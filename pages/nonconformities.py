@@ -1,0 +1,133 @@
+"""Nonconformities: aging buckets by finding type, overdue list, open-count trend, filters."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from aims_metrics import aging
+from aims_metrics.auth import Action
+from aims_metrics.records import FindingType
+from pages import _ui
+
+_ui.require(Action.VIEW_DASHBOARDS)
+
+quarter = _ui.selected_quarter()
+as_of = quarter.end
+st.title(f"Nonconformities — open at {as_of:%d %B %Y}")
+
+report = _ui.query(aging.aging_report, as_of)
+everything = _ui.query(aging.open_findings, as_of)
+if report.open_total == 0 and everything.empty:
+    _ui.empty_state(
+        f"No findings open at {as_of:%Y-%m-%d}. A governance lead can import findings.csv on "
+        "Data import, or choose another quarter in the sidebar."
+    )
+
+total, overdue = st.columns(2)
+total.metric("Open findings", f"{report.open_total:,}", border=True)
+overdue.metric("Overdue", f"{report.overdue:,}", border=True)
+
+TYPES = [t.value for t in FindingType]
+TYPE_WORDS = {
+    "major_nc": "major NC",
+    "minor_nc": "minor NC",
+    "observation": "observation",
+    "ofi": "OFI",
+}
+buckets = pd.DataFrame([b.model_dump() for b in report.buckets])
+chart_column, trend_column = st.columns(2)
+with chart_column:
+    figure = go.Figure(
+        [
+            go.Bar(x=buckets["bucket"], y=buckets[kind], name=TYPE_WORDS[kind])
+            for kind in TYPES
+            if kind in buckets
+        ]
+    )
+    figure.update_layout(
+        title="Open findings by age (days) and type",
+        barmode="stack",
+        xaxis_title="age in days",
+        yaxis_title="findings",
+    )
+    _ui.chart(figure, key="nc_aging_chart")
+with trend_column:
+    trend = _ui.query(aging.open_nonconformity_trend, _ui.trend_quarters(8))
+    trend_frame = pd.DataFrame(
+        {"quarter end": [q.label for q, _ in trend], "open nonconformities": [n for _, n in trend]}
+    )
+    line = go.Figure(
+        go.Scatter(
+            x=trend_frame["quarter end"],
+            y=trend_frame["open nonconformities"],
+            mode="lines+markers",
+            line={"width": 3},
+            marker={"size": 9},
+        )
+    )
+    line.update_layout(title="Open nonconformities at each quarter end", yaxis_title="open")
+    _ui.chart(line, key="nc_trend_chart")
+
+st.subheader("Open findings")
+filters = st.columns(4)
+types = filters[0].multiselect(
+    "Finding type", TYPES, format_func=lambda t: TYPE_WORDS[t], key="nc_filter_type"
+)
+
+
+def options(column: str) -> list[str]:
+    if everything.empty or column not in everything:
+        return []
+    return sorted(str(v) for v in everything[column].dropna().unique())
+
+
+owner = filters[1].selectbox(
+    "Owner", options("owner"), index=None, placeholder="any", key="nc_filter_owner"
+)
+clause = filters[2].selectbox(
+    "Clause", options("clause_ref"), index=None, placeholder="any", key="nc_filter_clause"
+)
+audit = filters[3].selectbox(
+    "Audit", options("audit_id"), index=None, placeholder="any", key="nc_filter_audit"
+)
+findings = _ui.query(
+    aging.open_findings,
+    as_of,
+    finding_types=types or None,
+    owner=owner,
+    clause_ref=clause,
+    audit_id=audit,
+)
+overdue_only = st.toggle("Overdue only", key="nc_filter_overdue")
+if overdue_only and not findings.empty:
+    findings = findings[findings["overdue"]]
+if findings.empty:
+    _ui.empty_state("No open findings match these filters.")
+else:
+    findings = findings.sort_values(
+        ["overdue", "days_overdue", "age_days"], ascending=[False, False, False]
+    )
+    shown = [
+        c
+        for c in (
+            "finding_id",
+            "finding_type",
+            "clause_ref",
+            "audit_id",
+            "owner",
+            "raised_on",
+            "due_on",
+            "age_days",
+            "bucket",
+            "days_overdue",
+            "overdue",
+            "status",
+            "description",
+        )
+        if c in findings.columns
+    ]
+    st.caption(f"{len(findings)} open findings, overdue first and oldest first")
+    st.dataframe(findings[shown], hide_index=True, key="nc_table")
+    _ui.download_csv(findings[shown], f"open-findings-{as_of:%Y-%m-%d}.csv", key="nc_download")

@@ -1,0 +1,165 @@
+"""Overview: the state of the AI management system for the chosen quarter, at a glance."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from aims_metrics import aging, engine, objectives
+from aims_metrics.auth import Action
+from pages import _ui
+
+_ui.require(Action.VIEW_DASHBOARDS)
+
+quarter = _ui.selected_quarter()
+quarters = _ui.trend_quarters(8)
+st.title(f"Overview — {quarter.label}")
+st.caption(
+    f"{_ui.plain(_ui.setting('organisation_name'))} · figures as of {quarter.end:%d %B %Y} · "
+    "status: ● Green on target, ▲ Amber watch, ■ Red act now, ○ No data"
+)
+
+series: dict[str, list[engine.KpiResult]] = _ui.query(engine.catalog_series, quarters)
+current = [results[-1] for results in series.values()]
+
+if not current:
+    _ui.empty_state("No metrics are defined yet. An analyst can add them on Metric definitions.")
+    st.stop()
+if all(kpi.value is None for kpi in current):
+    _ui.empty_state(
+        f"No data for {quarter.label} yet. A governance lead can load CSV or XLSX exports on "
+        "Data import (start with systems, then incidents, assessments, bias tests and findings)."
+    )
+
+
+def delta_text(kpi: engine.KpiResult) -> str | None:
+    if kpi.value is None or kpi.previous_value is None:
+        return None
+    change = kpi.value - kpi.previous_value
+    if kpi.unit == "percent":
+        return f"{change * 100:+.1f} pts vs previous quarter"
+    if kpi.unit == "days":
+        return f"{change:+.1f} d vs previous quarter"
+    return f"{change:+,.0f} vs previous quarter"
+
+
+COLUMNS = 4
+for start in range(0, len(current), COLUMNS):
+    columns = st.columns(COLUMNS)
+    for column, kpi in zip(columns, current[start : start + COLUMNS], strict=False):
+        history = [r.value for r in series[kpi.name] if r.value is not None]
+        with column, st.container(border=True, key=f"kpi_card_{kpi.name}"):
+            st.metric(
+                _ui.plain(kpi.label),
+                _ui.format_value(kpi.value, kpi.unit),
+                delta=delta_text(kpi),
+                delta_color="normal" if kpi.direction == "higher_is_better" else "inverse",
+                chart_data=history if len(history) > 1 else None,
+                help=_ui.plain(kpi.description),
+            )
+            target = _ui.format_value(kpi.target, kpi.unit) if kpi.target is not None else "none"
+            st.markdown(
+                f"{_ui.status_badge(kpi.status)} &nbsp; target {target}",
+                unsafe_allow_html=True,
+            )
+            st.caption(f"`{kpi.ref}` · clause {_ui.plain(kpi.clause)} · {_ui.plain(kpi.owner)}")
+            if kpi.problem:
+                st.caption(f"Not computed: {_ui.plain(kpi.problem)}")
+
+st.divider()
+objectives_column, attention_column = st.columns(2)
+
+with objectives_column:
+    st.subheader("Objectives")
+    progress = _ui.query(objectives.objective_progress, quarter)
+    if not progress:
+        _ui.empty_state("No objectives yet. A governance lead can add them on Objectives.")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "objective": p.objective.title,
+                        "metric": p.objective.metric,
+                        "target": p.objective.target,
+                        "deadline": p.objective.deadline,
+                        "value": p.value,
+                        "progress": p.progress,
+                        "status": p.status.value.replace("_", " "),
+                    }
+                    for p in progress
+                ]
+            ),
+            hide_index=True,
+            key="overview_objectives",
+            column_config={
+                "progress": st.column_config.ProgressColumn(
+                    "progress", min_value=0.0, max_value=1.0, format="percent"
+                )
+            },
+        )
+
+with attention_column:
+    st.subheader("Needs attention")
+    items: list[dict] = []
+    for kpi in current:
+        if kpi.status == engine.KpiStatus.RED:
+            items.append(
+                {
+                    "what": "Red KPI",
+                    "item": kpi.label,
+                    "detail": f"{_ui.format_value(kpi.value, kpi.unit)} "
+                    f"(target {_ui.format_value(kpi.target, kpi.unit)})",
+                    "days overdue": None,
+                }
+            )
+    findings = _ui.query(aging.open_findings, quarter.end, finding_types=["major_nc"])
+    overdue_majors = findings[findings["overdue"]] if len(findings) else findings
+    for row in overdue_majors.sort_values("days_overdue", ascending=False).itertuples():
+        items.append(
+            {
+                "what": "Overdue major nonconformity",
+                "item": f"{row.finding_id} ({row.clause_ref})",
+                "detail": f"owner {row.owner or 'unassigned'}, due {pd.Timestamp(row.due_on):%Y-%m-%d}",
+                "days overdue": int(row.days_overdue),
+            }
+        )
+    if "assessments_overdue" in series:
+        overdue_assessments = _ui.query(engine.metric_records, "assessments_overdue", quarter)
+        for row in overdue_assessments.itertuples():
+            items.append(
+                {
+                    "what": "Overdue assessment",
+                    "item": f"{row.assessment_id} ({row.assessment_type}, {row.system_id})",
+                    "detail": f"due {pd.Timestamp(row.due_on):%Y-%m-%d}, status {row.status}",
+                    "days overdue": (pd.Timestamp(quarter.end) - pd.Timestamp(row.due_on)).days,
+                }
+            )
+    if not items:
+        st.success("Nothing needs attention: no red KPIs and nothing overdue.")
+    else:
+        st.dataframe(pd.DataFrame(items), hide_index=True, key="overview_attention")
+
+st.divider()
+st.subheader("Records behind a KPI")
+labels = {kpi.name: kpi.label for kpi in current}
+chosen = st.selectbox(
+    "KPI",
+    list(labels),
+    format_func=lambda name: labels[name],
+    key="overview_drilldown_metric",
+)
+if chosen:
+    try:
+        records = _ui.query(engine.metric_records, chosen, quarter)
+    except engine.MetricError as error:
+        st.warning(f"These records cannot be listed: {error}")
+    else:
+        if records.empty:
+            _ui.empty_state(f"No records behind {labels[chosen]} in {quarter.label}.")
+        else:
+            st.caption(f"{len(records)} records behind {labels[chosen]} in {quarter.label}")
+            st.dataframe(records, hide_index=True, key="overview_drilldown_table")
+            _ui.download_csv(
+                records, f"{chosen}-{quarter.label}.csv", key="overview_drilldown_download"
+            )
