@@ -178,6 +178,12 @@ def write(action: Action, function: Callable[..., Any], *args: Any, **kwargs: An
         return function(con, *args, **kwargs)
 
 
+def read(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`function(con, …)` on a short-lived connection, uncached (for per-upload work)."""
+    with store.open_db(db_path()) as con:
+        return function(con, *args, **kwargs)
+
+
 def setting(key: str) -> str:
     return query(store.get_setting, key)
 
@@ -316,7 +322,7 @@ def status_word(status: str) -> str:
     return f"{STATUS_SYMBOLS.get(status, '○')} {STATUS_WORDS.get(status, 'No data')}"
 
 
-_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:])")
+_MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>#!|~$])")
 
 
 def plain(text: Any) -> str:

@@ -1,0 +1,293 @@
+"""Metric definitions: catalog, form and YAML editors with live preview, versions, diff, restore."""
+
+from __future__ import annotations
+
+import difflib
+
+import pandas as pd
+import plotly.graph_objects as go
+import pydantic
+import streamlit as st
+
+from aims_metrics import definitions, engine
+from aims_metrics.auth import Action
+from aims_metrics.definitions.models import MetricDefinition
+from pages import _ui
+
+me = _ui.require(Action.EDIT_METRICS)
+
+st.title("Metric definitions")
+quarters = _ui.trend_quarters(8)
+catalog = _ui.query(definitions.current_definitions)
+if not catalog:
+    _ui.empty_state("No metrics yet. Paste a metric file in the YAML editor to add one.")
+by_name = {d.name: d for d in catalog}
+
+st.dataframe(
+    pd.DataFrame(
+        [
+            {
+                "metric": d.name,
+                "label": d.label,
+                "owner": d.owner,
+                "clause": d.clause,
+                "version": d.version,
+                "type": d.type.value,
+                "unit": d.unit.value,
+                "target": d.target,
+            }
+            for d in catalog
+        ]
+    ),
+    hide_index=True,
+    key="metrics_catalog",
+)
+
+name = st.selectbox(
+    "Metric to edit",
+    list(by_name),
+    format_func=lambda n: f"{by_name[n].label} ({n}@{by_name[n].version})",
+    key="metrics_pick",
+)
+if name is None:
+    st.stop()
+current = by_name[name]
+
+
+def show_problems(problems: list, key: str) -> None:
+    st.error(f"{len(problems)} problem(s): nothing was saved.")
+    st.dataframe(
+        pd.DataFrame([{"where": p.path, "problem": p.message} for p in problems]),
+        hide_index=True,
+        key=key,
+    )
+
+
+def show_preview(candidate: MetricDefinition, key: str) -> None:
+    """The unsaved definition evaluated over eight quarters, beside the saved one."""
+    try:
+        preview = _ui.read(engine.preview_definition, candidate, quarters)
+    except engine.MetricError as error:
+        st.error(f"The preview cannot be computed: {error}")
+        return
+    saved = _ui.query(engine.catalog_series, quarters).get(candidate.name, [])
+    scale = 100.0 if candidate.unit.value == "percent" else 1.0
+    figure = go.Figure()
+    if saved:
+        figure.add_trace(
+            go.Scatter(
+                x=[r.quarter for r in saved],
+                y=[None if r.value is None else r.value * scale for r in saved],
+                name=f"saved (v{saved[-1].version})",
+                mode="lines+markers",
+                line={"dash": "dot"},
+            )
+        )
+    figure.add_trace(
+        go.Scatter(
+            x=[r.quarter for r in preview],
+            y=[None if r.value is None else r.value * scale for r in preview],
+            name="this edit",
+            mode="lines+markers",
+            line={"width": 3},
+            marker={"size": 9},
+        )
+    )
+    if candidate.target is not None:
+        figure.add_hline(y=candidate.target * scale, line_dash="dash", annotation_text="target")
+    figure.update_layout(title="Live preview over eight quarters")
+    _ui.chart(figure, key=f"{key}_chart", height=320)
+    st.dataframe(
+        pd.DataFrame(
+            {
+                "quarter": [r.quarter for r in preview],
+                "value": [_ui.format_value(r.value, r.unit) for r in preview],
+                "status": [_ui.status_word(r.status) for r in preview],
+                "saved status": [_ui.status_word(r.status) for r in saved] or None,
+            }
+        ),
+        hide_index=True,
+        key=f"{key}_table",
+    )
+
+
+def save(candidate: MetricDefinition, reason: str) -> None:
+    if not reason.strip():
+        st.error("Say why you change the metric (the reason is kept with the version).")
+        return
+    version = _ui.write(
+        Action.EDIT_METRICS, definitions.save_definition, candidate, me.username, reason.strip()
+    )
+    if version == current.version:
+        st.info("Nothing changed, so no new version was saved.")
+    else:
+        st.success(f"Saved {candidate.name}@{version}.")
+
+
+form_tab, yaml_tab, history_tab = st.tabs(["Edit", "YAML", "History"])
+
+with form_tab:
+    st.caption(
+        f"`{current.ref}` · {current.type.value} · {current.unit.value} · "
+        f"{current.direction.value.replace('_', ' ')}"
+    )
+    for part, measure in current.parts():
+        sentences = [definitions.describe_filter(f) for f in measure.filters]
+        st.caption(
+            f"{part}: {measure.agg.value} of {measure.source}"
+            + (f" where {'; '.join(sentences)}" if sentences else "")
+        )
+    left, right = st.columns(2)
+    label = left.text_input("Label", value=current.label, key=f"metric_label_{name}")
+    owner = right.text_input("Owner", value=current.owner, key=f"metric_owner_{name}")
+    description = st.text_area(
+        "Description", value=current.description, key=f"metric_description_{name}", height=80
+    )
+    clause_column, target_column = st.columns(2)
+    clause = clause_column.text_input("Clause", value=current.clause, key=f"metric_clause_{name}")
+    target = target_column.number_input(
+        "Target" + (" (percent as 0–1)" if current.unit.value == "percent" else ""),
+        value=None if current.target is None else float(current.target),
+        format="%.4g",
+        key=f"metric_target_{name}",
+    )
+    thresholds = current.thresholds
+    default_op = "gte" if current.direction.value == "higher_is_better" else "lte"
+    OPS = ["gte", "lte"]
+    OP_WORDS = {"gte": "at least (≥)", "lte": "at most (≤)"}
+    bounds = {}
+    for level in ("green", "amber"):
+        bound = getattr(thresholds, level) if thresholds else None
+        op_column, value_column = st.columns([1, 2])
+        op = op_column.selectbox(
+            f"{level.capitalize()} when value is",
+            OPS,
+            index=OPS.index(("gte" if bound.gte is not None else "lte") if bound else default_op),
+            format_func=OP_WORDS.get,
+            key=f"metric_{level}_op_{name}",
+        )
+        limit = value_column.number_input(
+            f"{level.capitalize()} limit" + (" (empty: no amber band)" if level == "amber" else ""),
+            value=None if bound is None else float(bound.limit),
+            format="%.4g",
+            key=f"metric_{level}_limit_{name}",
+        )
+        if limit is not None:
+            bounds[level] = {op: limit}
+
+    data = current.model_dump(mode="json", exclude_none=True)
+    data.update(label=label, owner=owner, description=description, clause=clause)
+    data["target"] = target
+    data.pop("thresholds", None)
+    if "green" in bounds:
+        data["thresholds"] = bounds
+    elif "amber" in bounds:
+        data["thresholds"] = {"amber": bounds["amber"]}  # invalid on purpose: reported below
+    candidate = None
+    try:
+        candidate = MetricDefinition.model_validate(data)
+    except pydantic.ValidationError as error:
+        st.error("This definition is not valid; nothing was saved.")
+        for problem in error.errors():
+            where = ".".join(str(p) for p in problem["loc"]) or "metric"
+            st.markdown(f"- **{_ui.plain(where)}**: {_ui.plain(problem['msg'])}")
+    if candidate is not None:
+        problems = _ui.read(
+            definitions.validate_metric_file, definitions.definition_to_yaml(candidate)
+        )
+        if problems:
+            show_problems(problems, key="metric_form_problems")
+        else:
+            show_preview(candidate, key="metric_form_preview")
+            reason = st.text_input("Reason for the change", key=f"metric_reason_{name}")
+            if st.button("Save as a new version", type="primary", key="metric_form_save"):
+                save(candidate, reason)
+
+with yaml_tab:
+    st.caption(
+        "For power users: the metric file format (one or more metrics). Every problem is listed "
+        "with its YAML path before anything is saved."
+    )
+    text = st.text_area(
+        "Metric file",
+        value=definitions.definition_to_yaml(current),
+        height=420,
+        key=f"metric_yaml_{name}",
+    )
+    problems = _ui.read(definitions.validate_metric_file, text)
+    if problems:
+        show_problems(problems, key="metric_yaml_problems")
+    else:
+        parsed, _ = definitions.parse_metric_file(text)
+        if parsed is not None and len(parsed.metrics) == 1:
+            show_preview(parsed.metrics[0], key="metric_yaml_preview")
+        yaml_reason = st.text_input("Reason for the change", key=f"metric_yaml_reason_{name}")
+        if st.button("Validate and save", type="primary", key="metric_yaml_save"):
+            if not yaml_reason.strip():
+                st.error("Say why you change the metric (the reason is kept with the version).")
+            else:
+                saved = _ui.write(
+                    Action.EDIT_METRICS,
+                    definitions.apply_metric_file,
+                    text,
+                    me.username,
+                    yaml_reason.strip(),
+                )
+                if saved:
+                    st.success("Saved " + ", ".join(f"{n}@{v}" for n, v in saved) + ".")
+                else:
+                    st.info("Nothing changed, so no new version was saved.")
+
+with history_tab:
+    history = _ui.query(definitions.definition_history, name)
+    if not history:
+        _ui.empty_state("This metric has no saved versions yet (it is the shipped definition).")
+    else:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "version": v.version,
+                        "author": v.author,
+                        "saved": v.created_at,
+                        "reason": v.reason,
+                        "content hash": v.content_hash[:12],
+                    }
+                    for v in reversed(history)
+                ]
+            ),
+            hide_index=True,
+            key="metric_history",
+        )
+        versions = [v.version for v in history]
+        by_version = {v.version: v for v in history}
+        old_column, new_column = st.columns(2)
+        old = old_column.selectbox(
+            "Compare version", versions, index=max(len(versions) - 2, 0), key="metric_diff_old"
+        )
+        new = new_column.selectbox(
+            "with version", versions, index=len(versions) - 1, key="metric_diff_new"
+        )
+        diff = difflib.unified_diff(
+            definitions.definition_to_yaml(by_version[old].definition).splitlines(),
+            definitions.definition_to_yaml(by_version[new].definition).splitlines(),
+            fromfile=f"{name}@{old}",
+            tofile=f"{name}@{new}",
+            lineterm="",
+        )
+        text = "\n".join(diff)
+        st.code(text or "(no difference)", language="diff")
+        restore_reason = st.text_input("Reason for restoring", key="metric_restore_reason")
+        if st.button(f"Restore version {old} as a new version", key="metric_restore"):
+            if not restore_reason.strip():
+                st.error("Say why you restore this version.")
+            else:
+                version = _ui.write(
+                    Action.EDIT_METRICS,
+                    definitions.restore_version,
+                    name,
+                    old,
+                    me.username,
+                    restore_reason.strip(),
+                )
+                st.success(f"Restored version {old} as {name}@{version}.")
