@@ -118,7 +118,7 @@ def check_sql_filter(sql: str, source: Source) -> tuple[CheckedSql | None, list[
                     f"unknown variable ${node.name}: use $period_start or $period_end"
                 )
         elif isinstance(node, exp.DataType) and node.this not in ALLOWED_CASTS:
-            problems.append(f"cast to {node.sql()} is not allowed")
+            problems.append(f"cast to {node.sql(dialect='duckdb')} is not allowed")
         elif isinstance(node, exp.In) and node.args.get("query") is not None:
             problems.append("subqueries are not allowed in a condition")
     if problems:
