@@ -108,8 +108,19 @@ STAGES = ("deployed", "retired", "design", "development", "validation")
 STAGE_SHARES = (0.72, 0.08, 0.06, 0.06, 0.08)
 DEPLOYED, RETIRED, DESIGN, DEVELOPMENT, VALIDATION = range(5)
 
-PROTECTED_ATTRIBUTES = ("gender", "age_band", "ethnicity", "disability", "marital_status", "nationality")
-BIAS_METRICS = ("demographic_parity_difference", "equalized_odds_difference", "disparate_impact_ratio")
+PROTECTED_ATTRIBUTES = (
+    "gender",
+    "age_band",
+    "ethnicity",
+    "disability",
+    "marital_status",
+    "nationality",
+)
+BIAS_METRICS = (
+    "demographic_parity_difference",
+    "equalized_odds_difference",
+    "disparate_impact_ratio",
+)
 BIAS_THRESHOLDS = (0.1, 0.1, 0.8)  # the four-fifths rule for the ratio
 ATTRIBUTES_BY_RISK = (3, 2, 1)  # protected attributes tested per system, by risk level
 RC_VERSIONS = ("1.0.0-rc1", "1.0.0-rc2", "1.0.0-rc3")
@@ -192,39 +203,102 @@ FINDING_TYPES = ("major_nc", "minor_nc", "observation", "ofi")
 FINDING_CLAUSES: tuple[tuple[str, float, tuple[str, ...]], ...] = (
     ("4.3", 0.02, ("AIMS scope does not list AI systems provided by suppliers",)),
     ("5.2", 0.02, ("AI policy not communicated to the data science teams",)),
-    ("6.1", 0.07, ("AI risk criteria not defined for generative AI use cases",
-                   "Risk treatment options not recorded for identified AI risks")),
-    ("6.2", 0.05, ("AI objectives lack measurable targets",
-                   "No plan recorded for achieving the bias-testing objective")),
-    ("7.2", 0.05, ("Competence records missing for model validators",
-                   "No training evidence for staff approving automated decisions")),
-    ("7.5.3", 0.05, ("Model documentation not under version control",
-                     "Superseded procedures still in use")),
-    ("8.2", 0.07, ("AI risk assessment not repeated after a significant change",
-                   "Risk assessment does not cover third-party models")),
+    (
+        "6.1",
+        0.07,
+        (
+            "AI risk criteria not defined for generative AI use cases",
+            "Risk treatment options not recorded for identified AI risks",
+        ),
+    ),
+    (
+        "6.2",
+        0.05,
+        (
+            "AI objectives lack measurable targets",
+            "No plan recorded for achieving the bias-testing objective",
+        ),
+    ),
+    (
+        "7.2",
+        0.05,
+        (
+            "Competence records missing for model validators",
+            "No training evidence for staff approving automated decisions",
+        ),
+    ),
+    (
+        "7.5.3",
+        0.05,
+        ("Model documentation not under version control", "Superseded procedures still in use"),
+    ),
+    (
+        "8.2",
+        0.07,
+        (
+            "AI risk assessment not repeated after a significant change",
+            "Risk assessment does not cover third-party models",
+        ),
+    ),
     ("8.3", 0.05, ("Risk treatment plan actions past due without escalation",)),
-    ("8.4", 0.08, ("AI system impact assessment not performed before deployment",
-                   "Impact assessment does not consider affected individuals")),
-    ("9.1", 0.05, ("Monitoring results not analysed against thresholds",
-                   "KPI definitions changed without approval")),
+    (
+        "8.4",
+        0.08,
+        (
+            "AI system impact assessment not performed before deployment",
+            "Impact assessment does not consider affected individuals",
+        ),
+    ),
+    (
+        "9.1",
+        0.05,
+        (
+            "Monitoring results not analysed against thresholds",
+            "KPI definitions changed without approval",
+        ),
+    ),
     ("9.2.2", 0.04, ("Audit programme does not cover all AI systems in scope",)),
     ("9.3.2", 0.03, ("Management review minutes omit audit results",)),
-    ("10.2", 0.06, ("Root cause not determined for a recurring incident",
-                    "Effectiveness of corrective actions not verified")),
+    (
+        "10.2",
+        0.06,
+        (
+            "Root cause not determined for a recurring incident",
+            "Effectiveness of corrective actions not verified",
+        ),
+    ),
     ("A.3.3", 0.03, ("No channel for staff to report AI concerns",)),
     ("A.4.3", 0.03, ("Data resources not documented for a production model",)),
     ("A.5.2", 0.04, ("Impact assessment process not applied to a vendor system",)),
     ("A.5.4", 0.03, ("Impact on vulnerable customers not assessed",)),
-    ("A.6.2.4", 0.07, ("Bias testing not performed before release",
-                       "Validation evidence missing for model retraining")),
-    ("A.6.2.6", 0.06, ("Production monitoring lacks fairness metrics",
-                       "Drift alerts not acted upon")),
+    (
+        "A.6.2.4",
+        0.07,
+        (
+            "Bias testing not performed before release",
+            "Validation evidence missing for model retraining",
+        ),
+    ),
+    (
+        "A.6.2.6",
+        0.06,
+        ("Production monitoring lacks fairness metrics", "Drift alerts not acted upon"),
+    ),
     ("A.6.2.8", 0.03, ("Event logs not retained for the required period",)),
     ("A.7.4", 0.04, ("Data quality checks not defined for training data",)),
-    ("A.8.4", 0.04, ("AI incident not communicated to affected customers",
-                     "Incident communication plan not tested")),
-    ("A.10.3", 0.04, ("Supplier AI obligations missing from contract",
-                      "No evidence of supplier model testing")),
+    (
+        "A.8.4",
+        0.04,
+        (
+            "AI incident not communicated to affected customers",
+            "Incident communication plan not tested",
+        ),
+    ),
+    (
+        "A.10.3",
+        0.04,
+        ("Supplier AI obligations missing from contract", "No evidence of supplier model testing"),
+    ),
 )
 FINDING_ROOT_CAUSES = (
     "Procedure not updated for AI-specific risks",
@@ -256,10 +330,20 @@ class DemoObjective:
 
 
 DEMO_OBJECTIVES: tuple[DemoObjective, ...] = (
-    DemoObjective("OBJ-01", "Zero high-severity AI incidents", "high_severity_incidents", 0.0,
-                  "Head of AI Risk"),
-    DemoObjective("OBJ-02", "All high-risk AI systems bias-tested before deployment",
-                  "high_risk_bias_tested_before_deployment", 1.0, "Chief Data Scientist"),
+    DemoObjective(
+        "OBJ-01",
+        "Zero high-severity AI incidents",
+        "high_severity_incidents",
+        0.0,
+        "Head of AI Risk",
+    ),
+    DemoObjective(
+        "OBJ-02",
+        "All high-risk AI systems bias-tested before deployment",
+        "high_risk_bias_tested_before_deployment",
+        1.0,
+        "Chief Data Scientist",
+    ),
 )
 
 # --- small vectorised helpers -------------------------------------------------------------------
@@ -399,7 +483,9 @@ def _systems(rng: np.random.Generator, n: int, window: _Window) -> _Inventory:
         market = np.asarray(MARKETS)[rng.integers(0, len(MARKETS), n)]
         number = rng.integers(1, 100, n).astype("U2")
         names = np.strings.add(names.astype(str), np.strings.add(" (", market))
-        names = np.strings.add(np.strings.add(names, " "), np.strings.add(number, ")")).astype(object)
+        names = np.strings.add(np.strings.add(names, " "), np.strings.add(number, ")")).astype(
+            object
+        )
     risk = np.asarray([RISKS.index(t[2]) for t in SYSTEM_TEMPLATES])[tpl]
     third_party = np.asarray([t[3] for t in SYSTEM_TEMPLATES])[tpl]
     if n > templates:
@@ -416,13 +502,19 @@ def _systems(rng: np.random.Generator, n: int, window: _Window) -> _Inventory:
     deployed_now = np.flatnonzero(stage == DEPLOYED)
     legacy[deployed_now] = _exact_assign(rng, len(deployed_now), (0.45, 0.55)) == 0
     deployed = np.full(n, NAT)
-    deployed[ever & legacy] = first - _days(_uniform_int(rng, 1, 3 * 365, int((ever & legacy).sum())))
+    deployed[ever & legacy] = first - _days(
+        _uniform_int(rng, 1, 3 * 365, int((ever & legacy).sum()))
+    )
     fresh = ever & ~legacy
-    deployed[fresh] = _between(rng, np.full(fresh.sum(), first), np.full(fresh.sum(), end - 21 * DAY))
+    deployed[fresh] = _between(
+        rng, np.full(fresh.sum(), first), np.full(fresh.sum(), end - 21 * DAY)
+    )
     retired = np.full(n, NAT)
     gone = stage == RETIRED
     retired[gone] = _between(
-        rng, np.maximum(first + 14 * DAY, deployed[gone] + 180 * DAY), np.full(gone.sum(), end - 7 * DAY)
+        rng,
+        np.maximum(first + 14 * DAY, deployed[gone] + 180 * DAY),
+        np.full(gone.sum(), end - 7 * DAY),
     )
 
     # Which deployed systems lack a passed pre-deployment bias test: a couple of high-risk ones
@@ -466,8 +558,18 @@ def _systems(rng: np.random.Generator, n: int, window: _Window) -> _Inventory:
         },
     )
     return _Inventory(
-        frame, ids, risk, stage, deployed, retired, legacy, plan, gap, attributes,
-        service_lo, service_hi,
+        frame,
+        ids,
+        risk,
+        stage,
+        deployed,
+        retired,
+        legacy,
+        plan,
+        gap,
+        attributes,
+        service_lo,
+        service_hi,
     )
 
 
@@ -511,9 +613,7 @@ def _incidents(
         system[rows] = rng.choice(candidates, size=len(rows), p=w / w.sum())
     # The cluster: a few high-risk systems in service all quarter, within three weeks.
     s_start, s_end = window.starts[spike], window.ends[spike]
-    steady = np.flatnonzero(
-        (inv.risk == 0) & (inv.deployed <= s_start) & ~(inv.retired <= s_end)
-    )
+    steady = np.flatnonzero((inv.risk == 0) & (inv.deployed <= s_start) & ~(inv.retired <= s_end))
     if len(steady) == 0:
         steady = np.flatnonzero(inv.in_service[:, spike])
     members = rng.choice(steady, size=min(len(steady), max(2, len(steady) // 25)), replace=False)
@@ -526,7 +626,9 @@ def _incidents(
 
     occurred = np.maximum(detected - _days(rng.geometric(0.3, n) - 1), inv.deployed[system])
     occurred[rng.random(n) < 0.1] = NAT
-    mean_lag = np.asarray([30.0, 20.0, 12.0, 6.0])[severity] * (1.3 - 0.6 * window.progress(detected))
+    mean_lag = np.asarray([30.0, 20.0, 12.0, 6.0])[severity] * (
+        1.3 - 0.6 * window.progress(detected)
+    )
     resolved = detected + _days(np.ceil(rng.gamma(2.0, mean_lag / 2.0)))
     stuck = (detected >= window.starts[-2]) & (rng.random(n) < 0.04)
     resolved[(resolved > window.end) | stuck] = NAT
@@ -576,8 +678,11 @@ def _pre_deployment_runs(rng: np.random.Generator, window: _Window, inv: _Invent
     back = runs[system] - 1 - j  # 0 for the run just before go-live
     m = len(system)
     gap = _days(back * _uniform_int(rng, 20, 40, m))
-    anchor = np.where(building[system], window.end - _days(_uniform_int(rng, 0, 150, m)),
-                      inv.deployed[system] - _days(_uniform_int(rng, 1, 14, m)))
+    anchor = np.where(
+        building[system],
+        window.end - _days(_uniform_int(rng, 0, 150, m)),
+        inv.deployed[system] - _days(_uniform_int(rng, 1, 14, m)),
+    )
     executed = anchor - gap
     is_late = late[system]
     executed[is_late] = np.minimum(
@@ -610,7 +715,9 @@ def _production_runs(
     system = np.repeat(pair_sys, per_pair)
     quarter = np.repeat(pair_q, per_pair)
     executed = _between(rng, lo[system, quarter], hi[system, quarter])
-    months = ((executed - inv.deployed[system]).astype(np.int64) // 91).clip(0, len(RELEASE_VERSIONS) - 1)
+    months = ((executed - inv.deployed[system]).astype(np.int64) // 91).clip(
+        0, len(RELEASE_VERSIONS) - 1
+    )
     return system, executed, _lookup(RELEASE_VERSIONS, months)
 
 
@@ -765,9 +872,7 @@ def _assessments(
 # --- findings -----------------------------------------------------------------------------------
 
 
-def _findings(
-    rng: np.random.Generator, window: _Window, total: int | None
-) -> pd.DataFrame:
+def _findings(rng: np.random.Generator, window: _Window, total: int | None) -> pd.DataFrame:
     nq, end = len(window.quarters), window.end
     q = np.arange(nq)
     fewer = 10 - 4 * q / max(nq - 1, 1)  # internal audits find less as the AIMS matures
@@ -787,20 +892,26 @@ def _findings(
         event_type = np.concatenate([np.zeros(nq, dtype=np.int64), [e[1] for e in external]])
         audits_per_event = np.concatenate([np.full(nq, a_int), np.full(len(external), a_ext)])
         w_int = np.repeat(fewer / fewer.sum() / a_int, a_int)
-        per_audit = np.concatenate([
-            rng.multinomial(n_int, w_int),
-            rng.multinomial(n_ext, np.full(a_ext * len(external), 1 / (a_ext * len(external)))),
-        ])
+        per_audit = np.concatenate(
+            [
+                rng.multinomial(n_int, w_int),
+                rng.multinomial(n_ext, np.full(a_ext * len(external), 1 / (a_ext * len(external)))),
+            ]
+        )
     keep = event_q < nq
     event_q, event_type, audits_per_event = event_q[keep], event_type[keep], audits_per_event[keep]
     per_audit = per_audit[: int(audits_per_event.sum())]
 
     audit_q = np.repeat(event_q, audits_per_event)
     audit_type = np.repeat(event_type, audits_per_event)
-    number = np.arange(len(audit_q)) - np.repeat(np.cumsum(audits_per_event) - audits_per_event,
-                                                 audits_per_event)
-    offset = np.where(audit_type == 0, _uniform_int(rng, 40, 80, len(audit_q)),
-                      _uniform_int(rng, 20, 60, len(audit_q)))
+    number = np.arange(len(audit_q)) - np.repeat(
+        np.cumsum(audits_per_event) - audits_per_event, audits_per_event
+    )
+    offset = np.where(
+        audit_type == 0,
+        _uniform_int(rng, 40, 80, len(audit_q)),
+        _uniform_int(rng, 20, 60, len(audit_q)),
+    )
     audit_date = window.starts[audit_q] + _days(offset)
     labels = np.asarray([qq.label for qq in window.quarters])[audit_q]
     prefix = np.asarray(["IA-", "CB-CERT-", "CB-SURV-"])[audit_type]
@@ -812,8 +923,11 @@ def _findings(
     audit = np.repeat(np.arange(len(audit_q)), per_audit)
     n = len(audit)
     is_external = audit_type[audit] > 0
-    ftype = np.where(is_external, _pick(rng, n, (0.15, 0.45, 0.25, 0.15)),
-                     _pick(rng, n, (0.09, 0.34, 0.32, 0.25)))
+    ftype = np.where(
+        is_external,
+        _pick(rng, n, (0.15, 0.45, 0.25, 0.15)),
+        _pick(rng, n, (0.09, 0.34, 0.32, 0.25)),
+    )
     first_cert = np.flatnonzero(audit_type == 1)
     if len(first_cert):  # the certification audit raised two major nonconformities
         ftype[np.flatnonzero(audit == first_cert[0])[:2]] = 0
@@ -835,8 +949,11 @@ def _findings(
     is_closed = ~np.isnat(closed)
     verified = closed + _days(_uniform_int(rng, 7, 40, n))
     verified[~is_closed | (verified > end) | (rng.random(n) < 0.4)] = NAT
-    status = np.where(is_closed, np.where(np.isnat(verified), "closed", "verified"),
-                      np.where(rng.random(n) < 0.6, "in_progress", "open")).astype(object)
+    status = np.where(
+        is_closed,
+        np.where(np.isnat(verified), "closed", "verified"),
+        np.where(rng.random(n) < 0.6, "in_progress", "open"),
+    ).astype(object)
     nc = ftype <= 1
     root_cause = _optional(nc, _lookup(FINDING_ROOT_CAUSES, rng.integers(0, 6, n)))
     action = _optional(nc & (status != "open"), _lookup(CORRECTIVE_ACTIONS, rng.integers(0, 6, n)))
@@ -866,7 +983,9 @@ def _findings(
 # --- public generators --------------------------------------------------------------------------
 
 
-def _generate(end_quarter: Quarter, seed: int, sizes: dict[str, int | None]) -> dict[str, pd.DataFrame]:
+def _generate(
+    end_quarter: Quarter, seed: int, sizes: dict[str, int | None]
+) -> dict[str, pd.DataFrame]:
     rng = np.random.Generator(np.random.PCG64(seed))
     window = _Window.ending(end_quarter)
     inv = _systems(rng, int(sizes["systems"] or 40), window)
@@ -932,8 +1051,15 @@ def _insert_frames(
         con.execute(
             "INSERT INTO import_batches (table_name, file_name, sha256, row_count, inserted, "
             "updated, unchanged, username, imported_at) VALUES (?, ?, ?, ?, ?, 0, 0, ?, ?)",
-            [name, f"demo:{name}", frame_fingerprint(frame), len(frame), len(frame), username,
-             store.now()],
+            [
+                name,
+                f"demo:{name}",
+                frame_fingerprint(frame),
+                len(frame),
+                len(frame),
+                username,
+                store.now(),
+            ],
         )
     store.record_audit(con, username, "data.load_dataset", ",".join(counts), counts)
     return counts
@@ -1001,11 +1127,24 @@ def _upsert_objectives(
             "owner = excluded.owner, baseline = excluded.baseline, "
             "baseline_on = excluded.baseline_on, updated_by = excluded.updated_by, "
             "updated_at = excluded.updated_at",
-            [o.objective_id, o.title, o.metric, o.target, o.deadline, o.owner, o.baseline,
-             o.baseline_on, username, store.now()],
+            [
+                o.objective_id,
+                o.title,
+                o.metric,
+                o.target,
+                o.deadline,
+                o.owner,
+                o.baseline,
+                o.baseline_on,
+                username,
+                store.now(),
+            ],
         )
     store.record_audit(
-        con, username, "objectives.seed", ",".join(o.objective_id for o in objectives),
+        con,
+        username,
+        "objectives.seed",
+        ",".join(o.objective_id for o in objectives),
         {o.objective_id: o.model_dump(mode="json") for o in objectives},
     )
     return objectives
