@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aims_metrics import demo, engine, objectives, store
+from aims_metrics import demo, engine, ingest, objectives, store
 from aims_metrics.periods import Quarter, last_completed_quarter
 from aims_metrics.records import TABLES, ColumnKind, clause_refs
 
@@ -512,3 +512,13 @@ def test_demo_kpis_on_the_last_quarter_are_varied(con):
     progress = {p.objective.objective_id: p.status for p in objectives.objective_progress(con, END)}
     assert progress["OBJ-01"] != objectives.ObjectiveStatus.ACHIEVED
     assert progress["OBJ-02"] != objectives.ObjectiveStatus.ACHIEVED
+
+
+@pytest.mark.parametrize("dataset", ["demo", "enterprise"])
+def test_the_data_exported_as_csv_passes_the_real_importer(con, frames, small_enterprise, dataset):
+    data = frames if dataset == "demo" else small_enterprise
+    for name in TABLES:  # systems first, so the foreign keys resolve
+        csv = data[name].to_csv(index=False, date_format="%Y-%m-%d").encode()
+        plan, result = ingest.import_file(con, name, csv, "tester", file_name=f"{name}.csv")
+        assert plan.problems == []
+        assert result.counts.inserted == len(data[name])
