@@ -105,16 +105,15 @@ def test_negative_age_is_refused():
 
 @settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), st.integers(0, 400))
-def test_report_total_counts_an_open_finding_once(tmp_path, raised, age):
+def test_report_total_counts_an_open_finding_once(con, raised, age):
     # One open finding raised `age` days before D always lands in bucket_of(age).
     as_of = raised + timedelta(days=age)
-    with store.open_db(tmp_path / "h.duckdb") as con:
-        con.execute("DELETE FROM findings")
-        con.execute(
-            "INSERT INTO findings (finding_id, audit_id, clause_ref, finding_type, description, "
-            "raised_on) VALUES ('f', 'a', '10.2', 'minor_nc', 'd', ?)",
-            [raised],
-        )
-        report = aging_report(con, as_of)
+    con.execute("DELETE FROM findings")
+    con.execute(
+        "INSERT INTO findings (finding_id, audit_id, clause_ref, finding_type, description, "
+        "raised_on) VALUES ('f', 'a', '10.2', 'minor_nc', 'd', ?)",
+        [raised],
+    )
+    report = aging_report(con, as_of)
     assert report.open_total == 1
     assert [b.bucket for b in report.buckets if b.total] == [bucket_of(age)]
