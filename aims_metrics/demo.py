@@ -17,6 +17,7 @@ from datetime import date
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from aims_metrics import store
 from aims_metrics.objectives import Objective
@@ -123,8 +124,10 @@ BIAS_METRICS = (
 )
 BIAS_THRESHOLDS = (0.1, 0.1, 0.8)  # the four-fifths rule for the ratio
 ATTRIBUTES_BY_RISK = (3, 2, 1)  # protected attributes tested per system, by risk level
+# release candidates before go-live, then one minor release per quarter in production
 RC_VERSIONS = ("1.0.0-rc1", "1.0.0-rc2", "1.0.0-rc3")
 RELEASE_VERSIONS = tuple(f"{1 + m // 4}.{m % 4}.0" for m in range(40))
+MODEL_VERSIONS = RC_VERSIONS + RELEASE_VERSIONS
 
 SEVERITIES = ("critical", "high", "medium", "low")
 CATEGORIES = ("fairness", "privacy", "safety", "security", "transparency", "reliability", "other")
@@ -367,8 +370,27 @@ def _uniform_int(rng: np.random.Generator, lo: int, hi: int, n: int) -> np.ndarr
     return rng.integers(lo, hi + 1, n)
 
 
-def _lookup(values: tuple[str, ...], index: np.ndarray) -> np.ndarray:
-    return np.asarray(values, dtype=object)[index]
+TEXT_DTYPE = pd.StringDtype("pyarrow", na_value=np.nan)  # pandas' default `str` dtype
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A text column as codes into a vocabulary (-1 = missing): cheap to reorder, and turned into
+    an Arrow-backed pandas column with one `take` instead of a million Python strings."""
+
+    vocab: tuple[str, ...] | np.ndarray
+    codes: np.ndarray
+
+    def __getitem__(self, index: np.ndarray) -> _Text:
+        return _Text(self.vocab, self.codes[index])
+
+    def to_arrow(self) -> pa.Array:
+        vocab = pa.array(np.asarray(self.vocab, dtype=object), type=pa.string())
+        return vocab.take(pa.array(self.codes, mask=self.codes < 0))
+
+
+def _lookup(values: tuple[str, ...] | np.ndarray, index: np.ndarray) -> _Text:
+    return _Text(values, np.asarray(index, dtype=np.int64))
 
 
 def _pick(rng: np.random.Generator, n: int, shares: tuple[float, ...]) -> np.ndarray:
@@ -385,34 +407,47 @@ def _exact_assign(rng: np.random.Generator, n: int, shares: tuple[float, ...]) -
     return rng.permutation(np.repeat(np.arange(len(shares)), counts))
 
 
-def _ids(prefix: str, n: int, width: int | None = None) -> np.ndarray:
-    """`prefix` + zero-padded 1..n, built without a Python loop."""
+def _ids(prefix: str, n: int, width: int | None = None) -> pa.Array:
+    """ASCII `prefix` + zero-padded 1..n, written straight into an Arrow string buffer."""
     width = width or max(3, len(str(n)))
-    numbers = np.strings.zfill(np.arange(1, n + 1).astype(f"U{width}"), width)
-    return np.strings.add(prefix, numbers).astype(object)
+    powers = 10 ** np.arange(width - 1, -1, -1)
+    digits = (np.arange(1, n + 1)[:, None] // powers % 10 + ord("0")).astype(np.uint8)
+    head = np.broadcast_to(np.frombuffer(prefix.encode("ascii"), np.uint8), (n, len(prefix)))
+    data = np.ascontiguousarray(np.hstack([head, digits]))
+    size = data.shape[1]
+    offsets = np.arange(0, (n + 1) * size, size, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
 def _texts_by_group(rng: np.random.Generator, groups: np.ndarray, texts: list[tuple[str, ...]]):
     """For each row, a random text from the tuple of its group."""
-    flat = np.asarray([t for group in texts for t in group], dtype=object)
+    flat = tuple(t for group in texts for t in group)
     counts = np.asarray([len(group) for group in texts])
     offsets = np.concatenate([[0], np.cumsum(counts)[:-1]])
     pick = np.floor(rng.random(len(groups)) * counts[groups]).astype(np.int64)
-    return flat[offsets[groups] + pick]
+    return _lookup(flat, offsets[groups] + pick)
 
 
-def _optional(mask: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """`values` where mask is true, None elsewhere (an object array)."""
-    out = np.full(len(values), None, dtype=object)
-    out[mask] = values[mask]
-    return out
+def _optional(mask: np.ndarray, values: _Text) -> _Text:
+    """`values` where mask is true, missing elsewhere."""
+    return _Text(values.vocab, np.where(mask, values.codes, -1))
 
 
-def _frame(table: str, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+def _column(values: _Text | pa.Array | np.ndarray) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    if isinstance(values, _Text):
+        values = values.to_arrow()
+    if isinstance(values, pa.Array):
+        return pd.array(values, dtype=TEXT_DTYPE)
+    if values.dtype.kind in "OU":
+        return pd.array(pa.array(values.astype(object), type=pa.string()), dtype=TEXT_DTYPE)
+    return values
+
+
+def _frame(table: str, columns: dict[str, _Text | pa.Array | np.ndarray]) -> pd.DataFrame:
     names = TABLES[table].column_names
     if set(columns) != set(names):
         raise ValueError(f"{table}: generator columns differ from the registry")
-    return pd.DataFrame({name: columns[name] for name in names})
+    return pd.DataFrame({name: _column(columns[name]) for name in names})
 
 
 @dataclass(frozen=True)
@@ -478,14 +513,12 @@ class _Inventory:
 def _systems(rng: np.random.Generator, n: int, window: _Window) -> _Inventory:
     templates = len(SYSTEM_TEMPLATES)
     tpl = np.arange(n) if n <= templates else rng.integers(0, templates, n)
-    names = _lookup(tuple(t[0] for t in SYSTEM_TEMPLATES), tpl)
+    names = np.asarray([t[0] for t in SYSTEM_TEMPLATES])[tpl]
     if n > templates:
         market = np.asarray(MARKETS)[rng.integers(0, len(MARKETS), n)]
         number = rng.integers(1, 100, n).astype("U2")
-        names = np.strings.add(names.astype(str), np.strings.add(" (", market))
-        names = np.strings.add(np.strings.add(names, " "), np.strings.add(number, ")")).astype(
-            object
-        )
+        names = np.strings.add(names, np.strings.add(" (", market))
+        names = np.strings.add(np.strings.add(names, " "), np.strings.add(number, ")"))
     risk = np.asarray([RISKS.index(t[2]) for t in SYSTEM_TEMPLATES])[tpl]
     third_party = np.asarray([t[3] for t in SYSTEM_TEMPLATES])[tpl]
     if n > templates:
@@ -542,11 +575,11 @@ def _systems(rng: np.random.Generator, n: int, window: _Window) -> _Inventory:
     service_lo = np.maximum(window.starts[None, :], deployed[:, None])
     service_hi = np.minimum(window.ends[None, :], service_end[:, None])
 
-    ids = _ids("AIS-", n)
+    ids = np.asarray(_ids("AIS-", n).to_pylist(), dtype=object)  # a vocabulary for system_id
     frame = _frame(
         "systems",
         {
-            "system_id": ids,
+            "system_id": _lookup(ids, np.arange(n)),
             "name": names,
             "owner": _lookup(OWNERS, rng.integers(0, len(OWNERS), n)),
             "business_unit": _lookup(tuple(t[1] for t in SYSTEM_TEMPLATES), tpl),
@@ -633,11 +666,10 @@ def _incidents(
     stuck = (detected >= window.starts[-2]) & (rng.random(n) < 0.04)
     resolved[(resolved > window.end) | stuck] = NAT
     done = ~np.isnat(resolved)
-    status = np.where(
-        done,
-        np.where(rng.random(n) < 0.75, "closed", "resolved"),
-        np.where(rng.random(n) < 0.6, "investigating", "open"),
-    ).astype(object)
+    status = _lookup(
+        ("closed", "resolved", "investigating", "open"),
+        np.where(done, np.where(rng.random(n) < 0.75, 0, 1), np.where(rng.random(n) < 0.6, 2, 3)),
+    )
     root_cause = _optional(done, _lookup(INCIDENT_ROOT_CAUSES, rng.integers(0, 10, n)))
     title = _texts_by_group(rng, category, [INCIDENT_TITLES[c] for c in CATEGORIES])
 
@@ -646,7 +678,7 @@ def _incidents(
         "incidents",
         {
             "incident_id": _ids("INC-", n),
-            "system_id": inv.ids[system][order],
+            "system_id": _lookup(inv.ids, system[order]),
             "title": title[order],
             "severity": _lookup(SEVERITIES, severity[order]),
             "category": _lookup(CATEGORIES, category[order]),
@@ -692,7 +724,7 @@ def _pre_deployment_runs(rng: np.random.Generator, window: _Window, inv: _Invent
     outcome = np.full(m, PASS_RANDOM)
     outcome[(inv.bias_plan[system] == TESTED) & planned[system] & (back == 0)] = PASS_FORCED
     outcome[(inv.bias_plan[system] == FAILED) & planned[system]] = FAIL_FORCED
-    return system, executed, outcome, _lookup(RC_VERSIONS, np.minimum(j, 2))
+    return system, executed, outcome, np.minimum(j, len(RC_VERSIONS) - 1)
 
 
 def _production_runs(
@@ -718,7 +750,7 @@ def _production_runs(
     months = ((executed - inv.deployed[system]).astype(np.int64) // 91).clip(
         0, len(RELEASE_VERSIONS) - 1
     )
-    return system, executed, _lookup(RELEASE_VERSIONS, months)
+    return system, executed, len(RC_VERSIONS) + months
 
 
 def _bias_tests(
@@ -771,8 +803,8 @@ def _bias_tests(
         "bias_tests",
         {
             "test_id": _ids("BT-", n),
-            "system_id": inv.ids[system][order],
-            "model_version": run_version[run][order],
+            "system_id": _lookup(inv.ids, system[order]),
+            "model_version": _lookup(MODEL_VERSIONS, run_version[run][order]),
             "executed_on": executed[order],
             "stage": _lookup(("pre_deployment", "production"), run_stage[run][order]),
             "protected_attribute": _lookup(PROTECTED_ATTRIBUTES, attribute[order]),
@@ -857,7 +889,7 @@ def _assessments(
         "assessments",
         {
             "assessment_id": _ids("ASM-", total_rows),
-            "system_id": inv.ids[system][order],
+            "system_id": _lookup(inv.ids, system[order]),
             "assessment_type": _lookup(ASSESSMENT_TYPES, kind[order]),
             "status": _lookup(("planned", "in_progress", "completed", "cancelled"), status[order]),
             "due_on": due[order],
@@ -918,7 +950,7 @@ def _findings(rng: np.random.Generator, window: _Window, total: int | None) -> p
     audit_id = np.strings.add(prefix, labels)
     multi = np.repeat(audits_per_event, audits_per_event) > 1
     suffix = np.strings.add("-", np.strings.zfill((number + 1).astype("U4"), 3))
-    audit_id = np.where(multi, np.strings.add(audit_id, suffix), audit_id).astype(object)
+    audit_id = np.where(multi, np.strings.add(audit_id, suffix), audit_id)
 
     audit = np.repeat(np.arange(len(audit_q)), per_audit)
     n = len(audit)
@@ -949,21 +981,22 @@ def _findings(rng: np.random.Generator, window: _Window, total: int | None) -> p
     is_closed = ~np.isnat(closed)
     verified = closed + _days(_uniform_int(rng, 7, 40, n))
     verified[~is_closed | (verified > end) | (rng.random(n) < 0.4)] = NAT
-    status = np.where(
+    status_code = np.where(
         is_closed,
-        np.where(np.isnat(verified), "closed", "verified"),
-        np.where(rng.random(n) < 0.6, "in_progress", "open"),
-    ).astype(object)
+        np.where(np.isnat(verified), 0, 1),
+        np.where(rng.random(n) < 0.6, 2, 3),
+    )
+    status = _lookup(("closed", "verified", "in_progress", "open"), status_code)
     nc = ftype <= 1
     root_cause = _optional(nc, _lookup(FINDING_ROOT_CAUSES, rng.integers(0, 6, n)))
-    action = _optional(nc & (status != "open"), _lookup(CORRECTIVE_ACTIONS, rng.integers(0, 6, n)))
+    action = _optional(nc & (status_code != 3), _lookup(CORRECTIVE_ACTIONS, rng.integers(0, 6, n)))
 
     order = np.argsort(raised, kind="stable")
     return _frame(
         "findings",
         {
             "finding_id": _ids("F-", n),
-            "audit_id": audit_id[audit][order],
+            "audit_id": _lookup(audit_id, audit[order]),
             "audit_type": _lookup(AUDIT_TYPES, audit_type[audit][order]),
             "clause_ref": _lookup(tuple(c[0] for c in FINDING_CLAUSES), clause[order]),
             "finding_type": _lookup(FINDING_TYPES, ftype[order]),
@@ -1041,7 +1074,7 @@ def _insert_frames(
         view = f"demo_frame_{name}"
         columns = ", ".join(spec.column_names)
         select = ", ".join(f"CAST({c.name} AS {c.sql_type})" for c in spec.columns)
-        con.register(view, frame)
+        con.register(view, pa.Table.from_pandas(frame, preserve_index=False))
         try:
             con.execute(f"DELETE FROM {name}")
             con.execute(f"INSERT INTO {name} ({columns}) SELECT {select} FROM {view}")
