@@ -130,8 +130,10 @@ EXPECTED = {
 }
 
 
-def test_every_catalog_metric_has_known_answers(series):
-    assert set(EXPECTED) == set(series)
+def test_every_issue_3_catalog_metric_has_known_answers(series):
+    # Metrics added later by other features (e.g. review_actions_closed_on_time) test their own.
+    assert set(EXPECTED) <= set(series)
+    assert list(series)[:14] == list(EXPECTED)
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -184,7 +186,7 @@ def test_kpis_for_quarter_covers_the_catalog_with_previous_values(tmp_path):
         load_known_answer_data(con)
         results = kpis_for_quarter(con, Q3)
     by_name = {r.name: r for r in results}
-    assert len(results) == 14
+    assert len(results) == len(by_name) >= 14
     assert by_name["findings_raised"].value == 4
     assert by_name["findings_raised"].previous_value == 3
     assert by_name["findings_raised"].ref == "findings_raised@1"

@@ -40,7 +40,7 @@ def test_kpis_json(db):
     document = json.loads(result.stdout)
     assert document["quarter"] == "2025Q3" and document["as_of"] == "2025-09-30"
     by_name = {m["name"]: m for m in document["metrics"]}
-    assert len(by_name) == 14
+    assert len(by_name) >= 14
     assert by_name["findings_raised"] == {
         "name": "findings_raised", "label": "Audit findings raised", "value": 4, "unit": "count",
         "target": 10, "status": "green", "version": 1, "previous_value": 3,

@@ -9,6 +9,7 @@ from importlib import resources
 import pytest
 import yaml
 
+import aims_metrics.review  # noqa: F401  (its migration creates review_actions, a shipped source)
 from aims_metrics import store
 from aims_metrics.definitions import (
     apply_metric_file,
@@ -98,7 +99,7 @@ RULES = [
     ({"thresholds": {"green": {"lte": 0, "gte": 1}}}, "metrics[0].thresholds.green: a threshold is exactly one of {gte: X} or {lte: X}"),
     ({"clause": "9.9"}, "metrics[0].clause: unknown clause '9.9': use an ISO/IEC 42001 clause or Annex A control such as 9.1 or A.6.2.4"),
     ({"grain": "month"}, "metrics[0].grain: grain month is not supported yet: use quarter"),
-    ({"measure__source": "tickets"}, "metrics[0].measure.source: unknown source 'tickets': use one of assessments, bias_tests, findings, incidents, systems"),
+    ({"measure__source": "tickets"}, "metrics[0].measure.source: unknown source 'tickets': use one of assessments, bias_tests, findings, incidents, review_actions, systems"),
     ({"measure__filters": [{"field": "sev", "op": "eq", "value": "high"}]}, "metrics[0].measure.filters[0].field: unknown column 'sev' in source 'incidents'"),
     ({"measure__filters": [{"field": "severity", "op": "in", "value": ["high", "urgent"]}]}, "metrics[0].measure.filters[0].value[1]: 'urgent' is not a valid severity: use one of critical, high, medium, low"),
     ({"measure__filters": [{"field": "resolved_on", "op": "lt", "value": "soon"}]}, "metrics[0].measure.filters[0].value: 'soon' is not a date (YYYY-MM-DD) for resolved_on"),
@@ -172,8 +173,8 @@ def test_a_column_missing_from_the_table_is_a_problem(con):
 # --- the shipped catalog -------------------------------------------------------------------
 
 
-def test_shipped_catalog_has_the_fourteen_metrics_of_issue_3():
-    assert [d.name for d in shipped_catalog()] == [
+def test_shipped_catalog_starts_with_the_fourteen_metrics_of_issue_3():
+    assert [d.name for d in shipped_catalog()][:14] == [
         "incidents_total",
         "high_severity_incidents",
         "incident_mean_days_to_resolve",
@@ -226,9 +227,10 @@ def test_shipped_sources_declare_the_computed_columns():
 
 
 def test_install_is_idempotent(con):
-    assert install_shipped_catalog(con) == 14
+    shipped = len(shipped_catalog())
+    assert install_shipped_catalog(con) == shipped >= 14
     assert install_shipped_catalog(con) == 0
-    assert con.execute("SELECT count(*) FROM metric_definitions").fetchone() == (14,)
+    assert con.execute("SELECT count(*) FROM metric_definitions").fetchone() == (shipped,)
 
 
 def test_apply_saves_changed_content_only_and_audits(con):
