@@ -174,9 +174,10 @@ def read_csv_bytes(data: bytes, file_name: str, sha256: str) -> RawFile:
         malformed: list[tuple[int | None, str]] = []
 
         def on_invalid(row: pacsv.InvalidRow) -> str:
-            malformed.append(
-                (row.number, f"the row has {row.actual_columns} fields, expected {row.expected_columns}")
-            )
+            message = f"the row has {row.actual_columns} fields, expected {row.expected_columns}"
+            if (row.text or "").count('"') % 2:
+                message += ' (a quoted cell is never closed: check the " characters)'
+            malformed.append((row.number, message))
             return "skip"
 
         table = pacsv.read_csv(
