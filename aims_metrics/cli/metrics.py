@@ -210,7 +210,7 @@ def run_validate(args: argparse.Namespace) -> int:
     with store.open_db(args.db) as con:
         problems = validate_metric_file(con, text)
     for problem in problems:
-        print(f"{args.file}: {problem}")
+        print(problem)
     if problems:
         return EXIT_INVALID
     print(f"{args.file}: valid")
@@ -226,7 +226,7 @@ def run_apply(args: argparse.Namespace) -> int:
         problems = validate_metric_file(con, text)
         if problems:
             for problem in problems:
-                print(f"{args.file}: {problem}")
+                print(problem)
             return EXIT_INVALID
         saved = apply_metric_file(con, text, cli_user(), args.reason)
     if not saved:

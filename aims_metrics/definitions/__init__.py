@@ -187,10 +187,15 @@ def _shipped_catalog_text() -> str:
 
 def shipped_catalog() -> list[MetricDefinition]:
     """The metrics shipped with the package (catalog.yaml), in catalog order."""
+    return list(_parsed_shipped_catalog())
+
+
+@cache
+def _parsed_shipped_catalog() -> tuple[MetricDefinition, ...]:
     metric_file, problems = parse_metric_file(_shipped_catalog_text())
     if metric_file is None:
         raise ValueError("shipped catalog is invalid: " + "; ".join(map(str, problems)))
-    return list(metric_file.metrics)
+    return metric_file.metrics
 
 
 def _stored_current(con: duckdb.DuckDBPyConnection) -> dict[str, MetricDefinition]:
