@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from aims_metrics import store
+from aims_metrics import engine, store
 from aims_metrics.objectives import Objective
 from aims_metrics.periods import Quarter, last_completed_quarter
 from aims_metrics.records import TABLES
@@ -1112,29 +1112,15 @@ def load_dataset(
 
 # --- objectives ---------------------------------------------------------------------------------
 
-_BASELINE_SQL = {
-    "high_severity_incidents": (
-        "SELECT count(*) FROM incidents WHERE detected_on BETWEEN ? AND ? AND severity IN (?, ?)",
-        lambda q: [q.start, q.end, "high", "critical"],
-    ),
-    "high_risk_bias_tested_before_deployment": (
-        "SELECT avg(CASE WHEN EXISTS (SELECT 1 FROM bias_tests b WHERE b.system_id = s.system_id "
-        "AND b.stage = ? AND b.passed AND b.executed_on <= s.deployed_on) THEN 1.0 ELSE 0.0 END) "
-        "FROM systems s WHERE s.risk_level = ? AND s.deployed_on <= ? "
-        "AND (s.retired_on IS NULL OR s.retired_on > ?)",
-        lambda q: ["pre_deployment", "high", q.end, q.end],
-    ),
-}
-
 
 def demo_objectives(con: duckdb.DuckDBPyConnection, end_quarter: Quarter) -> list[Objective]:
     """DEMO_OBJECTIVES with their deadline (end of the year after `end_quarter`) and their
-    baseline measured on the data's first quarter."""
+    baseline: the metric's value in the data's first quarter, computed by the metrics engine."""
     first = end_quarter.shift(-(QUARTERS - 1))
+    series = engine.catalog_series(con, [first], [spec.metric for spec in DEMO_OBJECTIVES])
     objectives = []
     for spec in DEMO_OBJECTIVES:
-        sql, params = _BASELINE_SQL[spec.metric]
-        (baseline,) = con.execute(sql, params(first)).fetchall()[0]
+        baseline = series[spec.metric][0].value
         objectives.append(
             Objective(
                 objective_id=spec.objective_id,
@@ -1150,48 +1136,43 @@ def demo_objectives(con: duckdb.DuckDBPyConnection, end_quarter: Quarter) -> lis
     return objectives
 
 
-def _upsert_objectives(
-    con: duckdb.DuckDBPyConnection, end_quarter: Quarter, username: str
-) -> list[Objective]:
-    objectives = demo_objectives(con, end_quarter)
-    for o in objectives:
-        con.execute(
-            "INSERT INTO objectives (objective_id, title, metric, target, deadline, owner, "
-            "baseline, baseline_on, updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT (objective_id) DO UPDATE SET title = excluded.title, "
-            "metric = excluded.metric, target = excluded.target, deadline = excluded.deadline, "
-            "owner = excluded.owner, baseline = excluded.baseline, "
-            "baseline_on = excluded.baseline_on, updated_by = excluded.updated_by, "
-            "updated_at = excluded.updated_at",
-            [
-                o.objective_id,
-                o.title,
-                o.metric,
-                o.target,
-                o.deadline,
-                o.owner,
-                o.baseline,
-                o.baseline_on,
-                username,
-                store.now(),
-            ],
-        )
-    store.record_audit(
-        con,
-        username,
-        "objectives.seed",
-        ",".join(o.objective_id for o in objectives),
-        {o.objective_id: o.model_dump(mode="json") for o in objectives},
-    )
-    return objectives
-
-
 def seed_objectives(
     con: duckdb.DuckDBPyConnection, end_quarter: Quarter, username: str = "demo"
 ) -> list[Objective]:
     """Insert or update the demo objectives in one transaction, with an audit entry."""
+    objectives = demo_objectives(con, end_quarter)  # read-only evaluation, before writing
     with store.transaction(con):
-        return _upsert_objectives(con, end_quarter, username)
+        for o in objectives:
+            con.execute(
+                "INSERT INTO objectives (objective_id, title, metric, target, deadline, owner, "
+                "baseline, baseline_on, updated_by, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (objective_id) DO UPDATE SET title = excluded.title, "
+                "metric = excluded.metric, target = excluded.target, "
+                "deadline = excluded.deadline, owner = excluded.owner, "
+                "baseline = excluded.baseline, baseline_on = excluded.baseline_on, "
+                "updated_by = excluded.updated_by, updated_at = excluded.updated_at",
+                [
+                    o.objective_id,
+                    o.title,
+                    o.metric,
+                    o.target,
+                    o.deadline,
+                    o.owner,
+                    o.baseline,
+                    o.baseline_on,
+                    username,
+                    store.now(),
+                ],
+            )
+        store.record_audit(
+            con,
+            username,
+            "objectives.seed",
+            ",".join(o.objective_id for o in objectives),
+            {o.objective_id: o.model_dump(mode="json") for o in objectives},
+        )
+    return objectives
 
 
 def load_demo(
@@ -1201,10 +1182,12 @@ def load_demo(
     scale: str = "demo",
     username: str = "demo",
 ) -> dict[str, int]:
-    """`init --demo [--scale enterprise]`: generate, load and seed the objectives, all or nothing.
+    """`init --demo [--scale enterprise]`: generate, load, then seed the objectives.
 
     `end_quarter` defaults to the last completed quarter; `seed` to the generator's own default.
-    Returns the row count of each table, objectives included.
+    The data load is one transaction; the objectives (an idempotent upsert whose baselines the
+    engine computes from the loaded data) a second. Returns the row count of each table,
+    objectives included.
     """
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}: use {' or '.join(SCALES)}")
@@ -1214,7 +1197,6 @@ def load_demo(
     else:
         frames = generate_enterprise(end_quarter, ENTERPRISE_SEED if seed is None else seed)
     store.migrate(con)
-    with store.transaction(con):
-        counts = _insert_frames(con, frames, username)
-        counts["objectives"] = len(_upsert_objectives(con, end_quarter, username))
+    counts = load_dataset(con, frames, username)
+    counts["objectives"] = len(seed_objectives(con, end_quarter, username))
     return counts
