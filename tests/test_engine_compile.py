@@ -15,13 +15,13 @@ from aims_metrics.periods import Quarter
 CATALOG = {d.name: d for d in shipped_catalog()}
 QUARTERS = [Quarter(2025, 2), Quarter(2025, 3)]
 
-SIMPLE_SQL = """WITH periods AS (SELECT * FROM (VALUES ($p1, CAST($p2 AS DATE), CAST($p3 AS DATE)), ($p4, CAST($p5 AS DATE), CAST($p6 AS DATE))) AS v(period, period_start, period_end)),
+SIMPLE_SQL = """WITH periods AS (SELECT * FROM (VALUES ($p1, CAST($p2 AS DATE), CAST($p3 AS DATE), CAST($p4 AS BIGINT)), ($p5, CAST($p6 AS DATE), CAST($p7 AS DATE), CAST($p8 AS BIGINT))) AS v(period, period_start, period_end, period_index)),
 measure AS (
   SELECT p.period, count(s.__row) AS value
   FROM periods p
   LEFT JOIN (SELECT t."detected_on", t."severity", TRUE AS __row FROM "incidents" t) s
-    ON s."detected_on" BETWEEN p.period_start AND p.period_end
-    AND s."severity" IN ($p7, $p8)
+    ON (year(s."detected_on") * 12 + month(s."detected_on") - $p9) // 3 = p.period_index
+    AND s."severity" IN ($p10, $p11)
   GROUP BY p.period
 )
 SELECT p.period, measure.value AS value
@@ -29,14 +29,14 @@ FROM periods p
 LEFT JOIN measure USING (period)
 ORDER BY p.period_start"""
 
-SNAPSHOT_SQL = """WITH periods AS (SELECT * FROM (VALUES ($p1, CAST($p2 AS DATE), CAST($p3 AS DATE)), ($p4, CAST($p5 AS DATE), CAST($p6 AS DATE))) AS v(period, period_start, period_end)),
+SNAPSHOT_SQL = """WITH periods AS (SELECT * FROM (VALUES ($p1, CAST($p2 AS DATE), CAST($p3 AS DATE), CAST($p4 AS BIGINT)), ($p5, CAST($p6 AS DATE), CAST($p7 AS DATE), CAST($p8 AS BIGINT))) AS v(period, period_start, period_end, period_index)),
 measure AS (
   SELECT p.period, count(s.__row) AS value
   FROM periods p
   LEFT JOIN (SELECT t."raised_on", t."closed_on", t."finding_type", t."due_on", TRUE AS __row FROM "findings" t) s
     ON s."raised_on" <= p.period_end
     AND (s."closed_on" IS NULL OR s."closed_on" > p.period_end)
-    AND s."finding_type" IN ($p7, $p8)
+    AND s."finding_type" IN ($p9, $p10)
     AND s."due_on" < p.period_end
   GROUP BY p.period
 )
@@ -45,35 +45,26 @@ FROM periods p
 LEFT JOIN measure USING (period)
 ORDER BY p.period_start"""
 
-RATIO_SQL = """WITH periods AS (SELECT * FROM (VALUES ($p1, CAST($p2 AS DATE), CAST($p3 AS DATE)), ($p4, CAST($p5 AS DATE), CAST($p6 AS DATE))) AS v(period, period_start, period_end)),
-numerator AS (
-  SELECT p.period, count(s.__row) AS value
+RATIO_SQL = """WITH periods AS (SELECT * FROM (VALUES ($p1, CAST($p2 AS DATE), CAST($p3 AS DATE), CAST($p4 AS BIGINT)), ($p5, CAST($p6 AS DATE), CAST($p7 AS DATE), CAST($p8 AS BIGINT))) AS v(period, period_start, period_end, period_index)),
+parts AS (
+  SELECT p.period, count(s.__row) FILTER (WHERE s."passed" IS TRUE) AS numerator, count(s.__row) AS denominator
   FROM periods p
   LEFT JOIN (SELECT t."executed_on", t."passed", TRUE AS __row FROM "bias_tests" t) s
-    ON s."executed_on" BETWEEN p.period_start AND p.period_end
-    AND s."passed" IS TRUE
-  GROUP BY p.period
-),
-denominator AS (
-  SELECT p.period, count(s.__row) AS value
-  FROM periods p
-  LEFT JOIN (SELECT t."executed_on", TRUE AS __row FROM "bias_tests" t) s
-    ON s."executed_on" BETWEEN p.period_start AND p.period_end
+    ON (year(s."executed_on") * 12 + month(s."executed_on") - $p9) // 3 = p.period_index
   GROUP BY p.period
 )
-SELECT p.period, CAST(numerator.value AS DOUBLE) / NULLIF(denominator.value, 0) AS value, numerator.value AS numerator, denominator.value AS denominator
+SELECT p.period, CAST(parts.numerator AS DOUBLE) / NULLIF(parts.denominator, 0) AS value, parts.numerator, parts.denominator
 FROM periods p
-LEFT JOIN numerator USING (period)
-LEFT JOIN denominator USING (period)
+LEFT JOIN parts USING (period)
 ORDER BY p.period_start"""
 
 
 @pytest.mark.parametrize(
     ("name", "sql", "extra_params"),
     [
-        ("high_severity_incidents", SIMPLE_SQL, {"p7": "high", "p8": "critical"}),
-        ("overdue_corrective_actions", SNAPSHOT_SQL, {"p7": "major_nc", "p8": "minor_nc"}),
-        ("bias_test_pass_rate", RATIO_SQL, {}),
+        ("high_severity_incidents", SIMPLE_SQL, {"p9": 1, "p10": "high", "p11": "critical"}),
+        ("overdue_corrective_actions", SNAPSHOT_SQL, {"p9": "major_nc", "p10": "minor_nc"}),
+        ("bias_test_pass_rate", RATIO_SQL, {"p9": 1}),
     ],
 )
 def test_compiled_sql_snapshot(name, sql, extra_params):
@@ -83,9 +74,11 @@ def test_compiled_sql_snapshot(name, sql, extra_params):
         "p1": "2025Q2",
         "p2": date(2025, 4, 1),
         "p3": date(2025, 6, 30),
-        "p4": "2025Q3",
-        "p5": date(2025, 7, 1),
-        "p6": date(2025, 9, 30),
+        "p4": 8101,  # (2025·12 + 4 − 1) // 3
+        "p5": "2025Q3",
+        "p6": date(2025, 7, 1),
+        "p7": date(2025, 9, 30),
+        "p8": 8102,
         **extra_params,
     }
 
@@ -94,7 +87,7 @@ def test_average_and_computed_column():
     query = compile_series(CATALOG["incident_mean_days_to_resolve"], shipped_sources(), QUARTERS)
     assert "avg(s.\"days_to_resolve\")" in query.sql
     assert "(date_diff('day', t.detected_on, t.resolved_on)) AS \"days_to_resolve\"" in query.sql
-    assert 's."resolved_on" BETWEEN p.period_start AND p.period_end' in query.sql
+    assert '(year(s."resolved_on") * 12 + month(s."resolved_on") - $p9) // 3 = p.period_index' in query.sql
 
 
 FILTERS = [
