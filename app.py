@@ -118,7 +118,7 @@ def sign_out() -> None:
     cookie = st.session_state.pop("session_cookie", None) or st.context.cookies.get(_ui.COOKIE_NAME)
     with store.open_db(_ui.db_path()) as con:
         auth.end_session(con, cookie)
-    for name in (_ui.USER_KEY, _ui.CONTEXT_KEY, "pending_cookie"):
+    for name in (_ui.USER_KEY, "pending_cookie"):
         st.session_state.pop(name, None)
     st.session_state["signed_out"] = True
     st.session_state["clear_cookie"] = True
@@ -130,8 +130,7 @@ def refusal_page(page: _ui.PageSpec):
     """What a URL to a page the role may not use shows instead of the page."""
 
     def refused() -> None:
-        st.title(page.title)
-        _ui.not_permitted()
+        _ui.not_permitted(page.title)
 
     refused.__name__ = f"refused_{page.url_path.replace('-', '_')}"
     return st.Page(refused, title=page.title, url_path=page.url_path, visibility="hidden")
@@ -176,14 +175,12 @@ def main() -> None:
         st.html(set_cookie_script(None), unsafe_allow_javascript=True)
 
     if user is None:
-        for name in (_ui.USER_KEY, _ui.CONTEXT_KEY):
-            st.session_state.pop(name, None)
+        st.session_state.pop(_ui.USER_KEY, None)
         st.navigation(
             [st.Page(sign_in_page, title="Sign in", url_path="sign-in")], position="hidden"
         ).run()
         return
 
-    st.session_state[_ui.CONTEXT_KEY] = user
     pending = st.session_state.pop("pending_cookie", None)
     if pending:
         st.session_state["session_cookie"] = pending
@@ -203,9 +200,10 @@ def main() -> None:
         else:
             sections.setdefault(page.section, []).append(refusal_page(page))
     navigation = st.navigation(sections)
-    sidebar(user)
     try:
-        navigation.run()
+        with _ui.signed_in_as(user):
+            sidebar(user)
+            navigation.run()
     except store.DatabaseBusy:
         st.warning("The database is busy (an import may be running). Try again in a moment.")
     except Exception:

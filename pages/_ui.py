@@ -11,7 +11,9 @@ import logging
 import os
 import re
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +31,6 @@ log = logging.getLogger("aims_review")
 
 ROOT = Path(__file__).resolve().parents[1]
 USER_KEY = "auth_username"  # set only by the router after a successful sign-in; never a widget key
-CONTEXT_KEY = "auth_context"  # the signed-in User, re-read from the database on every run
 COOKIE_NAME = "aims_session"
 LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 
@@ -39,7 +40,11 @@ LOCAL_ADDRESSES = {"localhost", "127.0.0.1", "::1"}
 
 @dataclass(frozen=True)
 class PageSpec:
-    """A page of the app and the action a user needs to open it."""
+    """A page of the app and the action a user needs to open it.
+
+    url_path never equals the file's stem: Streamlit's legacy `pages/` lookup serves a file by its
+    stem before the router has run once in a process, and must not be mistaken for a router page.
+    """
 
     file: str
     title: str
@@ -59,28 +64,32 @@ PAGES: tuple[PageSpec, ...] = (
         "pages/overview.py",
         "Overview",
         ":material/dashboard:",
-        "overview",
+        "home",
         Action.VIEW_DASHBOARDS,
         default=True,
     ),
     PageSpec(
-        "pages/trends.py", "Trends", ":material/show_chart:", "trends", Action.VIEW_DASHBOARDS
+        "pages/trends.py", "Trends", ":material/show_chart:", "kpi-trends", Action.VIEW_DASHBOARDS
     ),
     PageSpec(
         "pages/nonconformities.py",
         "Nonconformities",
         ":material/report:",
-        "nonconformities",
+        "nonconformity-aging",
         Action.VIEW_DASHBOARDS,
     ),
     PageSpec(
-        "pages/objectives.py", "Objectives", ":material/flag:", "objectives", Action.VIEW_DASHBOARDS
+        "pages/objectives.py",
+        "Objectives",
+        ":material/flag:",
+        "ai-objectives",
+        Action.VIEW_DASHBOARDS,
     ),
     PageSpec(
         "pages/review.py",
         "Management review",
         ":material/groups:",
-        "review",
+        "management-review",
         Action.VIEW_DASHBOARDS,
     ),
     PageSpec(
@@ -95,7 +104,7 @@ PAGES: tuple[PageSpec, ...] = (
         "pages/metrics.py",
         "Metric definitions",
         ":material/functions:",
-        "metrics",
+        "metric-definitions",
         Action.EDIT_METRICS,
         section="Manage",
     ),
@@ -103,7 +112,7 @@ PAGES: tuple[PageSpec, ...] = (
         "pages/admin.py",
         "Admin",
         ":material/admin_panel_settings:",
-        "admin",
+        "administration",
         Action.MANAGE_USERS,
         section="Manage",
     ),
@@ -118,10 +127,25 @@ def available_pages() -> list[PageSpec]:
 # --- who is signed in, and the guard ------------------------------------------------------------
 
 
+# Set by the router for the duration of one script run, after it re-read the user from the
+# database. Not session state: nothing a client sends and no earlier run can set it, and a page
+# file run without the router (e.g. through Streamlit's legacy pages/ lookup) finds it empty.
+_RUN_USER: ContextVar[auth.User | None] = ContextVar("aims_run_user", default=None)
+
+
+@contextmanager
+def signed_in_as(user: auth.User) -> Iterator[None]:
+    """Router only: run the page with `user` as the signed-in user of this run."""
+    token = _RUN_USER.set(user)
+    try:
+        yield
+    finally:
+        _RUN_USER.reset(token)
+
+
 def current_user() -> auth.User | None:
     """The user the router validated against the database in this run (None when signed out)."""
-    user = st.session_state.get(CONTEXT_KEY)
-    return user if isinstance(user, auth.User) else None
+    return _RUN_USER.get()
 
 
 def allowed(action: Action) -> bool:
@@ -137,9 +161,10 @@ def require(action: Action) -> auth.User:
     return user
 
 
-def not_permitted() -> None:
+def not_permitted(page_title: str | None = None) -> None:
+    where = f"{page_title}: y" if page_title else "Y"
     st.error(
-        "You are not permitted to use this page or action with your role. "
+        f"{where}ou are not permitted to use this page or action with your role. "
         "Ask an administrator if you need access.",
         icon=":material/block:",
     )

@@ -47,3 +47,71 @@ def demo_db_path(demo_db_template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "demo.duckdb"
     shutil.copyfile(demo_db_template, path)
     return path
+
+
+# --- the app: one user per role and a small known data set ------------------------------------
+
+APP_PASSWORD = "known password 1"
+
+
+def app_usernames() -> dict[str, str]:
+    from aims_metrics.auth import Role
+
+    return {role.value: f"{role.value.replace('_', '-')}-user" for role in Role}
+
+
+def known_quarter():
+    """The quarter the app shows by default: the last completed one."""
+    from aims_metrics.periods import last_completed_quarter
+
+    return last_completed_quarter()
+
+
+def known_data_csv() -> dict[str, str]:
+    """Hand-made data for the default quarter Q (see tests/test_app_pages.py for the answers)."""
+    from datetime import timedelta
+
+    q = known_quarter()
+    p = q.previous()
+    d = lambda day, delta=0: (day + timedelta(days=delta)).isoformat()  # noqa: E731
+    incidents = ["incident_id,system_id,title,severity,detected_on,resolved_on,status"]
+    incidents += [
+        f"I{n},S1,Drift {n},low,{d(q.start, n)},{d(q.start, n + 1)},resolved" for n in range(11)
+    ]
+    incidents += [f"I11,S2,Leak,high,{d(q.start, 20)},,open"]
+    incidents += [
+        f"P{n},S1,Old {n},low,{d(p.start, n)},{d(p.start, n + 2)},resolved" for n in range(3)
+    ]
+    return {
+        "systems": "system_id,name,owner,business_unit,risk_level,lifecycle_stage,deployed_on\n"
+        f"S1,Credit scoring,Ana,Retail,high,deployed,{d(p.start, -400)}\n"
+        f"S2,Chat assistant,Ben,Support,low,deployed,{d(p.start, -400)}\n",
+        "incidents": "\n".join(incidents) + "\n",
+        "findings": "finding_id,audit_id,audit_type,clause_ref,finding_type,description,raised_on,due_on,owner,status\n"
+        f"F1,A1,internal,9.2,major_nc,Audit programme incomplete,{d(q.start, -100)},{d(q.start, -10)},Cara,open\n"
+        f"F2,A1,internal,10.2,minor_nc,Root cause missing,{d(q.start, 5)},{d(q.end, 60)},Dan,open\n",
+    }
+
+
+@pytest.fixture(scope="session")
+def app_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrated database with the known data set and one user per role (password APP_PASSWORD)."""
+    from aims_metrics import auth, ingest
+
+    path = tmp_path_factory.mktemp("app") / "app.duckdb"
+    with open_db(path) as connection:
+        for table, text in known_data_csv().items():
+            ingest.import_file(connection, table, text.encode(), "test", file_name=f"{table}.csv")
+        for role, username in app_usernames().items():
+            auth.add_user(connection, username, role, APP_PASSWORD, actor="test")
+    return path
+
+
+@pytest.fixture
+def app_db(app_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private copy of the app database, named by AIMS_DB for the app under test."""
+    path = tmp_path / "app.duckdb"
+    shutil.copyfile(app_db_template, path)
+    monkeypatch.setenv("AIMS_DB", str(path))
+    monkeypatch.setenv("AIMS_SESSION_KEY", "test-session-key-0123456789")
+    return path
