@@ -1,0 +1,396 @@
+"""One bench section in its own process: `python -m bench.section NAME --db PATH --out FILE`.
+
+Each section first measures the project alone (cold, then warm) and takes the process's peak
+memory right after, so the figure is the project's own; only then does it load its baselines and
+time project and baseline alternately (the order flips every round), reporting medians. Values the
+project and a baseline both compute are cross-checked; a disagreement raises (exit 1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from bench.common import (
+    DATA,
+    ROOT,
+    ROUNDS,
+    Row,
+    absolute_row,
+    log,
+    median,
+    peak_mb,
+    private_copy,
+    ratio_row,
+    register_migrations,
+    timed,
+)
+
+
+class Mismatch(AssertionError):
+    """The project and a baseline disagree on a figure."""
+
+
+def _same(a, b) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return abs(float(a) - float(b)) <= 1e-9 * max(1.0, abs(float(a)))
+
+
+def _quarters(manifest: dict):
+    from aims_metrics.periods import parse_quarter, quarters_ending
+
+    return quarters_ending(parse_quarter(manifest["end_quarter"]), 8)
+
+
+def _runner(fn: Callable[[], object]) -> Callable[[], float]:
+    return lambda: timed(fn)[0]
+
+
+def alternate(runners: dict[str, Callable[[], float]], rounds: int = ROUNDS) -> dict[str, list[float]]:
+    """Each runner returns the seconds of its timed part (set-up excluded); interleaved, the
+    order flipping every round."""
+    names = list(runners)
+    seconds: dict[str, list[float]] = {name: [] for name in names}
+    for index in range(rounds):
+        for name in names if index % 2 == 0 else list(reversed(names)):
+            seconds[name].append(runners[name]())
+    return seconds
+
+
+# --- 1. the KPI catalog ----------------------------------------------------------------------
+
+
+def check_catalog(results, quarters, every, pandas_values, sql_values) -> int:
+    """Engine value and previous_value for every metric and quarter against both baselines."""
+    from bench.baselines_pandas import METRICS
+
+    problems, checked = [], 0
+    for name in METRICS:
+        if name not in results:
+            problems.append(f"{name}: not in the engine's catalog")
+            continue
+        for result, quarter in zip(results[name], quarters, strict=True):
+            for engine_value, q in ((result.value, quarter), (result.previous_value, quarter.previous())):
+                i = every.index(q)
+                p, s = pandas_values[name][i], sql_values[name][i]
+                checked += 1
+                if not (_same(engine_value, p) and _same(engine_value, s)):
+                    problems.append(f"{name} {q.label}: engine {engine_value!r}, pandas {p!r}, sql {s!r}")
+    if problems:
+        raise Mismatch("catalog values disagree:\n  " + "\n  ".join(problems))
+    return checked
+
+
+def section_catalog(db: Path, manifest: dict) -> list[Row]:
+    from aims_metrics import engine
+    from aims_metrics.store import open_db
+    from bench import baselines_pandas, baselines_sql
+
+    quarters = _quarters(manifest)
+    every = sorted(set(quarters) | {q.previous() for q in quarters})
+    with open_db(db) as con:
+        cold, results = timed(lambda: engine.catalog_series(con, quarters))
+        alone = [timed(lambda: engine.catalog_series(con, quarters))[0] for _ in range(ROUNDS)]
+        peak = peak_mb()
+        frames = baselines_pandas.load_frames(con)  # outside the timed region
+        runs = alternate({
+            "engine": _runner(lambda: engine.catalog_series(con, quarters)),
+            "sql": _runner(lambda: baselines_sql.catalog(con, every)),
+            "pandas": _runner(lambda: baselines_pandas.catalog(frames, every)),
+        })
+        checked = check_catalog(results, quarters, every,
+                                baselines_pandas.catalog(frames, every),
+                                baselines_sql.catalog(con, every))
+    what = f"KPI catalog, {len(results)} metrics x 8 quarters (+ previous)"
+    note = f"cold {cold:.2f} s; {checked} values cross-checked"
+    return [
+        absolute_row("catalog", what + ", warm", runs["engine"], 1.0, peak, note,
+                     alone_runs=alone),
+        ratio_row("catalog", what, runs["engine"], "pandas", runs["pandas"], 0.1, peak),
+        ratio_row("catalog", what, runs["engine"], "hand SQL", runs["sql"], 1.5, peak),
+    ]
+
+
+# --- 2. import -------------------------------------------------------------------------------
+
+
+def _export_csvs(db: Path, manifest: dict) -> tuple[Path, Path, int]:
+    """bias_tests and systems of the data set as CSV files (plain DuckDB; cached per manifest)."""
+    import duckdb
+
+    tag = f"{manifest['scale']}-{manifest['generator']}-{manifest['end_quarter']}"
+    bias, systems = DATA / f"bias_tests-{tag}.csv", DATA / f"systems-{tag}.csv"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        for path, table, key in ((bias, "bias_tests", "test_id"), (systems, "systems", "system_id")):
+            if not path.exists():
+                tmp = path.with_suffix(".tmp")
+                con.execute(f"COPY (SELECT * FROM {table} ORDER BY {key}) TO '{tmp}' (HEADER)")
+                tmp.rename(path)
+        (rows,) = con.execute("SELECT count(*) FROM bias_tests").fetchall()[0]
+    finally:
+        con.close()
+    return bias, systems, rows
+
+
+def section_import(db: Path, manifest: dict) -> list[Row]:
+    import duckdb
+
+    from aims_metrics.ingest import import_file
+    from aims_metrics.store import open_db
+
+    bias_csv, systems_csv, rows = _export_csvs(db, manifest)
+    work = DATA / "work"
+    work.mkdir(parents=True, exist_ok=True)
+    template = work / "import-template.duckdb"
+    for suffix in ("", ".wal"):
+        Path(f"{template}{suffix}").unlink(missing_ok=True)
+    with open_db(template) as con:
+        import_file(con, "systems", systems_csv, "bench")
+        con.execute("CHECKPOINT")
+
+    def project() -> float:
+        target = work / "import-run.duckdb"
+        for suffix in ("", ".wal"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        shutil.copyfile(template, target)
+        with open_db(target) as con:
+            elapsed, (_, result) = timed(lambda: import_file(con, "bias_tests", bias_csv, "bench"))
+        if result.counts.inserted != rows:
+            raise Mismatch(f"import inserted {result.counts.inserted} rows, expected {rows}")
+        return elapsed
+
+    def baseline() -> float:
+        target = work / "import-bare.duckdb"
+        for suffix in ("", ".wal"):
+            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        con = duckdb.connect(str(target))
+        try:
+            elapsed, _ = timed(lambda: con.execute(
+                f"CREATE TABLE t AS SELECT * FROM read_csv('{bias_csv}')").fetchall())
+            (count,) = con.execute("SELECT count(*) FROM t").fetchall()[0]
+        finally:
+            con.close()
+        if count != rows:
+            raise Mismatch(f"read_csv loaded {count} rows, expected {rows}")
+        return elapsed
+
+    cold = project()
+    peak = peak_mb()
+    runs = alternate({"import": project, "read_csv": baseline})
+    rate = rows / median(runs["import"])
+    return [ratio_row(
+        "import", f"{rows:,}-row bias_tests CSV, full validation, into a fresh DB",
+        runs["import"], "bare read_csv", runs["read_csv"], 3.0, peak,
+        f"cold {cold:.2f} s; {rate:,.0f} rows/s", rows_per_s=rate,
+    )]
+
+
+# --- 3. aging and objectives -----------------------------------------------------------------
+
+
+def section_aging(db: Path, manifest: dict) -> list[Row]:
+    from aims_metrics.aging import aging_report
+    from aims_metrics.store import open_db
+    from bench import baselines_sql
+
+    as_of: date = _quarters(manifest)[-1].end
+    with open_db(db) as con:
+        cold, report = timed(lambda: aging_report(con, as_of))
+        alone = [timed(lambda: aging_report(con, as_of))[0] for _ in range(ROUNDS)]
+        peak = peak_mb()
+        runs = alternate({
+            "aging": _runner(lambda: aging_report(con, as_of)),
+            "sql": _runner(lambda: baselines_sql.aging(con, as_of)),
+        })
+        expected = baselines_sql.aging(con, as_of)
+    got = report.model_dump(mode="json")
+    got = {k: got[k] for k in ("as_of", "open_total", "overdue", "buckets")}
+    if got != expected:
+        raise Mismatch(f"aging disagrees:\n  project {got}\n  hand SQL {expected}")
+    return [ratio_row("aging", f"NC aging as of {as_of}", runs["aging"], "hand SQL",
+                      runs["sql"], 1.5, peak, f"cold {cold:.3f} s; {got['open_total']} open",
+                      alone_runs=alone)]
+
+
+def section_objectives(db: Path, manifest: dict) -> list[Row]:
+    from aims_metrics.objectives import objective_progress
+    from aims_metrics.store import open_db
+    from bench import baselines_sql
+
+    quarter = _quarters(manifest)[-1]
+    with open_db(db) as con:
+        cold, progress = timed(lambda: objective_progress(con, quarter))
+        alone = [timed(lambda: objective_progress(con, quarter))[0] for _ in range(ROUNDS)]
+        peak = peak_mb()
+        runs = alternate({
+            "objectives": _runner(lambda: objective_progress(con, quarter)),
+            "sql": _runner(lambda: baselines_sql.objective_values(con, quarter)),
+        })
+        expected = baselines_sql.objective_values(con, quarter)
+    got = {p.objective.objective_id: p.value for p in progress}
+    if set(got) != set(expected) or not all(_same(got[k], expected[k]) for k in got):
+        raise Mismatch(f"objective values disagree: project {got}, hand SQL {expected}")
+    statuses = ", ".join(f"{p.objective.objective_id}={p.status.value}" for p in progress)
+    return [ratio_row("objectives", f"{len(progress)} objectives for {quarter.label}",
+                      runs["objectives"], "hand SQL", runs["sql"], 1.5, peak,
+                      f"cold {cold:.3f} s; {statuses}", alone_runs=alone)]
+
+
+# --- 4. minutes ------------------------------------------------------------------------------
+
+
+def section_minutes(db: Path, manifest: dict) -> list[Row]:
+    from aims_metrics.minutes import render_minutes
+    from aims_metrics.store import open_db
+
+    quarter = _quarters(manifest)[-1]
+    with open_db(db) as con:
+        cold, pdf = timed(lambda: render_minutes(con, quarter))
+        warm = [timed(lambda: render_minutes(con, quarter))[0] for _ in range(ROUNDS)]
+        peak = peak_mb()
+    if not pdf.startswith(b"%PDF"):
+        raise Mismatch("render_minutes did not return a PDF")
+    return [absolute_row("minutes", f"minutes PDF for {quarter.label}", warm, 3.0, peak,
+                         f"cold {cold:.2f} s; {len(pdf) / 1024:.0f} KiB", cold_s=cold)]
+
+
+# --- 5. app pages ----------------------------------------------------------------------------
+
+
+def section_pages(db: Path, manifest: dict) -> list[Row]:
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from aims_metrics import auth
+    from aims_metrics.auth import Role
+    from aims_metrics.store import open_db
+    from pages import _ui
+
+    path = private_copy(db, "pages.duckdb")
+    username = "bench-admin"
+    with open_db(path) as con:
+        auth.add_user(con, username, Role.ADMIN, "bench password 123", actor="bench")
+    os.environ["AIMS_DB"] = str(path)
+    os.environ.setdefault("AIMS_SESSION_KEY", "bench-session-key-0123456789abcdef")
+    app = str(ROOT / "app.py")
+
+    def render(page, clear: bool) -> float:
+        """A fresh session signed in (on the default page), then the page opened and timed.
+        (A new AppTest per render: rerunning one AppTest re-executes the page script directly,
+        bypassing app.py's router, so it is not what a browser gets.)"""
+        at = AppTest.from_file(app, default_timeout=120)
+        at.session_state[_ui.USER_KEY] = username
+        if not page.default:
+            at.run()
+            if at.exception:
+                raise Mismatch(f"sign-in raised: {[e.value for e in at.exception][:1]}")
+            at.switch_page(page.file)
+        if clear:
+            st.cache_data.clear()  # cold: no data cached (the connection resource stays)
+        elapsed, _ = timed(at.run)
+        if at.exception:
+            raise Mismatch(f"{page.url_path} raised: {[e.value for e in at.exception][:1]}")
+        if not at.title or not at.title[0].value.startswith(page.title.split()[0]):
+            raise Mismatch(f"{page.url_path}: expected the page titled {page.title!r}, got "
+                           f"{[t.value for t in at.title]}; errors {[e.value for e in at.error]}")
+        return elapsed
+
+    rows, measured = [], []
+    for page in _ui.available_pages():
+        cold = render(page, clear=True)
+        warm = [render(page, clear=False) for _ in range(ROUNDS)]
+        measured.append((page, cold, warm))
+    peak = peak_mb()
+    for page, cold, warm in measured:
+        rows.append(absolute_row("pages", f"page {page.url_path} (AppTest, admin), warm", warm,
+                                 2.0, peak, f"cold {cold:.2f} s", cold_s=cold))
+    return rows
+
+
+# --- 7. the kpis CLI as a whole process -----------------------------------------------------
+
+
+def _process(argv: list[str]) -> tuple[float, float, str]:
+    """Run a process; its wall seconds, its own peak RSS in MB, and its stdout."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    start = time.perf_counter()
+    child = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    out, err = child.communicate()
+    elapsed = time.perf_counter() - start
+    if child.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {child.returncode}: {err.decode()[-2000:]}")
+    # communicate() reaped the child; its rusage is folded into RUSAGE_CHILDREN (a maximum).
+    import resource
+
+    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, out.decode()
+
+
+def section_cli(db: Path, manifest: dict) -> list[Row]:
+    quarter = _quarters(manifest)[-1].label
+    cli = [sys.executable, "-m", "aims_metrics", "--db", str(db), "kpis", "--quarter", quarter,
+           "--format", "json"]
+    hand = [sys.executable, "-m", "bench.baselines_sql", str(db), quarter]
+    _, _, out = _process(cli)  # cold (page cache, .pyc); not reported
+    _, peak, _ = _process(cli)
+    outputs: dict[str, str] = {}
+
+    def runner(name: str, argv: list[str]) -> Callable[[], float]:
+        def run() -> float:
+            elapsed, _, text = _process(argv)
+            outputs[name] = text
+            return elapsed
+        return run
+
+    runs = alternate({"cli": runner("cli", cli), "sql": runner("sql", hand)}, ROUNDS + 2)
+    project = {m["name"]: m for m in json.loads(outputs["cli"])["metrics"]}
+    baseline = {m["name"]: m for m in json.loads(outputs["sql"])["metrics"]}
+    problems = [
+        f"{name}: cli {project.get(name)}, sql {m}" for name, m in baseline.items()
+        if name not in project or not (_same(project[name]["value"], m["value"])
+                                       and _same(project[name]["previous_value"], m["previous_value"]))
+    ]
+    if problems:
+        raise Mismatch("kpis CLI disagrees with hand SQL:\n  " + "\n  ".join(problems))
+    return [ratio_row("cli", f"`kpis --quarter {quarter} --format json` as a process",
+                      runs["cli"], "hand-SQL process", runs["sql"], 1.5, peak,
+                      "peak = the CLI process's own")]
+
+
+SECTIONS: dict[str, Callable[[Path, dict], list[Row]]] = {
+    "catalog": section_catalog,
+    "import": section_import,
+    "aging": section_aging,
+    "objectives": section_objectives,
+    "minutes": section_minutes,
+    "pages": section_pages,
+    "cli": section_cli,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.section")
+    parser.add_argument("name", choices=SECTIONS)
+    parser.add_argument("--db", required=True, type=Path)
+    parser.add_argument("--manifest", required=True, type=Path)
+    parser.add_argument("--out", required=True, type=Path)
+    args = parser.parse_args(argv)
+    manifest = json.loads(args.manifest.read_text())
+    register_migrations()
+    log(f"[bench] {args.name} ...")
+    rows = SECTIONS[args.name](args.db, manifest)
+    args.out.write_text(json.dumps([r.to_json() for r in rows], indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
