@@ -117,6 +117,13 @@ FINDING_TYPE_SHORT = {
     "ofi": "OFI",
 }
 
+FINDING_TYPE_PHRASES = {
+    "major_nc": "major NC",
+    "minor_nc": "minor NC",
+    "observation": "observation(s)",
+    "ofi": "OFI(s)",
+}
+
 # Okabe-Ito palette: distinguishable with the common colour-vision deficiencies. Every colour is
 # shown beside a word, never alone.
 OKABE_ITO = {
@@ -807,7 +814,7 @@ def _carried_section(inputs: ReviewInputs) -> list:
     rows: list[list[Any]] = [["Action", "Description", "Owner", "Due", "Status", "Closed"]]
     for item in carried:
         rows.append(_carried_row(item))
-    widths = [30 * mm, 62 * mm, 27 * mm, 18 * mm, 21 * mm, 16 * mm]
+    widths = [27 * mm, 54 * mm, 25 * mm, 20 * mm, 28 * mm, 20 * mm]
     flow.append(_table(rows, widths))
     return flow
 
@@ -1017,7 +1024,7 @@ def _audit_section(inputs: ReviewInputs) -> list:
         return flow
     total = sum(inputs.findings_by_type.values())
     parts = ", ".join(
-        f"{inputs.findings_by_type[t]} {FINDING_TYPE_TITLES[t].lower()}" for t in FINDING_TYPES
+        f"{inputs.findings_by_type[t]} {FINDING_TYPE_PHRASES[t]}" for t in FINDING_TYPES
     )
     flow.append(
         _t(
@@ -1114,7 +1121,7 @@ def _results_section(inputs: ReviewInputs, record: ReviewRecord | None) -> list:
                     status,
                 ]
             )
-        flow.append(_table(rows, [30 * mm, 76 * mm, 32 * mm, 18 * mm, CONTENT_WIDTH - 156 * mm]))
+        flow.append(_table(rows, [27 * mm, 75 * mm, 32 * mm, 20 * mm, CONTENT_WIDTH - 154 * mm]))
         flow.append(
             _t(
                 "The next management review reports the status of these actions under input a).",
