@@ -66,15 +66,15 @@ def test_preview_refuses_an_invalid_definition(con):
 
 def test_a_source_whose_table_does_not_exist_yet_gives_no_data(con):
     sources = dict(shipped_sources())
-    sources["review_actions"] = Source(
-        name="review_actions",
-        table="review_actions",
+    sources["future_actions"] = Source(
+        name="future_actions",
+        table="future_actions",
         columns=(SourceColumn(name="due_on", type="date"), SourceColumn(name="closed_on", type="date")),
     )
     definition = MetricDefinition.model_validate(
         {
-            "name": "review_actions_closed_on_time",
-            "label": "Review actions closed on time",
+            "name": "future_actions_due",
+            "label": "Future actions due",
             "description": "d",
             "owner": "o",
             "clause": "9.3.3",
@@ -83,18 +83,18 @@ def test_a_source_whose_table_does_not_exist_yet_gives_no_data(con):
             "direction": "higher_is_better",
             "target": 1,
             "time_dimension": "due_on",
-            "measure": {"source": "review_actions"},
+            "measure": {"source": "future_actions"},
         }
     )
     catalog = [*shipped_catalog()[:1], definition]
     results = evaluate_series(con, catalog, [Q3], sources)
-    (missing,) = results["review_actions_closed_on_time"]
+    (missing,) = results["future_actions_due"]
     assert missing.status is KpiStatus.NO_DATA
-    assert "table review_actions, which does not exist" in missing.problem
+    assert "table future_actions, which does not exist" in missing.problem
     assert results["incidents_total"][0].value == 2  # the rest of the catalog is unaffected
-    con.execute("CREATE TABLE review_actions (due_on DATE, closed_on DATE)")
-    con.execute("INSERT INTO review_actions VALUES ('2025-08-01', NULL)")
-    (found,) = evaluate_series(con, [definition], [Q3], sources)["review_actions_closed_on_time"]
+    con.execute("CREATE TABLE future_actions (due_on DATE, closed_on DATE)")
+    con.execute("INSERT INTO future_actions VALUES ('2025-08-01', NULL)")
+    (found,) = evaluate_series(con, [definition], [Q3], sources)["future_actions_due"]
     assert found.value == 1 and found.problem is None
 
 
