@@ -400,6 +400,28 @@ with tabs[2]:
                     st.error(str(error))
                 else:
                     done(f"{len(decisions)} decision(s) saved.")
+        with st.form("review_add_decision", clear_on_submit=True):
+            left, right = st.columns([1, 3])
+            kind = left.selectbox(
+                "Kind",
+                list(KIND_TITLES),
+                format_func=KIND_TITLES.get,
+                key="review_new_decision_kind",
+            )
+            text = right.text_input("Decision", key="review_new_decision_text")
+            if st.form_submit_button("Add decision", key="review_new_decision_add"):
+                try:
+                    decision = review.Decision(kind=kind, text=text)
+                    _ui.write(
+                        Action.EDIT_REVIEWS,
+                        review.save_review,
+                        record.model_copy(update={"decisions": [*record.decisions, decision]}),
+                        me.username,
+                    )
+                except (review.ReviewError, pydantic.ValidationError):
+                    st.error("A decision needs a text.")
+                else:
+                    done("Decision added.")
 
     st.subheader("Actions raised by this review")
     actions = _ui.query(review.review_actions, label)
