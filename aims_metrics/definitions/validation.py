@@ -24,7 +24,6 @@ from aims_metrics.definitions.models import (
     Source,
     SourceColumn,
 )
-from aims_metrics.definitions.sqlfilter import check_sql_filter
 from aims_metrics.records import clause_refs
 
 NUMERIC_AGGS = frozenset({Agg.SUM, Agg.AVERAGE, Agg.MEDIAN, Agg.P90, Agg.MIN, Agg.MAX})
@@ -67,6 +66,8 @@ def coerce_filter_value(column: SourceColumn, value: object) -> tuple[object, st
 def filter_problems(flt: Filter, source: Source, path: str) -> list[DefinitionProblem]:
     """Problems of one filter over `source`."""
     if flt.sql is not None:
+        from aims_metrics.definitions.sqlfilter import check_sql_filter  # sqlglot: only when used
+
         _, messages = check_sql_filter(flt.sql, source)
         return [DefinitionProblem(f"{path}.sql", m) for m in messages]
     column = source.column(flt.field or "")
