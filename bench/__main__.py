@@ -18,7 +18,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench.common import DATA, MEMORY_LIMIT_MB, ROOT, ROUNDS, dataset, log
+from bench.common import DATA, MEMORY_LIMIT_MB, ROOT, ROUNDS, log
 
 RESULTS = ROOT / "bench" / "results.json"
 SECTIONS = ("catalog", "import", "aging", "objectives", "minutes", "pages", "cli")
@@ -75,7 +75,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
-    db, manifest = dataset(args.scale, rebuild=args.rebuild)
+    built = DATA / "work" / "dataset.json"
+    built.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "bench.section", "dataset", "--scale", args.scale, "--db", "-",
+         "--manifest", "-", "--out", str(built), *(["--rebuild"] if args.rebuild else [])],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True,
+    )
+    info = json.loads(built.read_text())
+    db, manifest = Path(info["path"]), info["manifest"]
     log(f"[bench] data: {db} ({manifest['generator_name']}, end {manifest['end_quarter']}, "
         f"built in {manifest['build_s']} s)")
     manifest_path = DATA / f"{args.scale}.json"

@@ -45,7 +45,16 @@ class Row:
 
 
 def peak_mb() -> float:
-    """This process's peak resident set so far, in MB (Linux reports ru_maxrss in KiB)."""
+    """This process's peak resident set so far, in MB.
+
+    VmHWM (Linux) is the high-water mark of this process image alone; ru_maxrss is not, since
+    Linux carries it across fork and exec (a section would inherit its parent's peak)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 

@@ -320,19 +320,36 @@ def section_pages(db: Path, manifest: dict) -> list[Row]:
 # --- 7. the kpis CLI as a whole process -----------------------------------------------------
 
 
-def _process(argv: list[str]) -> tuple[float, float, str]:
-    """Run a process; its wall seconds, its own peak RSS in MB, and its stdout."""
+_REPORT_PEAK = (
+    "import atexit, runpy, sys\n"
+    "from bench.common import peak_mb\n"
+    "atexit.register(lambda: sys.stderr.write(f'\\n__peak_mb__ {peak_mb():.1f}\\n'))\n"
+    "sys.argv = ['python -m ' + sys.argv[1]] + sys.argv[2:]\n"
+    "runpy.run_module(sys.argv[0].split()[-1], run_name='__main__', alter_sys=True)\n"
+)
+
+
+def _process(argv: list[str]) -> tuple[float, str]:
+    """Run a process; its wall seconds and its stdout."""
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
-    child = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    out, err = child.communicate()
+    child = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True)
     elapsed = time.perf_counter() - start
     if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {child.returncode}: {err.decode()[-2000:]}")
-    # communicate() reaped the child; its rusage is folded into RUSAGE_CHILDREN (a maximum).
-    import resource
+        raise RuntimeError(f"{' '.join(argv)} exited {child.returncode}: {child.stderr.decode()[-2000:]}")
+    return elapsed, child.stdout.decode()
 
-    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024.0, out.decode()
+
+def _process_peak_mb(module_argv: list[str]) -> float:
+    """The peak memory of `python -m MODULE ARGS...`, reported by the process itself at exit
+    (a separate, untimed run)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.run([sys.executable, "-c", _REPORT_PEAK, *module_argv], cwd=ROOT, env=env,
+                           capture_output=True, text=True)
+    for line in child.stderr.splitlines():
+        if line.startswith("__peak_mb__"):
+            return float(line.split()[1])
+    raise RuntimeError(f"no peak reported (exit {child.returncode}): {child.stderr[-2000:]}")
 
 
 def section_cli(db: Path, manifest: dict) -> list[Row]:
@@ -340,13 +357,13 @@ def section_cli(db: Path, manifest: dict) -> list[Row]:
     cli = [sys.executable, "-m", "aims_metrics", "--db", str(db), "kpis", "--quarter", quarter,
            "--format", "json"]
     hand = [sys.executable, "-m", "bench.baselines_sql", str(db), quarter]
-    _, _, out = _process(cli)  # cold (page cache, .pyc); not reported
-    _, peak, _ = _process(cli)
+    _process(cli)  # cold (page cache, .pyc); not reported
+    peak = _process_peak_mb(cli[2:])
     outputs: dict[str, str] = {}
 
     def runner(name: str, argv: list[str]) -> Callable[[], float]:
         def run() -> float:
-            elapsed, _, text = _process(argv)
+            elapsed, text = _process(argv)
             outputs[name] = text
             return elapsed
         return run
@@ -363,7 +380,7 @@ def section_cli(db: Path, manifest: dict) -> list[Row]:
         raise Mismatch("kpis CLI disagrees with hand SQL:\n  " + "\n  ".join(problems))
     return [ratio_row("cli", f"`kpis --quarter {quarter} --format json` as a process",
                       runs["cli"], "hand-SQL process", runs["sql"], 1.5, peak,
-                      "peak = the CLI process's own")]
+                      "peak = the CLI process's own (VmHWM at exit)")]
 
 
 SECTIONS: dict[str, Callable[[Path, dict], list[Row]]] = {
@@ -379,13 +396,21 @@ SECTIONS: dict[str, Callable[[Path, dict], list[Row]]] = {
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.section")
-    parser.add_argument("name", choices=SECTIONS)
+    parser.add_argument("name", choices=[*SECTIONS, "dataset"])
     parser.add_argument("--db", required=True, type=Path)
     parser.add_argument("--manifest", required=True, type=Path)
     parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--scale", default="enterprise")
+    parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args(argv)
-    manifest = json.loads(args.manifest.read_text())
     register_migrations()
+    if args.name == "dataset":  # built here so the bench's main process stays small
+        from bench.common import dataset
+
+        path, manifest = dataset(args.scale, rebuild=args.rebuild)
+        args.out.write_text(json.dumps({"path": str(path), "manifest": manifest}))
+        return 0
+    manifest = json.loads(args.manifest.read_text())
     log(f"[bench] {args.name} ...")
     rows = SECTIONS[args.name](args.db, manifest)
     args.out.write_text(json.dumps([r.to_json() for r in rows], indent=2))
