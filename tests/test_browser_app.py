@@ -1,0 +1,242 @@
+"""End to end: Debian's Chromium (Playwright) against `streamlit run app.py` on a temporary database.
+
+Screenshots of every page go to tests/artifacts/ (git-ignored). Outside CI the test skips when
+Chromium is missing; in CI (CI=true) it never skips.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from aims_metrics.store import open_db
+from pages import _ui
+from tests.conftest import APP_PASSWORD, app_usernames, known_quarter
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "tests" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+USERS = app_usernames()
+TIMEOUT_MS = 30_000
+
+if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
+    pytest.skip(f"{CHROMIUM} is not installed (outside CI)", allow_module_level=True)
+
+from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(app_db_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    db = tmp_path_factory.mktemp("browser") / "aims.duckdb"
+    shutil.copyfile(app_db_template, db)
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k != "AIMS_SESSION_KEY"}
+    env["AIMS_DB"] = str(db)
+    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "localhost", "--server.headless", "true"],
+        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    base = f"http://localhost:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"streamlit did not start: {Path(log.name).read_text()[-2000:]}")
+        time.sleep(0.3)
+    yield base, db
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        yield instance
+        instance.close()
+
+
+def settle(page: Page) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_timeout(300)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=TIMEOUT_MS)
+    page.wait_for_timeout(300)
+
+
+def sign_in(browser, base: str, role: str) -> Page:
+    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(base)
+    page.get_by_role("textbox", name="User name").fill(USERS[role])
+    page.get_by_role("textbox", name="Password").fill(APP_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {USERS[role]}")).to_be_visible()
+    settle(page)
+    return page
+
+
+def visit(page: Page, base: str, url_path: str) -> None:
+    page.goto(f"{base}/{url_path}")
+    settle(page)
+
+
+def shoot(page: Page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def card_value(page: Page, label: str) -> str:
+    card = page.locator('[data-testid="stMetric"]').filter(has_text=re.compile(f"^{label}"))
+    return card.first.locator('[data-testid="stMetricValue"]').inner_text().strip()
+
+
+def card_status(page: Page, name: str) -> str:
+    return page.locator(f".st-key-kpi_card_{name} .aims-status").inner_text().strip()
+
+
+@pytest.mark.parametrize("role", list(USERS))
+def test_each_role_sees_its_pages_and_only_those(server, browser, role):
+    base, _ = server
+    page = sign_in(browser, base, role)
+    from aims_metrics import auth
+
+    nav = page.locator('[data-testid="stSidebarNav"]')
+    for spec in _ui.available_pages():
+        allowed = auth.can(role, spec.action)
+        link = nav.get_by_role("link", name=spec.title, exact=True)
+        expect(link).to_have_count(1 if allowed else 0)
+        visit(page, base, spec.url_path)
+        if allowed:
+            expect(page.locator("h1").first).to_contain_text(spec.title.split()[0])
+            expect(page.get_by_text("not permitted")).to_have_count(0)
+        else:
+            expect(page.get_by_text(f"{spec.title}: you are not permitted")).to_be_visible()
+            expect(page.locator("h1")).to_have_count(0)
+        shoot(page, f"{role}-{spec.url_path}")
+    page.context.close()
+
+
+def test_executive_cannot_reach_the_import_page_by_url(server, browser):
+    base, _ = server
+    page = sign_in(browser, base, "executive")
+    visit(page, base, "data-import")
+    expect(page.get_by_text("Data import: you are not permitted")).to_be_visible()
+    expect(page.locator('[data-testid="stFileUploader"]')).to_have_count(0)
+    shoot(page, "executive-data-import-refused")
+    page.context.close()
+
+
+def test_governance_lead_uploads_a_csv_and_the_overview_changes(server, browser, tmp_path):
+    base, db = server
+    q = known_quarter()
+    page = sign_in(browser, base, "governance_lead")
+    before = card_value(page, "AI incidents")
+    csv = tmp_path / "more-incidents.csv"
+    csv.write_text(
+        "incident_id,system_id,title,severity,detected_on\n"
+        f"N1,S1,New drift,low,{q.start.isoformat()}\n"
+        f"N2,S2,New leak,medium,{q.end.isoformat()}\n"
+    )
+    visit(page, base, "data-import")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Table").click()
+    page.get_by_role("option", name="AI incidents (incidents)").click()
+    settle(page)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name=re.compile("Browse files|Upload")).click()
+    chooser.value.set_files(str(csv))
+    settle(page)
+    expect(page.get_by_text("Importing would insert 2, update 0")).to_be_visible()
+    shoot(page, "governance_lead-import-preview")
+    page.get_by_role("button", name="Import 2 rows into incidents").click()
+    expect(page.get_by_text("Imported more-incidents.csv: 2 inserted")).to_be_visible()
+    settle(page)
+    shoot(page, "governance_lead-import-done")
+    visit(page, base, "home")
+    after = card_value(page, "AI incidents")
+    assert (before, after) == ("12", "14")
+    page.context.close()
+
+
+def test_analyst_changes_a_threshold_and_the_status_changes(server, browser):
+    base, _ = server
+    page = sign_in(browser, base, "analyst")
+    status_before = card_status(page, "high_severity_incidents")
+    visit(page, base, "metric-definitions")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Metric to edit").click()
+    page.get_by_role("option", name=re.compile(r"^High-severity AI incidents")).click()
+    settle(page)
+    limit = page.get_by_role("spinbutton", name="Green limit")
+    limit.fill("1")
+    limit.press("Enter")
+    settle(page)
+    page.get_by_role("textbox", name="Reason for the change").fill("one high incident is tolerable")
+    page.get_by_role("textbox", name="Reason for the change").press("Enter")
+    settle(page)
+    shoot(page, "analyst-metric-edit")
+    page.get_by_role("button", name="Save as a new version").click()
+    expect(page.get_by_text(re.compile(r"Saved high_severity_incidents@\d+"))).to_be_visible()
+    visit(page, base, "home")
+    assert (status_before, card_status(page, "high_severity_incidents")) == ("▲ Amber", "● Green")
+    shoot(page, "analyst-overview-after-edit")
+    page.context.close()
+
+
+def test_signing_out_ends_the_session_cookie(server, browser):
+    base, db = server
+    page = sign_in(browser, base, "admin")
+    page.wait_for_timeout(500)
+    cookie = next(c["value"] for c in page.context.cookies() if c["name"] == _ui.COOKIE_NAME)
+    token_sha256 = hashlib.sha256(cookie.split(".")[0].encode("ascii")).hexdigest()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("textbox", name="User name")).to_be_visible()
+    page.wait_for_timeout(500)
+    assert _ui.COOKIE_NAME not in {c["name"] for c in page.context.cookies()}
+    page.goto(base)  # a new session: nobody is signed in
+    expect(page.get_by_role("textbox", name="User name")).to_be_visible()
+    with open_db(db) as con:
+        revoked = con.execute(
+            "SELECT revoked_at IS NOT NULL FROM user_sessions WHERE token_sha256 = ?",
+            [token_sha256],
+        ).fetchall()
+    assert revoked == [(True,)]
+    page.context.close()
