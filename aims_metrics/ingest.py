@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -367,67 +368,73 @@ def _typed_select(spec: TableSpec) -> str:
     return f"SELECT {', '.join(typed)} FROM {CLEAN}"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {STAGE} AS {_typed_select(spec)}")
+def _stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str, durable: bool) -> None:
+    # DuckDB 2.0 can show concurrent readers part of an INSERT whose source is a temporary table
+    # or an Arrow scan; inserting from an ordinary table keeps their snapshots whole. The staging
+    # table is created and dropped inside the import's transaction, so nobody else ever sees it.
+    kind = "TABLE" if durable else "TEMP TABLE"
+    con.execute(f"CREATE {kind} {stage} AS {_typed_select(spec)}")
 
 
-def _diff_counts(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> ImportCounts:
+def _diff_counts(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str) -> ImportCounts:
     pk = spec.primary_key
     same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in spec.column_names)
     inserted, unchanged, total = con.execute(
         f"SELECT count(*) FILTER (WHERE t.{pk} IS NULL), "
         f"count(*) FILTER (WHERE t.{pk} IS NOT NULL AND {same}), count(*) "
-        f"FROM {STAGE} s LEFT JOIN {spec.name} t ON t.{pk} = s.{pk}"
+        f"FROM {stage} s LEFT JOIN {spec.name} t ON t.{pk} = s.{pk}"
     ).fetchall()[0]
     return ImportCounts(int(inserted), int(total - inserted - unchanged), int(unchanged))
 
 
-def _apply(con: duckdb.DuckDBPyConnection, spec: TableSpec) -> None:
+def _apply(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str) -> None:
     pk = spec.primary_key
     others = [c for c in spec.column_names if c != pk]
     differs = " OR ".join(f"s.{c} IS DISTINCT FROM {spec.name}.{c}" for c in others)
     assignments = ", ".join(f"{c} = s.{c}" for c in others)
     con.execute(
-        f"UPDATE {spec.name} SET {assignments} FROM {STAGE} s "
+        f"UPDATE {spec.name} SET {assignments} FROM {stage} s "
         f"WHERE {spec.name}.{pk} = s.{pk} AND ({differs})"
     )
     columns = ", ".join(spec.column_names)
     con.execute(
-        f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {STAGE} s "
+        f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {stage} s "
         f"WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE t.{pk} = s.{pk})"
     )
 
 
 @contextmanager
-def _registered(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Iterator[str]:
+def _registered(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Iterator[tuple[str, str]]:
+    """Register the file's Arrow table; yield (its name, a fresh staging-table name)."""
     name = "import_raw"
+    stage = f"{STAGE}_{uuid.uuid4().hex}"
     con.register(name, table)
     try:
-        yield name
+        yield name, stage
     finally:
         con.unregister(name)
         con.execute(f"DROP TABLE IF EXISTS {CLEAN}")
-        con.execute(f"DROP TABLE IF EXISTS {STAGE}")
+        con.execute(f"DROP TABLE IF EXISTS {stage}")
 
 
 def _validate_and_count(con: duckdb.DuckDBPyConnection, plan: ImportPlan, apply: bool) -> None:
     spec = table_spec(plan.table)
-    with _registered(con, plan.mapped) as raw_name:
+    with _registered(con, plan.mapped) as (raw_name, stage):
         con.execute(_clean_view_sql(spec, raw_name))
         plan.problems.extend(validate_rows(con, spec, plan.file_name))
         if plan.problems:
             return
         (existing,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {spec.name} LIMIT 1)").fetchall()[0]
-        if not existing:  # first load of the table: everything is new, no diff needed
+        if not existing and not apply:  # first load of the table: everything is new
             plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
-            if apply:
-                columns = ", ".join(spec.column_names)
-                con.execute(f"INSERT INTO {spec.name} ({columns}) {_typed_select(spec)}")
             return
-        _stage(con, spec)
-        plan.counts = _diff_counts(con, spec)
+        _stage(con, spec, stage, durable=apply)
+        if existing:
+            plan.counts = _diff_counts(con, spec, stage)
+        else:
+            plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
         if apply:
-            _apply(con, spec)
+            _apply(con, spec, stage)
 
 
 # --- the public entry points ------------------------------------------------------------------

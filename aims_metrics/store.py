@@ -8,7 +8,9 @@ short-lived: open, work, close, so the app and the CLI can share the file.
 from __future__ import annotations
 
 import json
+import atexit
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -61,16 +63,93 @@ def connect(path: str | Path, busy_timeout: float | None = None) -> duckdb.DuckD
             delay = min(delay * 2, 0.5)
 
 
+@dataclass
+class _SharedDatabase:
+    root: duckdb.DuckDBPyConnection
+    users: int = 0
+    generation: int = 0
+
+
+_shared: dict[str, _SharedDatabase] = {}
+_shared_guard = threading.Lock()
+
+# How long a multi-threaded process (the app) keeps an idle database open before releasing the
+# file to other processes. Closing and reopening DuckDB while other threads come and go can show
+# a reader a torn snapshot, so the app keeps the instance across bursts; the CLI (0) does not.
+keep_open_seconds: float = 0.0
+
+
 @contextmanager
 def open_db(path: str | Path, migrate_schema: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A short-lived, migrated connection that is always closed."""
-    con = connect(path)
+    """A migrated connection (a cursor on the process's one database instance), always closed.
+
+    Threads of one process share a single root connection per file, opened when the first user
+    arrives and released when the last leaves (after `keep_open_seconds` of idleness), so a
+    process never holds two DuckDB instances of one file and the file is free for other
+    processes whenever this one is idle.
+    """
+    key = str(Path(path).resolve())
+    with _shared_guard:
+        shared = _shared.get(key)
+        if shared is None:
+            root = connect(path)
+            try:
+                if migrate_schema:
+                    migrate(root)
+            except BaseException:
+                root.close()
+                raise
+            shared = _shared[key] = _SharedDatabase(root)
+        shared.users += 1
+        shared.generation += 1
+        cursor = shared.root.cursor()
     try:
-        if migrate_schema:
-            migrate(con)
-        yield con
+        yield cursor
     finally:
-        con.close()
+        with _shared_guard:
+            try:
+                cursor.close()
+            finally:
+                shared.users -= 1
+                if shared.users == 0:
+                    if keep_open_seconds > 0:
+                        timer = threading.Timer(
+                            keep_open_seconds, _release_if_idle, (key, shared.generation)
+                        )
+                        timer.daemon = True
+                        timer.start()
+                    else:
+                        _release(key)
+
+
+def _release(key: str) -> None:
+    shared = _shared.pop(key, None)
+    if shared is not None:
+        shared.root.close()
+
+
+def _release_if_idle(key: str, generation: int) -> None:
+    with _shared_guard:
+        shared = _shared.get(key)
+        if shared is not None and shared.users == 0 and shared.generation == generation:
+            _release(key)
+
+
+@atexit.register
+def _release_all() -> None:
+    """Close idle instances at exit so no timer thread runs DuckDB code during shutdown."""
+    with _shared_guard:
+        for key in [k for k, shared in _shared.items() if shared.users == 0]:
+            _release(key)
+
+
+def release_database(path: str | Path) -> None:
+    """Close this process's idle instance of a database now (before replacing its file)."""
+    key = str(Path(path).resolve())
+    with _shared_guard:
+        shared = _shared.get(key)
+        if shared is not None and shared.users == 0:
+            _release(key)
 
 
 @contextmanager
@@ -303,6 +382,7 @@ def restore_database(path: str | Path, backup: str | Path, username: str) -> int
         raise ValueError(f"{backup.name} has schema version {version}, newer than this program ({latest})")
     staged = path.with_name(path.name + ".restoring")
     shutil.copyfile(backup, staged)
+    release_database(path)
     con = connect(path)  # waits until nobody else uses the database, then releases it at once
     con.close()
     wal = Path(f"{path}.wal")

@@ -22,7 +22,8 @@ def _bias_csv(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_eight_readers_see_all_of_an_import_or_none(tmp_path):
+def test_eight_readers_see_all_of_an_import_or_none(tmp_path, monkeypatch):
+    monkeypatch.setattr(store, "keep_open_seconds", 2.0)  # as the app runs it
     db = tmp_path / "aims.duckdb"
     (tmp_path / "systems.csv").write_text("system_id,name,risk_level\nSYS-1,Scorer,high\n")
     _bias_csv(tmp_path / "batch.csv", BATCH_ROWS)
@@ -35,16 +36,12 @@ def test_eight_readers_see_all_of_an_import_or_none(tmp_path):
     def reader() -> None:
         try:
             while not writer_done.is_set():
-                con = store.connect(db)
-                try:
-                    with store.transaction(con, read_only=True):
-                        rows = con.execute("SELECT count(*) FROM bias_tests").fetchall()[0][0]
-                        passed = con.execute(
-                            "SELECT count(*) FILTER (WHERE passed) FROM bias_tests"
-                        ).fetchall()[0][0]
-                    seen.append((rows, passed))
-                finally:
-                    con.close()
+                with store.open_db(db) as con, store.transaction(con, read_only=True):
+                    rows = con.execute("SELECT count(*) FROM bias_tests").fetchall()[0][0]
+                    passed = con.execute(
+                        "SELECT count(*) FILTER (WHERE passed) FROM bias_tests"
+                    ).fetchall()[0][0]
+                seen.append((rows, passed))
         except BaseException as error:  # surfaced by the assertion below
             errors.append(error)
 
