@@ -245,11 +245,21 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(version)
 
 
+# Modules that own tables register their migrations when imported; migrate() imports them all
+# first, so no process can skip a migration just because it never imported its module.
+MIGRATION_MODULES = ("aims_metrics.auth", "aims_metrics.review")
+
+
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply every migration newer than the database, each in its own transaction."""
+    """Apply every registered migration the database lacks, in order, each in its own transaction."""
+    import importlib
+
+    for module in MIGRATION_MODULES:
+        importlib.import_module(module)
     current = schema_version(con)
+    applied = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
     for migration in MIGRATIONS:
-        if migration.version <= current:
+        if migration.version in applied:
             continue
         with transaction(con):
             migration.apply(con)
@@ -257,7 +267,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
                 "INSERT INTO schema_version VALUES (?, ?, ?)",
                 [migration.version, migration.description, now()],
             )
-        current = migration.version
+        current = max(current, migration.version)
     return current
 
 

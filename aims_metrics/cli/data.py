@@ -43,28 +43,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_init(args: argparse.Namespace) -> int:
     from aims_metrics import store
 
+    from aims_metrics.definitions import install_shipped_catalog
+
+    end = None
+    if args.end_quarter:
+        from aims_metrics.periods import parse_quarter
+
+        try:
+            end = parse_quarter(args.end_quarter)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
     with store.open_db(args.db) as con:
         version = store.schema_version(con)
-        try:
-            from aims_metrics.definitions import install_shipped_catalog
-        except ImportError:
-            install_shipped_catalog = None
-        if install_shipped_catalog is not None:
-            install_shipped_catalog(con)
+        install_shipped_catalog(con)
         print(f"database {args.db} at schema version {version}")
         if args.demo:
             from aims_metrics.demo import load_demo
-            from aims_metrics.periods import parse_quarter
+            from aims_metrics.periods import last_completed_quarter
+            from aims_metrics.review import seed_demo_review
 
-            end = None
-            if args.end_quarter:
-                try:
-                    end = parse_quarter(args.end_quarter)
-                except ValueError as error:
-                    raise UsageError(str(error)) from None
+            end = end or last_completed_quarter()
             counts = load_demo(con, end_quarter=end, scale=args.scale)
+            seed_demo_review(con, end)
             summary = ", ".join(f"{n:,} {table}" for table, n in counts.items())
-            print(f"loaded {args.scale} data: {summary}")
+            print(f"loaded {args.scale} data ending {end}: {summary}")
+            print(f"seeded a finalised management review for {end.previous()}")
     return EXIT_OK
 
 
