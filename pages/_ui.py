@@ -307,8 +307,15 @@ pio.templates[PLOTLY_TEMPLATE] = go.layout.Template(
         colorway=SERIES_COLOURS,
         font={"size": 15},
         title={"font": {"size": 18}},
-        margin={"l": 10, "r": 10, "t": 50, "b": 10},
-        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "x": 0},
+        margin={"l": 10, "r": 10, "t": 70, "b": 10},
+        legend={
+            "orientation": "h",
+            "yanchor": "bottom",
+            "y": 1.02,
+            "xanchor": "right",
+            "x": 1,
+            "traceorder": "normal",
+        },
         hovermode="x unified",
     )
 )
@@ -387,6 +394,19 @@ def download_csv(
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+def with_dates(frame: pd.DataFrame) -> pd.DataFrame:
+    """Timestamp columns that hold only dates shown as dates (no 00:00:00)."""
+    shown = frame.copy()
+    for column in shown.columns:
+        values = shown[column]
+        if (
+            pd.api.types.is_datetime64_any_dtype(values)
+            and (values.dropna() == values.dropna().dt.normalize()).all()
+        ):
+            shown[column] = values.dt.date
+    return shown
 
 
 def empty_state(message: str) -> None:

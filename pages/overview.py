@@ -159,7 +159,7 @@ if chosen:
             _ui.empty_state(f"No records behind {labels[chosen]} in {quarter.label}.")
         else:
             st.caption(f"{len(records)} records behind {labels[chosen]} in {quarter.label}")
-            st.dataframe(records, hide_index=True, key="overview_drilldown_table")
+            st.dataframe(_ui.with_dates(records), hide_index=True, key="overview_drilldown_table")
             _ui.download_csv(
                 records, f"{chosen}-{quarter.label}.csv", key="overview_drilldown_download"
             )

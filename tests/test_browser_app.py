@@ -122,6 +122,8 @@ def visit(page: Page, base: str, url_path: str) -> None:
 
 
 def shoot(page: Page, name: str) -> None:
+    settle(page)
+    page.wait_for_timeout(1500)  # let plotly and data grids finish drawing
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -145,7 +147,8 @@ def test_each_role_sees_its_pages_and_only_those(server, browser, role):
         allowed = auth.can(role, spec.action)
         link = nav.get_by_role("link", name=spec.title, exact=True)
         expect(link).to_have_count(1 if allowed else 0)
-        visit(page, base, spec.url_path)
+        visit(page, base, "" if spec.default else spec.url_path)
+        expect(page.get_by_text("Page not found")).to_have_count(0)
         if allowed:
             expect(page.locator("h1").first).to_contain_text(spec.title.split()[0])
             expect(page.get_by_text("not permitted")).to_have_count(0)
@@ -191,7 +194,7 @@ def test_governance_lead_uploads_a_csv_and_the_overview_changes(server, browser,
     expect(page.get_by_text("Imported more-incidents.csv: 2 inserted")).to_be_visible()
     settle(page)
     shoot(page, "governance_lead-import-done")
-    visit(page, base, "home")
+    visit(page, base, "")
     after = card_value(page, "AI incidents")
     assert (before, after) == ("12", "14")
     page.context.close()
@@ -215,7 +218,7 @@ def test_analyst_changes_a_threshold_and_the_status_changes(server, browser):
     shoot(page, "analyst-metric-edit")
     page.get_by_role("button", name="Save as a new version").click()
     expect(page.get_by_text(re.compile(r"Saved high_severity_incidents@\d+"))).to_be_visible()
-    visit(page, base, "home")
+    visit(page, base, "")
     assert (status_before, card_status(page, "high_severity_incidents")) == ("▲ Amber", "● Green")
     shoot(page, "analyst-overview-after-edit")
     page.context.close()
