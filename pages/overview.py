@@ -36,6 +36,8 @@ def delta_text(kpi: engine.KpiResult) -> str | None:
     if kpi.value is None or kpi.previous_value is None:
         return None
     change = kpi.value - kpi.previous_value
+    if abs(change) < 1e-9:
+        return "no change vs previous quarter"
     if kpi.unit == "percent":
         return f"{change * 100:+.1f} pts vs previous quarter"
     if kpi.unit == "days":
@@ -53,7 +55,14 @@ for start in range(0, len(current), COLUMNS):
                 _ui.plain(kpi.label),
                 _ui.format_value(kpi.value, kpi.unit),
                 delta=delta_text(kpi),
-                delta_color="normal" if kpi.direction == "higher_is_better" else "inverse",
+                delta_color=(
+                    "off"
+                    if kpi.previous_value == kpi.value
+                    else "normal"
+                    if kpi.direction == "higher_is_better"
+                    else "inverse"
+                ),
+                delta_arrow="off" if kpi.previous_value == kpi.value else "auto",
                 chart_data=history if len(history) > 1 else None,
                 help=_ui.plain(kpi.description),
             )
