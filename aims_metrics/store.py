@@ -7,8 +7,8 @@ short-lived: open, work, close, so the app and the CLI can share the file.
 
 from __future__ import annotations
 
-import json
 import atexit
+import json
 import os
 import threading
 import time
@@ -348,26 +348,46 @@ def data_version(path: str | Path) -> tuple[int, int]:
 # --- backup and restore -------------------------------------------------------------------------
 
 
-def backup_database(path: str | Path, out: str | Path) -> int:
-    """Copy a consistent snapshot: hold the lock, checkpoint the WAL, copy, verify the copy."""
+def backup_database(path: str | Path, out: str | Path, attempts: int = 5) -> int:
+    """Copy a consistent snapshot: hold the lock, checkpoint the WAL, copy, verify the copy.
+
+    Other threads of this process may keep reading (and committing to the WAL) meanwhile; if a
+    checkpoint rewrote the file during the copy, the copy is taken again.
+    """
     import shutil
 
     out = Path(out)
-    with open_db(path) as con:
-        con.execute("CHECKPOINT")
-        temporary = out.with_name(out.name + ".partial")
-        shutil.copyfile(path, temporary)
-    version = _verified_schema_version(temporary)
-    os.replace(temporary, out)
+    temporary = out.with_name(out.name + ".partial")
+    try:
+        with open_db(path) as con:
+            for _ in range(attempts):
+                con.execute("CHECKPOINT")
+                before = Path(path).stat()
+                shutil.copyfile(path, temporary)
+                after = Path(path).stat()
+                if (before.st_mtime_ns, before.st_size) == (after.st_mtime_ns, after.st_size):
+                    break
+            else:
+                raise DatabaseBusy(
+                    f"the database {path} kept changing while it was copied; try again in a moment"
+                )
+        version = _verified_schema_version(temporary)
+        os.replace(temporary, out)
+    finally:
+        temporary.unlink(missing_ok=True)
     return version
 
 
 def _verified_schema_version(candidate: Path) -> int:
+    """The schema version of an AIMS Review database file; ValueError for anything else.
+
+    Opened read-only, so checking a file never changes it.
+    """
     with open(candidate, "rb") as handle:
         if handle.read(12)[8:12] != b"DUCK":
             raise ValueError(f"{candidate.name} is not an AIMS Review database (not a DuckDB file)")
     try:
-        con = duckdb.connect(str(candidate), config=dict(CONNECTION_CONFIG))
+        con = duckdb.connect(str(candidate), read_only=True, config=dict(CONNECTION_CONFIG))
     except duckdb.Error as error:
         raise ValueError(f"{candidate.name} is not an AIMS Review database: {error}") from None
     try:
@@ -376,29 +396,48 @@ def _verified_schema_version(candidate: Path) -> int:
         ).fetchall()
         if rows[0][0] == 0:
             raise ValueError(f"{candidate.name} is a DuckDB file but not an AIMS Review database")
-        return schema_version(con)
+        ((version,),) = con.execute(
+            "SELECT coalesce(max(version), 0) FROM schema_version"
+        ).fetchall()
+        if not version:
+            raise ValueError(f"{candidate.name} is a DuckDB file but not an AIMS Review database")
+        return int(version)
+    except duckdb.Error as error:
+        raise ValueError(f"{candidate.name} is not an AIMS Review database: {error}") from None
     finally:
         con.close()
 
 
 def restore_database(path: str | Path, backup: str | Path, username: str) -> int:
-    """Replace the database with a verified backup, atomically; the restore is audited."""
+    """Replace the database with a verified backup, atomically; the restore is audited.
+
+    The backup is copied next to the database first and the copy is what gets verified and
+    installed, so the file checked is the file used. Nothing changes when the check fails.
+    """
     import shutil
 
     path, backup = Path(path), Path(backup)
-    version = _verified_schema_version(backup)
-    latest = max(m.version for m in MIGRATIONS)
-    if version > latest:
-        raise ValueError(f"{backup.name} has schema version {version}, newer than this program ({latest})")
+    path.parent.mkdir(parents=True, exist_ok=True)
     staged = path.with_name(path.name + ".restoring")
-    shutil.copyfile(backup, staged)
-    release_database(path)
-    con = connect(path)  # waits until nobody else uses the database, then releases it at once
-    con.close()
-    wal = Path(f"{path}.wal")
-    if wal.exists():
-        wal.unlink()
-    os.replace(staged, path)
+    try:
+        shutil.copyfile(backup, staged)
+        version = _verified_schema_version(staged)
+        latest = max(m.version for m in MIGRATIONS)
+        if version > latest:
+            raise ValueError(
+                f"{backup.name} has schema version {version}, newer than this program ({latest})"
+            )
+        release_database(path)
+        con = connect(path)  # waits until nobody else uses the database, then releases it at once
+        con.close()
+        wal = Path(f"{path}.wal")
+        if wal.exists():
+            wal.unlink()
+        os.replace(staged, path)
+    finally:
+        staged.unlink(missing_ok=True)
     with open_db(path) as con, transaction(con):
-        record_audit(con, username, "database.restore", str(path), {"from": backup.name, "schema": version})
+        record_audit(
+            con, username, "database.restore", str(path), {"from": backup.name, "schema": version}
+        )
     return version
