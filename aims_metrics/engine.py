@@ -1,8 +1,9 @@
 """Compile metric definitions to SQL and evaluate them per quarter (design §4).
 
-One query per metric covers every requested quarter: a generated periods table
+One query per metric covers every requested quarter (compile_series): a generated periods table
 (period, period_start, period_end) is joined to the metric's source, so a quarter's figure is
-computed from event dates as of the quarter end. Every value reaches SQL as a bound parameter;
+computed from event dates as of the quarter end. A whole catalog is evaluated by one query
+(compile_catalog) in which metrics over the same source and window share a scan. Every value reaches SQL as a bound parameter;
 identifiers come only from the source declarations. Evaluation runs in a read-only transaction
 with a time limit (a timer interrupts the connection).
 """
@@ -394,6 +395,190 @@ def compile_records(
     return CompiledQuery(sql, bind.params)
 
 
+# --- compiling a whole catalog into one query --------------------------------------------------
+
+# Aggregates whose per-group partial results combine exactly (whatever the column type):
+# count = sum of counts, min = min of mins, max = max of maxes. The others (sums and averages, whose
+# floating-point result could move in the last bit; medians; distinct counts) read the rows.
+_PARTIAL = {Agg.COUNT: "sum", Agg.MIN: "min", Agg.MAX: "max"}
+
+
+@dataclass(frozen=True)
+class FusedQuery:
+    """One query for several metrics: (period, one value column per metric, in `names` order)."""
+
+    sql: str
+    params: dict[str, Any]
+    names: tuple[str, ...]
+
+
+def _period_dependent(flt: Filter) -> bool:
+    values = flt.value if isinstance(flt.value, (list, tuple)) else [flt.value]
+    return any(isinstance(v, str) and v in (PERIOD_START, PERIOD_END) for v in values)
+
+
+@dataclass
+class _Group:
+    """Parts of metrics that read one source over one window: one CTE, one scan."""
+
+    source: Source
+    definition: MetricDefinition  # the first member (window conditions are the same for all)
+    measure: Measure
+    snapshot: Snapshot | None
+    partial: bool  # pre-aggregated by the window's columns (see _PARTIAL) or rows joined
+    members: list[tuple[str, MetricDefinition, Measure]] = field(default_factory=list)
+
+
+def _window_key(definition: MetricDefinition, measure: Measure) -> tuple:
+    snapshot = definition.snapshot or measure.snapshot
+    if snapshot is not None:
+        return ("snapshot", snapshot.opened, snapshot.closed)
+    return ("window", measure.time_dimension or definition.time_dimension)
+
+
+def _is_plain_date(source: Source, name: str | None, types: dict[str, str]) -> bool:
+    column = source.column(name) if name else None
+    return column is not None and not column.expr and types.get(column.name) == "DATE"
+
+
+def _group_sql(
+    group: _Group,
+    bind: _Binder,
+    start_month: int | None,
+    types: dict[str, str],
+    column_of: dict[int, str],
+) -> str:
+    """The group's CTE: (period, one column per member). Fills column_of[id(member)]."""
+    source, definition, snapshot = group.source, group.definition, group.snapshot
+    columns = list(
+        dict.fromkeys(c for _, d, m in group.members for c in _referenced_columns(d, m, source))
+    )
+    rows = f"({source_select(source, columns)}) s"
+    if not group.partial:
+        window = _window_conditions(definition, group.measure, snapshot, bind, start_month)
+        items = []
+        for index, (_, member_definition, measure) in enumerate(group.members):
+            only = [_filter_sql(flt, source, bind) for flt in measure.filters]
+            items.append(f"{_aggregate_sql(measure, only)} AS c{index}")
+            column_of[id(group.members[index])] = f"c{index}"
+        return (
+            f"SELECT p.period, {', '.join(items)}\n  FROM periods p\n  LEFT JOIN {rows}\n"
+            f"    ON {_AND_INDENTED.join(window)}\n  GROUP BY p.period"
+        )
+    # Pre-aggregate the rows by the columns the window (and any filter on $period_start or
+    # $period_end) reads, then join those few groups to the periods.
+    dims: dict[str, str] = {}  # output column -> expression over the source rows
+    outer_window: list[str]
+    if snapshot is not None and start_month is not None and all(
+        _is_plain_date(source, name, types) for name in (snapshot.opened, snapshot.closed) if name
+    ):
+        # A date is on or before the quarter's last day exactly when its quarter number is at
+        # most the quarter's: compare quarter numbers, computed once per row.
+        outer_window = []
+        sm = bind(start_month)
+        for role, name in (("opened", snapshot.opened), ("closed", snapshot.closed)):
+            if name:
+                col = f"s.{_ident(name)}"
+                dims[f"__{role}"] = f"(year({col}) * 12 + month({col}) - {sm}) // 3"
+        if snapshot.opened:
+            outer_window.append("s.__opened <= p.period_index")
+        outer_window.append("(s.__closed IS NULL OR s.__closed > p.period_index)")
+    else:
+        names = (
+            [n for n in (snapshot.opened, snapshot.closed) if n]
+            if snapshot is not None
+            else [group.measure.time_dimension or definition.time_dimension or ""]
+        )
+        for name in names:
+            dims[name] = f"s.{_ident(name)}"
+        outer_window = _window_conditions(definition, group.measure, snapshot, bind, start_month)
+    for _, _, measure in group.members:
+        for flt in measure.filters:
+            if _period_dependent(flt):
+                dims.setdefault(flt.field or "", f"s.{_ident(flt.field or '')}")
+    inner, outer = [f"{expr} AS {_ident(name)}" for name, expr in dims.items()], []
+    for index, member in enumerate(group.members):
+        _, _, measure = member
+        row_filters = [_filter_sql(f, source, bind) for f in measure.filters if not _period_dependent(f)]
+        period_filters = [_filter_sql(f, source, bind) for f in measure.filters if _period_dependent(f)]
+        restrict = f" FILTER (WHERE {' AND '.join(row_filters)})" if row_filters else ""
+        value = "*" if measure.agg is Agg.COUNT else f"s.{_ident(measure.expr or '')}"
+        inner.append(f"{measure.agg.value}({value}){restrict} AS __a{index}")
+        combine = f"{_PARTIAL[measure.agg]}(s.__a{index})"
+        if period_filters:
+            combine += f" FILTER (WHERE {' AND '.join(period_filters)})"
+        if measure.agg is Agg.COUNT:
+            combine = f"CAST(coalesce({combine}, 0) AS BIGINT)"
+        outer.append(f"{combine} AS c{index}")
+        column_of[id(member)] = f"c{index}"
+    positions = ", ".join(str(i + 1) for i in range(len(dims)))
+    return (
+        f"SELECT p.period, {', '.join(outer)}\n  FROM periods p\n"
+        f"  LEFT JOIN (SELECT {', '.join(inner)} FROM {rows} GROUP BY {positions}) s\n"
+        f"    ON {_AND_INDENTED.join(outer_window)}\n  GROUP BY p.period"
+    )
+
+
+def compile_catalog(
+    definitions: list[MetricDefinition],
+    sources: dict[str, Source],
+    quarters: list[Quarter],
+    types: dict[str, dict[str, str]] | None = None,
+) -> FusedQuery:
+    """One query for many metrics, giving the same values as compile_series for each.
+
+    Metric parts that read the same source over the same window (the same time dimension, or the
+    same snapshot) share one scan: counts, minima and maxima are pre-aggregated by the window's
+    columns and the groups joined to the periods; other aggregates join the rows. `types` (table
+    -> column -> DuckDB type) lets snapshots over DATE columns compare quarter numbers.
+    """
+    if not quarters:
+        raise MetricError("no quarters to evaluate")
+    types = types or {}
+    bind = _Binder()
+    periods = _periods_cte(quarters, bind)
+    start_months = {q.start_month for q in quarters}
+    start_month = start_months.pop() if len(start_months) == 1 else None
+    index_of: dict[tuple, int] = {}
+    groups: list[_Group] = []
+    parts: dict[str, dict[str, tuple[int, tuple]]] = {}
+    for definition in definitions:
+        parts[definition.name] = {}
+        for part, measure in definition.parts():
+            source = _source_of(measure, sources)
+            partial = measure.agg in _PARTIAL and all(f.sql is None for f in measure.filters)
+            key = (source.name, partial, *_window_key(definition, measure))
+            if key not in index_of:
+                index_of[key] = len(groups)
+                snapshot = definition.snapshot or measure.snapshot
+                groups.append(_Group(source, definition, measure, snapshot, partial))
+            member = (part, definition, measure)
+            groups[index_of[key]].members.append(member)
+            parts[definition.name][part] = (index_of[key], member)
+    ctes, column_of = [periods], {}
+    for index, group in enumerate(groups):
+        body = _group_sql(group, bind, start_month, types.get(group.source.table, {}), column_of)
+        ctes.append(f"g{index} AS (\n  {body}\n)")
+    values, names = [], []
+    for definition in definitions:
+        refs = {
+            part: f"g{index}.{column_of[id(member)]}"
+            for part, (index, member) in parts[definition.name].items()
+        }
+        if definition.type is MetricType.RATIO:
+            value = f"CAST({refs['numerator']} AS DOUBLE) / NULLIF({refs['denominator']}, 0)"
+        else:
+            value = refs["measure"]
+        values.append(f"{value} AS m{len(names)}")
+        names.append(definition.name)
+    joins = "".join(f"\nLEFT JOIN g{i} USING (period)" for i in range(len(groups)))
+    sql = (
+        f"WITH {_COMMA_NEWLINE.join(ctes)}\nSELECT p.period, {', '.join(values)}\n"
+        f"FROM periods p{joins}\nORDER BY p.period_start"
+    )
+    return FusedQuery(sql, bind.params, tuple(names))
+
+
 # --- judging ---------------------------------------------------------------------------------
 
 
@@ -493,18 +678,19 @@ def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]
         timer.cancel()
 
 
-def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """table -> {column: DuckDB type} of the main schema."""
     rows = con.execute(
-        "SELECT table_name, column_name FROM information_schema.columns "
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_schema = 'main'"
     ).fetchall()
-    tables: dict[str, set[str]] = {}
-    for table, column in rows:
-        tables.setdefault(table, set()).add(column)
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        tables.setdefault(table, {})[column] = data_type
     return tables
 
 
-def source_availability_problem(source: Source, existing: dict[str, set[str]]) -> str | None:
+def source_availability_problem(source: Source, existing: dict[str, Any]) -> str | None:
     """Why a source cannot be read in this database (missing table or column), or None."""
     if source.table not in existing:
         return (
@@ -518,7 +704,7 @@ def source_availability_problem(source: Source, existing: dict[str, set[str]]) -
 
 
 def _definition_problem(
-    definition: MetricDefinition, sources: dict[str, Source], existing: dict[str, set[str]]
+    definition: MetricDefinition, sources: dict[str, Source], existing: dict[str, Any]
 ) -> str | None:
     for _, measure in definition.parts():
         source = sources.get(measure.source)
@@ -536,17 +722,43 @@ def _run(
     return con.execute(query.sql, query.params).fetchall()
 
 
+def _fused_values(
+    con: duckdb.DuckDBPyConnection,
+    definitions: list[MetricDefinition],
+    sources: dict[str, Source],
+    every: list[Quarter],
+    existing: dict[str, dict[str, str]],
+) -> dict[str, dict[str, Any]] | None:
+    """period -> value per metric from one fused query, or None when it cannot be compiled or
+    fails (the caller then evaluates metric by metric, which attributes the problem)."""
+    try:
+        query = compile_catalog(definitions, sources, every, existing)
+        with store.transaction(con, read_only=True):
+            rows = con.execute(query.sql, query.params).fetchall()
+    except duckdb.InterruptException:
+        raise
+    except (duckdb.Error, MetricError):
+        return None
+    return {
+        name: {row[0]: row[index] for row in rows}
+        for index, name in enumerate(query.names, start=1)
+    }
+
+
 def evaluate_series(
     con: duckdb.DuckDBPyConnection,
     definitions: list[MetricDefinition],
     quarters: list[Quarter],
     sources: dict[str, Source] | None = None,
     seconds: float = EVALUATION_TIME_LIMIT_SECONDS,
+    fuse: bool = True,
 ) -> dict[str, list[KpiResult]]:
     """Evaluate definitions for the quarters (each with previous_value), read-only, time-limited.
 
-    A metric whose source cannot be read (e.g. a table not created yet) gets no_data with the
-    reason in `problem`; the rest of the catalog is unaffected.
+    With `fuse`, every readable metric is computed by one query (compile_catalog); if that query
+    cannot run, and without `fuse`, one query per metric (compile_series). A metric whose source
+    cannot be read (e.g. a table not created yet) gets no_data with the reason in `problem`; the
+    rest of the catalog is unaffected.
     """
     from aims_metrics.definitions.sources import shipped_sources
 
@@ -557,10 +769,15 @@ def evaluate_series(
     with time_limit(con, seconds):
         with store.transaction(con, read_only=True):
             existing = _existing_columns(con)
+        problems = {d.name: _definition_problem(d, sources, existing) for d in definitions}
+        readable = [d for d in definitions if problems[d.name] is None]
+        fused = _fused_values(con, readable, sources, every, existing) if fuse and readable else None
         for definition in definitions:
-            problem = _definition_problem(definition, sources, existing)
+            problem = problems[definition.name]
             values: dict[str, Any] = {}
-            if problem is None:
+            if problem is None and fused is not None:
+                values = fused[definition.name]
+            elif problem is None:
                 query = compile_series(definition, sources, every)
                 try:
                     with store.transaction(con, read_only=True):
@@ -594,7 +811,7 @@ def _current(con: duckdb.DuckDBPyConnection, names: list[str] | None) -> list[Me
 def catalog_series(
     con: duckdb.DuckDBPyConnection, quarters: list[Quarter], names: list[str] | None = None
 ) -> dict[str, list[KpiResult]]:
-    """Every (or the named) current metric for every quarter: one query per metric.
+    """Every (or the named) current metric for every quarter, in one query (compile_catalog).
 
     The lists follow `quarters`' order; each result carries the previous quarter's value computed
     with the same (current) definition version.
@@ -637,5 +854,5 @@ def preview_definition(
     problems = definition_problems(definition, sources, "metric")
     if problems:
         raise MetricError("; ".join(str(p) for p in problems))
-    return evaluate_series(con, [definition], list(quarters), sources)[definition.name]
+    return evaluate_series(con, [definition], list(quarters), sources, fuse=False)[definition.name]
 

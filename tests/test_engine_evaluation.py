@@ -151,3 +151,80 @@ def test_results_serialise_as_design_section_8(con):
         "version": 1,
         "previous_value": pytest.approx(2 / 3),
     }
+
+
+# --- the fused catalog query gives exactly the per-metric queries' values ---------------------
+
+
+def _extra_definitions() -> list[MetricDefinition]:
+    """Shapes the shipped catalog lacks: min/max/sum/median/distinct over windows and snapshots,
+    filters on $period_start, a free-form SQL filter, a ratio over two sources."""
+    common = {"label": "x", "description": "d", "owner": "o", "clause": "9.1", "direction": "lower_is_better"}
+    specs = [
+        {"name": "x_min_days", "type": "simple", "unit": "days", "time_dimension": "resolved_on",
+         "measure": {"source": "incidents", "agg": "min", "expr": "days_to_resolve"}},
+        {"name": "x_max_days_open", "type": "snapshot", "unit": "days",
+         "snapshot": {"opened": "raised_on", "closed": "closed_on"},
+         "measure": {"source": "findings", "agg": "max", "expr": "days_to_close"}},
+        {"name": "x_sum_days", "type": "simple", "unit": "days", "time_dimension": "closed_on",
+         "measure": {"source": "findings", "agg": "sum", "expr": "days_to_close"}},
+        {"name": "x_median_value", "type": "simple", "unit": "days", "time_dimension": "executed_on",
+         "measure": {"source": "bias_tests", "agg": "median", "expr": "value"}},
+        {"name": "x_distinct_systems", "type": "simple", "unit": "count", "time_dimension": "detected_on",
+         "measure": {"source": "incidents", "agg": "count_distinct", "expr": "system_id"}},
+        {"name": "x_raised_after_start", "type": "snapshot", "unit": "count",
+         "snapshot": {"opened": "raised_on", "closed": "closed_on"},
+         "measure": {"source": "findings", "filters": [
+             {"field": "raised_on", "op": "gte", "value": "$period_start"}]}},
+        {"name": "x_sql_filter", "type": "simple", "unit": "count", "time_dimension": "detected_on",
+         "measure": {"source": "incidents", "filters": [{"sql": "severity <> 'low'"}]}},
+        {"name": "x_two_sources", "type": "ratio", "unit": "percent", "time_dimension": "detected_on",
+         "numerator": {"source": "incidents"},
+         "denominator": {"source": "findings", "time_dimension": "raised_on"}},
+    ]
+    return [MetricDefinition.model_validate(common | spec) for spec in specs]
+
+
+def _per_metric(con, definitions, quarters):
+    from aims_metrics.engine import compile_series
+
+    sources = shipped_sources()
+    out = {}
+    for definition in definitions:
+        query = compile_series(definition, sources, quarters)
+        out[definition.name] = con.execute(query.sql, query.params).fetchall()
+    return out
+
+
+@pytest.mark.parametrize("extra", [False, True])
+def test_fused_catalog_query_equals_the_per_metric_queries(demo_db_path, extra):
+    from aims_metrics.engine import _existing_columns, compile_catalog
+    from aims_metrics.periods import last_completed_quarter, quarters_ending
+
+    quarters = quarters_ending(last_completed_quarter(), 9)
+    definitions = shipped_catalog() + (_extra_definitions() if extra else [])
+    with store.open_db(demo_db_path) as con:
+        fused = compile_catalog(definitions, shipped_sources(), quarters, _existing_columns(con))
+        rows = con.execute(fused.sql, fused.params).fetchall()
+        expected = _per_metric(con, definitions, quarters)
+    assert list(fused.names) == [d.name for d in definitions]
+    assert [row[0] for row in rows] == [q.label for q in quarters]
+    for index, definition in enumerate(definitions, start=1):
+        got = [(row[0], row[index]) for row in rows]
+        want = [(row[0], row[1]) for row in expected[definition.name]]
+        assert got == want, definition.name  # exact: same values, no rounding differences
+        assert [type(v) for _, v in got] == [type(v) for _, v in want], definition.name
+
+
+def test_catalog_falls_back_to_one_query_per_metric_when_the_fused_query_fails(con, monkeypatch):
+    from aims_metrics import engine
+
+    def broken(*args, **kwargs):
+        return engine.FusedQuery("SELECT * FROM no_such_table", {}, ())
+
+    expected = {name: [(r.value, r.previous_value) for r in series]
+                for name, series in catalog_series(con, [Q2, Q3]).items()}
+    monkeypatch.setattr(engine, "compile_catalog", broken)
+    fallback = {name: [(r.value, r.previous_value) for r in series]
+                for name, series in catalog_series(con, [Q2, Q3]).items()}
+    assert fallback == expected
