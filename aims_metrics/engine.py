@@ -679,10 +679,11 @@ def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]
 
 
 def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """table -> {column: DuckDB type} of the main schema."""
+    """table -> {column: DuckDB type} of the main schema (what information_schema.columns lists;
+    read from duckdb_columns(), which skips binding that view: ~20 ms on a cold connection)."""
     rows = con.execute(
-        "SELECT table_name, column_name, data_type FROM information_schema.columns "
-        "WHERE table_schema = 'main'"
+        "SELECT table_name, column_name, data_type FROM duckdb_columns() "
+        "WHERE schema_name = 'main' AND NOT internal"
     ).fetchall()
     tables: dict[str, dict[str, str]] = {}
     for table, column, data_type in rows:

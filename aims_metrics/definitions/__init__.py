@@ -74,10 +74,19 @@ def _pydantic_problems(error: ValidationError) -> list[DefinitionProblem]:
     return list(dict.fromkeys(problems))
 
 
-def parse_metric_file(text: str) -> tuple[MetricFile | None, list[DefinitionProblem]]:
-    """Parse YAML and validate its shape with pydantic; every problem at once."""
+# libyaml's parser when PyYAML has it: the same documents as yaml.safe_load, ~10x faster (the
+# shipped catalog is parsed on every `kpis` run). User files keep the pure-Python parser, whose
+# error messages the editor and `metrics validate` report.
+FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def parse_metric_file(
+    text: str, *, trusted: bool = False
+) -> tuple[MetricFile | None, list[DefinitionProblem]]:
+    """Parse YAML and validate its shape with pydantic; every problem at once. `trusted` (the
+    shipped catalog) parses with FAST_SAFE_LOADER."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=FAST_SAFE_LOADER) if trusted else yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -192,7 +201,7 @@ def shipped_catalog() -> list[MetricDefinition]:
 
 @cache
 def _parsed_shipped_catalog() -> tuple[MetricDefinition, ...]:
-    metric_file, problems = parse_metric_file(_shipped_catalog_text())
+    metric_file, problems = parse_metric_file(_shipped_catalog_text(), trusted=True)
     if metric_file is None:
         raise ValueError("shipped catalog is invalid: " + "; ".join(map(str, problems)))
     return metric_file.metrics

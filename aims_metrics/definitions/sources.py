@@ -41,7 +41,9 @@ def complete_source(source: Source) -> Source:
 
 def parse_sources(text: str) -> dict[str, Source]:
     """Parse a sources YAML document (engineer-owned; errors raise)."""
-    parsed = SourceFile.model_validate(yaml.safe_load(text))
+    # libyaml's safe loader when available: the same document as yaml.safe_load, ~10x faster
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    parsed = SourceFile.model_validate(yaml.load(text, Loader=loader))
     return {s.name: complete_source(s) for s in parsed.sources}
 
 
