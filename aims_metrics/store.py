@@ -152,16 +152,95 @@ def release_database(path: str | Path) -> None:
             _release(key)
 
 
+class _ReadWriteLock:
+    """Many readers or one writer, per process; re-entrant for the thread that holds it.
+
+    DuckDB 2.0 can show a read transaction on one cursor rows committed by another cursor of the
+    same instance after that transaction began (seen under load with large inserts), so within a
+    process a commit never overlaps a read transaction. Across processes DuckDB's file lock
+    already serialises them.
+    """
+
+    def __init__(self) -> None:
+        self._condition = threading.Condition()
+        self._readers = 0
+        self._writer: int | None = None
+        self._waiting_writers = 0
+        self._held = threading.local()
+
+    def _depths(self) -> tuple[int, int]:
+        return getattr(self._held, "reads", 0), getattr(self._held, "writes", 0)
+
+    @contextmanager
+    def reading(self) -> Iterator[None]:
+        reads, writes = self._depths()
+        if reads or writes:  # already inside this thread's read or write section
+            self._held.reads = reads + 1
+            try:
+                yield
+            finally:
+                self._held.reads -= 1
+            return
+        with self._condition:
+            while self._writer is not None or self._waiting_writers:
+                self._condition.wait()
+            self._readers += 1
+        self._held.reads = 1
+        try:
+            yield
+        finally:
+            self._held.reads = 0
+            with self._condition:
+                self._readers -= 1
+                self._condition.notify_all()
+
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        reads, writes = self._depths()
+        if writes:
+            self._held.writes = writes + 1
+            try:
+                yield
+            finally:
+                self._held.writes -= 1
+            return
+        if reads:
+            raise RuntimeError("a write cannot start inside a read-only evaluation")
+        with self._condition:
+            self._waiting_writers += 1
+            while self._writer is not None or self._readers:
+                self._condition.wait()
+            self._waiting_writers -= 1
+            self._writer = threading.get_ident()
+        self._held.writes = 1
+        try:
+            yield
+        finally:
+            self._held.writes = 0
+            with self._condition:
+                self._writer = None
+                self._condition.notify_all()
+
+
+_transactions = _ReadWriteLock()
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> Iterator[None]:
-    """All or nothing: commit on success, roll back on any exception."""
-    con.execute("BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION")
-    try:
-        yield
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
+    """All or nothing: commit on success, roll back on any exception.
+
+    Read-only transactions see one consistent state: no write of this process commits while one
+    is open (see _ReadWriteLock).
+    """
+    section = _transactions.reading() if read_only else _transactions.writing()
+    with section:
+        con.execute("BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        con.execute("COMMIT")
 
 
 # --- migrations --------------------------------------------------------------------------------
