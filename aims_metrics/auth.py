@@ -24,14 +24,8 @@ from functools import cache
 import bcrypt
 import duckdb
 
-from aims_metrics.store import (
-    Migration,
-    now,
-    record_audit,
-    register_migration,
-    sql_migration,
-    transaction,
-)
+import aims_metrics.schema_auth  # noqa: F401  (registers migration 4, user_sessions)
+from aims_metrics.store import now, record_audit, transaction
 
 
 class Role(StrEnum):
@@ -419,18 +413,7 @@ def authenticate(
 
 # --- browser sessions ------------------------------------------------------------------------
 
-register_migration(
-    Migration(
-        4,
-        "browser sessions for signed-in users",
-        sql_migration(
-            """CREATE TABLE IF NOT EXISTS user_sessions (
-                token_sha256 VARCHAR PRIMARY KEY, username VARCHAR NOT NULL,
-                created_at TIMESTAMP NOT NULL, expires_at TIMESTAMP NOT NULL,
-                revoked_at TIMESTAMP)""",
-        ),
-    )
-)
+# user_sessions: declared (and registered as migration 4) in aims_metrics.schema_auth
 
 
 def _sign(token: str, key: bytes) -> str:

@@ -457,7 +457,7 @@ def _group_sql(
     if not group.partial:
         window = _window_conditions(definition, group.measure, snapshot, bind, start_month)
         items = []
-        for index, (_, member_definition, measure) in enumerate(group.members):
+        for index, (_, _, measure) in enumerate(group.members):
             only = [_filter_sql(flt, source, bind) for flt in measure.filters]
             items.append(f"{_aggregate_sql(measure, only)} AS c{index}")
             column_of[id(group.members[index])] = f"c{index}"

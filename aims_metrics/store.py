@@ -326,7 +326,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 # Modules that own tables register their migrations when imported; migrate() imports them all
 # first, so no process can skip a migration just because it never imported its module.
-MIGRATION_MODULES = ("aims_metrics.auth", "aims_metrics.review")
+MIGRATION_MODULES = ("aims_metrics.schema_auth", "aims_metrics.schema_review")
 
 
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
