@@ -441,19 +441,46 @@ def _is_plain_date(source: Source, name: str | None, types: dict[str, str]) -> b
     return column is not None and not column.expr and types.get(column.name) == "DATE"
 
 
+def _row_bounds(
+    group: _Group, types: dict[str, str], bind: _Binder, quarters: list[Quarter]
+) -> list[str]:
+    """Conditions every row that can fall in one of the quarters meets (over the table alias
+    `t`, plain DATE columns only), so the scan skips the others before grouping: an event date
+    within first start..last end; a snapshot opened by the last end and not closed by the first
+    end."""
+    first_end, last_end = bind(min(q.end for q in quarters)), bind(max(q.end for q in quarters))
+    snapshot = group.snapshot
+    bounds = []
+    if snapshot is None:
+        name = group.measure.time_dimension or group.definition.time_dimension
+        if _is_plain_date(group.source, name, types):
+            first_start = bind(min(q.start for q in quarters))
+            bounds.append(f"t.{_ident(name or '')} BETWEEN {first_start} AND {last_end}")
+        return bounds
+    if _is_plain_date(group.source, snapshot.opened, types):
+        bounds.append(f"t.{_ident(snapshot.opened or '')} <= {last_end}")
+    if _is_plain_date(group.source, snapshot.closed, types):
+        closed = f"t.{_ident(snapshot.closed)}"
+        bounds.append(f"({closed} IS NULL OR {closed} > {first_end})")
+    return bounds
+
+
 def _group_sql(
     group: _Group,
     bind: _Binder,
     start_month: int | None,
     types: dict[str, str],
     column_of: dict[int, str],
+    quarters: list[Quarter],
 ) -> str:
     """The group's CTE: (period, one column per member). Fills column_of[id(member)]."""
     source, definition, snapshot = group.source, group.definition, group.snapshot
     columns = list(
         dict.fromkeys(c for _, d, m in group.members for c in _referenced_columns(d, m, source))
     )
-    rows = f"({source_select(source, columns)}) s"
+    bounds = _row_bounds(group, types, bind, quarters)
+    where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
+    rows = f"({source_select(source, columns)}{where}) s"
     if not group.partial:
         window = _window_conditions(definition, group.measure, snapshot, bind, start_month)
         items = []
@@ -557,7 +584,8 @@ def compile_catalog(
             parts[definition.name][part] = (index_of[key], member)
     ctes, column_of = [periods], {}
     for index, group in enumerate(groups):
-        body = _group_sql(group, bind, start_month, types.get(group.source.table, {}), column_of)
+        table_types = types.get(group.source.table, {})
+        body = _group_sql(group, bind, start_month, table_types, column_of, quarters)
         ctes.append(f"g{index} AS (\n  {body}\n)")
     values, names = [], []
     for definition in definitions:
