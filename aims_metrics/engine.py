@@ -448,20 +448,21 @@ def _row_bounds(
     `t`, plain DATE columns only), so the scan skips the others before grouping: an event date
     within first start..last end; a snapshot opened by the last end and not closed by the first
     end."""
-    first_end, last_end = bind(min(q.end for q in quarters)), bind(max(q.end for q in quarters))
+    first_start = min(q.start for q in quarters)
+    first_end, last_end = min(q.end for q in quarters), max(q.end for q in quarters)
     snapshot = group.snapshot
     bounds = []
     if snapshot is None:
         name = group.measure.time_dimension or group.definition.time_dimension
         if _is_plain_date(group.source, name, types):
-            first_start = bind(min(q.start for q in quarters))
-            bounds.append(f"t.{_ident(name or '')} BETWEEN {first_start} AND {last_end}")
+            column = f"t.{_ident(name or '')}"
+            bounds.append(f"{column} BETWEEN {bind(first_start)} AND {bind(last_end)}")
         return bounds
     if _is_plain_date(group.source, snapshot.opened, types):
-        bounds.append(f"t.{_ident(snapshot.opened or '')} <= {last_end}")
+        bounds.append(f"t.{_ident(snapshot.opened or '')} <= {bind(last_end)}")
     if _is_plain_date(group.source, snapshot.closed, types):
         closed = f"t.{_ident(snapshot.closed)}"
-        bounds.append(f"({closed} IS NULL OR {closed} > {first_end})")
+        bounds.append(f"({closed} IS NULL OR {closed} > {bind(first_end)})")
     return bounds
 
 
