@@ -67,7 +67,7 @@ def show_preview(candidate: MetricDefinition, key: str) -> None:
     """The unsaved definition evaluated over eight quarters, beside the saved one."""
     try:
         preview = _ui.read(engine.preview_definition, candidate, quarters)
-    except engine.MetricError as error:
+    except (engine.MetricError, engine.MetricTimeout) as error:
         st.error(f"The preview cannot be computed: {error}")
         return
     saved = _ui.query(engine.catalog_series, quarters).get(candidate.name, [])

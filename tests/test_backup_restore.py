@@ -28,7 +28,11 @@ def cli(db: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.Co
     environment.update({"AIMS_USER": "ops", **env})
     return subprocess.run(
         [sys.executable, "-m", "aims_metrics", "--db", str(db), *args],
-        cwd=REPO, capture_output=True, text=True, env=environment, timeout=timeout,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=timeout,
     )
 
 
@@ -41,7 +45,9 @@ def full_db(demo_db_path: Path) -> Path:
         seed_demo_review(con, last_completed_quarter())
         auth.add_user(con, "root", "admin", PASSWORD, actor="system")
         auth.add_user(con, "ana", "analyst", PASSWORD, actor="root")
-        (incidents,) = [d for d in definitions.current_definitions(con) if d.name == "incidents_total"]
+        (incidents,) = [
+            d for d in definitions.current_definitions(con) if d.name == "incidents_total"
+        ]
         definitions.save_definition(
             con, incidents.model_copy(update={"label": "Incidents (edited)"}), "ana", "test"
         )
@@ -93,7 +99,9 @@ def test_restore_replaces_a_changed_database_and_is_audited(full_db, tmp_path):
     with store.open_db(full_db) as con:
         (last,) = store.audit_entries(con, 1)
     assert (last["username"], last["action"], last["target"]) == (
-        "ops-restorer", "database.restore", str(full_db)
+        "ops-restorer",
+        "database.restore",
+        str(full_db),
     )
     assert json.loads(last["detail"])["from"] == backup.name
 
@@ -126,9 +134,9 @@ def test_a_backup_holds_writes_still_in_the_write_ahead_log(full_db, tmp_path, m
     con = duckdb.connect(str(backup), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM findings").fetchall() == expected
-        assert con.execute("SELECT action FROM audit_log ORDER BY entry_id DESC LIMIT 1").fetchall() == [
-            ("test.write",)
-        ]
+        assert con.execute(
+            "SELECT action FROM audit_log ORDER BY entry_id DESC LIMIT 1"
+        ).fetchall() == [("test.write",)]
     finally:
         con.close()
 
@@ -245,12 +253,17 @@ def test_backups_during_reads_and_an_import_each_hold_a_whole_state(tmp_path, mo
         except BaseException as error:
             errors.append(error)
 
-    threads = [threading.Thread(target=reader) for _ in range(3)] + [threading.Thread(target=backer)]
+    threads = [threading.Thread(target=reader) for _ in range(3)] + [
+        threading.Thread(target=backer)
+    ]
     for thread in threads:
         thread.start()
     importer = subprocess.Popen(
         [sys.executable, "-m", "aims_metrics", "--db", str(db), "import", "bias_tests", str(batch)],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
         env={**os.environ, "AIMS_USER": "importer", "AIMS_DB_BUSY_TIMEOUT": "60"},
     )
     out, err = importer.communicate(timeout=120)

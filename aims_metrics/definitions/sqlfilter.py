@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import TokenType
 
 from aims_metrics.definitions.models import PERIOD_VARIABLES, Source
 
@@ -57,6 +58,8 @@ CONDITION_NODES: tuple[type[exp.Expression], ...] = (
     exp.Is, exp.In, exp.Between, exp.Like, exp.ILike, exp.Boolean, exp.Column,
 )
 MAX_SQL_FILTER_LENGTH = 1000
+MAX_SQL_FILTER_NESTING = 20  # brackets deep; the parser recurses per level and must not overflow
+MAX_SQL_FILTER_DEPTH = 60  # expression tree levels (e.g. a chain of 60 ORs), for the same reason
 
 
 @dataclass(frozen=True)
@@ -82,14 +85,27 @@ def check_sql_filter(sql: str, source: Source) -> tuple[CheckedSql | None, list[
         return None, [f"cannot read the condition: {error}"]
     if any(token.comments for token in tokens):
         return None, ["comments are not allowed in a condition"]
+    depth = deepest = 0
+    for token in tokens:
+        if token.token_type in (TokenType.L_PAREN, TokenType.L_BRACKET, TokenType.L_BRACE):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif token.token_type in (TokenType.R_PAREN, TokenType.R_BRACKET, TokenType.R_BRACE):
+            depth -= 1
+    if deepest > MAX_SQL_FILTER_NESTING:
+        return None, [f"the condition nests brackets more than {MAX_SQL_FILTER_NESTING} deep"]
     try:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
+    except RecursionError:
+        return None, ["the condition nests too deeply: simplify it"]
     except (ParseError, TokenError) as error:
         message = str(error).splitlines()[0]
         return None, [f"cannot parse the condition: {message}"]
     if len(statements) != 1:
         return None, [f"a condition is a single expression, not {len(statements)} statements"]
     tree = statements[0]
+    if max(node.depth for node in tree.walk()) > MAX_SQL_FILTER_DEPTH:
+        return None, ["the condition nests too deeply: simplify it"]
     problems: list[str] = []
     if not isinstance(tree, CONDITION_NODES) or (
         isinstance(tree, exp.Column)
