@@ -228,3 +228,17 @@ def test_catalog_falls_back_to_one_query_per_metric_when_the_fused_query_fails(c
     fallback = {name: [(r.value, r.previous_value) for r in series]
                 for name, series in catalog_series(con, [Q2, Q3]).items()}
     assert fallback == expected
+
+
+def test_catalog_series_runs_the_fused_query_not_the_fallback(demo_db_path, monkeypatch):
+    from aims_metrics import engine
+    from aims_metrics.periods import last_completed_quarter, quarters_ending
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("catalog_series fell back to one query per metric")
+
+    monkeypatch.setattr(engine, "compile_series", refuse)
+    with store.open_db(demo_db_path) as con:
+        for count in (1, 2, 8):
+            series = catalog_series(con, quarters_ending(last_completed_quarter(), count))
+            assert all(r.problem is None for results in series.values() for r in results)
