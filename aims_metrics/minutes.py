@@ -178,6 +178,7 @@ PAGE_WIDTH, PAGE_HEIGHT = A4
 MARGIN = 18 * mm
 CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 MAX_CLAUSE_ROWS = 15
+MAX_AUDIT_ROWS = 20  # the audits with the most findings; the rest in one line
 
 # --- fonts -------------------------------------------------------------------------------------
 
@@ -1035,7 +1036,11 @@ def _audit_section(inputs: ReviewInputs) -> list:
     flow.append(Spacer(1, 3))
     short = [FINDING_TYPE_SHORT[t] for t in FINDING_TYPES]
     rows: list[list[Any]] = [["Audit", "Type", "Findings raised", *short, "Total"]]
-    for audit in inputs.audits:
+    # The audits with the most findings (a large organisation holds hundreds a quarter; a row for
+    # each made the PDF long and slow), the rest summed below the table.
+    ranked = sorted(inputs.audits, key=lambda a: (-a.findings, a.first_raised_on, a.audit_id))
+    shown_audits, more_audits = ranked[:MAX_AUDIT_ROWS], ranked[MAX_AUDIT_ROWS:]
+    for audit in shown_audits:
         dates = audit.first_raised_on.isoformat()
         if audit.last_raised_on != audit.first_raised_on:
             dates += f" – {audit.last_raised_on.isoformat()}"
@@ -1056,6 +1061,14 @@ def _audit_section(inputs: ReviewInputs) -> list:
             (3, 4, 5, 6, 7),
         )
     )
+    if more_audits:
+        flow.append(
+            _t(
+                f"… and {len(more_audits)} more audit(s) with "
+                f"{sum(a.findings for a in more_audits)} finding(s).",
+                "muted",
+            )
+        )
     flow.append(Spacer(1, 6))
     clause_rows: list[list[Any]] = [["Clause", "Title", *short, "Total"]]
     shown = inputs.findings_by_clause[:MAX_CLAUSE_ROWS]

@@ -844,7 +844,7 @@ class ReviewInputs:
                 for name, series in sorted(self.kpi_series.items())
             },
             "objectives": [o.model_dump(mode="json") for o in self.objectives],
-            "audits": [asdict(a) for a in self.audits],
+            "audits": [_audit_json(a) for a in self.audits],
             "findings_by_type": self.findings_by_type,
             "findings_by_clause": [asdict(c) for c in self.findings_by_clause],
         }
@@ -858,6 +858,19 @@ class ReviewInputs:
             )
         text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _audit_json(audit: AuditHeld) -> dict[str, Any]:
+    """dataclasses.asdict(audit), built directly: asdict deep-copies field by field, which took
+    ~0.2 s for the hundreds of audits of an enterprise quarter."""
+    return {
+        "audit_id": audit.audit_id,
+        "audit_type": audit.audit_type,
+        "first_raised_on": audit.first_raised_on,
+        "last_raised_on": audit.last_raised_on,
+        "findings": audit.findings,
+        "by_type": dict(audit.by_type),
+    }
 
 
 def _kpi_json(kpi: Any) -> dict[str, Any]:
@@ -967,14 +980,16 @@ def audit_results(
 def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> ReviewInputs:
     """Inputs a) and d) of 9.3.2 for a quarter, assembled from the data."""
     from aims_metrics.aging import aging_report
-    from aims_metrics.engine import catalog_series, kpis_for_quarter
+    from aims_metrics.engine import catalog_series
     from aims_metrics.objectives import objective_progress
 
     ensure_review_schema(con)
     q = _fiscal_quarter(con, quarter)
     trend = quarters_ending(q, TREND_QUARTERS)
-    kpis = kpis_for_quarter(con, q)
-    series = catalog_series(con, trend, [k.name for k in kpis])
+    # One catalog evaluation: the quarter's KPIs (with the previous quarter's values) are the
+    # last element of each trend series.
+    series = catalog_series(con, trend)
+    kpis = [results[-1] for results in series.values()]
     audits, by_type, by_clause = audit_results(con, q)
     return ReviewInputs(
         quarter=q,

@@ -404,3 +404,14 @@ def test_demo_seed_gives_the_next_review_done_overdue_and_open_actions(tmp_path)
         assert review.seed_demo_review(con, Q3) == seeded  # idempotent
         (kpi,) = catalog_series(con, [Q3], ["review_actions_closed_on_time"]).values()
         assert kpi[0].value == pytest.approx(0.5)  # two due in Q3: one on time, one overdue
+
+
+def test_audit_fingerprint_entry_equals_dataclasses_asdict():
+    from dataclasses import asdict, fields
+    from datetime import date
+
+    from aims_metrics.review import AuditHeld, _audit_json
+
+    audit = AuditHeld("A-1", "internal", date(2025, 7, 1), date(2025, 7, 3), 3, {"major_nc": 1, "ofi": 2})
+    assert _audit_json(audit) == asdict(audit)
+    assert list(_audit_json(audit)) == [f.name for f in fields(AuditHeld)]
