@@ -707,9 +707,22 @@ def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]
         timer.cancel()
 
 
-def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """table -> {column: DuckDB type} of the main schema (what information_schema.columns lists;
-    read from duckdb_columns(), which skips binding that view: ~20 ms on a cold connection)."""
+def _existing_columns(
+    con: duckdb.DuckDBPyConnection, tables: set[str] | None = None
+) -> dict[str, dict[str, str]]:
+    """table -> {column: DuckDB type} of the main schema (what information_schema.columns lists),
+    or of just the named tables that exist. The named tables are DESCRIBEd one by one (~1 ms
+    each; outside a transaction, as a missing table raises): the catalog functions cost ~25 ms
+    on a fresh connection, a tenth of a `kpis` run."""
+    if tables is not None:
+        found: dict[str, dict[str, str]] = {}
+        for table in sorted(tables):
+            try:
+                rows = con.execute(f"DESCRIBE {_ident(table)}").fetchall()
+            except duckdb.CatalogException:
+                continue
+            found[table] = {row[0]: row[1] for row in rows}
+        return found
     rows = con.execute(
         "SELECT table_name, column_name, data_type FROM duckdb_columns() "
         "WHERE schema_name = 'main' AND NOT internal"
@@ -796,9 +809,11 @@ def evaluate_series(
     wanted = sorted(set(quarters))
     every = sorted(set(wanted) | {q.previous() for q in wanted})
     results: dict[str, list[KpiResult]] = {}
+    tables = {
+        sources[m.source].table for d in definitions for _, m in d.parts() if m.source in sources
+    }
     with time_limit(con, seconds):
-        with store.transaction(con, read_only=True):
-            existing = _existing_columns(con)
+        existing = _existing_columns(con, tables)
         problems = {d.name: _definition_problem(d, sources, existing) for d in definitions}
         readable = [d for d in definitions if problems[d.name] is None]
         fused = _fused_values(con, readable, sources, every, existing) if fuse and readable else None
