@@ -117,6 +117,15 @@ def server(app_db: Path, tmp_path: Path):
         log.close()
 
 
+def click_tab(page, name: str) -> None:
+    """Click a tab once the rerun has finished (stale copies of the tabs are gone)."""
+    from playwright.sync_api import expect
+
+    tab = page.get_by_role("tab", name=name)
+    expect(tab).to_have_count(1)
+    tab.click()
+
+
 def test_governance_lead_decides_adds_an_action_finalises_and_downloads(server, app_db, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
@@ -134,12 +143,12 @@ def test_governance_lead_decides_adds_an_action_finalises_and_downloads(server, 
         page.goto(f"{server}/management-review")
         expect(page.get_by_role("heading", name=f"Management review — {q.label}")).to_be_visible()
 
-        page.get_by_role("tab", name="Decisions and actions").click()
+        click_tab(page, "Decisions and actions")
         page.get_by_label("Decision", exact=True).fill("Fund an internal auditor for AI systems")
         page.get_by_role("button", name="Add decision").click()
         expect(page.get_by_text("Decision added.")).to_be_visible()
 
-        page.get_by_role("tab", name="Decisions and actions").click()
+        click_tab(page, "Decisions and actions")
         page.get_by_label("Action", exact=True).fill("Recruit the AI auditor")
         page.get_by_label("Owner", exact=True).fill("Sam Okafor")
         for part, value in (("year", str(q.end.year + 1)), ("month", "01"), ("day", "31")):
@@ -148,7 +157,7 @@ def test_governance_lead_decides_adds_an_action_finalises_and_downloads(server, 
         page.get_by_role("button", name="Add action").click()
         expect(page.get_by_text(f"MR-{q.label}-01 added.")).to_be_visible()
 
-        page.get_by_role("tab", name="Finalise").click()
+        click_tab(page, "Finalise")
         page.get_by_role("button", name="Finalise minutes").click()
         expect(page.get_by_text("finalised and archived")).to_be_visible()
 
