@@ -7,11 +7,10 @@ Nothing about a data table's columns is written anywhere else. Cross-field rules
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
 from importlib import resources
-
-from pydantic import BaseModel, ConfigDict
 
 
 class ColumnKind(StrEnum):
@@ -77,10 +76,9 @@ FindingStatus = StrEnum(
 NONCONFORMITY_TYPES: tuple[str, ...] = (FindingType.MAJOR_NC, FindingType.MINOR_NC)
 
 
-class Column(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class Column:
     """One column of a data table."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str
     kind: ColumnKind
@@ -94,10 +92,9 @@ class Column(BaseModel):
         return SQL_TYPES[self.kind]
 
 
-class DateOrder(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class DateOrder:
     """Cross-field rule: `later` must be on or after `earlier` when both are present."""
-
-    model_config = ConfigDict(frozen=True)
 
     later: str
     earlier: str
@@ -106,10 +103,9 @@ class DateOrder(BaseModel):
         return f"{self.later} ≥ {self.earlier}"
 
 
-class RequiredWhen(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class RequiredWhen:
     """Cross-field rule: `column` is set exactly when `when_column` equals `when_value`."""
-
-    model_config = ConfigDict(frozen=True)
 
     column: str
     when_column: str
@@ -119,10 +115,9 @@ class RequiredWhen(BaseModel):
         return f"{self.column} set exactly when {self.when_column} = {self.when_value}"
 
 
-class TableSpec(BaseModel):
+@dataclass(frozen=True, kw_only=True)
+class TableSpec:
     """A data table: its columns, primary key and cross-field rules."""
-
-    model_config = ConfigDict(frozen=True)
 
     name: str
     title: str
@@ -298,9 +293,8 @@ def table_spec(name: str) -> TableSpec:
         raise KeyError(f"unknown table {name!r}: use one of {', '.join(TABLES)}") from None
 
 
-class ClauseRef(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
+@dataclass(frozen=True, kw_only=True)
+class ClauseRef:
     ref: str
     title: str
     kind: str
