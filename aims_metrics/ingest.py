@@ -214,9 +214,29 @@ def _mapped_table(
 CLEAN = "import_clean"
 
 
+def _typed_name(column: str) -> str:
+    """The clean table's column holding `column` parsed (NULL when empty or not parseable)."""
+    return f"__typed_{column}"
+
+
+def _parsed(spec: TableSpec) -> list[str]:
+    """The columns whose text is parsed (dates, booleans, numbers, enums in lower case)."""
+    return [c.name for c in spec.columns if c.kind not in (ColumnKind.TEXT, ColumnKind.CLAUSE)]
+
+
+RULE = "__bias_rule"  # bias_tests: what value and threshold say `passed` is (NULL if unknown)
+
+
 def _clean_view_sql(spec: TableSpec, raw_name: str) -> str:
+    """The file's cells trimmed (empty = NULL), and each parsed once into its type: the checks
+    and the staging read the parsed columns instead of parsing a cell again in each."""
     cells = ", ".join(f"NULLIF(trim({c}), '') AS {c}" for c in spec.column_names)
-    return f"CREATE OR REPLACE TEMP TABLE {CLEAN} AS SELECT {ROW_NUMBER}, {cells} FROM {raw_name}"
+    typed = ", ".join(f"{_typed_sql(spec, c)} AS {_typed_name(c)}" for c in _parsed(spec))
+    rule = f", {_bias_rule_sql()} AS {RULE}" if spec.derived_bias_pass else ""
+    return (
+        f"CREATE OR REPLACE TEMP TABLE {CLEAN} AS SELECT *, {typed}{rule} "
+        f"FROM (SELECT {ROW_NUMBER}, {cells} FROM {raw_name})"
+    )
 
 
 def _quote(expr: str) -> str:
@@ -281,17 +301,17 @@ def _checks(spec: TableSpec) -> list[tuple[str, list]]:
         elif column.kind is ColumnKind.DATE:
             checks.append(
                 (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a valid date (expected YYYY-MM-DD)' "
-                 f"FROM {CLEAN} WHERE {c} IS NOT NULL AND {_date_sql(c)} IS NULL", [])
+                 f"FROM {CLEAN} WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
             )
         elif column.kind is ColumnKind.BOOL:
             checks.append(
                 (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not true or false' FROM {CLEAN} "
-                 f"WHERE {c} IS NOT NULL AND {_bool_sql(c)} IS NULL", [])
+                 f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
             )
         elif column.kind is ColumnKind.NUMBER:
             checks.append(
                 (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a number' FROM {CLEAN} "
-                 f"WHERE {c} IS NOT NULL AND {_number_sql(c)} IS NULL", [])
+                 f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
             )
         elif column.kind is ColumnKind.CLAUSE:
             checks.append(
@@ -315,7 +335,7 @@ def _checks(spec: TableSpec) -> list[tuple[str, list]]:
          f"HAVING count(*) > 1)) WHERE {ROW_NUMBER} > first_row", [])
     )
     for rule in spec.date_orders:
-        later, earlier = _date_sql(rule.later), _date_sql(rule.earlier)
+        later, earlier = _typed_name(rule.later), _typed_name(rule.earlier)
         checks.append(
             (f"SELECT {ROW_NUMBER}, '{rule.later}', '{rule.later} ' || {rule.later} || "
              f"' is before {rule.earlier} ' || {rule.earlier} FROM {CLEAN} WHERE {later} < {earlier}", [])
@@ -335,11 +355,11 @@ def _checks(spec: TableSpec) -> list[tuple[str, list]]:
     if spec.derived_bias_pass:
         checks.append(
             (f"SELECT {ROW_NUMBER}, 'passed', 'passed is ' || {_quote('passed')} || ' but value ' || "
-             f"value || ' with threshold ' || threshold || CASE WHEN {_bias_rule_sql()} THEN ' passes' "
+             f"value || ' with threshold ' || threshold || CASE WHEN {RULE} THEN ' passes' "
              "ELSE ' fails' END || CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' "
              "THEN ' the rule value ≥ threshold' ELSE ' the rule abs(value) ≤ threshold' END "
-             f"FROM {CLEAN} WHERE {_bool_sql('passed')} IS NOT NULL AND {_bias_rule_sql()} IS NOT NULL "
-             f"AND {_bool_sql('passed')} <> {_bias_rule_sql()}", [])
+             f"FROM {CLEAN} WHERE {_typed_name('passed')} IS NOT NULL AND {RULE} IS NOT NULL "
+             f"AND {_typed_name('passed')} <> {RULE}", [])
         )
     return checks
 
@@ -360,10 +380,11 @@ def validate_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, file_name: st
 
 def _typed_select(spec: TableSpec) -> str:
     typed = []
+    parsed = set(_parsed(spec))
     for column in spec.column_names:
-        expr = _typed_sql(spec, column)
+        expr = _typed_name(column) if column in parsed else column
         if spec.derived_bias_pass and column == "passed":
-            expr = f"coalesce({expr}, {_bias_rule_sql()})"
+            expr = f"coalesce({expr}, {RULE})"
         typed.append(f"{expr} AS {column}")
     return f"SELECT {', '.join(typed)} FROM {CLEAN}"
 
@@ -387,8 +408,14 @@ def _diff_counts(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str) ->
     return ImportCounts(int(inserted), int(total - inserted - unchanged), int(unchanged))
 
 
-def _apply(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str) -> None:
+def _apply(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str, existing: bool) -> None:
+    """Upsert the staged rows. Into an empty table (`existing` false, seen in this transaction)
+    every staged row is new: a plain insert, no update and no anti-join."""
     pk = spec.primary_key
+    columns = ", ".join(spec.column_names)
+    if not existing:
+        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {stage}")
+        return
     others = [c for c in spec.column_names if c != pk]
     differs = " OR ".join(f"s.{c} IS DISTINCT FROM {spec.name}.{c}" for c in others)
     assignments = ", ".join(f"{c} = s.{c}" for c in others)
@@ -396,7 +423,6 @@ def _apply(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str) -> None:
         f"UPDATE {spec.name} SET {assignments} FROM {stage} s "
         f"WHERE {spec.name}.{pk} = s.{pk} AND ({differs})"
     )
-    columns = ", ".join(spec.column_names)
     con.execute(
         f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {stage} s "
         f"WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE t.{pk} = s.{pk})"
@@ -434,7 +460,7 @@ def _validate_and_count(con: duckdb.DuckDBPyConnection, plan: ImportPlan, apply:
         else:
             plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
         if apply:
-            _apply(con, spec, stage)
+            _apply(con, spec, stage, bool(existing))
 
 
 # --- the public entry points ------------------------------------------------------------------

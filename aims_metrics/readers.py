@@ -153,7 +153,7 @@ def _finish(columns: list[pa.Array], rows: np.ndarray) -> pa.Table:
 
 def read_csv_bytes(data: bytes, file_name: str, sha256: str) -> RawFile:
     """Parse CSV bytes in any common encoding with `,` `;` or tab delimiters."""
-    if not data.strip():
+    if not data or data.isspace():  # = not data.strip(), without copying the file
         raise FileProblem("the file is empty: it needs a header row and at least one data row")
     encoding = detect_encoding(data)
     text = _text_bytes(data, encoding)
