@@ -227,14 +227,21 @@ def _parsed(spec: TableSpec) -> list[str]:
 RULE = "__bias_rule"  # bias_tests: what value and threshold say `passed` is (NULL if unknown)
 
 
-def _clean_view_sql(spec: TableSpec, raw_name: str) -> str:
+def _clean_view_sql(spec: TableSpec, raw_name: str, clean: str = CLEAN, durable: bool = False) -> str:
     """The file's cells trimmed (empty = NULL), and each parsed once into its type: the checks
-    and the staging read the parsed columns instead of parsing a cell again in each."""
+    and the upsert read the parsed columns instead of parsing a cell again in each.
+
+    Applying an import, this table is also what the target table is filled from, so it is an
+    ordinary table (`durable`): DuckDB 2.0 can show concurrent readers part of an INSERT whose
+    source is a temporary table or an Arrow scan; inserting from an ordinary table keeps their
+    snapshots whole. It is created and dropped inside the import's transaction, so nobody else
+    ever sees it. A dry run (read-only transaction) uses a temporary table."""
     cells = ", ".join(f"NULLIF(trim({c}), '') AS {c}" for c in spec.column_names)
     typed = ", ".join(f"{_typed_sql(spec, c)} AS {_typed_name(c)}" for c in _parsed(spec))
     rule = f", {_bias_rule_sql()} AS {RULE}" if spec.derived_bias_pass else ""
+    kind = "TABLE" if durable else "OR REPLACE TEMP TABLE"
     return (
-        f"CREATE OR REPLACE TEMP TABLE {CLEAN} AS SELECT *, {typed}{rule} "
+        f"CREATE {kind} {clean} AS SELECT *, {typed}{rule} "
         f"FROM (SELECT {ROW_NUMBER}, {cells} FROM {raw_name})"
     )
 
@@ -282,74 +289,74 @@ def _bias_rule_sql() -> str:
     )
 
 
-def _checks(spec: TableSpec) -> list[tuple[str, list]]:
+def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
     """(SQL selecting _row, col, msg) and its parameters, one per rule."""
     checks: list[tuple[str, list]] = []
     for column in spec.columns:
         c = column.name
         if column.required:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', 'required value is missing' FROM {CLEAN} "
+                (f"SELECT {ROW_NUMBER}, '{c}', 'required value is missing' FROM {clean} "
                  f"WHERE {c} IS NULL", [])
             )
         if column.kind is ColumnKind.ENUM:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not one of: ' || ? FROM {CLEAN} "
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not one of: ' || ? FROM {clean} "
                  f"WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], lower({c}))",
                  [", ".join(column.enum), list(column.enum)])
             )
         elif column.kind is ColumnKind.DATE:
             checks.append(
                 (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a valid date (expected YYYY-MM-DD)' "
-                 f"FROM {CLEAN} WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
+                 f"FROM {clean} WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
             )
         elif column.kind is ColumnKind.BOOL:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not true or false' FROM {CLEAN} "
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not true or false' FROM {clean} "
                  f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
             )
         elif column.kind is ColumnKind.NUMBER:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a number' FROM {CLEAN} "
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a number' FROM {clean} "
                  f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
             )
         elif column.kind is ColumnKind.CLAUSE:
             checks.append(
                 (f"SELECT {ROW_NUMBER}, '{c}', 'unknown clause_ref ' || {_quote(c)} || "
                  "': use an ISO/IEC 42001 clause or Annex A control such as 9.2 or A.6.2.4' "
-                 f"FROM {CLEAN} WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {c})",
+                 f"FROM {clean} WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {c})",
                  [list(clause_refs())])
             )
         if column.references:
             ref = table_spec(column.references)
             checks.append(
                 (f"SELECT s.{ROW_NUMBER}, '{c}', 'unknown {c} ' || {_quote('s.' + c)} || "
-                 f"': import {ref.name} first' FROM {CLEAN} s WHERE s.{c} IS NOT NULL AND NOT EXISTS "
+                 f"': import {ref.name} first' FROM {clean} s WHERE s.{c} IS NOT NULL AND NOT EXISTS "
                  f"(SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c})", [])
             )
     pk = spec.primary_key
     checks.append(
         (f"SELECT {ROW_NUMBER}, '{pk}', 'duplicate {pk} ' || {_quote(pk)} || ' (first on row ' || "
          f"first_row || ')' FROM (SELECT {ROW_NUMBER}, {pk}, min({ROW_NUMBER}) OVER (PARTITION BY {pk}) "
-         f"AS first_row FROM {CLEAN} WHERE {pk} IN (SELECT {pk} FROM {CLEAN} GROUP BY {pk} "
+         f"AS first_row FROM {clean} WHERE {pk} IN (SELECT {pk} FROM {clean} GROUP BY {pk} "
          f"HAVING count(*) > 1)) WHERE {ROW_NUMBER} > first_row", [])
     )
     for rule in spec.date_orders:
         later, earlier = _typed_name(rule.later), _typed_name(rule.earlier)
         checks.append(
             (f"SELECT {ROW_NUMBER}, '{rule.later}', '{rule.later} ' || {rule.later} || "
-             f"' is before {rule.earlier} ' || {rule.earlier} FROM {CLEAN} WHERE {later} < {earlier}", [])
+             f"' is before {rule.earlier} ' || {rule.earlier} FROM {clean} WHERE {later} < {earlier}", [])
         )
     for rule in spec.required_when:
         status = f"lower({rule.when_column})"
         checks.append(
             (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} is required when "
-             f"{rule.when_column} is {rule.when_value}' FROM {CLEAN} WHERE {status} = ? "
+             f"{rule.when_column} is {rule.when_value}' FROM {clean} WHERE {status} = ? "
              f"AND {rule.column} IS NULL", [rule.when_value])
         )
         checks.append(
             (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} must be empty unless "
-             f"{rule.when_column} is {rule.when_value} (it is ' || {status} || ')' FROM {CLEAN} "
+             f"{rule.when_column} is {rule.when_value} (it is ' || {status} || ')' FROM {clean} "
              f"WHERE {status} <> ? AND {rule.column} IS NOT NULL", [rule.when_value])
         )
     if spec.derived_bias_pass:
@@ -358,17 +365,19 @@ def _checks(spec: TableSpec) -> list[tuple[str, list]]:
              f"value || ' with threshold ' || threshold || CASE WHEN {RULE} THEN ' passes' "
              "ELSE ' fails' END || CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' "
              "THEN ' the rule value ≥ threshold' ELSE ' the rule abs(value) ≤ threshold' END "
-             f"FROM {CLEAN} WHERE {_typed_name('passed')} IS NOT NULL AND {RULE} IS NOT NULL "
+             f"FROM {clean} WHERE {_typed_name('passed')} IS NOT NULL AND {RULE} IS NOT NULL "
              f"AND {_typed_name('passed')} <> {RULE}", [])
         )
     return checks
 
 
-def validate_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, file_name: str) -> list[ImportProblem]:
-    """Every rule of `spec` over the registered file: all problems, sorted by row then column."""
+def validate_rows(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, file_name: str, clean: str = CLEAN
+) -> list[ImportProblem]:
+    """Every rule of `spec` over the clean table: all problems, sorted by row then column."""
     order = {name: i for i, name in enumerate(spec.column_names)}
     problems: list[ImportProblem] = []
-    for sql, params in _checks(spec):
+    for sql, params in _checks(spec, clean):
         for row, column, message in con.execute(sql, params).fetchall():
             problems.append(ImportProblem(int(row), column, message, file_name))
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1), p.message))
@@ -378,7 +387,7 @@ def validate_rows(con: duckdb.DuckDBPyConnection, spec: TableSpec, file_name: st
 # --- staging and upsert -----------------------------------------------------------------------
 
 
-def _typed_select(spec: TableSpec) -> str:
+def _typed_select(spec: TableSpec, clean: str = CLEAN) -> str:
     typed = []
     parsed = set(_parsed(spec))
     for column in spec.column_names:
@@ -386,45 +395,38 @@ def _typed_select(spec: TableSpec) -> str:
         if spec.derived_bias_pass and column == "passed":
             expr = f"coalesce({expr}, {RULE})"
         typed.append(f"{expr} AS {column}")
-    return f"SELECT {', '.join(typed)} FROM {CLEAN}"
+    return f"SELECT {', '.join(typed)} FROM {clean}"
 
 
-def _stage(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str, durable: bool) -> None:
-    # DuckDB 2.0 can show concurrent readers part of an INSERT whose source is a temporary table
-    # or an Arrow scan; inserting from an ordinary table keeps their snapshots whole. The staging
-    # table is created and dropped inside the import's transaction, so nobody else ever sees it.
-    kind = "TABLE" if durable else "TEMP TABLE"
-    con.execute(f"CREATE {kind} {stage} AS {_typed_select(spec)}")
-
-
-def _diff_counts(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str) -> ImportCounts:
+def _diff_counts(con: duckdb.DuckDBPyConnection, spec: TableSpec, staged: str) -> ImportCounts:
     pk = spec.primary_key
     same = " AND ".join(f"s.{c} IS NOT DISTINCT FROM t.{c}" for c in spec.column_names)
     inserted, unchanged, total = con.execute(
         f"SELECT count(*) FILTER (WHERE t.{pk} IS NULL), "
         f"count(*) FILTER (WHERE t.{pk} IS NOT NULL AND {same}), count(*) "
-        f"FROM {stage} s LEFT JOIN {spec.name} t ON t.{pk} = s.{pk}"
+        f"FROM {staged} s LEFT JOIN {spec.name} t ON t.{pk} = s.{pk}"
     ).fetchall()[0]
     return ImportCounts(int(inserted), int(total - inserted - unchanged), int(unchanged))
 
 
-def _apply(con: duckdb.DuckDBPyConnection, spec: TableSpec, stage: str, existing: bool) -> None:
-    """Upsert the staged rows. Into an empty table (`existing` false, seen in this transaction)
-    every staged row is new: a plain insert, no update and no anti-join."""
+def _apply(con: duckdb.DuckDBPyConnection, spec: TableSpec, staged: str, existing: bool) -> None:
+    """Upsert the staged rows (`staged`: a subquery over the ordinary clean table). Into an empty
+    table (`existing` false, seen in this transaction) every staged row is new: a plain insert,
+    no update and no anti-join."""
     pk = spec.primary_key
     columns = ", ".join(spec.column_names)
     if not existing:
-        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {stage}")
+        con.execute(f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {staged} s")
         return
     others = [c for c in spec.column_names if c != pk]
     differs = " OR ".join(f"s.{c} IS DISTINCT FROM {spec.name}.{c}" for c in others)
     assignments = ", ".join(f"{c} = s.{c}" for c in others)
     con.execute(
-        f"UPDATE {spec.name} SET {assignments} FROM {stage} s "
+        f"UPDATE {spec.name} SET {assignments} FROM {staged} s "
         f"WHERE {spec.name}.{pk} = s.{pk} AND ({differs})"
     )
     con.execute(
-        f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {stage} s "
+        f"INSERT INTO {spec.name} ({columns}) SELECT {columns} FROM {staged} s "
         f"WHERE NOT EXISTS (SELECT 1 FROM {spec.name} t WHERE t.{pk} = s.{pk})"
     )
 
@@ -446,21 +448,22 @@ def _registered(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Iterator[tup
 def _validate_and_count(con: duckdb.DuckDBPyConnection, plan: ImportPlan, apply: bool) -> None:
     spec = table_spec(plan.table)
     with _registered(con, plan.mapped) as (raw_name, stage):
-        con.execute(_clean_view_sql(spec, raw_name))
-        plan.problems.extend(validate_rows(con, spec, plan.file_name))
+        clean = stage if apply else CLEAN  # applying: an ordinary table (see _clean_view_sql)
+        con.execute(_clean_view_sql(spec, raw_name, clean, durable=apply))
+        plan.problems.extend(validate_rows(con, spec, plan.file_name, clean))
         if plan.problems:
             return
         (existing,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {spec.name} LIMIT 1)").fetchall()[0]
         if not existing and not apply:  # first load of the table: everything is new
             plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
             return
-        _stage(con, spec, stage, durable=apply)
+        staged = f"({_typed_select(spec, clean)})"
         if existing:
-            plan.counts = _diff_counts(con, spec, stage)
+            plan.counts = _diff_counts(con, spec, staged)
         else:
             plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
         if apply:
-            _apply(con, spec, stage, bool(existing))
+            _apply(con, spec, staged, bool(existing))
 
 
 # --- the public entry points ------------------------------------------------------------------
