@@ -329,9 +329,19 @@ _REPORT_PEAK = (
 )
 
 
+def _cli_env() -> dict[str, str]:
+    """The processes' environment: the project on the path and bytecode caching on, so the cold
+    run below leaves .pyc files as an installed package has them (PYTHONDONTWRITEBYTECODE in the
+    bench's own environment would otherwise make every timed run recompile the project's
+    modules, and only the project's: the hand-SQL process is one small module)."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def _process(argv: list[str]) -> tuple[float, str]:
     """Run a process; its wall seconds and its stdout."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = _cli_env()
     start = time.perf_counter()
     child = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True)
     elapsed = time.perf_counter() - start
@@ -343,7 +353,7 @@ def _process(argv: list[str]) -> tuple[float, str]:
 def _process_peak_mb(module_argv: list[str]) -> float:
     """The peak memory of `python -m MODULE ARGS...`, reported by the process itself at exit
     (a separate, untimed run)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env = _cli_env()
     child = subprocess.run([sys.executable, "-c", _REPORT_PEAK, *module_argv], cwd=ROOT, env=env,
                            capture_output=True, text=True)
     for line in child.stderr.splitlines():
