@@ -16,6 +16,8 @@ from pages import _ui
 
 me = _ui.require(Action.IMPORT_DATA)
 
+MAX_UPLOAD_MB = 50  # as server.maxUploadSize in .streamlit/config.toml
+
 st.title("Data import")
 st.caption(
     "Load exports from your registers. Import systems first: incidents, assessments and bias "
@@ -48,6 +50,15 @@ columns_column.caption(
 upload = st.file_uploader(
     "CSV or XLSX file", type=["csv", "xlsx", "txt", "tsv"], key="import_upload"
 )
+if upload is not None and upload.size > MAX_UPLOAD_MB * 2**20:
+    # Checked here too, not only by server.maxUploadSize in .streamlit/config.toml (that setting
+    # is read from the working directory and is easily lost); the CLI takes files up to 512 MB.
+    st.error(
+        f"{upload.name}: the file is {upload.size / 2**20:.0f} MB; the upload limit is "
+        f"{MAX_UPLOAD_MB} MB — use the CLI for larger files "
+        f"(python -m aims_metrics import {table} FILE)."
+    )
+    upload = None
 
 if upload is not None:
     data = upload.getvalue()
