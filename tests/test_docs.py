@@ -23,3 +23,19 @@ def test_every_cli_command_in_the_readme_is_registered():
     subcommands = next(a for a in parser._actions if a.dest == "command").choices
     assert documented, "README documents no commands"
     assert documented <= set(subcommands), documented - set(subcommands)
+
+
+def test_every_command_is_owned_by_the_module_that_registers_it():
+    import argparse
+    import importlib
+
+    from aims_metrics.cli import COMMAND_MODULES, COMMAND_OWNERS
+
+    registered = {}
+    for module_name in COMMAND_MODULES:
+        parser = argparse.ArgumentParser()
+        importlib.import_module(module_name).register(parser.add_subparsers(dest="command"))
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                registered.update(dict.fromkeys(action.choices, module_name))
+    assert registered == COMMAND_OWNERS

@@ -24,6 +24,23 @@ COMMAND_MODULES = (
     "aims_metrics.cli.users",
     "aims_metrics.cli.ops",
 )
+# Which module registers each top-level command, so a run imports only the module it needs
+# (start-up time of `kpis` matters to scripts); tests/test_docs.py keeps this table honest.
+COMMAND_OWNERS = {
+    "init": "aims_metrics.cli.data",
+    "import": "aims_metrics.cli.data",
+    "template": "aims_metrics.cli.data",
+    "export": "aims_metrics.cli.data",
+    "kpis": "aims_metrics.cli.metrics",
+    "aging": "aims_metrics.cli.metrics",
+    "objectives": "aims_metrics.cli.metrics",
+    "metrics": "aims_metrics.cli.metrics",
+    "minutes": "aims_metrics.cli.review",
+    "users": "aims_metrics.cli.users",
+    "backup": "aims_metrics.cli.ops",
+    "restore": "aims_metrics.cli.ops",
+    "audit-log": "aims_metrics.cli.ops",
+}
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -37,7 +54,18 @@ def cli_user() -> str:
     return os.environ.get("AIMS_USER") or f"cli:{getpass.getuser()}"
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _requested_command(argv: list[str]) -> str | None:
+    """The first word that names a command (after --db PATH), or None."""
+    words = iter(argv)
+    for word in words:
+        if word == "--db":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m aims_metrics",
         description="AIMS Review: ISO/IEC 42001 Clause 9 metrics, imports and management review.",
@@ -49,7 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="DuckDB file (default: $AIMS_DB, else data/aims.duckdb)",
     )
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module_name in COMMAND_MODULES:
+    command = _requested_command(argv) if argv is not None else None
+    modules = [COMMAND_OWNERS[command]] if command in COMMAND_OWNERS else COMMAND_MODULES
+    for module_name in modules:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
@@ -61,7 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(argv)
     args = parser.parse_args(argv)
     if args.db is None:
         args.db = default_db_path()
