@@ -14,6 +14,7 @@ import sys
 import streamlit as st
 
 from aims_metrics import auth, store
+from aims_metrics.engine import MetricTimeout
 from pages import _ui
 
 log = logging.getLogger("aims_review")
@@ -206,6 +207,12 @@ def main() -> None:
             navigation.run()
     except store.DatabaseBusy:
         st.warning("The database is busy (an import may be running). Try again in a moment.")
+    except MetricTimeout as timeout:
+        log.warning("page %s: %s", navigation.url_path, timeout)
+        st.error(
+            f"A metric took too long to compute and was stopped: {timeout}. An analyst can "
+            "simplify its definition on Metric definitions."
+        )
     except Exception:
         log.exception("page %s failed", navigation.url_path)
         st.error(
