@@ -329,12 +329,18 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 MIGRATION_MODULES = ("aims_metrics.schema_auth", "aims_metrics.schema_review")
 
 
-def migrate(con: duckdb.DuckDBPyConnection) -> int:
-    """Apply every registered migration the database lacks, in order, each in its own transaction."""
+def load_migrations() -> list[Migration]:
+    """Every registered migration, after importing the modules that declare them."""
     import importlib
 
     for module in MIGRATION_MODULES:
         importlib.import_module(module)
+    return MIGRATIONS
+
+
+def migrate(con: duckdb.DuckDBPyConnection) -> int:
+    """Apply every registered migration the database lacks, in order, each in its own transaction."""
+    load_migrations()
     current = schema_version(con)
     applied = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
     for migration in MIGRATIONS:
@@ -501,7 +507,7 @@ def restore_database(path: str | Path, backup: str | Path, username: str) -> int
     try:
         shutil.copyfile(backup, staged)
         version = _verified_schema_version(staged)
-        latest = max(m.version for m in MIGRATIONS)
+        latest = max(m.version for m in load_migrations())
         if version > latest:
             raise ValueError(
                 f"{backup.name} has schema version {version}, newer than this program ({latest})"
