@@ -14,6 +14,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 
@@ -27,6 +28,7 @@ from aims_metrics.definitions.models import (
     Agg,
     Direction,
     Filter,
+    Grain,
     Measure,
     MetricDefinition,
     MetricType,
@@ -78,6 +80,12 @@ class KpiResult:
     status: KpiStatus
     thresholds: dict = field(default_factory=dict)
     problem: str | None = None  # why there is no value when that is an error (e.g. missing table)
+    grain: str = Grain.QUARTER.value
+
+    @property
+    def window_note(self) -> str:
+        """What span of time the figure covers when that is not the quarter itself, else ''."""
+        return GRAIN_WINDOW_NOTES[Grain(self.grain)]
 
     @property
     def ref(self) -> str:
@@ -125,12 +133,40 @@ def _ident(name: str) -> str:
     return f'"{name}"'
 
 
-def _period_sql(variable: str) -> str:
-    return {PERIOD_START: "p.period_start", PERIOD_END: "p.period_end"}[variable]
+# The span a figure for quarter Q covers, by the metric's grain: the quarter; its last month; the
+# four quarters ending with it (at the fiscal year's last quarter, exactly the fiscal year). Every
+# grain is reported as of the quarter end, so quarters stay comparable in the app and the minutes.
+GRAIN_WINDOW_NOTES = {
+    Grain.QUARTER: "",
+    Grain.MONTH: "last month of the quarter",
+    Grain.YEAR: "12 months to the quarter end",
+}
+_WINDOW_START_SQL = {
+    Grain.QUARTER: "p.period_start",
+    Grain.MONTH: "CAST(p.period_start + INTERVAL 2 MONTH AS DATE)",
+    Grain.YEAR: "CAST(p.period_start - INTERVAL 9 MONTH AS DATE)",
+}
 
 
-def _filter_sql(flt: Filter, source: Source, bind: _Binder) -> str:
-    """One filter as SQL over the source alias `s`; values bound, never inlined."""
+def window_start(quarter: Quarter, grain: Grain) -> date:
+    """The first day of the span a metric of this grain covers for the quarter."""
+    grain = Grain(grain)
+    if grain is Grain.MONTH:
+        return quarter.end.replace(day=1)
+    if grain is Grain.YEAR:
+        return quarter.shift(-3).start
+    return quarter.start
+
+
+def _period_sql(variable: str, grain: Grain = Grain.QUARTER) -> str:
+    return {PERIOD_START: _WINDOW_START_SQL[grain], PERIOD_END: "p.period_end"}[variable]
+
+
+def _filter_sql(
+    flt: Filter, source: Source, bind: _Binder, grain: Grain = Grain.QUARTER
+) -> str:
+    """One filter as SQL over the source alias `s`; values bound, never inlined; `$period_start`
+    is the first day of the span the metric's grain covers."""
     if flt.sql is not None:
         # sqlglot only when a metric uses a free-form filter: it costs ~0.3 s of CLI start-up
         from aims_metrics.definitions.sqlfilter import check_sql_filter, emit_sql_filter
@@ -138,7 +174,9 @@ def _filter_sql(flt: Filter, source: Source, bind: _Binder) -> str:
         checked, problems = check_sql_filter(flt.sql, source)
         if checked is None:
             raise MetricError("; ".join(problems))
-        return emit_sql_filter(checked, lambda c: f"s.{_ident(c)}", bind, _period_sql)
+        return emit_sql_filter(
+            checked, lambda c: f"s.{_ident(c)}", bind, lambda v: _period_sql(v, grain)
+        )
     column = source.column(flt.field or "")
     if column is None:
         raise MetricError(f"unknown column {flt.field!r} in source {source.name!r}")
@@ -149,7 +187,7 @@ def _filter_sql(flt: Filter, source: Source, bind: _Binder) -> str:
         if problem:
             raise MetricError(problem)
         if isinstance(value, str) and value in (PERIOD_START, PERIOD_END):
-            return _period_sql(value)
+            return _period_sql(value, grain)
         return bind(value)
 
     op = flt.op
@@ -234,8 +272,12 @@ def _window_conditions(
     if time_dimension is None:
         raise MetricError(f"{definition.name}: a measure needs a time_dimension or a snapshot")
     column = f"s.{_ident(time_dimension)}"
-    if start_month is None:
-        return [f"{column} BETWEEN p.period_start AND p.period_end"]
+    grain = definition.grain
+    if grain is Grain.MONTH:
+        # the quarter's last month, as an equality on month numbers (a hash join)
+        return [f"year({column}) * 12 + month({column}) = year(p.period_end) * 12 + month(p.period_end)"]
+    if start_month is None or grain is Grain.YEAR:
+        return [f"{column} BETWEEN {_WINDOW_START_SQL[grain]} AND p.period_end"]
     # Same as `column BETWEEN p.period_start AND p.period_end` for quarters, but an equality on
     # the quarter's running number, so DuckDB hash-joins instead of range-joining a million rows.
     return [f"(year({column}) * 12 + month({column}) - {bind(start_month)}) // 3 = p.period_index"]
@@ -250,7 +292,7 @@ def _measure_conditions(
 ) -> list[str]:
     snapshot = definition.snapshot or measure.snapshot
     conditions = _window_conditions(definition, measure, snapshot, bind, start_month)
-    conditions += [_filter_sql(flt, source, bind) for flt in measure.filters]
+    conditions += [_filter_sql(flt, source, bind, definition.grain) for flt in measure.filters]
     return conditions
 
 
@@ -330,8 +372,8 @@ def compile_series(
             )
         )
         window = _window_conditions(definition, num, num.snapshot, bind, start_month)
-        num_only = [_filter_sql(flt, source, bind) for flt in num.filters]
-        den_only = [_filter_sql(flt, source, bind) for flt in den.filters]
+        num_only = [_filter_sql(flt, source, bind, definition.grain) for flt in num.filters]
+        den_only = [_filter_sql(flt, source, bind, definition.grain) for flt in den.filters]
         ctes.append(
             f"parts AS (\n  SELECT p.period, {_aggregate_sql(num, num_only)} AS numerator, "
             f"{_aggregate_sql(den, den_only)} AS denominator\n"
@@ -432,8 +474,8 @@ class _Group:
 def _window_key(definition: MetricDefinition, measure: Measure) -> tuple:
     snapshot = definition.snapshot or measure.snapshot
     if snapshot is not None:
-        return ("snapshot", snapshot.opened, snapshot.closed)
-    return ("window", measure.time_dimension or definition.time_dimension)
+        return ("snapshot", snapshot.opened, snapshot.closed, definition.grain)
+    return ("window", measure.time_dimension or definition.time_dimension, definition.grain)
 
 
 def _is_plain_date(source: Source, name: str | None, types: dict[str, str]) -> bool:
@@ -448,7 +490,7 @@ def _row_bounds(
     `t`, plain DATE columns only), so the scan skips the others before grouping: an event date
     within first start..last end; a snapshot opened by the last end and not closed by the first
     end."""
-    first_start = min(q.start for q in quarters)
+    first_start = min(window_start(q, group.definition.grain) for q in quarters)
     first_end, last_end = min(q.end for q in quarters), max(q.end for q in quarters)
     snapshot = group.snapshot
     bounds = []
@@ -486,7 +528,7 @@ def _group_sql(
         window = _window_conditions(definition, group.measure, snapshot, bind, start_month)
         items = []
         for index, (_, _, measure) in enumerate(group.members):
-            only = [_filter_sql(flt, source, bind) for flt in measure.filters]
+            only = [_filter_sql(flt, source, bind, definition.grain) for flt in measure.filters]
             items.append(f"{_aggregate_sql(measure, only)} AS c{index}")
             column_of[id(group.members[index])] = f"c{index}"
         return (
@@ -527,8 +569,13 @@ def _group_sql(
     inner, outer = [f"{expr} AS {_ident(name)}" for name, expr in dims.items()], []
     for index, member in enumerate(group.members):
         _, _, measure = member
-        row_filters = [_filter_sql(f, source, bind) for f in measure.filters if not _period_dependent(f)]
-        period_filters = [_filter_sql(f, source, bind) for f in measure.filters if _period_dependent(f)]
+        grain = definition.grain
+        row_filters = [
+            _filter_sql(f, source, bind, grain) for f in measure.filters if not _period_dependent(f)
+        ]
+        period_filters = [
+            _filter_sql(f, source, bind, grain) for f in measure.filters if _period_dependent(f)
+        ]
         restrict = f" FILTER (WHERE {' AND '.join(row_filters)})" if row_filters else ""
         value = "*" if measure.agg is Agg.COUNT else f"s.{_ident(measure.expr or '')}"
         inner.append(f"{measure.agg.value}({value}){restrict} AS __a{index}")
@@ -684,6 +731,7 @@ def _result(
             definition.thresholds.model_dump(exclude_none=True) if definition.thresholds else {}
         ),
         problem=problem,
+        grain=definition.grain.value,
     )
 
 

@@ -98,7 +98,7 @@ RULES = [
     ({"type": "snapshot"}, "metrics[0]: type snapshot needs snapshot: {opened: FIELD, closed: FIELD}"),
     ({"thresholds": {"green": {"lte": 0, "gte": 1}}}, "metrics[0].thresholds.green: a threshold is exactly one of {gte: X} or {lte: X}"),
     ({"clause": "9.9"}, "metrics[0].clause: unknown clause '9.9': use an ISO/IEC 42001 clause or Annex A control such as 9.1 or A.6.2.4"),
-    ({"grain": "month"}, "metrics[0].grain: grain month is not supported yet: use quarter"),
+    ({"grain": "week"}, "metrics[0].grain: Input should be 'quarter', 'month' or 'year'"),
     ({"measure__source": "tickets"}, "metrics[0].measure.source: unknown source 'tickets': use one of assessments, bias_tests, findings, incidents, review_actions, systems"),
     ({"measure__filters": [{"field": "sev", "op": "eq", "value": "high"}]}, "metrics[0].measure.filters[0].field: unknown column 'sev' in source 'incidents'"),
     ({"measure__filters": [{"field": "severity", "op": "in", "value": ["high", "urgent"]}]}, "metrics[0].measure.filters[0].value[1]: 'urgent' is not a valid severity: use one of critical, high, medium, low"),

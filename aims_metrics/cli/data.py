@@ -42,7 +42,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     from aims_metrics import store
-
     from aims_metrics.definitions import install_shipped_catalog
 
     end = None

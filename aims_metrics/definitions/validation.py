@@ -17,7 +17,6 @@ from aims_metrics.definitions.models import (
     DefinitionProblem,
     Direction,
     Filter,
-    Grain,
     MetricDefinition,
     MetricType,
     Op,
@@ -123,13 +122,6 @@ def definition_problems(
                 f"{prefix}.clause",
                 f"unknown clause {definition.clause!r}: use an ISO/IEC 42001 clause or Annex A "
                 "control such as 9.1 or A.6.2.4",
-            )
-        )
-    if definition.grain is not Grain.QUARTER:
-        problems.append(
-            DefinitionProblem(
-                f"{prefix}.grain",
-                f"grain {definition.grain.value} is not supported yet: use quarter",
             )
         )
     problems += _threshold_problems(definition, prefix)
