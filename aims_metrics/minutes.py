@@ -932,7 +932,9 @@ def _kpi_section(inputs: ReviewInputs) -> list:
         word, colour = STATUS_STYLE.get(kpi.status.value, STATUS_STYLE["no_data"])
         metric = (
             f"{escape(_safe(kpi.label))}<br/>"
-            f'<font size="6.5" color="#5A5A5A">{escape(kpi.ref)} · clause {escape(kpi.clause)}</font>'
+            f'<font size="6.5" color="#5A5A5A">{escape(kpi.ref)} · clause {escape(kpi.clause)}'
+            + (f" · {escape(kpi.window_note)}" if kpi.window_note else "")
+            + "</font>"
         )
         if kpi.problem:
             notes.append(f"{kpi.ref}: {kpi.problem}")

@@ -11,7 +11,7 @@ import streamlit as st
 
 from aims_metrics import definitions, engine
 from aims_metrics.auth import Action
-from aims_metrics.definitions.models import MetricDefinition
+from aims_metrics.definitions.models import Grain, MetricDefinition
 from pages import _ui
 
 me = _ui.require(Action.EDIT_METRICS)
@@ -143,8 +143,16 @@ with form_tab:
     description = st.text_area(
         "Description", value=current.description, key=f"metric_description_{name}", height=80
     )
-    clause_column, target_column = st.columns(2)
+    clause_column, grain_column, target_column = st.columns(3)
     clause = clause_column.text_input("Clause", value=current.clause, key=f"metric_clause_{name}")
+    GRAINS = [g.value for g in Grain]
+    grain = grain_column.selectbox(
+        "Grain (span of each quarter's figure)",
+        GRAINS,
+        index=GRAINS.index(current.grain.value),
+        format_func=lambda g: engine.GRAIN_WINDOW_NOTES[Grain(g)] or "the quarter",
+        key=f"metric_grain_{name}",
+    )
     target = target_column.number_input(
         "Target" + (" (percent as 0–1)" if current.unit.value == "percent" else ""),
         value=None if current.target is None else float(current.target),
@@ -178,6 +186,7 @@ with form_tab:
     data = current.model_dump(mode="json", exclude_none=True)
     data.update(label=label, owner=owner, description=description, clause=clause)
     data["target"] = target
+    data["grain"] = grain
     data.pop("thresholds", None)
     if "green" in bounds:
         data["thresholds"] = bounds

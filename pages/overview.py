@@ -71,7 +71,10 @@ for start in range(0, len(current), COLUMNS):
                 f"{_ui.status_badge(kpi.status)} &nbsp; target {target}",
                 unsafe_allow_html=True,
             )
-            st.caption(f"`{kpi.ref}` · clause {_ui.plain(kpi.clause)} · {_ui.plain(kpi.owner)}")
+            span = f" · {kpi.window_note}" if kpi.window_note else ""
+            st.caption(
+                f"`{kpi.ref}` · clause {_ui.plain(kpi.clause)} · {_ui.plain(kpi.owner)}{span}"
+            )
             if kpi.problem:
                 st.caption(f"Not computed: {_ui.plain(kpi.problem)}")
 

@@ -32,6 +32,7 @@ axis_title = {"percent": "percent", "days": "days", "count": "count"}.get(latest
 st.caption(
     f"{_ui.plain(latest.description)}  \n`{latest.ref}` · clause {_ui.plain(latest.clause)} · "
     f"owner {_ui.plain(latest.owner)} · {latest.direction.replace('_', ' ')}"
+    + (f" · each figure: {latest.window_note}" if latest.window_note else "")
 )
 
 frame = pd.DataFrame(

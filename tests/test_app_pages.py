@@ -156,6 +156,29 @@ def test_metric_editor_saves_a_threshold_change_as_a_new_version(app_db):
     assert cards(overview)["AI incidents"][2] == "Green"
 
 
+def test_metric_editor_changes_the_grain_and_the_overview_says_what_span_it_shows(app_db):
+    at = signed_in("analyst", "pages/metrics.py")
+    at.selectbox(key="metrics_pick").select("incidents_total").run()
+    at.selectbox(key="metric_grain_incidents_total").select("month").run()
+    at.text_input(key="metric_reason_incidents_total").input("monthly view").run()
+    at.button(key="metric_form_save").click().run()
+    assert not at.exception
+    with open_db(app_db) as con:
+        saved = {d.name: d for d in definitions.current_definitions(con)}["incidents_total"]
+        last_month = known_quarter().end.replace(day=1)
+        (in_last_month,) = con.execute(
+            "SELECT count(*) FROM incidents WHERE detected_on BETWEEN ? AND ?",
+            [last_month, known_quarter().end],
+        ).fetchone()
+    assert saved.grain.value == "month"
+    overview = signed_in("executive")
+    assert cards(overview)["AI incidents"][0] == str(in_last_month)
+    assert any(
+        "incidents_total@" in c.value and "last month of the quarter" in c.value
+        for c in overview.caption
+    )
+
+
 @pytest.mark.parametrize("role", ["executive", "governance_lead"])
 def test_roles_without_edit_metrics_cannot_save_metrics(app_db, role):
     """The save path itself re-checks the role (a forged rerun cannot reach it)."""

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from aims_metrics import minutes, review
+from aims_metrics import definitions, minutes, review
+from aims_metrics.definitions.models import MetricDefinition
 from aims_metrics.minutes import SECTION_HEADINGS, format_change, format_value, render_minutes
 from aims_metrics.periods import Quarter
 from aims_metrics.review import Attendee, Decision, ReviewRecord
@@ -304,3 +305,16 @@ def test_cli_errors(db, tmp_path, args, code, message):
     assert result.returncode == code
     assert message in result.stderr
     assert not (tmp_path / "x.pdf").exists()
+
+
+def test_a_kpi_of_another_grain_says_what_span_its_figure_covers(db):
+    with open_db(db) as con:
+        current = {d.name: d for d in definitions.current_definitions(con)}["incidents_total"]
+        monthly = current.model_dump(mode="json", exclude_none=True) | {"grain": "month"}
+        definitions.save_definition(
+            con, MetricDefinition.model_validate(monthly), "analyst", "monthly view"
+        )
+        text = pdf_text(render_minutes(con, Q4))
+    line = next(line for line in text.splitlines() if "incidents_total@2" in line)
+    assert "last month of the quarter" in line
+    assert "high_severity_incidents@1 · clause 6.2 ·" not in text  # quarter grain: no note
