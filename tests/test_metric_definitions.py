@@ -139,7 +139,9 @@ def test_every_problem_is_reported_at_once(con):
     bad2 = with_changes(name="other_metric", measure__source="nowhere")
     problems = [str(p) for p in validate_metric_file(con, metric_file(bad, bad2))]
     assert "metrics[0].unit: Input should be 'count', 'percent' or 'days'" in problems
-    # pydantic stops the file before reference rules; fix the shape and both references show.
+    # metric 0's shape is invalid, so its references wait; metric 1's are checked in the same pass
+    assert "metrics[1].measure.source: unknown source 'nowhere': use one of assessments, bias_tests, findings, incidents, review_actions, systems" in problems
+    assert not any(p.startswith("metrics[0].clause:") for p in problems)
     bad["unit"] = "count"
     problems = [str(p) for p in validate_metric_file(con, metric_file(bad, bad2))]
     assert any(p.startswith("metrics[0].clause:") for p in problems)

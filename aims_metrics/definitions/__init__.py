@@ -104,10 +104,16 @@ def parse_metric_file(
 
 def reference_problems(metric_file: MetricFile) -> list[DefinitionProblem]:
     """Reference rules for every metric of a parsed file, plus duplicate names."""
+    return _reference_problems(list(enumerate(metric_file.metrics)))
+
+
+def _reference_problems(
+    indexed: list[tuple[int, MetricDefinition]],
+) -> list[DefinitionProblem]:
     sources = shipped_sources()
     problems: list[DefinitionProblem] = []
     first_seen: dict[str, int] = {}
-    for index, definition in enumerate(metric_file.metrics):
+    for index, definition in indexed:
         prefix = f"metrics[{index}]"
         if definition.name in first_seen:
             problems.append(
@@ -120,6 +126,23 @@ def reference_problems(metric_file: MetricFile) -> list[DefinitionProblem]:
         first_seen.setdefault(definition.name, index)
         problems += definition_problems(definition, sources, prefix)
     return problems
+
+
+def _metrics_valid_alone(text: str) -> list[tuple[int, MetricDefinition]]:
+    """In a file whose shape is invalid, the metrics whose own shape is valid (so their reference
+    problems can be reported in the same pass), with their index in the file."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return []
+    entries = data.get("metrics") if isinstance(data, dict) else None
+    valid = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        try:
+            valid.append((index, MetricDefinition.model_validate(entry)))
+        except ValidationError:
+            continue
+    return valid
 
 
 def dry_run_problems(
@@ -161,11 +184,15 @@ def dry_run_problems(
 def validate_metric_file(con: duckdb.DuckDBPyConnection, text: str) -> list[DefinitionProblem]:
     """Shape, reference rules (sources, columns, types) and a DuckDB dry run; all problems."""
     metric_file, problems = parse_metric_file(text)
-    if metric_file is None:
+    if metric_file is not None:
+        indexed = list(enumerate(metric_file.metrics))
+    elif problems and problems[0].path == "<file>":
         return problems
-    problems = reference_problems(metric_file)
+    else:  # shape problems: still check every metric whose own shape is valid
+        indexed = _metrics_valid_alone(text)
+    problems = problems + _reference_problems(indexed)
     failing = {p.path.split(".")[0] for p in problems}
-    for index, definition in enumerate(metric_file.metrics):
+    for index, definition in indexed:
         prefix = f"metrics[{index}]"
         if prefix not in failing:
             problems += dry_run_problems(con, definition, prefix)
