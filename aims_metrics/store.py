@@ -341,6 +341,12 @@ def load_migrations() -> list[Migration]:
 def migrate(con: duckdb.DuckDBPyConnection) -> int:
     """Apply every registered migration the database lacks, in order, each in its own transaction."""
     load_migrations()
+    try:  # an up-to-date database is only read: no DDL, no write transaction
+        applied = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
+    except duckdb.CatalogException:
+        applied = set()
+    if applied >= {m.version for m in MIGRATIONS}:
+        return max(applied)
     current = schema_version(con)
     applied = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
     for migration in MIGRATIONS:
