@@ -244,8 +244,8 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
-def read_xlsx_bytes(data: bytes, file_name: str, sha256: str, sheet: str | None = None) -> RawFile:
-    """Read the first (or the named) sheet of an XLSX workbook as text."""
+def _open_workbook(data: bytes):
+    """An openpyxl workbook (read-only), after the checks a ZIP bomb or a non-workbook fails."""
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         total = sum(info.file_size for info in archive.infolist())
@@ -261,9 +261,28 @@ def read_xlsx_bytes(data: bytes, file_name: str, sha256: str, sheet: str | None 
     from openpyxl import load_workbook
 
     try:
-        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        return load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as error:  # openpyxl raises many types for damaged files
         raise FileProblem(f"cannot open the workbook: {error}") from None
+
+
+def looks_like_xlsx(data: bytes, file_name: str) -> bool:
+    """Whether a file is read as an XLSX workbook (ZIP signature or .xlsx/.xlsm name)."""
+    return data[:4] == b"PK\x03\x04" or file_name.lower().endswith((".xlsx", ".xlsm"))
+
+
+def xlsx_sheet_names(data: bytes) -> list[str]:
+    """The sheet names of an XLSX workbook, in workbook order (FileProblem if it is not one)."""
+    book = _open_workbook(data)
+    try:
+        return list(book.sheetnames)
+    finally:
+        book.close()
+
+
+def read_xlsx_bytes(data: bytes, file_name: str, sha256: str, sheet: str | None = None) -> RawFile:
+    """Read the first (or the named) sheet of an XLSX workbook as text."""
+    book = _open_workbook(data)
     try:
         if sheet is not None and sheet not in book.sheetnames:
             raise FileProblem(
@@ -305,7 +324,7 @@ def read_source(source: Path | bytes, file_name: str | None = None, sheet: str |
     data = _load_bytes(source)
     name = file_name or (Path(source).name if not isinstance(source, bytes | bytearray) else "upload")
     digest = hashlib.sha256(data).hexdigest()
-    if data[:4] == b"PK\x03\x04" or name.lower().endswith((".xlsx", ".xlsm")):
+    if looks_like_xlsx(data, name):
         return read_xlsx_bytes(data, name, digest, sheet)
     if sheet is not None:
         raise FileProblem("--sheet applies only to XLSX workbooks")

@@ -8,7 +8,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from aims_metrics import ingest, store
+from aims_metrics import ingest, readers, store
 from aims_metrics.auth import Action
 from aims_metrics.readers import FileProblem
 from aims_metrics.records import TABLES
@@ -63,8 +63,17 @@ if upload is not None and upload.size > MAX_UPLOAD_MB * 2**20:
 if upload is not None:
     data = upload.getvalue()
     file_name = upload.name
+    sheet = None
     try:
-        headers = ingest.source_headers(data, file_name)
+        sheets = readers.xlsx_sheet_names(data) if readers.looks_like_xlsx(data, file_name) else []
+    except FileProblem:
+        sheets = []  # reported below, where the file is read
+    if len(sheets) > 1:
+        sheet = st.selectbox(
+            f"Sheet of {file_name}", sheets, key="import_sheet", help="The first sheet by default."
+        )
+    try:
+        headers = ingest.source_headers(data, file_name, sheet)
     except FileProblem as problem:
         headers = []
         st.error(f"{file_name} cannot be read: {problem}")
@@ -122,6 +131,7 @@ if upload is not None:
             [
                 hashlib.sha256(data).hexdigest(),
                 file_name,
+                sheet,
                 table,
                 mapping,
                 list(store.data_version(_ui.db_path())),
@@ -130,7 +140,9 @@ if upload is not None:
         )
         if st.session_state.get("import_plan_key") != plan_key:
             try:
-                plan = _ui.read(ingest.prepare_import, table, data, file_name, mapping)
+                plan = _ui.read(
+                    ingest.prepare_import, table, data, file_name, mapping, sheet=sheet
+                )
             except ingest.ImportUsageError as error:
                 plan = None
                 st.error(str(error))

@@ -121,6 +121,44 @@ def test_import_page_rejects_a_bad_file_with_the_error_table(app_db):
         ).fetchall() == [(0,)]
 
 
+def workbook(sheets: dict[str, str]) -> bytes:
+    """An XLSX workbook with one sheet per CSV text."""
+    import io
+
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.remove(book.active)
+    for name, text in sheets.items():
+        sheet = book.create_sheet(name)
+        for line in text.strip().splitlines():
+            sheet.append(line.split(","))
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def test_import_page_lets_the_user_pick_the_sheet_of_a_workbook(app_db):
+    data = workbook({"Notes": "remark\nexported by hand", "Systems": GOOD_SYSTEMS})
+    at = signed_in("governance_lead", "pages/data_import.py")
+    at.selectbox(key="import_table").select("systems").run()
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    at.file_uploader(key="import_upload").upload("register.xlsx", data, xlsx).run()
+    assert at.selectbox(key="import_sheet").options == ["Notes", "Systems"]
+    assert at.selectbox(key="import_sheet").value == "Notes"  # the first sheet by default
+    assert "nothing was imported" in at.error[0].value  # the notes sheet is not a register
+    assert (table(at, "message")["column"] == "system_id").any()
+    at.selectbox(key="import_sheet").select("Systems").run()
+    assert "Importing would insert 1, update 0 and leave 0 unchanged" in at.success[0].value
+    at.button(key="import_commit").click().run()
+    assert not at.exception and not at.error
+    with open_db(app_db) as con:
+        assert con.execute("SELECT name FROM systems WHERE system_id = 'S9'").fetchall() == [
+            ("Fraud model",)
+        ]
+    assert table(at, "who").iloc[0]["file"] == "register.xlsx"
+
+
 def current_version(app_db, name: str) -> int:
     with open_db(app_db) as con:
         return {d.name: d.version for d in definitions.current_definitions(con)}[name]
