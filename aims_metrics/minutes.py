@@ -43,6 +43,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from aims_metrics.formatting import format_change, format_value
 from aims_metrics.periods import Quarter
 from aims_metrics.review import (
     FINDING_TYPES,
@@ -374,38 +375,7 @@ def _key_values(pairs: list[tuple[str, Any]]) -> Table:
 # --- formatting ---------------------------------------------------------------------------------
 
 
-def format_value(value: float | int | None, unit: str) -> str:
-    """A KPI figure formatted by its unit: count 12, percent 87.5 %, days 14.2 d."""
-    if value is None:
-        return "no data"
-    if unit == "percent":
-        return f"{value * 100:.1f} %"
-    if unit == "days":
-        return f"{value:.1f} d"
-    if float(value).is_integer():
-        return f"{int(value)}"
-    return f"{value:.1f}"
-
-
-def format_change(
-    value: float | int | None, previous: float | int | None, unit: str, direction: str
-) -> str:
-    """Change against the previous quarter with the unit and whether it is better or worse."""
-    if value is None or previous is None:
-        return "—"
-    delta = value - previous
-    if unit == "percent":
-        text = f"{delta * 100:+.1f} pp"
-    elif unit == "days":
-        text = f"{delta:+.1f} d"
-    elif float(delta).is_integer():
-        text = f"{int(delta):+d}"
-    else:
-        text = f"{delta:+.1f}"
-    if abs(delta) < 1e-9:
-        return "no change"
-    better = (delta > 0) == (direction == "higher_is_better")
-    return f"{text} ({'better' if better else 'worse'})"
+NO_DATA = "no data"  # a KPI without a value in the minutes
 
 
 def _day(value: date | None) -> str:
@@ -570,7 +540,7 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
         String(
             8,
             line_y,
-            _safe(f"{format_value(latest.value, unit)} · {status_word}"),
+            _safe(f"{format_value(latest.value, unit, NO_DATA)} · {status_word}"),
             fontName=regular,
             fontSize=6.5,
             fillColor=INK,
@@ -581,7 +551,7 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
             String(
                 width,
                 line_y,
-                _safe(f"target {format_value(latest.target, unit)}"),
+                _safe(f"target {format_value(latest.target, unit, NO_DATA)}"),
                 fontName=regular,
                 fontSize=6,
                 fillColor=MUTED,
@@ -941,8 +911,8 @@ def _kpi_section(inputs: ReviewInputs) -> list:
         rows.append(
             [
                 _p(metric, "cell"),
-                format_value(kpi.value, kpi.unit),
-                format_value(kpi.target, kpi.unit) if kpi.target is not None else "—",
+                format_value(kpi.value, kpi.unit, NO_DATA),
+                format_value(kpi.target, kpi.unit, NO_DATA) if kpi.target is not None else "—",
                 _swatch(word, colour),
                 format_change(kpi.value, kpi.previous_value, kpi.unit, kpi.direction),
             ]
@@ -1001,9 +971,9 @@ def _objective_section(inputs: ReviewInputs) -> list:
         rows.append(
             [
                 _p(title, "cell"),
-                format_value(objective.target, unit),
+                format_value(objective.target, unit, NO_DATA),
                 _day(objective.deadline),
-                format_value(progress.value, unit),
+                format_value(progress.value, unit, NO_DATA),
                 done,
                 _swatch(word, colour),
             ]

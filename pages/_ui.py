@@ -26,6 +26,7 @@ import streamlit as st
 from aims_metrics import auth, periods, store
 from aims_metrics.auth import Action, Role
 from aims_metrics.exports import safe_csv_bytes
+from aims_metrics.formatting import format_value  # noqa: F401  (pages use _ui.format_value)
 
 log = logging.getLogger("aims_review")
 
@@ -360,18 +361,6 @@ _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>#!|~$])")
 def plain(text: Any) -> str:
     """User-supplied text made inert for st.markdown (no links, images, HTML or formatting)."""
     return _MARKDOWN_SPECIALS.sub(r"\\\1", str(text if text is not None else ""))
-
-
-def format_value(value: float | int | None, unit: str) -> str:
-    if value is None or (isinstance(value, float) and value != value):
-        return "–"
-    if unit == "percent":
-        return f"{value * 100:.1f}%"
-    if unit == "days":
-        return f"{value:,.1f} d"
-    if float(value).is_integer():
-        return f"{int(value):,}"
-    return f"{value:,.2f}"
 
 
 # --- exports ------------------------------------------------------------------------------------

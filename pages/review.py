@@ -14,6 +14,7 @@ import streamlit as st
 
 from aims_metrics import minutes, review
 from aims_metrics.auth import Action
+from aims_metrics.formatting import format_change
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)
@@ -213,12 +214,12 @@ with tabs[0]:
                 {
                     "metric": k.label,
                     "name@version": k.ref,
-                    "value": minutes.format_value(k.value, k.unit),
-                    "target": minutes.format_value(k.target, k.unit)
+                    "value": _ui.format_value(k.value, k.unit),
+                    "target": _ui.format_value(k.target, k.unit)
                     if k.target is not None
                     else "",
                     "status": _ui.status_word(k.status.value),
-                    "change vs previous quarter": minutes.format_change(
+                    "change vs previous quarter": format_change(
                         k.value, k.previous_value, k.unit, k.direction
                     ),
                 }

@@ -55,7 +55,7 @@ def test_kpis_table(db):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "KPIs for 2025Q3 (as of 2025-09-30)"
-    assert any(line.startswith("bias_test_pass_rate@1") and "75.0%" in line for line in lines)
+    assert any(line.startswith("bias_test_pass_rate@1") and "75.0 %" in line for line in lines)
 
 
 def test_kpis_bad_quarter_is_a_usage_error(db):
@@ -80,6 +80,16 @@ def test_objectives_json(db):
     assert result.returncode == 0, result.stderr
     statuses = {o["objective_id"]: o["status"] for o in json.loads(result.stdout)["objectives"]}
     assert statuses == {"OBJ-1": "on_track", "OBJ-2": "off_track"}
+
+
+def test_objectives_table_reads_values_in_their_units(db):
+    result = run(db, "objectives", "--quarter", "2025Q3")
+    assert result.returncode == 0, result.stderr
+    rows = {line.split()[0]: line for line in result.stdout.splitlines()[3:]}
+    # OBJ-2: high-risk systems bias-tested before deployment, S1 of S1 and S3 = 50 %, target 100 %
+    assert "50.0 %" in rows["OBJ-2"] and "100.0 %" in rows["OBJ-2"]
+    assert "0.5" not in rows["OBJ-2"].replace("50.0", "")
+    assert "off_track" in rows["OBJ-2"]
 
 
 def test_metrics_list_and_show(db):

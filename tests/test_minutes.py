@@ -15,7 +15,7 @@ from pypdf import PdfReader
 
 from aims_metrics import definitions, minutes, review
 from aims_metrics.definitions.models import MetricDefinition
-from aims_metrics.minutes import SECTION_HEADINGS, format_change, format_value, render_minutes
+from aims_metrics.minutes import SECTION_HEADINGS, render_minutes
 from aims_metrics.periods import Quarter
 from aims_metrics.review import Attendee, Decision, ReviewRecord
 from aims_metrics.store import open_db
@@ -224,34 +224,6 @@ def test_pages_render_to_non_blank_png(final_pdf, tmp_path):
             dark = sum(1 for value in grey.getdata() if value < 200)
             assert dark / (grey.width * grey.height) > 0.01, image_path.name
 
-
-@pytest.mark.parametrize(
-    ("value", "unit", "text"),
-    [
-        (12, "count", "12"),
-        (0.875, "percent", "87.5 %"),
-        (14.25, "days", "14.2 d"),
-        (None, "count", "no data"),
-        (2.5, "count", "2.5"),
-    ],
-)
-def test_format_value(value, unit, text):
-    assert format_value(value, unit) == text
-
-
-@pytest.mark.parametrize(
-    ("value", "previous", "unit", "direction", "text"),
-    [
-        (5, 3, "count", "lower_is_better", "+2 (worse)"),
-        (0.9, 0.85, "percent", "higher_is_better", "+5.0 pp (better)"),
-        (10.0, 12.5, "days", "lower_is_better", "-2.5 d (better)"),
-        (4, 4, "count", "lower_is_better", "no change"),
-        (None, 4, "count", "lower_is_better", "—"),
-        (4, None, "count", "lower_is_better", "—"),
-    ],
-)
-def test_format_change(value, previous, unit, direction, text):
-    assert format_change(value, previous, unit, direction) == text
 
 
 # --- CLI -----------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.formatting import format_value
 
 FORMATS = ("table", "json")
 
@@ -66,17 +67,6 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int] = frozense
         ).rstrip()
 
     return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
-
-
-def format_value(value, unit: str) -> str:
-    """A KPI value as people read it: counts whole, percents with %, days with one decimal."""
-    if value is None:
-        return "—"
-    if unit == "percent":
-        return f"{value * 100:.1f}%"
-    if unit == "days":
-        return f"{value:.1f} d"
-    return f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def run_kpis(args: argparse.Namespace) -> int:
@@ -139,11 +129,13 @@ def run_aging(args: argparse.Namespace) -> int:
 
 def run_objectives(args: argparse.Namespace) -> int:
     from aims_metrics import store
+    from aims_metrics.definitions import current_definitions
     from aims_metrics.objectives import objective_progress
 
     with store.open_db(args.db) as con:
         quarter = _quarter(con, args.quarter)
         progress = objective_progress(con, quarter)
+        units = {d.name: d.unit.value for d in current_definitions(con)}
     if args.format == "json":
         print(json.dumps({"quarter": quarter.label, "objectives": [p.to_json() for p in progress]}, indent=2))
         return EXIT_OK
@@ -155,8 +147,8 @@ def run_objectives(args: argparse.Namespace) -> int:
             p.objective.objective_id,
             p.objective.title,
             p.objective.metric,
-            "—" if p.value is None else f"{p.value:g}",
-            f"{p.objective.target:g}",
+            format_value(p.value, units.get(p.objective.metric, "")),
+            format_value(p.objective.target, units.get(p.objective.metric, "")),
             p.objective.deadline.isoformat(),
             p.status.value,
         ]
