@@ -34,6 +34,7 @@ st.dataframe(
                 "version": d.version,
                 "type": d.type.value,
                 "unit": d.unit.value,
+                "grain": d.grain.value,
                 "target": d.target,
             }
             for d in catalog
