@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from aims_metrics import store
 from aims_metrics.definitions import apply_metric_file, shipped_catalog
@@ -141,3 +143,21 @@ def test_an_applied_month_metric_reports_and_drills_down_to_its_month(tmp_path):
     assert by_name["incidents_last_month"].value == 1
     assert by_name["incidents_total"].value == 3
     assert list(rows["incident_id"]) == ["i2"]
+
+
+quarters = st.builds(
+    Quarter,
+    st.integers(min_value=1990, max_value=2100),
+    st.integers(min_value=1, max_value=4),
+    st.integers(min_value=1, max_value=12),
+)
+
+
+@given(quarters)
+def test_every_grain_ends_on_the_quarter_end_and_spans_what_it_says(quarter):
+    month, year = window_start(quarter, Grain.MONTH), window_start(quarter, Grain.YEAR)
+    assert window_start(quarter, Grain.QUARTER) == quarter.start
+    assert quarter.start <= month <= quarter.end and month.day == 1
+    assert month.month == quarter.end.month  # the quarter's last month
+    assert year == quarter.shift(-3).start and year.day == 1
+    assert (quarter.end - year).days in range(364, 366)  # twelve months ending on the quarter end
