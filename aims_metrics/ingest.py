@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -445,11 +445,23 @@ def _registered(con: duckdb.DuckDBPyConnection, table: pa.Table) -> Iterator[tup
         con.execute(f"DROP TABLE IF EXISTS {stage}")
 
 
-def _validate_and_count(con: duckdb.DuckDBPyConnection, plan: ImportPlan, apply: bool) -> None:
+Progress = Callable[[float, str], None]  # (share done 0..1, what is happening now)
+
+
+def _no_progress(done: float, step: str) -> None:
+    return None
+
+
+def _validate_and_count(
+    con: duckdb.DuckDBPyConnection, plan: ImportPlan, apply: bool, progress: Progress = _no_progress
+) -> None:
     spec = table_spec(plan.table)
+    rows = f"{plan.mapped.num_rows:,} rows"
     with _registered(con, plan.mapped) as (raw_name, stage):
         clean = stage if apply else CLEAN  # applying: an ordinary table (see _clean_view_sql)
+        progress(0.05, f"Parsing every cell of {rows}")
         con.execute(_clean_view_sql(spec, raw_name, clean, durable=apply))
+        progress(0.35, f"Checking {rows}: types, allowed values, rules, known systems")
         plan.problems.extend(validate_rows(con, spec, plan.file_name, clean))
         if plan.problems:
             return
@@ -458,11 +470,13 @@ def _validate_and_count(con: duckdb.DuckDBPyConnection, plan: ImportPlan, apply:
             plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
             return
         staged = f"({_typed_select(spec, clean)})"
+        progress(0.6, f"Comparing with the rows stored in {spec.name}")
         if existing:
             plan.counts = _diff_counts(con, spec, staged)
         else:
             plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
         if apply:
+            progress(0.75, f"Writing in one transaction: {plan.counts}")
             _apply(con, spec, staged, bool(existing))
 
 
@@ -518,13 +532,20 @@ def prepare_import(
     return plan
 
 
-def commit_import(con: duckdb.DuckDBPyConnection, plan: ImportPlan, username: str) -> ImportResult:
-    """Re-validate and upsert in ONE transaction, recording the batch; all or nothing."""
+def commit_import(
+    con: duckdb.DuckDBPyConnection,
+    plan: ImportPlan,
+    username: str,
+    progress: Progress = _no_progress,
+) -> ImportResult:
+    """Re-validate and upsert in ONE transaction, recording the batch; all or nothing.
+
+    `progress(share, step)` is called as each stage starts and with 1.0 once committed."""
     if not plan.ok or plan.mapped is None:
         raise ImportRejected(plan)
     with transaction(con):
         plan.problems.clear()
-        _validate_and_count(con, plan, apply=True)
+        _validate_and_count(con, plan, apply=True, progress=progress)
         if plan.problems:
             raise ImportRejected(plan)  # rolls back: the data changed since preparing
         counts = plan.counts
@@ -539,6 +560,8 @@ def commit_import(con: duckdb.DuckDBPyConnection, plan: ImportPlan, username: st
             {"file": plan.file_name, "sha256": plan.sha256, "batch_id": batch_id,
              "inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged},
         )
+        progress(0.95, "Committing")
+    progress(1.0, f"Committed as import batch {batch_id}")
     return ImportResult(plan.table, plan.file_name, counts, int(batch_id))
 
 

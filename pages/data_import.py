@@ -183,10 +183,14 @@ if upload is not None:
                     icon=":material/upload:",
                 ):
                     with st.status(f"Importing {file_name}…", expanded=True) as status:
-                        st.write("Validating again and writing in one transaction…")
+                        bar = st.progress(0.0, text="Validating again before writing…")
                         try:
                             result = _ui.write(
-                                Action.IMPORT_DATA, ingest.commit_import, plan, me.username
+                                Action.IMPORT_DATA,
+                                ingest.commit_import,
+                                plan,
+                                me.username,
+                                progress=lambda done, step: bar.progress(done, text=step),
                             )
                         except ingest.ImportRejected as rejected:
                             status.update(label="Import refused: nothing changed", state="error")

@@ -239,3 +239,34 @@ def test_xlsx_unknown_sheet_names_the_sheets(tmp_path: Path) -> None:
     code, _, err = run_main(db, "import", "systems", str(book), "--sheet", "Nope")
     assert code == 1
     assert f"{book}:1: (file): the workbook has no sheet 'Nope'; its sheets are Systems, Incidents" in err
+
+
+def test_commit_reports_its_stages_in_order_and_ends_committed(db: Path) -> None:
+    from aims_metrics import ingest, store
+
+    changed = SYSTEMS_CSV.replace("S2,Chat assistant,Ben,Support,low", "S2,Chat assistant,Ben,Support,medium")
+    steps: list[tuple[float, str]] = []
+    with store.open_db(db) as con:
+        plan = ingest.prepare_import(con, "systems", changed.encode(), "s.csv")
+        result = ingest.commit_import(con, plan, "lead", progress=lambda done, step: steps.append((done, step)))
+    shares = [done for done, _ in steps]
+    assert shares == sorted(shares) and shares[0] > 0 and shares[-1] == 1.0
+    assert [step.split()[0] for _, step in steps] == [
+        "Parsing", "Checking", "Comparing", "Writing", "Committing", "Committed",
+    ]
+    assert steps[3][1] == "Writing in one transaction: 0 inserted, 1 updated, 1 unchanged"
+    assert steps[-1][1] == f"Committed as import batch {result.batch_id}"
+
+
+def test_a_rejected_commit_never_reports_committed(db: Path) -> None:
+    from aims_metrics import ingest, store
+
+    steps: list[str] = []
+    with store.open_db(db) as con:
+        plan = ingest.prepare_import(con, "incidents", b"incident_id,system_id,title,severity,detected_on\n"
+                                     b"I1,S1,Drift,high,2025-01-05\n", "i.csv")
+        con.execute("DELETE FROM systems WHERE system_id = 'S1'")  # the data changed after the preview
+        with pytest.raises(ingest.ImportRejected):
+            ingest.commit_import(con, plan, "lead", progress=lambda done, step: steps.append(step))
+        assert con.execute("SELECT count(*) FROM incidents").fetchall() == [(0,)]
+    assert steps and not any(step.startswith("Commit") for step in steps)
