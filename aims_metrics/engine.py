@@ -795,7 +795,10 @@ def source_availability_problem(source: Source, existing: dict[str, Any]) -> str
 
 
 def _definition_problem(
-    definition: MetricDefinition, sources: dict[str, Source], existing: dict[str, Any]
+    definition: MetricDefinition,
+    sources: dict[str, Source],
+    existing: dict[str, Any],
+    empty: frozenset[str] = frozenset(),
 ) -> str | None:
     for _, measure in definition.parts():
         source = sources.get(measure.source)
@@ -804,7 +807,21 @@ def _definition_problem(
         problem = source_availability_problem(source, existing)
         if problem:
             return problem
+    tables = {sources[m.source].table for _, m in definition.parts()}
+    if tables <= empty:  # a count of 0 would claim a register that was never loaded is clean
+        return f"no rows in {' or '.join(sorted(tables))} yet"
     return None
+
+
+def _empty_tables(con: duckdb.DuckDBPyConnection, tables: set[str]) -> frozenset[str]:
+    """The tables (of those that exist) without a single row, in one read-only query."""
+    if not tables:
+        return frozenset()
+    ordered = sorted(tables)
+    checks = ", ".join(f"NOT EXISTS (SELECT 1 FROM {_ident(t)})" for t in ordered)
+    with store.transaction(con, read_only=True):
+        (flags,) = con.execute(f"SELECT {checks}").fetchall()
+    return frozenset(t for t, is_empty in zip(ordered, flags, strict=True) if is_empty)
 
 
 def _run(
@@ -848,8 +865,9 @@ def evaluate_series(
 
     With `fuse`, every readable metric is computed by one query (compile_catalog); if that query
     cannot run, and without `fuse`, one query per metric (compile_series). A metric whose source
-    cannot be read (e.g. a table not created yet) gets no_data with the reason in `problem`; the
-    rest of the catalog is unaffected.
+    cannot be read (e.g. a table not created yet), or whose every source table is still empty
+    (nothing imported), gets no_data with the reason in `problem`; the rest of the catalog is
+    unaffected.
     """
     from aims_metrics.definitions.sources import shipped_sources
 
@@ -862,7 +880,8 @@ def evaluate_series(
     }
     with time_limit(con, seconds):
         existing = _existing_columns(con, tables)
-        problems = {d.name: _definition_problem(d, sources, existing) for d in definitions}
+        empty = _empty_tables(con, set(existing))
+        problems = {d.name: _definition_problem(d, sources, existing, empty) for d in definitions}
         readable = [d for d in definitions if problems[d.name] is None]
         fused = _fused_values(con, readable, sources, every, existing) if fuse and readable else None
         for definition in definitions:
