@@ -197,6 +197,7 @@ with tabs[0]:
         ),
         hide_index=True,
         key="review_nc_trend",
+        column_config={"mean days to close": st.column_config.NumberColumn(format="%.1f")},
     )
     st.caption(
         f"Aging of open findings at {inputs.aging.as_of:%Y-%m-%d}: {inputs.aging.open_total} open, "
