@@ -214,6 +214,9 @@ def test_metric_editor_changes_the_grain_and_the_overview_says_what_span_it_show
         "incidents_total@" in c.value and "last month of the quarter" in c.value
         for c in overview.caption
     )
+    trends = signed_in("executive", "pages/trends.py")
+    trends.selectbox(key="trends_metric").select("incidents_total").run()
+    assert any("each figure: last month of the quarter" in c.value for c in trends.caption)
 
 
 @pytest.mark.parametrize("role", ["executive", "governance_lead"])
