@@ -347,8 +347,7 @@ def migrate(con: duckdb.DuckDBPyConnection) -> int:
         applied = set()
     if applied >= {m.version for m in MIGRATIONS}:
         return max(applied)
-    current = schema_version(con)
-    applied = {row[0] for row in con.execute("SELECT version FROM schema_version").fetchall()}
+    current = schema_version(con)  # creates schema_version in a new database
     for migration in MIGRATIONS:
         if migration.version in applied:
             continue

@@ -18,6 +18,17 @@ me = _ui.require(Action.IMPORT_DATA)
 
 MAX_UPLOAD_MB = 50  # as server.maxUploadSize in .streamlit/config.toml
 
+
+def remembered(key: tuple, function, *args):
+    """`function(*args)` computed once per key and kept for the session's later reruns: every
+    widget change reruns the page, and reading a large workbook again each time takes seconds."""
+    slot = f"import_memo_{key[0]}"
+    kept = st.session_state.get(slot)
+    if kept is None or kept[0] != key:
+        kept = st.session_state[slot] = (key, function(*args))
+    return kept[1]
+
+
 st.title("Data import")
 st.caption(
     "Load exports from your registers. Import systems first: incidents, assessments and bias "
@@ -65,7 +76,11 @@ if upload is not None:
     file_name = upload.name
     sheet = None
     try:
-        sheets = readers.xlsx_sheet_names(data) if readers.looks_like_xlsx(data, file_name) else []
+        sheets = (
+            remembered(("sheets", upload.file_id), readers.xlsx_sheet_names, data)
+            if readers.looks_like_xlsx(data, file_name)
+            else []
+        )
     except FileProblem:
         sheets = []  # reported below, where the file is read
     if len(sheets) > 1:
@@ -73,7 +88,9 @@ if upload is not None:
             f"Sheet of {file_name}", sheets, key="import_sheet", help="The first sheet by default."
         )
     try:
-        headers = ingest.source_headers(data, file_name, sheet)
+        headers = remembered(
+            ("headers", upload.file_id, sheet), ingest.source_headers, data, file_name, sheet
+        )
     except FileProblem as problem:
         headers = []
         st.error(f"{file_name} cannot be read: {problem}")

@@ -80,11 +80,8 @@ def _pydantic_problems(error: ValidationError) -> list[DefinitionProblem]:
 FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def parse_metric_file(
-    text: str, *, trusted: bool = False
-) -> tuple[MetricFile | None, list[DefinitionProblem]]:
-    """Parse YAML and validate its shape with pydantic; every problem at once. `trusted` (the
-    shipped catalog) parses with FAST_SAFE_LOADER."""
+def _load_document(text: str, trusted: bool = False) -> tuple[Any, list[DefinitionProblem]]:
+    """The YAML document as data, or the file-level problem (syntax, not a mapping)."""
     try:
         data = yaml.load(text, Loader=FAST_SAFE_LOADER) if trusted else yaml.safe_load(text)
     except yaml.YAMLError as error:
@@ -96,10 +93,25 @@ def parse_metric_file(
         return None, [
             DefinitionProblem("<file>", "a metric file is a mapping with schema_version and metrics")
         ]
+    return data, []
+
+
+def _validate_document(data: dict) -> tuple[MetricFile | None, list[DefinitionProblem]]:
     try:
         return MetricFile.model_validate(data), []
     except ValidationError as error:
         return None, _pydantic_problems(error)
+
+
+def parse_metric_file(
+    text: str, *, trusted: bool = False
+) -> tuple[MetricFile | None, list[DefinitionProblem]]:
+    """Parse YAML and validate its shape with pydantic; every problem at once. `trusted` (the
+    shipped catalog) parses with FAST_SAFE_LOADER."""
+    data, problems = _load_document(text, trusted)
+    if data is None:
+        return None, problems
+    return _validate_document(data)
 
 
 def reference_problems(metric_file: MetricFile) -> list[DefinitionProblem]:
@@ -128,14 +140,10 @@ def _reference_problems(
     return problems
 
 
-def _metrics_valid_alone(text: str) -> list[tuple[int, MetricDefinition]]:
-    """In a file whose shape is invalid, the metrics whose own shape is valid (so their reference
-    problems can be reported in the same pass), with their index in the file."""
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return []
-    entries = data.get("metrics") if isinstance(data, dict) else None
+def _metrics_valid_alone(data: dict) -> list[tuple[int, MetricDefinition]]:
+    """In a document whose shape is invalid, the metrics whose own shape is valid (so their
+    reference problems can be reported in the same pass), with their index in the file."""
+    entries = data.get("metrics")
     valid = []
     for index, entry in enumerate(entries if isinstance(entries, list) else []):
         try:
@@ -183,13 +191,14 @@ def dry_run_problems(
 
 def validate_metric_file(con: duckdb.DuckDBPyConnection, text: str) -> list[DefinitionProblem]:
     """Shape, reference rules (sources, columns, types) and a DuckDB dry run; all problems."""
-    metric_file, problems = parse_metric_file(text)
+    data, problems = _load_document(text)
+    if data is None:
+        return problems
+    metric_file, problems = _validate_document(data)
     if metric_file is not None:
         indexed = list(enumerate(metric_file.metrics))
-    elif problems and problems[0].path == "<file>":
-        return problems
     else:  # shape problems: still check every metric whose own shape is valid
-        indexed = _metrics_valid_alone(text)
+        indexed = _metrics_valid_alone(data)
     problems = problems + _reference_problems(indexed)
     failing = {p.path.split(".")[0] for p in problems}
     for index, definition in indexed:
