@@ -16,29 +16,35 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from aims_metrics import store
-from aims_metrics.definitions.models import (
+from aims_metrics.periods import Quarter
+from aims_metrics.vocabulary import (
     LIST_OPS,
     PERIOD_END,
     PERIOD_START,
     Agg,
     Direction,
-    Filter,
     Grain,
-    Measure,
-    MetricDefinition,
     MetricType,
     Op,
-    Snapshot,
-    Source,
     Unit,
+    coerce_filter_value,
 )
-from aims_metrics.definitions.validation import coerce_filter_value
-from aims_metrics.periods import Quarter
+
+if TYPE_CHECKING:
+    # The engine reads definitions by their attributes: the validated models, or their plain
+    # mirrors (aims_metrics.plain_definitions) on the read path that does not import pydantic.
+    from aims_metrics.definitions.models import (
+        Filter,
+        Measure,
+        MetricDefinition,
+        Snapshot,
+        Source,
+    )
 
 EVALUATION_TIME_LIMIT_SECONDS = 30.0
 _ROW_MARKER = "__row"
@@ -162,9 +168,7 @@ def _period_sql(variable: str, grain: Grain = Grain.QUARTER) -> str:
     return {PERIOD_START: _WINDOW_START_SQL[grain], PERIOD_END: "p.period_end"}[variable]
 
 
-def _filter_sql(
-    flt: Filter, source: Source, bind: _Binder, grain: Grain = Grain.QUARTER
-) -> str:
+def _filter_sql(flt: Filter, source: Source, bind: _Binder, grain: Grain = Grain.QUARTER) -> str:
     """One filter as SQL over the source alias `s`; values bound, never inlined; `$period_start`
     is the first day of the span the metric's grain covers."""
     if flt.sql is not None:
@@ -215,7 +219,9 @@ def _filter_sql(
     return f"{col} {comparison} {value_sql(flt.value)}"
 
 
-def _referenced_columns(definition: MetricDefinition, measure: Measure, source: Source) -> list[str]:
+def _referenced_columns(
+    definition: MetricDefinition, measure: Measure, source: Source
+) -> list[str]:
     names: list[str] = []
     snapshot = definition.snapshot or measure.snapshot
     if snapshot is not None:
@@ -275,7 +281,9 @@ def _window_conditions(
     grain = definition.grain
     if grain is Grain.MONTH:
         # the quarter's last month, as an equality on month numbers (a hash join)
-        return [f"year({column}) * 12 + month({column}) = year(p.period_end) * 12 + month(p.period_end)"]
+        return [
+            f"year({column}) * 12 + month({column}) = year(p.period_end) * 12 + month(p.period_end)"
+        ]
     if start_month is None or grain is Grain.YEAR:
         return [f"{column} BETWEEN {_WINDOW_START_SQL[grain]} AND p.period_end"]
     # Same as `column BETWEEN p.period_start AND p.period_end` for quarters, but an equality on
@@ -539,8 +547,14 @@ def _group_sql(
     # $period_end) reads, then join those few groups to the periods.
     dims: dict[str, str] = {}  # output column -> expression over the source rows
     outer_window: list[str]
-    if snapshot is not None and start_month is not None and all(
-        _is_plain_date(source, name, types) for name in (snapshot.opened, snapshot.closed) if name
+    if (
+        snapshot is not None
+        and start_month is not None
+        and all(
+            _is_plain_date(source, name, types)
+            for name in (snapshot.opened, snapshot.closed)
+            if name
+        )
     ):
         # A date is on or before the quarter's last day exactly when its quarter number is at
         # most the quarter's: compare quarter numbers, computed once per row.
@@ -727,9 +741,7 @@ def _result(
         value=typed,
         previous_value=_typed_value(definition, previous),
         status=status_of(definition, typed),
-        thresholds=(
-            definition.thresholds.model_dump(exclude_none=True) if definition.thresholds else {}
-        ),
+        thresholds=definition.thresholds.as_data() if definition.thresholds else {},
         problem=problem,
         grain=definition.grain.value,
     )
@@ -788,7 +800,9 @@ def source_availability_problem(source: Source, existing: dict[str, Any]) -> str
             f"source {source.name!r} reads table {source.table}, which does not exist in this "
             "database yet"
         )
-    missing = [c.name for c in source.columns if not c.expr and c.name not in existing[source.table]]
+    missing = [
+        c.name for c in source.columns if not c.expr and c.name not in existing[source.table]
+    ]
     if missing:
         return f"table {source.table} lacks column(s) {', '.join(missing)} declared by source {source.name!r}"
     return None
@@ -824,9 +838,7 @@ def _empty_tables(con: duckdb.DuckDBPyConnection, tables: set[str]) -> frozenset
     return frozenset(t for t, is_empty in zip(ordered, flags, strict=True) if is_empty)
 
 
-def _run(
-    con: duckdb.DuckDBPyConnection, query: CompiledQuery
-) -> list[tuple[Any, ...]]:
+def _run(con: duckdb.DuckDBPyConnection, query: CompiledQuery) -> list[tuple[Any, ...]]:
     return con.execute(query.sql, query.params).fetchall()
 
 
@@ -869,9 +881,9 @@ def evaluate_series(
     (nothing imported), gets no_data with the reason in `problem`; the rest of the catalog is
     unaffected.
     """
-    from aims_metrics.definitions.sources import shipped_sources
+    from aims_metrics.definition_reader import plain_shipped_sources
 
-    sources = shipped_sources() if sources is None else sources
+    sources = plain_shipped_sources() if sources is None else sources
     wanted = sorted(set(quarters))
     every = sorted(set(wanted) | {q.previous() for q in wanted})
     results: dict[str, list[KpiResult]] = {}
@@ -883,7 +895,9 @@ def evaluate_series(
         empty = _empty_tables(con, set(existing))
         problems = {d.name: _definition_problem(d, sources, existing, empty) for d in definitions}
         readable = [d for d in definitions if problems[d.name] is None]
-        fused = _fused_values(con, readable, sources, every, existing) if fuse and readable else None
+        fused = (
+            _fused_values(con, readable, sources, every, existing) if fuse and readable else None
+        )
         for definition in definitions:
             problem = problems[definition.name]
             values: dict[str, Any] = {}
@@ -906,9 +920,16 @@ def evaluate_series(
 
 
 def _current(con: duckdb.DuckDBPyConnection, names: list[str] | None) -> list[MetricDefinition]:
-    from aims_metrics.definitions import current_definitions
+    """The current definitions to evaluate: plain records, or the validated models when the stored
+    data is not as the validating path wrote it (which then reports the problem)."""
+    from aims_metrics.definition_reader import plain_current_definitions
 
-    definitions = current_definitions(con)
+    try:
+        definitions = plain_current_definitions(con)
+    except (ValueError, TypeError):
+        from aims_metrics.definitions import current_definitions
+
+        definitions = current_definitions(con)
     if names is None:
         return definitions
     by_name = {d.name: d for d in definitions}
@@ -967,4 +988,3 @@ def preview_definition(
     if problems:
         raise MetricError("; ".join(str(p) for p in problems))
     return evaluate_series(con, [definition], list(quarters), sources, fuse=False)[definition.name]
-

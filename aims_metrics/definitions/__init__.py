@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import cache
-from importlib import resources
 from typing import Any
 
 import duckdb
@@ -18,6 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from aims_metrics import store
+from aims_metrics.definition_reader import LATEST_VERSIONS_SQL, in_catalog_order, shipped_text
 from aims_metrics.definitions.models import (
     NO_VALUE_OPS,
     PERIOD_END,
@@ -91,7 +91,9 @@ def _load_document(text: str, trusted: bool = False) -> tuple[Any, list[Definiti
         return None, [DefinitionProblem("<file>", f"not valid YAML: {where}{problem}")]
     if not isinstance(data, dict):
         return None, [
-            DefinitionProblem("<file>", "a metric file is a mapping with schema_version and metrics")
+            DefinitionProblem(
+                "<file>", "a metric file is a mapping with schema_version and metrics"
+            )
         ]
     return data, []
 
@@ -227,7 +229,7 @@ def content_hash(definition: MetricDefinition) -> str:
 
 @cache
 def _shipped_catalog_text() -> str:
-    return resources.files("aims_metrics.definitions").joinpath("catalog.yaml").read_text("utf-8")
+    return shipped_text("catalog.yaml")
 
 
 def shipped_catalog() -> list[MetricDefinition]:
@@ -244,21 +246,18 @@ def _parsed_shipped_catalog() -> tuple[MetricDefinition, ...]:
 
 
 def _stored_current(con: duckdb.DuckDBPyConnection) -> dict[str, MetricDefinition]:
-    rows = con.execute(
-        "SELECT name, definition FROM metric_definitions "
-        "QUALIFY row_number() OVER (PARTITION BY name ORDER BY version DESC) = 1 ORDER BY name"
-    ).fetchall()
+    rows = con.execute(LATEST_VERSIONS_SQL).fetchall()
     return {name: MetricDefinition.model_validate_json(text) for name, text in rows}
 
 
 def current_definitions(con: duckdb.DuckDBPyConnection) -> list[MetricDefinition]:
     """The latest version of every metric: shipped ones in catalog order, then the others by name.
 
-    A shipped metric not yet stored in the database counts with its shipped version.
+    A shipped metric not yet stored in the database counts with its shipped version. Every
+    definition is validated here; `definition_reader.plain_current_definitions` is the same list
+    as unvalidated plain records (the engine's read path).
     """
-    stored = _stored_current(con)
-    ordered = [stored.pop(d.name, d) for d in shipped_catalog()]
-    return ordered + [stored[name] for name in sorted(stored)]
+    return in_catalog_order(_stored_current(con), ((d.name, d) for d in shipped_catalog()))
 
 
 def _insert_version(
@@ -273,7 +272,15 @@ def _insert_version(
     con.execute(
         "INSERT INTO metric_definitions (name, version, definition, content_hash, author, "
         "created_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [definition.name, version, canonical_json(versioned), digest, username, store.now(), reason],
+        [
+            definition.name,
+            version,
+            canonical_json(versioned),
+            digest,
+            username,
+            store.now(),
+            reason,
+        ],
     )
     store.record_audit(
         con,
@@ -397,9 +404,7 @@ def install_shipped_catalog(con: duckdb.DuckDBPyConnection, username: str = "sys
     with store.transaction(con):
         for definition in shipped_catalog():
             if definition.name not in stored:
-                _insert_version(
-                    con, definition, definition.version, username, "shipped catalog"
-                )
+                _insert_version(con, definition, definition.version, username, "shipped catalog")
                 added += 1
     return added
 

@@ -11,84 +11,34 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-NAME_PATTERN = r"^[a-z][a-z0-9_]*$"
-PERIOD_START = "$period_start"
-PERIOD_END = "$period_end"
-PERIOD_VARIABLES = (PERIOD_START, PERIOD_END)
+from aims_metrics.vocabulary import (  # noqa: F401  (re-exported: the models' vocabulary)
+    LIST_OPS,
+    NAME_PATTERN,
+    NO_VALUE_OPS,
+    ORDER_OPS,
+    PERIOD_END,
+    PERIOD_START,
+    PERIOD_VARIABLES,
+    Agg,
+    BoundBehaviour,
+    ColumnType,
+    Direction,
+    Grain,
+    MetricBehaviour,
+    MetricType,
+    Op,
+    SourceBehaviour,
+    ThresholdsBehaviour,
+    Unit,
+)
 
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-# --- closed vocabularies ----------------------------------------------------------------------
-
-
-class MetricType(StrEnum):
-    SIMPLE = "simple"
-    RATIO = "ratio"
-    SNAPSHOT = "snapshot"
-
-
-class Unit(StrEnum):
-    COUNT = "count"
-    PERCENT = "percent"  # a fraction 0..1
-    DAYS = "days"
-
-
-class Direction(StrEnum):
-    HIGHER_IS_BETTER = "higher_is_better"
-    LOWER_IS_BETTER = "lower_is_better"
-
-
-class Agg(StrEnum):
-    COUNT = "count"
-    COUNT_DISTINCT = "count_distinct"
-    SUM = "sum"
-    AVERAGE = "average"
-    MEDIAN = "median"
-    P90 = "p90"
-    MIN = "min"
-    MAX = "max"
-
-
-class Op(StrEnum):
-    EQ = "eq"
-    NEQ = "neq"
-    IN = "in"
-    NOT_IN = "not_in"
-    GT = "gt"
-    GTE = "gte"
-    LT = "lt"
-    LTE = "lte"
-    IS_NULL = "is_null"
-    IS_NOT_NULL = "is_not_null"
-    IS_TRUE = "is_true"
-    IS_FALSE = "is_false"
-
-
-LIST_OPS = frozenset({Op.IN, Op.NOT_IN})
-NO_VALUE_OPS = frozenset({Op.IS_NULL, Op.IS_NOT_NULL, Op.IS_TRUE, Op.IS_FALSE})
-ORDER_OPS = frozenset({Op.GT, Op.GTE, Op.LT, Op.LTE})
-
-
-class ColumnType(StrEnum):
-    TEXT = "text"
-    DATE = "date"
-    NUMBER = "number"
-    BOOL = "bool"
-    ENUM = "enum"
-
-
-class Grain(StrEnum):
-    QUARTER = "quarter"
-    MONTH = "month"
-    YEAR = "year"
 
 
 # --- sources (engineer-owned) -------------------------------------------------------------------
@@ -104,7 +54,7 @@ class SourceColumn(Strict):
     description: str = ""
 
 
-class Source(Strict):
+class Source(SourceBehaviour, Strict):
     """A table (or a table plus computed columns) that metrics may read."""
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -112,16 +62,6 @@ class Source(Strict):
     description: str = ""
     key: str | None = None  # primary key, for count_distinct defaults and drill-down order
     columns: tuple[SourceColumn, ...] = ()
-
-    def column(self, name: str) -> SourceColumn | None:
-        for col in self.columns:
-            if col.name == name:
-                return col
-        return None
-
-    @property
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
 
 
 class SourceFile(Strict):
@@ -182,7 +122,7 @@ class Measure(Strict):
     time_dimension: str | None = None  # overrides the metric's time_dimension for this part
 
 
-class Bound(Strict):
+class Bound(BoundBehaviour, Strict):
     gte: int | float | None = None
     lte: int | float | None = None
 
@@ -192,22 +132,13 @@ class Bound(Strict):
             raise ValueError("a threshold is exactly one of {gte: X} or {lte: X}")
         return self
 
-    def holds(self, value: float) -> bool:
-        if self.gte is not None:
-            return value >= self.gte
-        return value <= self.lte  # type: ignore[operator]
 
-    @property
-    def limit(self) -> float:
-        return self.gte if self.gte is not None else self.lte  # type: ignore[return-value]
-
-
-class Thresholds(Strict):
+class Thresholds(ThresholdsBehaviour, Strict):
     green: Bound
     amber: Bound | None = None
 
 
-class MetricDefinition(Strict):
+class MetricDefinition(MetricBehaviour, Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
     label: Annotated[str, Field(min_length=1)]
     description: Annotated[str, Field(min_length=1)]
@@ -244,19 +175,6 @@ class MetricDefinition(Strict):
         if self.type is not MetricType.SNAPSHOT and self.snapshot is not None:
             raise ValueError("snapshot at the metric level is only for type snapshot")
         return self
-
-    @property
-    def ref(self) -> str:
-        return f"{self.name}@{self.version}"
-
-    def parts(self) -> list[tuple[str, Measure]]:
-        """The measures with their YAML path fragment (measure, or numerator and denominator)."""
-        if self.type is MetricType.RATIO:
-            return [("numerator", self.numerator), ("denominator", self.denominator)]  # type: ignore[list-item]
-        return [("measure", self.measure)]  # type: ignore[list-item]
-
-    def sources(self) -> list[str]:
-        return sorted({m.source for _, m in self.parts()})
 
 
 class MetricFile(Strict):

@@ -6,8 +6,6 @@ Pure functions over the declarations (no database); the DuckDB dry run lives in
 
 from __future__ import annotations
 
-from datetime import date
-
 from aims_metrics.definitions.models import (
     LIST_OPS,
     NO_VALUE_OPS,
@@ -21,45 +19,11 @@ from aims_metrics.definitions.models import (
     MetricType,
     Op,
     Source,
-    SourceColumn,
 )
 from aims_metrics.records import clause_refs
+from aims_metrics.vocabulary import coerce_filter_value
 
 NUMERIC_AGGS = frozenset({Agg.SUM, Agg.AVERAGE, Agg.MEDIAN, Agg.P90, Agg.MIN, Agg.MAX})
-
-
-def coerce_filter_value(column: SourceColumn, value: object) -> tuple[object, str | None]:
-    """A filter value converted to the column's type, or a problem saying why it cannot be."""
-    if isinstance(value, str) and value in PERIOD_VARIABLES:
-        if column.type != ColumnType.DATE:
-            return None, (
-                f"{value} can only be compared with a date column; "
-                f"{column.name} is {column.type.value}"
-            )
-        return value, None
-    if isinstance(value, str) and value.startswith("$"):
-        return None, f"unknown variable {value}: use $period_start or $period_end"
-    if column.type == ColumnType.DATE:
-        if isinstance(value, date):
-            return value, None
-        try:
-            return date.fromisoformat(str(value)), None
-        except ValueError:
-            return None, f"{value!r} is not a date (YYYY-MM-DD) for {column.name}"
-    if column.type == ColumnType.NUMBER:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            return None, f"{value!r} is not a number for {column.name}"
-        return float(value), None
-    if column.type == ColumnType.BOOL:
-        if not isinstance(value, bool):
-            return None, f"{value!r} is not true or false for {column.name}"
-        return value, None
-    text = value.isoformat() if isinstance(value, date) else str(value)
-    if column.type == ColumnType.ENUM and column.values and text not in column.values:
-        return None, (
-            f"{text!r} is not a valid {column.name}: use one of {', '.join(column.values)}"
-        )
-    return text, None
 
 
 def filter_problems(flt: Filter, source: Source, path: str) -> list[DefinitionProblem]:
@@ -105,7 +69,8 @@ def _date_column(source: Source, name: str | None, path: str, role: str) -> list
     if column.type != ColumnType.DATE:
         return [
             DefinitionProblem(
-                path, f"{role} must be a date column; {name} in {source.name} is {column.type.value}"
+                path,
+                f"{role} must be a date column; {name} in {source.name} is {column.type.value}",
             )
         ]
     return []
@@ -151,7 +116,9 @@ def definition_problems(
                 problems += _date_column(
                     source, snapshot.opened, f"{snap_path}.opened", "snapshot opened"
                 )
-            problems += _date_column(source, snapshot.closed, f"{snap_path}.closed", "snapshot closed")
+            problems += _date_column(
+                source, snapshot.closed, f"{snap_path}.closed", "snapshot closed"
+            )
         else:
             time_dimension = measure.time_dimension or definition.time_dimension
             td_path = (
