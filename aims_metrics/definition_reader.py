@@ -41,16 +41,19 @@ Definition = TypeVar("Definition")
 Column = TypeVar("Column")
 
 
-def shipped_text(filename: str) -> str:
-    """A file shipped in aims_metrics/definitions (catalog.yaml, sources.yaml)."""
-    return resources.files("aims_metrics").joinpath("definitions", filename).read_text("utf-8")
-
-
 def load_yaml(text: str) -> Any:
     """A YAML document with the safe loader (libyaml's when available: ~10x faster)."""
     import yaml
 
     return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
+@cache
+def shipped_document(filename: str) -> Any:
+    """A YAML file shipped in aims_metrics/definitions (catalog.yaml, sources.yaml), parsed once
+    per process for both read paths (neither changes it)."""
+    path = resources.files("aims_metrics").joinpath("definitions", filename)
+    return load_yaml(path.read_text("utf-8"))
 
 
 def registry_column_data(table: str) -> list[dict[str, Any]]:
@@ -93,7 +96,7 @@ def _plain_source(data: Any) -> PlainSource:
 @cache
 def plain_shipped_sources() -> dict[str, PlainSource]:
     """The sources shipped with the package (sources.yaml), completed from the table registry."""
-    document = load_yaml(shipped_text("sources.yaml"))
+    document = shipped_document("sources.yaml")
     if document.get("schema_version", 1) != 1:
         raise ValueError("sources.yaml: unknown schema_version")
     sources = [_plain_source(item) for item in document["sources"]]
@@ -103,7 +106,7 @@ def plain_shipped_sources() -> dict[str, PlainSource]:
 @cache
 def plain_shipped_catalog() -> tuple[PlainMetricDefinition, ...]:
     """The metrics shipped with the package (catalog.yaml), in catalog order."""
-    document = load_yaml(shipped_text("catalog.yaml"))
+    document = shipped_document("catalog.yaml")
     if document.get("schema_version") != 1:
         raise ValueError("catalog.yaml: unknown schema_version")
     return tuple(PlainMetricDefinition.from_data(item) for item in document["metrics"])

@@ -38,13 +38,7 @@ from aims_metrics.vocabulary import (
 if TYPE_CHECKING:
     # The engine reads definitions by their attributes: the validated models, or their plain
     # mirrors (aims_metrics.plain_definitions) on the read path that does not import pydantic.
-    from aims_metrics.definitions.models import (
-        Filter,
-        Measure,
-        MetricDefinition,
-        Snapshot,
-        Source,
-    )
+    from aims_metrics.definitions.models import Filter, Measure, MetricDefinition, Snapshot, Source
 
 EVALUATION_TIME_LIMIT_SECONDS = 30.0
 _ROW_MARKER = "__row"
@@ -168,7 +162,9 @@ def _period_sql(variable: str, grain: Grain = Grain.QUARTER) -> str:
     return {PERIOD_START: _WINDOW_START_SQL[grain], PERIOD_END: "p.period_end"}[variable]
 
 
-def _filter_sql(flt: Filter, source: Source, bind: _Binder, grain: Grain = Grain.QUARTER) -> str:
+def _filter_sql(
+    flt: Filter, source: Source, bind: _Binder, grain: Grain = Grain.QUARTER
+) -> str:
     """One filter as SQL over the source alias `s`; values bound, never inlined; `$period_start`
     is the first day of the span the metric's grain covers."""
     if flt.sql is not None:
@@ -219,9 +215,7 @@ def _filter_sql(flt: Filter, source: Source, bind: _Binder, grain: Grain = Grain
     return f"{col} {comparison} {value_sql(flt.value)}"
 
 
-def _referenced_columns(
-    definition: MetricDefinition, measure: Measure, source: Source
-) -> list[str]:
+def _referenced_columns(definition: MetricDefinition, measure: Measure, source: Source) -> list[str]:
     names: list[str] = []
     snapshot = definition.snapshot or measure.snapshot
     if snapshot is not None:
@@ -281,9 +275,7 @@ def _window_conditions(
     grain = definition.grain
     if grain is Grain.MONTH:
         # the quarter's last month, as an equality on month numbers (a hash join)
-        return [
-            f"year({column}) * 12 + month({column}) = year(p.period_end) * 12 + month(p.period_end)"
-        ]
+        return [f"year({column}) * 12 + month({column}) = year(p.period_end) * 12 + month(p.period_end)"]
     if start_month is None or grain is Grain.YEAR:
         return [f"{column} BETWEEN {_WINDOW_START_SQL[grain]} AND p.period_end"]
     # Same as `column BETWEEN p.period_start AND p.period_end` for quarters, but an equality on
@@ -547,14 +539,8 @@ def _group_sql(
     # $period_end) reads, then join those few groups to the periods.
     dims: dict[str, str] = {}  # output column -> expression over the source rows
     outer_window: list[str]
-    if (
-        snapshot is not None
-        and start_month is not None
-        and all(
-            _is_plain_date(source, name, types)
-            for name in (snapshot.opened, snapshot.closed)
-            if name
-        )
+    if snapshot is not None and start_month is not None and all(
+        _is_plain_date(source, name, types) for name in (snapshot.opened, snapshot.closed) if name
     ):
         # A date is on or before the quarter's last day exactly when its quarter number is at
         # most the quarter's: compare quarter numbers, computed once per row.
@@ -800,9 +786,7 @@ def source_availability_problem(source: Source, existing: dict[str, Any]) -> str
             f"source {source.name!r} reads table {source.table}, which does not exist in this "
             "database yet"
         )
-    missing = [
-        c.name for c in source.columns if not c.expr and c.name not in existing[source.table]
-    ]
+    missing = [c.name for c in source.columns if not c.expr and c.name not in existing[source.table]]
     if missing:
         return f"table {source.table} lacks column(s) {', '.join(missing)} declared by source {source.name!r}"
     return None
@@ -838,7 +822,9 @@ def _empty_tables(con: duckdb.DuckDBPyConnection, tables: set[str]) -> frozenset
     return frozenset(t for t, is_empty in zip(ordered, flags, strict=True) if is_empty)
 
 
-def _run(con: duckdb.DuckDBPyConnection, query: CompiledQuery) -> list[tuple[Any, ...]]:
+def _run(
+    con: duckdb.DuckDBPyConnection, query: CompiledQuery
+) -> list[tuple[Any, ...]]:
     return con.execute(query.sql, query.params).fetchall()
 
 
@@ -895,9 +881,7 @@ def evaluate_series(
         empty = _empty_tables(con, set(existing))
         problems = {d.name: _definition_problem(d, sources, existing, empty) for d in definitions}
         readable = [d for d in definitions if problems[d.name] is None]
-        fused = (
-            _fused_values(con, readable, sources, every, existing) if fuse and readable else None
-        )
+        fused = _fused_values(con, readable, sources, every, existing) if fuse and readable else None
         for definition in definitions:
             problem = problems[definition.name]
             values: dict[str, Any] = {}
@@ -988,3 +972,4 @@ def preview_definition(
     if problems:
         raise MetricError("; ".join(str(p) for p in problems))
     return evaluate_series(con, [definition], list(quarters), sources, fuse=False)[definition.name]
+

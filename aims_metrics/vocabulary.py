@@ -253,19 +253,21 @@ class PlainRecord:
         return f"{type(self).__name__}({fields})"
 
 
+def _items(items: Any, what: str) -> Any:
+    if isinstance(items, str | bytes | Mapping):
+        raise ValueError(f"a list of {what} was expected")
+    return items
+
+
 def tuple_of(record: type[PlainRecord]) -> Callable[[Any], tuple[PlainRecord, ...]]:
     """Converter of a list of mappings into a tuple of records."""
 
     def convert(items: Any) -> tuple[PlainRecord, ...]:
-        if isinstance(items, str | bytes | Mapping):
-            raise ValueError(f"a list of {record.__name__} was expected")
-        return tuple(record.from_data(item) for item in items)
+        return tuple(record.from_data(item) for item in _items(items, record.__name__))
 
     return convert
 
 
 def tuple_of_text(items: Any) -> tuple[str, ...]:
     """Converter of a list of strings into a tuple."""
-    if isinstance(items, str | bytes | Mapping):
-        raise ValueError("a list of strings was expected")
-    return tuple(items)
+    return tuple(_items(items, "strings"))

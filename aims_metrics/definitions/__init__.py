@@ -17,7 +17,7 @@ import yaml
 from pydantic import ValidationError
 
 from aims_metrics import store
-from aims_metrics.definition_reader import LATEST_VERSIONS_SQL, in_catalog_order, shipped_text
+from aims_metrics.definition_reader import LATEST_VERSIONS_SQL, in_catalog_order, shipped_document
 from aims_metrics.definitions.models import (
     NO_VALUE_OPS,
     PERIOD_END,
@@ -77,13 +77,10 @@ def _pydantic_problems(error: ValidationError) -> list[DefinitionProblem]:
 # libyaml's parser when PyYAML has it: the same documents as yaml.safe_load, ~10x faster (the
 # shipped catalog is parsed on every `kpis` run). User files keep the pure-Python parser, whose
 # error messages the editor and `metrics validate` report.
-FAST_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _load_document(text: str, trusted: bool = False) -> tuple[Any, list[DefinitionProblem]]:
+def _load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
     """The YAML document as data, or the file-level problem (syntax, not a mapping)."""
     try:
-        data = yaml.load(text, Loader=FAST_SAFE_LOADER) if trusted else yaml.safe_load(text)
+        data = yaml.safe_load(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
@@ -91,9 +88,7 @@ def _load_document(text: str, trusted: bool = False) -> tuple[Any, list[Definiti
         return None, [DefinitionProblem("<file>", f"not valid YAML: {where}{problem}")]
     if not isinstance(data, dict):
         return None, [
-            DefinitionProblem(
-                "<file>", "a metric file is a mapping with schema_version and metrics"
-            )
+            DefinitionProblem("<file>", "a metric file is a mapping with schema_version and metrics")
         ]
     return data, []
 
@@ -105,12 +100,9 @@ def _validate_document(data: dict) -> tuple[MetricFile | None, list[DefinitionPr
         return None, _pydantic_problems(error)
 
 
-def parse_metric_file(
-    text: str, *, trusted: bool = False
-) -> tuple[MetricFile | None, list[DefinitionProblem]]:
-    """Parse YAML and validate its shape with pydantic; every problem at once. `trusted` (the
-    shipped catalog) parses with FAST_SAFE_LOADER."""
-    data, problems = _load_document(text, trusted)
+def parse_metric_file(text: str) -> tuple[MetricFile | None, list[DefinitionProblem]]:
+    """Parse YAML and validate its shape with pydantic; every problem at once."""
+    data, problems = _load_document(text)
     if data is None:
         return None, problems
     return _validate_document(data)
@@ -227,11 +219,6 @@ def content_hash(definition: MetricDefinition) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-@cache
-def _shipped_catalog_text() -> str:
-    return shipped_text("catalog.yaml")
-
-
 def shipped_catalog() -> list[MetricDefinition]:
     """The metrics shipped with the package (catalog.yaml), in catalog order."""
     return list(_parsed_shipped_catalog())
@@ -239,7 +226,8 @@ def shipped_catalog() -> list[MetricDefinition]:
 
 @cache
 def _parsed_shipped_catalog() -> tuple[MetricDefinition, ...]:
-    metric_file, problems = parse_metric_file(_shipped_catalog_text(), trusted=True)
+    # the document the plain read path also uses, parsed once per process
+    metric_file, problems = _validate_document(shipped_document("catalog.yaml"))
     if metric_file is None:
         raise ValueError("shipped catalog is invalid: " + "; ".join(map(str, problems)))
     return metric_file.metrics
@@ -272,15 +260,7 @@ def _insert_version(
     con.execute(
         "INSERT INTO metric_definitions (name, version, definition, content_hash, author, "
         "created_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [
-            definition.name,
-            version,
-            canonical_json(versioned),
-            digest,
-            username,
-            store.now(),
-            reason,
-        ],
+        [definition.name, version, canonical_json(versioned), digest, username, store.now(), reason],
     )
     store.record_audit(
         con,
@@ -404,7 +384,9 @@ def install_shipped_catalog(con: duckdb.DuckDBPyConnection, username: str = "sys
     with store.transaction(con):
         for definition in shipped_catalog():
             if definition.name not in stored:
-                _insert_version(con, definition, definition.version, username, "shipped catalog")
+                _insert_version(
+                    con, definition, definition.version, username, "shipped catalog"
+                )
                 added += 1
     return added
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from functools import cache
+from typing import Any
 
 from aims_metrics.definition_reader import (
     load_yaml,
     merged_columns,
     registry_column_data,
-    shipped_text,
+    shipped_document,
 )
 from aims_metrics.definitions.models import Source, SourceColumn, SourceFile
 from aims_metrics.records import TABLES
@@ -29,11 +30,15 @@ def complete_source(source: Source) -> Source:
 
 def parse_sources(text: str) -> dict[str, Source]:
     """Parse a sources YAML document (engineer-owned; errors raise)."""
-    parsed = SourceFile.model_validate(load_yaml(text))
+    return _validated_sources(load_yaml(text))
+
+
+def _validated_sources(document: Any) -> dict[str, Source]:
+    parsed = SourceFile.model_validate(document)
     return {s.name: complete_source(s) for s in parsed.sources}
 
 
 @cache
 def shipped_sources() -> dict[str, Source]:
     """The sources shipped with the package, by name."""
-    return parse_sources(shipped_text("sources.yaml"))
+    return _validated_sources(shipped_document("sources.yaml"))
