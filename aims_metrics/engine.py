@@ -10,6 +10,7 @@ with a time limit (a timer interrupts the connection).
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -304,9 +305,12 @@ def _aggregate_sql(measure: Measure, only_where: list[str] | None = None) -> str
     expr = f"s.{_ident(measure.expr or '')}"
     if measure.agg is Agg.SUM:
         return f"coalesce(sum({expr}){restrict}, 0)"
+    if measure.agg is Agg.AVERAGE:
+        # sum / count rather than avg(): DuckDB's avg divides in long double, and a fused scan
+        # (compile_catalog) combines per-group sums and counts, which must give the same value
+        return f"CAST(sum({expr}){restrict} AS DOUBLE) / count({expr}){restrict}"
     return {
         Agg.COUNT_DISTINCT: f"count(DISTINCT {expr})",
-        Agg.AVERAGE: f"avg({expr})",
         Agg.MEDIAN: f"median({expr})",
         Agg.P90: f"quantile_cont({expr}, 0.9)",
         Agg.MIN: f"min({expr})",
@@ -459,9 +463,19 @@ def _period_dependent(flt: Filter) -> bool:
     return any(isinstance(v, str) and v in (PERIOD_START, PERIOD_END) for v in values)
 
 
+def _split_filters(
+    measure: Measure, source: Source, bind: _Binder, grain: Grain
+) -> tuple[list[str], list[str]]:
+    """A measure's filters as SQL: those on a row alone, then those comparing it with
+    $period_start or $period_end (evaluated per period)."""
+    row = [_filter_sql(f, source, bind, grain) for f in measure.filters if not _period_dependent(f)]
+    period = [_filter_sql(f, source, bind, grain) for f in measure.filters if _period_dependent(f)]
+    return row, period
+
+
 @dataclass
 class _Group:
-    """Parts of metrics that read one source over one window: one CTE, one scan."""
+    """Parts of metrics that read one source (over one window, unless `scan`): one CTE, one scan."""
 
     source: Source
     definition: MetricDefinition  # the first member (window conditions are the same for all)
@@ -469,6 +483,51 @@ class _Group:
     snapshot: Snapshot | None
     partial: bool  # pre-aggregated by the window's columns (see _PARTIAL) or rows joined
     members: list[tuple[str, MetricDefinition, Measure]] = field(default_factory=list)
+    scan: bool = False  # every window over the source at once (see _scan_sql)
+
+
+# Column types whose sums are exact, so sums of per-group sums equal the sum over the rows.
+_EXACT_SUM_TYPES = frozenset(
+    {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER",
+     "UBIGINT", "UHUGEINT", "DECIMAL"}
+)
+
+
+def _column_type(
+    source: Source, name: str | None, types: dict[str, str], computed: dict[str, str]
+) -> str | None:
+    column = source.column(name) if name else None
+    if column is None:
+        return None
+    return computed.get(column.name) if column.expr else types.get(column.name)
+
+
+def _window_columns(definition: MetricDefinition, measure: Measure) -> list[str]:
+    snapshot = definition.snapshot or measure.snapshot
+    if snapshot is not None:
+        return [n for n in (snapshot.opened, snapshot.closed) if n]
+    return [measure.time_dimension or definition.time_dimension or ""]
+
+
+def _scannable(
+    definition: MetricDefinition,
+    measure: Measure,
+    source: Source,
+    types: dict[str, str],
+    computed: dict[str, str],
+) -> bool:
+    """Whether a metric part can join its source's shared scan (_scan_sql): its window reads plain
+    DATE columns, its filters name fields (no free-form SQL), and its aggregate is rebuilt exactly
+    from per-group parts (counts, minima, maxima; sums and means of integers or decimals)."""
+    if any(f.sql is not None for f in measure.filters):
+        return False
+    if measure.agg in (Agg.SUM, Agg.AVERAGE):
+        type_name = _column_type(source, measure.expr, types, computed) or ""
+        if type_name.split("(")[0] not in _EXACT_SUM_TYPES:
+            return False
+    elif measure.agg not in _PARTIAL:
+        return False
+    return all(_is_plain_date(source, n, types) for n in _window_columns(definition, measure))
 
 
 def _window_key(definition: MetricDefinition, measure: Measure) -> tuple:
@@ -570,12 +629,7 @@ def _group_sql(
     for index, member in enumerate(group.members):
         _, _, measure = member
         grain = definition.grain
-        row_filters = [
-            _filter_sql(f, source, bind, grain) for f in measure.filters if not _period_dependent(f)
-        ]
-        period_filters = [
-            _filter_sql(f, source, bind, grain) for f in measure.filters if _period_dependent(f)
-        ]
+        row_filters, period_filters = _split_filters(measure, source, bind, grain)
         restrict = f" FILTER (WHERE {' AND '.join(row_filters)})" if row_filters else ""
         value = "*" if measure.agg is Agg.COUNT else f"s.{_ident(measure.expr or '')}"
         inner.append(f"{measure.agg.value}({value}){restrict} AS __a{index}")
@@ -594,22 +648,129 @@ def _group_sql(
     )
 
 
+def _scan_window(
+    definition: MetricDefinition,
+    measure: Measure,
+    position: dict[str, tuple[str, str | None]],
+    start_month: str,
+) -> list[str]:
+    """A member's window over the scan's groups, as conditions on quarter (or month) numbers."""
+    snapshot = definition.snapshot or measure.snapshot
+    if snapshot is not None:
+        conditions = []
+        if snapshot.opened:
+            conditions.append(f"{position[snapshot.opened][0]} <= p.period_index")
+        closed = position[snapshot.closed][0]
+        conditions.append(f"({closed} IS NULL OR {closed} > p.period_index)")
+        return conditions
+    quarter, month = position[measure.time_dimension or definition.time_dimension or ""]
+    if definition.grain is Grain.MONTH:
+        return [f"{month} = p.period_index * 3 + {start_month} + 2"]
+    if definition.grain is Grain.YEAR:
+        return [f"{quarter} BETWEEN p.period_index - 3 AND p.period_index"]
+    return [f"{quarter} = p.period_index"]
+
+
+def _scan_sql(
+    group: _Group, bind: _Binder, start_month: int, column_of: dict[int, str]
+) -> str:
+    """The CTE of every scannable part over one source (see _scannable), whatever its window: the
+    rows are grouped once by the quarter numbers of the DATE columns the windows read (month
+    numbers where a month-grain window needs them; the date itself when it is the only one) and
+    by the columns filters compare with $period_start/$period_end; each part's figure for a
+    period sums (or takes the min or max of) the groups inside its window."""
+    source = group.source
+    columns = list(
+        dict.fromkeys(c for _, d, m in group.members for c in _referenced_columns(d, m, source))
+    )
+    needs_months: dict[str, bool] = {}
+    for _, definition, measure in group.members:
+        month_grain = definition.snapshot is None and measure.snapshot is None and (
+            definition.grain is Grain.MONTH
+        )
+        for name in _window_columns(definition, measure):
+            needs_months[name] = needs_months.get(name, False) or month_grain
+    period_fields = list(
+        dict.fromkeys(
+            f.field or "" for _, _, m in group.members for f in m.filters if _period_dependent(f)
+        )
+    )
+    sm = bind(start_month)
+    dims: dict[str, str] = {}  # output column -> expression over the rows
+    position: dict[str, tuple[str, str | None]] = {}  # window column -> (quarter, month) numbers
+    for name, months in needs_months.items():
+        col = f"s.{_ident(name)}"
+        month_number = f"(year({col}) * 12 + month({col}))"
+        if len(needs_months) == 1 and not period_fields:
+            dims[name] = col  # grouped by the date: number the few groups, not every row
+            position[name] = (f"({month_number} - {sm}) // 3", month_number)
+        elif months:
+            dims[f"__m_{name}"] = month_number
+            ref = f"s.{_ident(f'__m_{name}')}"
+            position[name] = (f"({ref} - {sm}) // 3", ref)
+        else:
+            dims[f"__q_{name}"] = f"({month_number} - {sm}) // 3"
+            position[name] = (f"s.{_ident(f'__q_{name}')}", None)
+    for name in period_fields:
+        dims.setdefault(name, f"s.{_ident(name)}")
+    inner = [f"{expr} AS {_ident(name)}" for name, expr in dims.items()]
+    outer = []
+    for index, member in enumerate(group.members):
+        _, definition, measure = member
+        grain = definition.grain
+        row_filters, period_filters = _split_filters(measure, source, bind, grain)
+        restrict = f" FILTER (WHERE {' AND '.join(row_filters)})" if row_filters else ""
+        within = " FILTER (WHERE {})".format(
+            " AND ".join(_scan_window(definition, measure, position, sm) + period_filters)
+        )
+        part, expr = f"s.__a{index}", f"s.{_ident(measure.expr or '')}"
+        if measure.agg is Agg.COUNT:
+            # count_if(c) counts the rows where c is true, as count(*) FILTER (WHERE c), and
+            # costs DuckDB a third less on a million rows
+            counted = f"count_if({' AND '.join(row_filters)})" if row_filters else "count(*)"
+            inner.append(f"{counted} AS __a{index}")
+            value = f"CAST(coalesce(sum({part}){within}, 0) AS BIGINT)"
+        elif measure.agg is Agg.SUM:
+            inner.append(f"sum({expr}){restrict} AS __a{index}")
+            value = f"coalesce(sum({part}){within}, 0)"
+        elif measure.agg is Agg.AVERAGE:  # as _aggregate_sql: sum / count
+            inner.append(f"sum({expr}){restrict} AS __a{index}")
+            inner.append(f"count({expr}){restrict} AS __n{index}")
+            value = f"CAST(sum({part}){within} AS DOUBLE) / sum(s.__n{index}){within}"
+        else:
+            inner.append(f"{measure.agg.value}({expr}){restrict} AS __a{index}")
+            value = f"{measure.agg.value}({part}){within}"
+        outer.append(f"{value} AS c{index}")
+        column_of[id(member)] = f"c{index}"
+    positions = ", ".join(str(i + 1) for i in range(len(dims)))
+    rows = f"({source_select(source, columns)}) s"
+    return (
+        f"SELECT p.period, {', '.join(outer)}\n  FROM periods p\n"
+        f"  LEFT JOIN (SELECT {', '.join(inner)} FROM {rows} GROUP BY {positions}) s ON TRUE\n"
+        "  GROUP BY p.period"
+    )
+
+
 def compile_catalog(
     definitions: list[MetricDefinition],
     sources: dict[str, Source],
     quarters: list[Quarter],
     types: dict[str, dict[str, str]] | None = None,
+    computed_types: dict[str, dict[str, str]] | None = None,
 ) -> FusedQuery:
     """One query for many metrics, giving the same values as compile_series for each.
 
-    Metric parts that read the same source over the same window (the same time dimension, or the
-    same snapshot) share one scan: counts, minima and maxima are pre-aggregated by the window's
-    columns and the groups joined to the periods; other aggregates join the rows. `types` (table
-    -> column -> DuckDB type) lets snapshots over DATE columns compare quarter numbers.
+    With `types` (table -> column -> DuckDB type) and quarters of one fiscal year start, the parts
+    over one source that _scannable admits share one scan whatever their windows (_scan_sql);
+    `computed_types` (source -> computed column -> type, see computed_column_types) admits sums
+    and means of computed integer columns. Other parts that read the same source over the same
+    window share one scan: counts, minima and maxima are pre-aggregated by the window's columns
+    and the groups joined to the periods; other aggregates join the rows.
     """
     if not quarters:
         raise MetricError("no quarters to evaluate")
     types = types or {}
+    computed_types = computed_types or {}
     bind = _Binder()
     periods = _periods_cte(quarters, bind)
     start_months = {q.start_month for q in quarters}
@@ -621,19 +782,29 @@ def compile_catalog(
         parts[definition.name] = {}
         for part, measure in definition.parts():
             source = _source_of(measure, sources)
+            scan = start_month is not None and _scannable(
+                definition,
+                measure,
+                source,
+                types.get(source.table, {}),
+                computed_types.get(source.name, {}),
+            )
             partial = measure.agg in _PARTIAL and all(f.sql is None for f in measure.filters)
-            key = (source.name, partial, *_window_key(definition, measure))
+            key = (source.name, "scan") if scan else (source.name, partial, *_window_key(definition, measure))
             if key not in index_of:
                 index_of[key] = len(groups)
                 snapshot = definition.snapshot or measure.snapshot
-                groups.append(_Group(source, definition, measure, snapshot, partial))
+                groups.append(_Group(source, definition, measure, snapshot, partial, scan=scan))
             member = (part, definition, measure)
             groups[index_of[key]].members.append(member)
             parts[definition.name][part] = (index_of[key], member)
     ctes, column_of = [periods], {}
     for index, group in enumerate(groups):
-        table_types = types.get(group.source.table, {})
-        body = _group_sql(group, bind, start_month, table_types, column_of, quarters)
+        if group.scan:
+            body = _scan_sql(group, bind, start_month or 1, column_of)
+        else:
+            table_types = types.get(group.source.table, {})
+            body = _group_sql(group, bind, start_month, table_types, column_of, quarters)
         ctes.append(f"g{index} AS (\n  {body}\n)")
     values, names = [], []
     for definition in definitions:
@@ -737,13 +908,22 @@ def _result(
 
 
 @contextmanager
-def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
-    """Interrupt the connection's running query after `seconds`; raise MetricTimeout."""
-    timer = threading.Timer(seconds, con.interrupt)
+def time_limit(
+    con: duckdb.DuckDBPyConnection, seconds: float
+) -> Iterator[list[duckdb.DuckDBPyConnection]]:
+    """Interrupt the connection's running query after `seconds`; raise MetricTimeout. Yields the
+    list of connections to interrupt: add the cursors that run parts of the work."""
+    watched = [con]
+
+    def interrupt() -> None:
+        for connection in list(watched):
+            connection.interrupt()
+
+    timer = threading.Timer(seconds, interrupt)
     timer.daemon = True
     timer.start()
     try:
-        yield
+        yield watched
     except duckdb.InterruptException:
         raise MetricTimeout(
             f"metric evaluation took longer than {seconds:g} s and was stopped; "
@@ -811,15 +991,46 @@ def _definition_problem(
     return None
 
 
-def _empty_tables(con: duckdb.DuckDBPyConnection, tables: set[str]) -> frozenset[str]:
-    """The tables (of those that exist) without a single row, in one read-only query."""
+def computed_column_types(
+    con: duckdb.DuckDBPyConnection, definitions: list[MetricDefinition], sources: dict[str, Source]
+) -> dict[str, dict[str, str]]:
+    """source -> {computed column: DuckDB type} for the computed columns the definitions sum or
+    average (one DESCRIBE per source), so compile_catalog knows which sums are exact. A source
+    whose expressions do not bind is left out (its parts then take the row-by-row path)."""
+    wanted: dict[str, dict[str, str]] = {}
+    for definition in definitions:
+        for _, measure in definition.parts():
+            source = sources.get(measure.source)
+            if source is None or measure.agg not in (Agg.SUM, Agg.AVERAGE) or not measure.expr:
+                continue
+            column = source.column(measure.expr)
+            if column is not None and column.expr:
+                wanted.setdefault(source.name, {})[column.name] = column.expr
+    found: dict[str, dict[str, str]] = {}
+    for name, expressions in wanted.items():
+        items = ", ".join(f"({expr}) AS {_ident(column)}" for column, expr in expressions.items())
+        try:
+            rows = con.execute(
+                f"DESCRIBE SELECT {items} FROM {_ident(sources[name].table)} t"
+            ).fetchall()
+        except duckdb.Error:
+            continue
+        found[name] = {row[0]: row[1] for row in rows}
+    return found
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, int]:
+    """table -> number of rows, for tables that exist, in one read-only query."""
     if not tables:
-        return frozenset()
+        return {}
     ordered = sorted(tables)
-    checks = ", ".join(f"NOT EXISTS (SELECT 1 FROM {_ident(t)})" for t in ordered)
+    counts = " UNION ALL ".join(
+        f"SELECT {index} AS i, count(*) AS n FROM {_ident(table)}"
+        for index, table in enumerate(ordered)
+    )
     with store.transaction(con, read_only=True):
-        (flags,) = con.execute(f"SELECT {checks}").fetchall()
-    return frozenset(t for t, is_empty in zip(ordered, flags, strict=True) if is_empty)
+        rows = con.execute(counts).fetchall()
+    return {ordered[index]: count for index, count in rows}
 
 
 def _run(
@@ -828,25 +1039,123 @@ def _run(
     return con.execute(query.sql, query.params).fetchall()
 
 
+# Below this many rows in the tables read, one fused query beats splitting it across cores.
+PARALLEL_MIN_ROWS = 250_000
+
+
+def _workers() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def split_catalog(
+    definitions: list[MetricDefinition],
+    sources: dict[str, Source],
+    rows: dict[str, int],
+    parts: int,
+) -> list[list[MetricDefinition]]:
+    """The definitions in at most `parts` groups that read disjoint sources (every metric over a
+    source goes with it), balanced by the rows their parts read (longest first onto the lightest
+    group), each in catalog order."""
+    owner: dict[str, str] = {}  # source -> representative of its group (union-find)
+
+    def root(name: str) -> str:
+        while owner.setdefault(name, name) != name:
+            name = owner[name]
+        return name
+
+    for definition in definitions:
+        first, *others = [measure.source for _, measure in definition.parts()]
+        for other in others:
+            owner[root(other)] = root(first)
+    weight: dict[str, int] = {}
+    for definition in definitions:
+        for _, measure in definition.parts():
+            table = sources[measure.source].table
+            key = root(measure.source)
+            weight[key] = weight.get(key, 0) + rows.get(table, 0) + 1
+    bins: list[tuple[int, set[str]]] = [(0, set()) for _ in range(max(1, parts))]
+    for key in sorted(weight, key=lambda k: -weight[k]):
+        load, keys = min(bins, key=lambda b: b[0])
+        bins[bins.index((load, keys))] = (load + weight[key], keys | {key})
+    groups = [
+        [d for d in definitions if root(d.parts()[0][1].source) in keys] for _, keys in bins
+    ]
+    return [group for group in groups if group]
+
+
+def _side_by_side(
+    cursors: list[duckdb.DuckDBPyConnection], queries: list[FusedQuery]
+) -> list[list[tuple[Any, ...]]]:
+    """Each query's rows, the queries run at once, one thread and cursor each (plain threads:
+    concurrent.futures would add ~20 ms of imports to every `kpis` process). An interruption is
+    raised before any other error, so a time limit reads as one."""
+    results: list[list[tuple[Any, ...]]] = [[] for _ in queries]
+    errors: list[BaseException] = []
+
+    def run(index: int) -> None:
+        try:
+            query = queries[index]
+            results[index] = cursors[index].execute(query.sql, query.params).fetchall()
+        except BaseException as error:  # noqa: BLE001 - handed to the calling thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(len(queries))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise next((e for e in errors if isinstance(e, duckdb.InterruptException)), errors[0])
+    return results
+
+
 def _fused_values(
     con: duckdb.DuckDBPyConnection,
     definitions: list[MetricDefinition],
     sources: dict[str, Source],
     every: list[Quarter],
     existing: dict[str, dict[str, str]],
+    rows: dict[str, int],
+    watched: list[duckdb.DuckDBPyConnection],
 ) -> dict[str, dict[str, Any]] | None:
-    """period -> value per metric from one fused query, or None when it cannot be compiled or
-    fails (the caller then evaluates metric by metric, which attributes the problem)."""
+    """period -> value per metric from fused queries, or None when one cannot be compiled or
+    fails (the caller then evaluates metric by metric, which attributes the problem).
+
+    On a large database the catalog is split (split_catalog) into one fused query per core, run
+    at once on cursors whose read-only transactions begin together (store.read_transactions):
+    DuckDB plans a query on one thread and runs small pipelines on few, so queries side by side
+    use the cores better than one. `watched` gets the cursors, for the time limit."""
+    read = {sources[m.source].table for d in definitions for _, m in d.parts()}
+    parts = _workers() if sum(rows.get(t, 0) for t in read) >= PARALLEL_MIN_ROWS else 1
     try:
-        query = compile_catalog(definitions, sources, every, existing)
-        with store.transaction(con, read_only=True):
-            rows = con.execute(query.sql, query.params).fetchall()
+        computed = computed_column_types(con, definitions, sources)
+        queries = [
+            compile_catalog(group, sources, every, existing, computed)
+            for group in split_catalog(definitions, sources, rows, parts)
+        ]
+        if len(queries) == 1:
+            with store.transaction(con, read_only=True):
+                results = [con.execute(queries[0].sql, queries[0].params).fetchall()]
+        else:
+            cursors = [con.cursor() for _ in queries]
+            watched.extend(cursors)
+            try:
+                with store.read_transactions(cursors):
+                    results = _side_by_side(cursors, queries)
+            finally:
+                for cursor in cursors:
+                    watched.remove(cursor)
+                    cursor.close()
     except duckdb.InterruptException:
         raise
     except (duckdb.Error, MetricError):
         return None
     return {
-        name: {row[0]: row[index] for row in rows}
+        name: {row[0]: row[index] for row in result}
+        for query, result in zip(queries, results, strict=True)
         for index, name in enumerate(query.names, start=1)
     }
 
@@ -876,12 +1185,15 @@ def evaluate_series(
     tables = {
         sources[m.source].table for d in definitions for _, m in d.parts() if m.source in sources
     }
-    with time_limit(con, seconds):
+    with time_limit(con, seconds) as watched:
         existing = _existing_columns(con, tables)
-        empty = _empty_tables(con, set(existing))
+        rows = _row_counts(con, set(existing))
+        empty = frozenset(table for table, count in rows.items() if count == 0)
         problems = {d.name: _definition_problem(d, sources, existing, empty) for d in definitions}
         readable = [d for d in definitions if problems[d.name] is None]
-        fused = _fused_values(con, readable, sources, every, existing) if fuse and readable else None
+        fused = None
+        if fuse and readable:
+            fused = _fused_values(con, readable, sources, every, existing, rows, watched)
         for definition in definitions:
             problem = problems[definition.name]
             values: dict[str, Any] = {}

@@ -12,7 +12,7 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -241,6 +241,25 @@ def transaction(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> Iter
             con.execute("ROLLBACK")
             raise
         con.execute("COMMIT")
+
+
+@contextmanager
+def read_transactions(connections: Sequence[duckdb.DuckDBPyConnection]) -> Iterator[None]:
+    """A read-only transaction on each of several cursors of one database, all begun inside one
+    read section, so together they see one state (no write of this process commits meanwhile)."""
+    with _transactions.reading():
+        begun: list[duckdb.DuckDBPyConnection] = []
+        try:
+            for con in connections:
+                con.execute("BEGIN TRANSACTION READ ONLY")
+                begun.append(con)
+            yield
+        except BaseException:
+            for con in begun:
+                con.execute("ROLLBACK")
+            raise
+        for con in begun:
+            con.execute("COMMIT")
 
 
 # --- migrations --------------------------------------------------------------------------------

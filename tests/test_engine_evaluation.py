@@ -181,6 +181,23 @@ def _extra_definitions() -> list[MetricDefinition]:
         {"name": "x_two_sources", "type": "ratio", "unit": "percent", "time_dimension": "detected_on",
          "numerator": {"source": "incidents"},
          "denominator": {"source": "findings", "time_dimension": "raised_on"}},
+        # a mean of a DOUBLE column: per-group sums could round differently, so it reads the rows
+        {"name": "x_mean_value", "type": "simple", "unit": "days", "time_dimension": "executed_on",
+         "measure": {"source": "bias_tests", "agg": "average", "expr": "value"}},
+        # month and year grains in the shared scan: event windows and $period_start
+        {"name": "x_month_high", "type": "simple", "unit": "count", "time_dimension": "detected_on",
+         "grain": "month", "measure": {"source": "incidents", "filters": [
+             {"field": "severity", "op": "in", "value": ["high", "critical"]}]}},
+        {"name": "x_month_sum_days", "type": "simple", "unit": "days", "time_dimension": "resolved_on",
+         "grain": "month", "measure": {"source": "incidents", "agg": "sum", "expr": "days_to_resolve"}},
+        {"name": "x_year_raised", "type": "simple", "unit": "count", "time_dimension": "raised_on",
+         "grain": "year", "measure": {"source": "findings"}},
+        {"name": "x_year_mean_days", "type": "simple", "unit": "days", "time_dimension": "closed_on",
+         "grain": "year", "measure": {"source": "findings", "agg": "average", "expr": "days_to_close"}},
+        {"name": "x_month_raised_after_start", "type": "snapshot", "unit": "count", "grain": "month",
+         "snapshot": {"opened": "raised_on", "closed": "closed_on"},
+         "measure": {"source": "findings", "filters": [
+             {"field": "raised_on", "op": "gte", "value": "$period_start"}]}},
     ]
     return [MetricDefinition.model_validate(common | spec) for spec in specs]
 
@@ -198,13 +215,16 @@ def _per_metric(con, definitions, quarters):
 
 @pytest.mark.parametrize("extra", [False, True])
 def test_fused_catalog_query_equals_the_per_metric_queries(demo_db_path, extra):
-    from aims_metrics.engine import _existing_columns, compile_catalog
+    from aims_metrics.engine import _existing_columns, compile_catalog, computed_column_types
     from aims_metrics.periods import last_completed_quarter, quarters_ending
 
     quarters = quarters_ending(last_completed_quarter(), 9)
     definitions = shipped_catalog() + (_extra_definitions() if extra else [])
+    sources = shipped_sources()
     with store.open_db(demo_db_path) as con:
-        fused = compile_catalog(definitions, shipped_sources(), quarters, _existing_columns(con))
+        types = _existing_columns(con)
+        computed = computed_column_types(con, definitions, sources)
+        fused = compile_catalog(definitions, sources, quarters, types, computed)
         rows = con.execute(fused.sql, fused.params).fetchall()
         expected = _per_metric(con, definitions, quarters)
     assert list(fused.names) == [d.name for d in definitions]
@@ -245,3 +265,63 @@ def test_catalog_series_runs_the_fused_query_not_the_fallback(demo_db_path, monk
             assert {r.name for results in series.values() for r in results if r.problem} == {
                 "review_actions_closed_on_time"
             }
+
+
+def test_the_shipped_catalog_reads_each_table_once_whatever_the_windows(demo_db_path):
+    """Metrics over one source share one scan: event windows on different dates, snapshots,
+    filters against the period end, and a mean of computed whole days."""
+    from aims_metrics.engine import _existing_columns, compile_catalog, computed_column_types
+    from aims_metrics.periods import last_completed_quarter, quarters_ending
+
+    definitions, sources = shipped_catalog(), shipped_sources()
+    with store.open_db(demo_db_path) as con:
+        computed = computed_column_types(con, definitions, sources)
+        fused = compile_catalog(
+            definitions, sources, quarters_ending(last_completed_quarter(), 9),
+            _existing_columns(con), computed,
+        )
+    assert computed == {"incidents": {"days_to_resolve": "BIGINT"},
+                        "findings": {"days_to_close": "BIGINT"}}
+    tables = {sources[m.source].table for d in definitions for _, m in d.parts()}
+    assert {table: fused.sql.count(f'FROM "{table}" t') for table in tables} == dict.fromkeys(tables, 1)
+
+
+def test_a_catalog_split_across_cores_gives_the_figures_of_one_query(demo_db_path, monkeypatch):
+    from aims_metrics import engine
+    from aims_metrics.periods import last_completed_quarter, quarters_ending
+
+    quarters = quarters_ending(last_completed_quarter(), 8)
+    with store.open_db(demo_db_path) as con:
+        one_query = catalog_series(con, quarters)
+        splits = []
+        real_split = engine.split_catalog
+        monkeypatch.setattr(engine, "PARALLEL_MIN_ROWS", 0)
+        monkeypatch.setattr(engine, "_workers", lambda: 3)
+        monkeypatch.setattr(engine, "split_catalog",
+                            lambda *args: splits.append(real_split(*args)) or splits[-1])
+        split = catalog_series(con, quarters)
+        # the cursors are closed and their transactions ended: the connection goes on working
+        assert con.execute("SELECT count(*) FROM incidents").fetchall()[0][0] > 0
+    assert len(splits) == 1 and len(splits[0]) == 3
+    assert split == one_query
+
+
+def test_split_catalog_balances_rows_and_keeps_a_metric_over_two_sources_whole():
+    from aims_metrics.engine import split_catalog
+
+    definitions = shipped_catalog() + _extra_definitions()
+    rows = {"bias_tests": 5_000_000, "incidents": 200_000, "findings": 100_000,
+            "assessments": 50_000, "systems": 2_000, "review_actions": 100}
+    groups = split_catalog(definitions, shipped_sources(), rows, 2)
+    assert len(groups) == 2
+    assert sorted(d.name for g in groups for d in g) == sorted(d.name for d in definitions)
+    order = [d.name for d in definitions]
+    for group in groups:
+        names = [d.name for d in group]
+        assert names == sorted(names, key=order.index)  # catalog order within a part
+    sources_of = [{m.source for d in g for _, m in d.parts()} for g in groups]
+    assert not sources_of[0] & sources_of[1]  # no source is read by both parts
+    together = next(s for s in sources_of if "incidents" in s)
+    assert "findings" in together  # x_two_sources reads both
+    assert any(s == {"bias_tests"} for s in sources_of)  # the millions of rows alone on one core
+    assert split_catalog(definitions, shipped_sources(), rows, 1) == [definitions]

@@ -585,6 +585,32 @@ def test_a_runaway_catalog_metric_is_reported_by_the_kpis_cli(big_db, tmp_path):
     assert "Traceback" not in result.stderr
 
 
+def test_a_runaway_metric_in_a_catalog_split_across_cores_is_stopped(big_db, tmp_path, monkeypatch):
+    """The time limit interrupts every cursor of a split catalog, whose transactions end: the
+    connection goes on working."""
+    import shutil
+
+    db = tmp_path / "big.duckdb"
+    shutil.copyfile(big_db, db)
+    monkeypatch.setattr(engine, "PARALLEL_MIN_ROWS", 0)
+    monkeypatch.setattr(engine, "_workers", lambda: 2)
+    splits = []
+    real_split = engine.split_catalog
+    monkeypatch.setattr(
+        engine, "split_catalog", lambda *args: splits.append(real_split(*args)) or splits[-1]
+    )
+    with store.open_db(db) as con:
+        apply_metric_file(con, document(RUNAWAY), "mallory", "runaway")
+        definitions = engine._current(con, None)
+        started = time.monotonic()
+        with pytest.raises(MetricTimeout, match="took longer than 0.5 s and was stopped"):
+            engine.evaluate_series(con, definitions, QUARTERS, seconds=0.5)
+        assert time.monotonic() - started < 5
+        assert len(splits) == 1 and len(splits[0]) == 2  # incidents apart from systems
+        store.record_audit(con, "tester", "test.after_timeout", "x")
+        assert con.execute("SELECT count(*) FROM incidents").fetchall() == [(300_000,)]
+
+
 def test_the_metric_editor_reports_a_runaway_preview(app_db, monkeypatch):
     """The page says the preview was stopped; it does not fall over into a generic error."""
     from streamlit.testing.v1 import AppTest
