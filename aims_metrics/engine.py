@@ -1051,14 +1051,13 @@ def _workers() -> int:
 
 
 def split_catalog(
-    definitions: list[MetricDefinition],
-    sources: dict[str, Source],
-    rows: dict[str, int],
-    parts: int,
+    definitions: list[MetricDefinition], sources: dict[str, Source], parts: int
 ) -> list[list[MetricDefinition]]:
     """The definitions in at most `parts` groups that read disjoint sources (every metric over a
-    source goes with it), balanced by the rows their parts read (longest first onto the lightest
-    group), each in catalog order."""
+    source goes with it), each in catalog order, balanced by the work each source brings: one
+    scan to plan and run, plus one aggregate per metric part (heaviest first onto the lightest
+    group). Row counts predict the work poorly: a million rows grouped by date cost less than a
+    few thousand systems whose computed columns search other tables."""
     owner: dict[str, str] = {}  # source -> representative of its group (union-find)
 
     def root(name: str) -> str:
@@ -1073,15 +1072,19 @@ def split_catalog(
     weight: dict[str, int] = {}
     for definition in definitions:
         for _, measure in definition.parts():
-            table = sources[measure.source].table
             key = root(measure.source)
-            weight[key] = weight.get(key, 0) + rows.get(table, 0) + 1
-    bins: list[tuple[int, set[str]]] = [(0, set()) for _ in range(max(1, parts))]
+            weight[key] = weight.get(key, 0) + 1
+    for name in {measure.source for d in definitions for _, measure in d.parts()}:
+        weight[root(name)] += 1
+    loads = [0] * max(1, parts)
+    bin_of: dict[str, int] = {}
     for key in sorted(weight, key=lambda k: -weight[k]):
-        load, keys = min(bins, key=lambda b: b[0])
-        bins[bins.index((load, keys))] = (load + weight[key], keys | {key})
+        lightest = loads.index(min(loads))
+        loads[lightest] += weight[key]
+        bin_of[key] = lightest
     groups = [
-        [d for d in definitions if root(d.parts()[0][1].source) in keys] for _, keys in bins
+        [d for d in definitions if bin_of[root(d.parts()[0][1].source)] == index]
+        for index in range(len(loads))
     ]
     return [group for group in groups if group]
 
@@ -1134,7 +1137,7 @@ def _fused_values(
         computed = computed_column_types(con, definitions, sources)
         queries = [
             compile_catalog(group, sources, every, existing, computed)
-            for group in split_catalog(definitions, sources, rows, parts)
+            for group in split_catalog(definitions, sources, parts)
         ]
         if len(queries) == 1:
             with store.transaction(con, read_only=True):

@@ -306,22 +306,25 @@ def test_a_catalog_split_across_cores_gives_the_figures_of_one_query(demo_db_pat
     assert split == one_query
 
 
-def test_split_catalog_balances_rows_and_keeps_a_metric_over_two_sources_whole():
+def test_split_catalog_balances_the_work_and_keeps_a_metric_over_two_sources_whole():
     from aims_metrics.engine import split_catalog
 
+    shipped = split_catalog(shipped_catalog(), shipped_sources(), 2)
+    # one scan per source plus one aggregate per metric part: findings (5 parts), bias tests (2),
+    # assessments (2) against incidents (4), systems (4), review actions (2)
+    assert [sorted({m.source for d in g for _, m in d.parts()}) for g in shipped] == [
+        ["assessments", "bias_tests", "findings"], ["incidents", "review_actions", "systems"]]
+
     definitions = shipped_catalog() + _extra_definitions()
-    rows = {"bias_tests": 5_000_000, "incidents": 200_000, "findings": 100_000,
-            "assessments": 50_000, "systems": 2_000, "review_actions": 100}
-    groups = split_catalog(definitions, shipped_sources(), rows, 2)
-    assert len(groups) == 2
+    groups = split_catalog(definitions, shipped_sources(), 3)
+    assert len(groups) == 3
     assert sorted(d.name for g in groups for d in g) == sorted(d.name for d in definitions)
     order = [d.name for d in definitions]
     for group in groups:
         names = [d.name for d in group]
         assert names == sorted(names, key=order.index)  # catalog order within a part
     sources_of = [{m.source for d in g for _, m in d.parts()} for g in groups]
-    assert not sources_of[0] & sources_of[1]  # no source is read by both parts
-    together = next(s for s in sources_of if "incidents" in s)
-    assert "findings" in together  # x_two_sources reads both
-    assert any(s == {"bias_tests"} for s in sources_of)  # the millions of rows alone on one core
-    assert split_catalog(definitions, shipped_sources(), rows, 1) == [definitions]
+    for index, sources in enumerate(sources_of):  # no source is read by two parts
+        assert not sources & set().union(*sources_of[:index], *sources_of[index + 1:])
+    assert {"incidents", "findings"} <= next(s for s in sources_of if "incidents" in s)
+    assert split_catalog(definitions, shipped_sources(), 1) == [definitions]
