@@ -991,12 +991,11 @@ def _definition_problem(
     return None
 
 
-def computed_column_types(
-    con: duckdb.DuckDBPyConnection, definitions: list[MetricDefinition], sources: dict[str, Source]
+def _computed_expressions(
+    definitions: list[MetricDefinition], sources: dict[str, Source]
 ) -> dict[str, dict[str, str]]:
-    """source -> {computed column: DuckDB type} for the computed columns the definitions sum or
-    average (one DESCRIBE per source), so compile_catalog knows which sums are exact. A source
-    whose expressions do not bind is left out (its parts then take the row-by-row path)."""
+    """source -> {computed column: its expression} for the computed columns the definitions sum
+    or average (whose type decides whether a fused scan may rebuild them from parts)."""
     wanted: dict[str, dict[str, str]] = {}
     for definition in definitions:
         for _, measure in definition.parts():
@@ -1006,17 +1005,72 @@ def computed_column_types(
             column = source.column(measure.expr)
             if column is not None and column.expr:
                 wanted.setdefault(source.name, {})[column.name] = column.expr
+    return wanted
+
+
+def _describe_computed_sql(source: Source, expressions: dict[str, str]) -> str:
+    items = ", ".join(f"({expr}) AS {_ident(column)}" for column, expr in expressions.items())
+    return f"DESCRIBE SELECT {items} FROM {_ident(source.table)} t"
+
+
+def computed_column_types(
+    con: duckdb.DuckDBPyConnection, definitions: list[MetricDefinition], sources: dict[str, Source]
+) -> dict[str, dict[str, str]]:
+    """source -> {computed column: DuckDB type} for the computed columns the definitions sum or
+    average (one DESCRIBE per source), so compile_catalog knows which sums are exact. A source
+    whose expressions do not bind is left out (its parts then take the row-by-row path)."""
     found: dict[str, dict[str, str]] = {}
-    for name, expressions in wanted.items():
-        items = ", ".join(f"({expr}) AS {_ident(column)}" for column, expr in expressions.items())
+    for name, expressions in _computed_expressions(definitions, sources).items():
         try:
-            rows = con.execute(
-                f"DESCRIBE SELECT {items} FROM {_ident(sources[name].table)} t"
-            ).fetchall()
+            rows = con.execute(_describe_computed_sql(sources[name], expressions)).fetchall()
         except duckdb.Error:
             continue
         found[name] = {row[0]: row[1] for row in rows}
     return found
+
+
+def _database_facts(
+    con: duckdb.DuckDBPyConnection,
+    tables: set[str],
+    definitions: list[MetricDefinition],
+    sources: dict[str, Source],
+) -> tuple[dict[str, dict[str, str]], dict[str, int], dict[str, dict[str, str]]] | None:
+    """What _existing_columns, _row_counts and computed_column_types tell, in one read-only query
+    (a third of their time); None when a table is missing or an expression does not bind (the
+    caller then asks them one by one, which tells which)."""
+    ordered = sorted(tables)
+    expressions = _computed_expressions(definitions, sources)
+    computed_of = list(expressions)
+    parts = []
+    for index, table in enumerate(ordered):
+        parts.append(
+            f"SELECT {index} AS i, column_name AS c, column_type AS t, NULL::BIGINT AS n "
+            f"FROM (DESCRIBE {_ident(table)})"
+        )
+        parts.append(f"SELECT {index}, NULL, NULL, count(*) FROM {_ident(table)}")
+    for offset, name in enumerate(computed_of, start=len(ordered)):
+        describe = _describe_computed_sql(sources[name], expressions[name])
+        parts.append(f"SELECT {offset}, column_name, column_type, NULL FROM ({describe})")
+    if not parts:
+        return {}, {}, {}
+    try:
+        with store.transaction(con, read_only=True):
+            rows = con.execute(" UNION ALL ".join(parts)).fetchall()
+    except duckdb.InterruptException:
+        raise
+    except duckdb.Error:
+        return None
+    existing: dict[str, dict[str, str]] = {table: {} for table in ordered}
+    counts: dict[str, int] = {}
+    computed: dict[str, dict[str, str]] = {name: {} for name in computed_of}
+    for index, column, type_name, count in rows:
+        if index >= len(ordered):
+            computed[computed_of[index - len(ordered)]][column] = type_name
+        elif column is None:
+            counts[ordered[index]] = count
+        else:
+            existing[ordered[index]][column] = type_name
+    return existing, counts, computed
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, int]:
@@ -1122,6 +1176,7 @@ def _fused_values(
     every: list[Quarter],
     existing: dict[str, dict[str, str]],
     rows: dict[str, int],
+    computed: dict[str, dict[str, str]] | None,
     watched: list[duckdb.DuckDBPyConnection],
 ) -> dict[str, dict[str, Any]] | None:
     """period -> value per metric from fused queries, or None when one cannot be compiled or
@@ -1130,11 +1185,13 @@ def _fused_values(
     On a large database the catalog is split (split_catalog) into one fused query per core, run
     at once on cursors whose read-only transactions begin together (store.read_transactions):
     DuckDB plans a query on one thread and runs small pipelines on few, so queries side by side
-    use the cores better than one. `watched` gets the cursors, for the time limit."""
+    use the cores better than one. `computed` is computed_column_types' answer (None: ask it
+    here); `watched` gets the cursors, for the time limit."""
     read = {sources[m.source].table for d in definitions for _, m in d.parts()}
     parts = _workers() if sum(rows.get(t, 0) for t in read) >= PARALLEL_MIN_ROWS else 1
     try:
-        computed = computed_column_types(con, definitions, sources)
+        if computed is None:
+            computed = computed_column_types(con, definitions, sources)
         queries = [
             compile_catalog(group, sources, every, existing, computed)
             for group in split_catalog(definitions, sources, parts)
@@ -1189,14 +1246,20 @@ def evaluate_series(
         sources[m.source].table for d in definitions for _, m in d.parts() if m.source in sources
     }
     with time_limit(con, seconds) as watched:
-        existing = _existing_columns(con, tables)
-        rows = _row_counts(con, set(existing))
+        facts = _database_facts(con, tables, definitions, sources)
+        if facts is None:  # a table is missing or an expression does not bind: ask one by one
+            existing, computed = _existing_columns(con, tables), None
+            rows = _row_counts(con, set(existing))
+        else:
+            existing, rows, computed = facts
         empty = frozenset(table for table, count in rows.items() if count == 0)
         problems = {d.name: _definition_problem(d, sources, existing, empty) for d in definitions}
         readable = [d for d in definitions if problems[d.name] is None]
         fused = None
         if fuse and readable:
-            fused = _fused_values(con, readable, sources, every, existing, rows, watched)
+            fused = _fused_values(
+                con, readable, sources, every, existing, rows, computed, watched
+            )
         for definition in definitions:
             problem = problems[definition.name]
             values: dict[str, Any] = {}

@@ -328,3 +328,24 @@ def test_split_catalog_balances_the_work_and_keeps_a_metric_over_two_sources_who
         assert not sources & set().union(*sources_of[:index], *sources_of[index + 1:])
     assert {"incidents", "findings"} <= next(s for s in sources_of if "incidents" in s)
     assert split_catalog(definitions, shipped_sources(), 1) == [definitions]
+
+
+def test_one_query_tells_the_tables_columns_rows_and_computed_types(demo_db_path):
+    """_database_facts gives what the three separate lookups give, or None when a table is
+    missing (evaluate_series then asks them one by one)."""
+    from aims_metrics.engine import (
+        _database_facts,
+        _existing_columns,
+        _row_counts,
+        computed_column_types,
+    )
+
+    definitions, sources = shipped_catalog(), shipped_sources()
+    tables = {sources[m.source].table for d in definitions for _, m in d.parts()}
+    with store.open_db(demo_db_path) as con:
+        existing, rows, computed = _database_facts(con, tables, definitions, sources)
+        assert existing == _existing_columns(con, tables)
+        assert rows == _row_counts(con, tables)
+        assert rows["incidents"] == con.execute("SELECT count(*) FROM incidents").fetchall()[0][0]
+        assert computed == computed_column_types(con, definitions, sources)
+        assert _database_facts(con, tables | {"no_such_table"}, definitions, sources) is None
