@@ -217,12 +217,7 @@ def _filter_sql(
 
 
 def _referenced_columns(definition: MetricDefinition, measure: Measure, source: Source) -> list[str]:
-    names: list[str] = []
-    snapshot = definition.snapshot or measure.snapshot
-    if snapshot is not None:
-        names += [n for n in (snapshot.opened, snapshot.closed) if n]
-    else:
-        names.append(measure.time_dimension or definition.time_dimension or "")
+    names = _window_columns(definition, measure)
     if measure.expr:
         names.append(measure.expr)
     for flt in measure.filters:
@@ -1047,7 +1042,7 @@ def _database_facts(
             f"SELECT {index} AS i, column_name AS c, column_type AS t, NULL::BIGINT AS n "
             f"FROM (DESCRIBE {_ident(table)})"
         )
-        parts.append(f"SELECT {index}, NULL, NULL, count(*) FROM {_ident(table)}")
+        parts.append(_row_count_sql(index, table, "NULL, NULL, "))
     for offset, name in enumerate(computed_of, start=len(ordered)):
         describe = _describe_computed_sql(sources[name], expressions[name])
         parts.append(f"SELECT {offset}, column_name, column_type, NULL FROM ({describe})")
@@ -1073,15 +1068,16 @@ def _database_facts(
     return existing, counts, computed
 
 
+def _row_count_sql(index: int, table: str, padding: str = "") -> str:
+    return f"SELECT {index}, {padding}count(*) FROM {_ident(table)}"
+
+
 def _row_counts(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, int]:
     """table -> number of rows, for tables that exist, in one read-only query."""
     if not tables:
         return {}
     ordered = sorted(tables)
-    counts = " UNION ALL ".join(
-        f"SELECT {index} AS i, count(*) AS n FROM {_ident(table)}"
-        for index, table in enumerate(ordered)
-    )
+    counts = " UNION ALL ".join(_row_count_sql(i, table) for i, table in enumerate(ordered))
     with store.transaction(con, read_only=True):
         rows = con.execute(counts).fetchall()
     return {ordered[index]: count for index, count in rows}

@@ -226,6 +226,24 @@ _transactions = _ReadWriteLock()
 
 
 @contextmanager
+def _all_or_nothing(connections: Sequence[duckdb.DuckDBPyConnection], begin: str) -> Iterator[None]:
+    """A transaction on each connection: all committed on success, all rolled back on any
+    exception."""
+    begun: list[duckdb.DuckDBPyConnection] = []
+    try:
+        for con in connections:
+            con.execute(begin)
+            begun.append(con)
+        yield
+    except BaseException:
+        for con in begun:
+            con.execute("ROLLBACK")
+        raise
+    for con in begun:
+        con.execute("COMMIT")
+
+
+@contextmanager
 def transaction(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> Iterator[None]:
     """All or nothing: commit on success, roll back on any exception.
 
@@ -233,33 +251,17 @@ def transaction(con: duckdb.DuckDBPyConnection, read_only: bool = False) -> Iter
     is open (see _ReadWriteLock).
     """
     section = _transactions.reading() if read_only else _transactions.writing()
-    with section:
-        con.execute("BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION")
-        try:
-            yield
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        con.execute("COMMIT")
+    begin = "BEGIN TRANSACTION READ ONLY" if read_only else "BEGIN TRANSACTION"
+    with section, _all_or_nothing([con], begin):
+        yield
 
 
 @contextmanager
 def read_transactions(connections: Sequence[duckdb.DuckDBPyConnection]) -> Iterator[None]:
     """A read-only transaction on each of several cursors of one database, all begun inside one
     read section, so together they see one state (no write of this process commits meanwhile)."""
-    with _transactions.reading():
-        begun: list[duckdb.DuckDBPyConnection] = []
-        try:
-            for con in connections:
-                con.execute("BEGIN TRANSACTION READ ONLY")
-                begun.append(con)
-            yield
-        except BaseException:
-            for con in begun:
-                con.execute("ROLLBACK")
-            raise
-        for con in begun:
-            con.execute("COMMIT")
+    with _transactions.reading(), _all_or_nothing(connections, "BEGIN TRANSACTION READ ONLY"):
+        yield
 
 
 # --- migrations --------------------------------------------------------------------------------

@@ -286,19 +286,13 @@ def test_the_shipped_catalog_reads_each_table_once_whatever_the_windows(demo_db_
     assert {table: fused.sql.count(f'FROM "{table}" t') for table in tables} == dict.fromkeys(tables, 1)
 
 
-def test_a_catalog_split_across_cores_gives_the_figures_of_one_query(demo_db_path, monkeypatch):
-    from aims_metrics import engine
+def test_a_catalog_split_across_cores_gives_the_figures_of_one_query(demo_db_path, split_catalogs):
     from aims_metrics.periods import last_completed_quarter, quarters_ending
 
     quarters = quarters_ending(last_completed_quarter(), 8)
     with store.open_db(demo_db_path) as con:
         one_query = catalog_series(con, quarters)
-        splits = []
-        real_split = engine.split_catalog
-        monkeypatch.setattr(engine, "PARALLEL_MIN_ROWS", 0)
-        monkeypatch.setattr(engine, "_workers", lambda: 3)
-        monkeypatch.setattr(engine, "split_catalog",
-                            lambda *args: splits.append(real_split(*args)) or splits[-1])
+        splits = split_catalogs(3)
         split = catalog_series(con, quarters)
         # the cursors are closed and their transactions ended: the connection goes on working
         assert con.execute("SELECT count(*) FROM incidents").fetchall()[0][0] > 0

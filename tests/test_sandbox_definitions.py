@@ -585,20 +585,16 @@ def test_a_runaway_catalog_metric_is_reported_by_the_kpis_cli(big_db, tmp_path):
     assert "Traceback" not in result.stderr
 
 
-def test_a_runaway_metric_in_a_catalog_split_across_cores_is_stopped(big_db, tmp_path, monkeypatch):
+def test_a_runaway_metric_in_a_catalog_split_across_cores_is_stopped(
+    big_db, tmp_path, split_catalogs
+):
     """The time limit interrupts every cursor of a split catalog, whose transactions end: the
     connection goes on working."""
     import shutil
 
     db = tmp_path / "big.duckdb"
     shutil.copyfile(big_db, db)
-    monkeypatch.setattr(engine, "PARALLEL_MIN_ROWS", 0)
-    monkeypatch.setattr(engine, "_workers", lambda: 2)
-    splits = []
-    real_split = engine.split_catalog
-    monkeypatch.setattr(
-        engine, "split_catalog", lambda *args: splits.append(real_split(*args)) or splits[-1]
-    )
+    splits = split_catalogs(2)
     with store.open_db(db) as con:
         apply_metric_file(con, document(RUNAWAY), "mallory", "runaway")
         definitions = engine._current(con, None)
