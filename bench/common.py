@@ -65,18 +65,6 @@ def timed(fn: Callable[[], object]) -> tuple[float, object]:
     return time.perf_counter() - start, value
 
 
-def alternate(runs: dict[str, Callable[[], object]], rounds: int = ROUNDS) -> dict[str, list[float]]:
-    """Time each callable `rounds` times, interleaved (the order flips every round) so machine
-    noise hits project and baseline alike. Returns the seconds of every run by name."""
-    names = list(runs)
-    seconds: dict[str, list[float]] = {name: [] for name in names}
-    for index in range(rounds):
-        for name in names if index % 2 == 0 else reversed(names):
-            elapsed, _ = timed(runs[name])
-            seconds[name].append(elapsed)
-    return seconds
-
-
 def median(values: list[float]) -> float:
     return statistics.median(values)
 
