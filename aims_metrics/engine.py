@@ -286,7 +286,7 @@ def _measure_conditions(
     bind: _Binder,
     start_month: int | None = None,
 ) -> list[str]:
-    snapshot = definition.snapshot or measure.snapshot
+    snapshot = _snapshot_of(definition, measure)
     conditions = _window_conditions(definition, measure, snapshot, bind, start_month)
     conditions += [_filter_sql(flt, source, bind, definition.grain) for flt in measure.filters]
     return conditions
@@ -497,8 +497,13 @@ def _column_type(
     return computed.get(column.name) if column.expr else types.get(column.name)
 
 
+def _snapshot_of(definition: MetricDefinition, measure: Measure) -> Snapshot | None:
+    """The snapshot a metric part counts over: its own, else its metric's (None: a window)."""
+    return definition.snapshot or measure.snapshot
+
+
 def _window_columns(definition: MetricDefinition, measure: Measure) -> list[str]:
-    snapshot = definition.snapshot or measure.snapshot
+    snapshot = _snapshot_of(definition, measure)
     if snapshot is not None:
         return [n for n in (snapshot.opened, snapshot.closed) if n]
     return [measure.time_dimension or definition.time_dimension or ""]
@@ -526,7 +531,7 @@ def _scannable(
 
 
 def _window_key(definition: MetricDefinition, measure: Measure) -> tuple:
-    snapshot = definition.snapshot or measure.snapshot
+    snapshot = _snapshot_of(definition, measure)
     if snapshot is not None:
         return ("snapshot", snapshot.opened, snapshot.closed, definition.grain)
     return ("window", measure.time_dimension or definition.time_dimension, definition.grain)
@@ -650,7 +655,7 @@ def _scan_window(
     start_month: str,
 ) -> list[str]:
     """A member's window over the scan's groups, as conditions on quarter (or month) numbers."""
-    snapshot = definition.snapshot or measure.snapshot
+    snapshot = _snapshot_of(definition, measure)
     if snapshot is not None:
         conditions = []
         if snapshot.opened:
@@ -680,9 +685,7 @@ def _scan_sql(
     )
     needs_months: dict[str, bool] = {}
     for _, definition, measure in group.members:
-        month_grain = definition.snapshot is None and measure.snapshot is None and (
-            definition.grain is Grain.MONTH
-        )
+        month_grain = definition.grain is Grain.MONTH and _snapshot_of(definition, measure) is None
         for name in _window_columns(definition, measure):
             needs_months[name] = needs_months.get(name, False) or month_grain
     period_fields = list(
@@ -788,7 +791,7 @@ def compile_catalog(
             key = (source.name, "scan") if scan else (source.name, partial, *_window_key(definition, measure))
             if key not in index_of:
                 index_of[key] = len(groups)
-                snapshot = definition.snapshot or measure.snapshot
+                snapshot = _snapshot_of(definition, measure)
                 groups.append(_Group(source, definition, measure, snapshot, partial, scan=scan))
             member = (part, definition, measure)
             groups[index_of[key]].members.append(member)
@@ -967,6 +970,13 @@ def source_availability_problem(source: Source, existing: dict[str, Any]) -> str
     return None
 
 
+def _tables_read(definitions: list[MetricDefinition], sources: dict[str, Source]) -> set[str]:
+    """The tables the definitions' parts read (parts over an unknown source left out)."""
+    return {
+        sources[m.source].table for d in definitions for _, m in d.parts() if m.source in sources
+    }
+
+
 def _definition_problem(
     definition: MetricDefinition,
     sources: dict[str, Source],
@@ -980,7 +990,7 @@ def _definition_problem(
         problem = source_availability_problem(source, existing)
         if problem:
             return problem
-    tables = {sources[m.source].table for _, m in definition.parts()}
+    tables = _tables_read([definition], sources)
     if tables <= empty:  # a count of 0 would claim a register that was never loaded is clean
         return f"no rows in {' or '.join(sorted(tables))} yet"
     return None
@@ -1183,7 +1193,7 @@ def _fused_values(
     DuckDB plans a query on one thread and runs small pipelines on few, so queries side by side
     use the cores better than one. `computed` is computed_column_types' answer (None: ask it
     here); `watched` gets the cursors, for the time limit."""
-    read = {sources[m.source].table for d in definitions for _, m in d.parts()}
+    read = _tables_read(definitions, sources)
     parts = _workers() if sum(rows.get(t, 0) for t in read) >= PARALLEL_MIN_ROWS else 1
     try:
         if computed is None:
@@ -1238,9 +1248,7 @@ def evaluate_series(
     wanted = sorted(set(quarters))
     every = sorted(set(wanted) | {q.previous() for q in wanted})
     results: dict[str, list[KpiResult]] = {}
-    tables = {
-        sources[m.source].table for d in definitions for _, m in d.parts() if m.source in sources
-    }
+    tables = _tables_read(definitions, sources)
     with time_limit(con, seconds) as watched:
         facts = _database_facts(con, tables, definitions, sources)
         if facts is None:  # a table is missing or an expression does not bind: ask one by one
