@@ -22,9 +22,19 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from aims_metrics import store
+from aims_metrics.folding import (
+    Bound,
+    FoldedAgg,
+    FoldedMember,
+    KeyBound,
+    as_quarter_bound,
+    fold_members,
+    ratio,
+)
 from aims_metrics.periods import Quarter
 from aims_metrics.vocabulary import (
     LIST_OPS,
+    ORDER_OPS,
     PERIOD_END,
     PERIOD_START,
     Agg,
@@ -451,6 +461,7 @@ class FusedQuery:
     sql: str
     params: dict[str, Any]
     names: tuple[str, ...]
+    fold: FoldPlan | None = None  # rows to fold in Python (fused_values), not one per period
 
 
 def _period_dependent(flt: Filter) -> bool:
@@ -577,9 +588,7 @@ def _group_sql(
 ) -> str:
     """The group's CTE: (period, one column per member). Fills column_of[id(member)]."""
     source, definition, snapshot = group.source, group.definition, group.snapshot
-    columns = list(
-        dict.fromkeys(c for _, d, m in group.members for c in _referenced_columns(d, m, source))
-    )
+    columns = _group_columns(group)
     bounds = _row_bounds(group, types, bind, quarters)
     where = f" WHERE {' AND '.join(bounds)}" if bounds else ""
     rows = f"({source_select(source, columns)}{where}) s"
@@ -671,6 +680,26 @@ def _scan_window(
     return [f"{quarter} = p.period_index"]
 
 
+def _group_columns(group: _Group) -> list[str]:
+    """The source columns the group's members read, in first-use order."""
+    return list(
+        dict.fromkeys(
+            c for _, d, m in group.members for c in _referenced_columns(d, m, group.source)
+        )
+    )
+
+
+def _months_needed(group: _Group) -> dict[str, bool]:
+    """Window column -> whether a member needs its month number (a month-grain event window);
+    the others need only the quarter number."""
+    needs_months: dict[str, bool] = {}
+    for _, definition, measure in group.members:
+        month_grain = definition.grain is Grain.MONTH and _snapshot_of(definition, measure) is None
+        for name in _window_columns(definition, measure):
+            needs_months[name] = needs_months.get(name, False) or month_grain
+    return needs_months
+
+
 def _scan_sql(
     group: _Group, bind: _Binder, start_month: int, column_of: dict[int, str]
 ) -> str:
@@ -680,14 +709,8 @@ def _scan_sql(
     by the columns filters compare with $period_start/$period_end; each part's figure for a
     period sums (or takes the min or max of) the groups inside its window."""
     source = group.source
-    columns = list(
-        dict.fromkeys(c for _, d, m in group.members for c in _referenced_columns(d, m, source))
-    )
-    needs_months: dict[str, bool] = {}
-    for _, definition, measure in group.members:
-        month_grain = definition.grain is Grain.MONTH and _snapshot_of(definition, measure) is None
-        for name in _window_columns(definition, measure):
-            needs_months[name] = needs_months.get(name, False) or month_grain
+    columns = _group_columns(group)
+    needs_months = _months_needed(group)
     period_fields = list(
         dict.fromkeys(
             f.field or "" for _, _, m in group.members for f in m.filters if _period_dependent(f)
@@ -749,6 +772,257 @@ def _scan_sql(
     )
 
 
+# --- a catalog folded in Python (see aims_metrics.folding) ----------------------------------
+
+_INTEGER_TYPES = _EXACT_SUM_TYPES - {"DECIMAL"}
+_MONTH_NUMBER = "(year({0}) * 12 + month({0}))"
+# $period_start is the first day of this month of the quarter (0 = its first) for each grain
+_START_MONTH_OFFSET = {Grain.QUARTER: 0, Grain.MONTH: 2, Grain.YEAR: -9}
+
+
+def _period_filter_key(
+    flt: Filter, grain: Grain, start_month: int
+) -> tuple[int, Bound, int] | None:
+    """A filter `date op $period_start|$period_end` as a bound on the month number of the date
+    shifted by -1, 0 or +1 days: (shift, bound, offset), or None when it is not such a filter.
+    The quarter `pi` ends on the last day of month 3·pi + start_month + 2 and `$period_start` is
+    the first day of month 3·pi + start_month + grain offset, so `d < end` is m(d + 1) <= that
+    month, `d > start` is m(d - 1) >= the start month, and so on."""
+    if flt.op not in ORDER_OPS or flt.value not in (PERIOD_START, PERIOD_END):
+        return None
+    if flt.value == PERIOD_END:
+        last = start_month + 2
+        return {
+            Op.LTE: (0, Bound.MONTH_AT_LEAST, last),
+            Op.LT: (1, Bound.MONTH_AT_LEAST, last),
+            Op.GT: (0, Bound.MONTH_AT_MOST, last + 1),
+            Op.GTE: (1, Bound.MONTH_AT_MOST, last + 1),
+        }[flt.op]
+    first = start_month + _START_MONTH_OFFSET[grain]
+    return {
+        Op.GTE: (0, Bound.MONTH_AT_MOST, first),
+        Op.LT: (0, Bound.MONTH_AT_LEAST, first - 1),
+        Op.GT: (-1, Bound.MONTH_AT_MOST, first),
+        Op.LTE: (-1, Bound.MONTH_AT_LEAST, first - 1),
+    }[flt.op]
+
+
+def _foldable(group: _Group, types: dict[str, str], computed: dict[str, str], start_month: int) -> bool:
+    """Whether folding.fold_member gives the group's figures exactly: a shared scan (_scannable)
+    whose sums and means are of integers, minima and maxima of integers or dates, and filters
+    on $period_start/$period_end order comparisons of a DATE column."""
+    if not group.scan:
+        return False
+    for _, definition, measure in group.members:
+        type_name = (_column_type(group.source, measure.expr, types, computed) or "").split("(")[0]
+        if measure.agg in (Agg.SUM, Agg.AVERAGE) and type_name not in _INTEGER_TYPES:
+            return False
+        if measure.agg in (Agg.MIN, Agg.MAX) and type_name not in _INTEGER_TYPES | {"DATE"}:
+            return False
+        for flt in measure.filters:
+            if not _period_dependent(flt):
+                continue
+            field_type = _column_type(group.source, flt.field, types, computed)
+            if field_type != "DATE" or _period_filter_key(flt, definition.grain, start_month) is None:
+                return False
+    return True
+
+
+def _window_bounds(
+    definition: MetricDefinition,
+    measure: Measure,
+    key_of: dict[str, tuple[int, bool]],
+    start_month: int,
+) -> list[KeyBound]:
+    """A member's window as bounds on the quarter number, from its window columns' keys
+    (position, is a month number): as _scan_window, written as inequalities on pi."""
+    sm = start_month
+
+    def at_least(name: str) -> KeyBound:  # pi >= the key's quarter
+        position, month = key_of[name]
+        if month:
+            return KeyBound(position, Bound.MONTH_AT_LEAST, sm + 2)
+        return KeyBound(position, Bound.QUARTER_AT_LEAST, 0)
+
+    def at_most(name: str, quarters: int, null_unbounded: bool = False) -> KeyBound:
+        # pi <= the key's quarter + quarters
+        position, month = key_of[name]
+        if month:
+            return KeyBound(position, Bound.MONTH_AT_MOST, sm - 3 * quarters, null_unbounded)
+        return KeyBound(position, Bound.QUARTER_AT_MOST, quarters, null_unbounded)
+
+    snapshot = _snapshot_of(definition, measure)
+    if snapshot is not None:
+        bounds = [at_least(snapshot.opened)] if snapshot.opened else []
+        return bounds + [at_most(snapshot.closed, -1, null_unbounded=True)]
+    name = measure.time_dimension or definition.time_dimension or ""
+    if definition.grain is Grain.MONTH:
+        return [KeyBound(key_of[name][0], Bound.MONTH_EQUALS, sm + 2)]
+    return [at_least(name), at_most(name, 3 if definition.grain is Grain.YEAR else 0)]
+
+
+def _fold_group_sql(
+    group: _Group,
+    tag: int,
+    bind: _Binder,
+    start_month: int,
+    columns_out: list[str],
+    members_out: dict[int, FoldedMember],
+) -> str:
+    """The group's rows grouped by the keys its members' windows need (quarter or month numbers;
+    for a date compared with $period_start/$period_end, the month number of the date shifted by
+    a day as _period_filter_key says), one per-group part per member. Output columns are named
+    g<tag>_…, appended to columns_out; members_out gets each member's FoldedMember by id."""
+    source, bound_start_month = group.source, []
+
+    def sm() -> str:  # the start month's parameter, bound once when first used
+        if not bound_start_month:
+            bound_start_month.append(bind(start_month))
+        return bound_start_month[0]
+
+    needs_months = _months_needed(group)
+    # (field, shift) -> whether its quarter number serves every bound on it (else its month)
+    filter_keys: dict[tuple[str, int], bool] = {}
+    for _, definition, measure in group.members:
+        for flt in measure.filters:
+            if _period_dependent(flt):
+                shift, bound, offset = _period_filter_key(flt, definition.grain, start_month)  # type: ignore[misc]
+                by_quarter = as_quarter_bound(bound, offset, start_month) is not None
+                key = (flt.field or "", shift)
+                filter_keys[key] = filter_keys.get(key, True) and by_quarter
+    # One date alone: group the rows by the date, then number those few groups (second level).
+    by_date = len(needs_months) == 1 and not filter_keys
+    prefix = f"g{tag}_"
+    keys: list[tuple[str, str]] = []  # (output name, expression over the rows or the dates)
+    key_of: dict[str, tuple[int, bool]] = {}
+    first = len(columns_out) + 1  # after __g
+    for name, months in needs_months.items():
+        col = f"s.{_ident(name)}"
+        number = _MONTH_NUMBER.format(col)
+        key_of[name] = (first + len(keys), months)
+        keys.append((f"{prefix}k{len(keys)}", number if months else f"({number} - {sm()}) // 3"))
+    filter_key_of: dict[tuple[str, int], int] = {}
+    for (field_name, shift), by_quarter in filter_keys.items():
+        col = f"s.{_ident(field_name)}"
+        number = _MONTH_NUMBER.format(col if shift == 0 else f"({col} {'+' if shift > 0 else '-'} 1)")
+        filter_key_of[(field_name, shift)] = first + len(keys)
+        keys.append((f"{prefix}k{len(keys)}", f"({number} - {sm()}) // 3" if by_quarter else number))
+    parts: list[tuple[str, str, str]] = []  # (output name, expression, recombining function)
+    for index, member in enumerate(group.members):
+        _, definition, measure = member
+        row_filters, _ = _split_filters(measure, source, bind, definition.grain)
+        restrict = f" FILTER (WHERE {' AND '.join(row_filters)})" if row_filters else ""
+        expr = f"s.{_ident(measure.expr or '')}"
+        value_at = first + len(keys) + len(parts)
+        count_at = None
+        if measure.agg is Agg.COUNT:
+            counted = f"count_if({' AND '.join(row_filters)})" if row_filters else "count(*)"
+            parts.append((f"{prefix}a{index}", counted, "sum"))
+        elif measure.agg in (Agg.SUM, Agg.AVERAGE):
+            parts.append((f"{prefix}a{index}", f"sum({expr}){restrict}", "sum"))
+            if measure.agg is Agg.AVERAGE:
+                count_at = value_at + 1
+                parts.append((f"{prefix}n{index}", f"count({expr}){restrict}", "sum"))
+        else:
+            function = measure.agg.value
+            parts.append((f"{prefix}a{index}", f"{function}({expr}){restrict}", function))
+        bounds = _window_bounds(definition, measure, key_of, start_month)
+        for flt in measure.filters:
+            if _period_dependent(flt):
+                shift, bound, offset = _period_filter_key(flt, definition.grain, start_month)  # type: ignore[misc]
+                if filter_keys[(flt.field or "", shift)]:
+                    bound, offset = as_quarter_bound(bound, offset, start_month)  # type: ignore[misc]
+                bounds.append(KeyBound(filter_key_of[(flt.field or "", shift)], bound, offset))
+        members_out[id(member)] = FoldedMember(
+            tuple(bounds), FoldedAgg(measure.agg.value), value_at, count_at
+        )
+    columns_out.extend([name for name, _ in keys] + [name for name, _, _ in parts])
+    rows = f"({source_select(source, _group_columns(group))}) s"
+    if by_date:
+        ((key_name, number),) = keys
+        (name,) = needs_months
+        inner = ", ".join([f"s.{_ident(name)} AS {key_name}"] + [f"{e} AS {n}" for n, e, _ in parts])
+        outer = ", ".join(
+            [f"{number.replace(f's.{_ident(name)}', key_name)} AS {key_name}"]
+            + [f"{function}({n}) AS {n}" for n, _, function in parts]
+        )
+        return f"SELECT {tag} AS __g, {outer} FROM (SELECT {inner} FROM {rows} GROUP BY 1) GROUP BY 2"
+    items = ", ".join([f"{e} AS {n}" for n, e in keys] + [f"{e} AS {n}" for n, e, _ in parts])
+    positions = ", ".join(str(i + 2) for i in range(len(keys)))
+    group_by = f" GROUP BY {positions}" if keys else ""
+    return f"SELECT {tag} AS __g, {items} FROM {rows}{group_by}"
+
+
+@dataclass(frozen=True)
+class FoldPlan:
+    """How fused_values turns a folded catalog query's rows into figures."""
+
+    periods: tuple[tuple[str, int], ...]  # (label, quarter number) in the requested order
+    members: tuple[tuple[int, FoldedMember], ...]  # (group tag, member)
+    metrics: tuple[tuple[int, ...], ...]  # per metric: member indexes (measure) or (num, den)
+
+
+def _compile_folded(
+    groups: list[_Group],
+    definitions: list[MetricDefinition],
+    parts: dict[str, dict[str, tuple[int, tuple]]],
+    quarters: list[Quarter],
+    start_month: int,
+) -> FusedQuery:
+    bind = _Binder()
+    columns: list[str] = []
+    folded: dict[int, FoldedMember] = {}
+    selects = [
+        _fold_group_sql(group, tag, bind, start_month, columns, folded)
+        for tag, group in enumerate(groups)
+    ]
+    union = " UNION ALL BY NAME ".join(f"({select})" for select in selects)
+    sql = f"SELECT __g, {', '.join(columns)} FROM ({union})" if len(selects) > 1 else selects[0]
+    members: list[tuple[int, FoldedMember]] = []
+    metrics: list[tuple[int, ...]] = []
+    for definition in definitions:
+        names = ("numerator", "denominator") if definition.type is MetricType.RATIO else ("measure",)
+        indexes = []
+        for part in names:
+            tag, member = parts[definition.name][part]
+            indexes.append(len(members))
+            members.append((tag, folded[id(member)]))
+        metrics.append(tuple(indexes))
+    plan = FoldPlan(
+        tuple((q.label, period_index(q)) for q in quarters), tuple(members), tuple(metrics)
+    )
+    return FusedQuery(sql, bind.params, tuple(d.name for d in definitions), plan)
+
+
+def fused_values(query: FusedQuery, rows: list[tuple[Any, ...]]) -> dict[str, dict[str, Any]]:
+    """metric -> period label -> value, from the rows of a fused catalog query."""
+    if query.fold is None:
+        return {
+            name: {row[0]: row[index] for row in rows}
+            for index, name in enumerate(query.names, start=1)
+        }
+    plan = query.fold
+    by_group: dict[int, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        by_group.setdefault(row[0], []).append(row)
+    numbers = [number for _, number in plan.periods]
+    figures: list[list[Any]] = [[] for _ in plan.members]
+    for tag in {tag for tag, _ in plan.members}:
+        indexes = [i for i, (t, _) in enumerate(plan.members) if t == tag]
+        folded = fold_members([plan.members[i][1] for i in indexes], by_group.get(tag, []), numbers)
+        for i, series in zip(indexes, folded, strict=True):
+            figures[i] = series
+    values: dict[str, dict[str, Any]] = {}
+    for name, indexes in zip(query.names, plan.metrics, strict=True):
+        if len(indexes) == 1:
+            series = figures[indexes[0]]
+        else:
+            numerator, denominator = (figures[i] for i in indexes)
+            series = [ratio(n, d) for n, d in zip(numerator, denominator, strict=True)]
+        values[name] = {label: value for (label, _), value in zip(plan.periods, series, strict=True)}
+    return values
+
+
 def compile_catalog(
     definitions: list[MetricDefinition],
     sources: dict[str, Source],
@@ -796,6 +1070,16 @@ def compile_catalog(
             member = (part, definition, measure)
             groups[index_of[key]].members.append(member)
             parts[definition.name][part] = (index_of[key], member)
+    if start_month is not None and all(
+        _foldable(
+            group,
+            types.get(group.source.table, {}),
+            computed_types.get(group.source.name, {}),
+            start_month,
+        )
+        for group in groups
+    ):
+        return _compile_folded(groups, definitions, parts, quarters, start_month)
     ctes, column_of = [periods], {}
     for index, group in enumerate(groups):
         if group.scan:
@@ -999,17 +1283,23 @@ def _definition_problem(
 def _computed_expressions(
     definitions: list[MetricDefinition], sources: dict[str, Source]
 ) -> dict[str, dict[str, str]]:
-    """source -> {computed column: its expression} for the computed columns the definitions sum
-    or average (whose type decides whether a fused scan may rebuild them from parts)."""
+    """source -> {computed column: its expression} for the computed columns whose type decides
+    how a fused scan may evaluate the definitions: those summed, averaged, or taken the minimum
+    or maximum of (rebuilt from per-group parts?), and those compared with $period_start or
+    $period_end (a date folded by month numbers?)."""
     wanted: dict[str, dict[str, str]] = {}
     for definition in definitions:
         for _, measure in definition.parts():
             source = sources.get(measure.source)
-            if source is None or measure.agg not in (Agg.SUM, Agg.AVERAGE) or not measure.expr:
+            if source is None:
                 continue
-            column = source.column(measure.expr)
-            if column is not None and column.expr:
-                wanted.setdefault(source.name, {})[column.name] = column.expr
+            names = [f.field for f in measure.filters if f.field and _period_dependent(f)]
+            if measure.agg in (Agg.SUM, Agg.AVERAGE, Agg.MIN, Agg.MAX) and measure.expr:
+                names.append(measure.expr)
+            for name in names:
+                column = source.column(name)
+                if column is not None and column.expr:
+                    wanted.setdefault(source.name, {})[column.name] = column.expr
     return wanted
 
 
@@ -1021,8 +1311,8 @@ def _describe_computed_sql(source: Source, expressions: dict[str, str]) -> str:
 def computed_column_types(
     con: duckdb.DuckDBPyConnection, definitions: list[MetricDefinition], sources: dict[str, Source]
 ) -> dict[str, dict[str, str]]:
-    """source -> {computed column: DuckDB type} for the computed columns the definitions sum or
-    average (one DESCRIBE per source), so compile_catalog knows which sums are exact. A source
+    """source -> {computed column: DuckDB type} for the computed columns _computed_expressions
+    names (one DESCRIBE per source), so compile_catalog knows which sums are exact. A source
     whose expressions do not bind is left out (its parts then take the row-by-row path)."""
     found: dict[str, dict[str, str]] = {}
     for name, expressions in _computed_expressions(definitions, sources).items():
@@ -1219,11 +1509,10 @@ def _fused_values(
         raise
     except (duckdb.Error, MetricError):
         return None
-    return {
-        name: {row[0]: row[index] for row in result}
-        for query, result in zip(queries, results, strict=True)
-        for index, name in enumerate(query.names, start=1)
-    }
+    values: dict[str, dict[str, Any]] = {}
+    for query, result in zip(queries, results, strict=True):
+        values.update(fused_values(query, result))
+    return values
 
 
 def evaluate_series(

@@ -213,24 +213,70 @@ def _per_metric(con, definitions, quarters):
     return out
 
 
-@pytest.mark.parametrize("extra", [False, True])
-def test_fused_catalog_query_equals_the_per_metric_queries(demo_db_path, extra):
-    from aims_metrics.engine import _existing_columns, compile_catalog, computed_column_types
+def _period_filter_definitions() -> list[MetricDefinition]:
+    """Every order comparison of a date with $period_start and $period_end, in every grain: the
+    folded catalog turns each into a bound on quarter or month numbers of the date shifted by a
+    day, so each must count exactly the rows SQL's comparison keeps."""
+    common = {"label": "x", "description": "d", "owner": "o", "clause": "9.1",
+              "direction": "lower_is_better", "unit": "count"}
+    specs = []
+    for grain in ("quarter", "month", "year"):
+        for op in ("lt", "lte", "gt", "gte"):
+            for variable in ("$period_start", "$period_end"):
+                specs.append({
+                    "name": f"x_{grain}_due_{op}_{variable[8:]}", "type": "snapshot", "grain": grain,
+                    "snapshot": {"opened": "raised_on", "closed": "closed_on"},
+                    "measure": {"source": "findings", "filters": [
+                        {"field": "due_on", "op": op, "value": variable}]}})
+                specs.append({
+                    "name": f"x_{grain}_closed_{op}_{variable[8:]}", "type": "simple",
+                    "grain": grain, "time_dimension": "raised_on",
+                    "measure": {"source": "findings", "filters": [
+                        {"field": "closed_on", "op": op, "value": variable}]}})
+    return [MetricDefinition.model_validate(common | spec) for spec in specs]
+
+
+# Extras the folded catalog handles too (the others need the rows or free-form SQL).
+_FOLDABLE_EXTRAS = {
+    "x_min_days", "x_max_days_open", "x_sum_days", "x_raised_after_start", "x_two_sources",
+    "x_month_high", "x_month_sum_days", "x_year_raised", "x_year_mean_days",
+    "x_month_raised_after_start",
+}
+
+
+@pytest.mark.parametrize("catalog, folded", [
+    ("shipped", True),
+    ("shipped+foldable extras", True),
+    ("shipped+period filters", True),
+    ("shipped+every extra", False),  # a median, a distinct count, free SQL: joined in SQL
+])
+def test_fused_catalog_query_equals_the_per_metric_queries(demo_db_path, catalog, folded):
+    from aims_metrics.engine import (
+        _existing_columns,
+        compile_catalog,
+        computed_column_types,
+        fused_values,
+    )
     from aims_metrics.periods import last_completed_quarter, quarters_ending
 
     quarters = quarters_ending(last_completed_quarter(), 9)
-    definitions = shipped_catalog() + (_extra_definitions() if extra else [])
+    definitions = shipped_catalog() + {
+        "shipped": [],
+        "shipped+foldable extras": [d for d in _extra_definitions() if d.name in _FOLDABLE_EXTRAS],
+        "shipped+period filters": _period_filter_definitions(),
+        "shipped+every extra": _extra_definitions(),
+    }[catalog]
     sources = shipped_sources()
     with store.open_db(demo_db_path) as con:
         types = _existing_columns(con)
         computed = computed_column_types(con, definitions, sources)
         fused = compile_catalog(definitions, sources, quarters, types, computed)
-        rows = con.execute(fused.sql, fused.params).fetchall()
+        values = fused_values(fused, con.execute(fused.sql, fused.params).fetchall())
         expected = _per_metric(con, definitions, quarters)
+    assert (fused.fold is not None) == folded
     assert list(fused.names) == [d.name for d in definitions]
-    assert [row[0] for row in rows] == [q.label for q in quarters]
-    for index, definition in enumerate(definitions, start=1):
-        got = [(row[0], row[index]) for row in rows]
+    for definition in definitions:
+        got = [(q.label, values[definition.name][q.label]) for q in quarters]
         want = [(row[0], row[1]) for row in expected[definition.name]]
         assert got == want, definition.name  # exact: same values, no rounding differences
         assert [type(v) for _, v in got] == [type(v) for _, v in want], definition.name
@@ -281,7 +327,8 @@ def test_the_shipped_catalog_reads_each_table_once_whatever_the_windows(demo_db_
             _existing_columns(con), computed,
         )
     assert computed == {"incidents": {"days_to_resolve": "BIGINT"},
-                        "findings": {"days_to_close": "BIGINT"}}
+                        "findings": {"days_to_close": "BIGINT"},
+                        "systems": {"impact_assessed_on": "DATE"}}
     tables = {sources[m.source].table for d in definitions for _, m in d.parts()}
     assert {table: fused.sql.count(f'FROM "{table}" t') for table in tables} == dict.fromkeys(tables, 1)
 
