@@ -11,8 +11,9 @@ with a time limit (a timer interrupts the connection).
 from __future__ import annotations
 
 import os
+import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
@@ -32,6 +33,7 @@ from aims_metrics.folding import (
     ratio,
 )
 from aims_metrics.periods import Quarter
+from aims_metrics.records import TABLES
 from aims_metrics.vocabulary import (
     LIST_OPS,
     ORDER_OPS,
@@ -1324,6 +1326,21 @@ def computed_column_types(
     return found
 
 
+# (source table, its computed expressions, the schemas of the tables they read) -> column types.
+# DuckDB infers an expression's type from the schemas it reads alone, so one DESCRIBE serves
+# every later evaluation whose schemas are the same (~1 ms of each catalog call).
+_computed_types_seen: dict[tuple, dict[str, str]] = {}
+
+
+def _tables_named(expressions: Iterable[str], sources: dict[str, Source]) -> set[str]:
+    """The known tables (the registry's and the sources') the SQL expressions name."""
+    known = set(TABLES) | {source.table for source in sources.values()}
+    return {
+        table for table in known for expr in expressions
+        if re.search(rf"\b{re.escape(table)}\b", expr)
+    }
+
+
 def _database_facts(
     con: duckdb.DuckDBPyConnection,
     tables: set[str],
@@ -1331,40 +1348,61 @@ def _database_facts(
     sources: dict[str, Source],
 ) -> tuple[dict[str, dict[str, str]], dict[str, int], dict[str, dict[str, str]]] | None:
     """What _existing_columns, _row_counts and computed_column_types tell, in one read-only query
-    (a third of their time); None when a table is missing or an expression does not bind (the
+    (a third of their time; the computed columns' types are DESCRIBEd once per schema, see
+    _computed_types_seen); None when a table is missing or an expression does not bind (the
     caller then asks them one by one, which tells which)."""
-    ordered = sorted(tables)
     expressions = _computed_expressions(definitions, sources)
-    computed_of = list(expressions)
+    searched = {
+        name: {sources[name].table} | _tables_named(exprs.values(), sources)
+        for name, exprs in expressions.items()
+    }
+    ordered = sorted(tables.union(*searched.values()))
     parts = []
     for index, table in enumerate(ordered):
         parts.append(
             f"SELECT {index} AS i, column_name AS c, column_type AS t, NULL::BIGINT AS n "
             f"FROM (DESCRIBE {_ident(table)})"
         )
-        parts.append(_row_count_sql(index, table, "NULL, NULL, "))
-    for offset, name in enumerate(computed_of, start=len(ordered)):
-        describe = _describe_computed_sql(sources[name], expressions[name])
-        parts.append(f"SELECT {offset}, column_name, column_type, NULL FROM ({describe})")
+        if table in tables:
+            parts.append(_row_count_sql(index, table, "NULL, NULL, "))
     if not parts:
         return {}, {}, {}
     try:
         with store.transaction(con, read_only=True):
             rows = con.execute(" UNION ALL ".join(parts)).fetchall()
+            described: dict[str, dict[str, str]] = {table: {} for table in ordered}
+            counts: dict[str, int] = {}
+            for index, column, type_name, count in rows:
+                if column is None:
+                    counts[ordered[index]] = count
+                else:
+                    described[ordered[index]][column] = type_name
+            key_of = {
+                name: (
+                    sources[name].table,
+                    tuple(sorted(exprs.items())),
+                    tuple((t, tuple(sorted(described[t].items()))) for t in sorted(searched[name])),
+                )
+                for name, exprs in expressions.items()
+            }
+            unseen = [name for name in expressions if key_of[name] not in _computed_types_seen]
+            if unseen:
+                describe = " UNION ALL ".join(
+                    f"SELECT {index}, column_name, column_type FROM "
+                    f"({_describe_computed_sql(sources[name], expressions[name])})"
+                    for index, name in enumerate(unseen)
+                )
+                found: dict[str, dict[str, str]] = {name: {} for name in unseen}
+                for index, column, type_name in con.execute(describe).fetchall():
+                    found[unseen[index]][column] = type_name
+                for name in unseen:
+                    _computed_types_seen[key_of[name]] = found[name]
     except duckdb.InterruptException:
         raise
     except duckdb.Error:
         return None
-    existing: dict[str, dict[str, str]] = {table: {} for table in ordered}
-    counts: dict[str, int] = {}
-    computed: dict[str, dict[str, str]] = {name: {} for name in computed_of}
-    for index, column, type_name, count in rows:
-        if index >= len(ordered):
-            computed[computed_of[index - len(ordered)]][column] = type_name
-        elif column is None:
-            counts[ordered[index]] = count
-        else:
-            existing[ordered[index]][column] = type_name
+    existing = {table: described[table] for table in ordered if table in tables}
+    computed = {name: dict(_computed_types_seen[key_of[name]]) for name in expressions}
     return existing, counts, computed
 
 

@@ -390,3 +390,22 @@ def test_one_query_tells_the_tables_columns_rows_and_computed_types(demo_db_path
         assert rows["incidents"] == con.execute("SELECT count(*) FROM incidents").fetchall()[0][0]
         assert computed == computed_column_types(con, definitions, sources)
         assert _database_facts(con, tables | {"no_such_table"}, definitions, sources) is None
+
+
+def test_computed_column_types_are_described_again_when_a_table_they_read_changes(con):
+    """The computed columns' types are remembered per schema: a catalog call after the first does
+    not DESCRIBE them, and a change to a table an expression reads (not only the source's own)
+    is seen at once."""
+    from aims_metrics import engine
+
+    definitions, sources = shipped_catalog(), shipped_sources()
+    tables = {sources[m.source].table for d in definitions for _, m in d.parts()}
+    _, _, computed = engine._database_facts(con, tables, definitions, sources)
+    assert computed["systems"] == {"impact_assessed_on": "DATE"}
+    described = len(engine._computed_types_seen)
+    assert engine._database_facts(con, tables, definitions, sources)[2] == computed
+    assert len(engine._computed_types_seen) == described  # the same schemas: nothing new
+    con.execute("ALTER TABLE assessments ALTER completed_on TYPE TIMESTAMP")
+    _, _, changed = engine._database_facts(con, tables, definitions, sources)
+    assert changed["systems"] == {"impact_assessed_on": "TIMESTAMP"}
+    assert changed["incidents"] == computed["incidents"]
