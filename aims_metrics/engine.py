@@ -2,8 +2,11 @@
 
 One query per metric covers every requested quarter (compile_series): a generated periods table
 (period, period_start, period_end) is joined to the metric's source, so a quarter's figure is
-computed from event dates as of the quarter end. A whole catalog is evaluated by one query
-(compile_catalog) in which metrics over the same source and window share a scan. Every value reaches SQL as a bound parameter;
+computed from event dates as of the quarter end. A whole catalog is evaluated by one query per
+core (compile_catalog) in which the metrics over one source share one scan: the rows are grouped
+by the quarter numbers of the dates the windows read, and those groups are folded into quarters
+in Python (aims_metrics.folding), or joined to the periods in SQL for aggregates that do not fold
+exactly. Every value reaches SQL as a bound parameter;
 identifiers come only from the source declarations. Evaluation runs in a read-only transaction
 with a time limit (a timer interrupts the connection).
 """

@@ -244,13 +244,16 @@ _FOLDABLE_EXTRAS = {
 }
 
 
-@pytest.mark.parametrize("catalog, folded", [
-    ("shipped", True),
-    ("shipped+foldable extras", True),
-    ("shipped+period filters", True),
-    ("shipped+every extra", False),  # a median, a distinct count, free SQL: joined in SQL
+@pytest.mark.parametrize("catalog, folded, start_month", [
+    ("shipped", True, 1),
+    ("shipped+foldable extras", True, 1),
+    ("shipped+period filters", True, 1),
+    ("shipped+period filters", True, 4),  # fiscal years from April
+    ("shipped+every extra", False, 1),  # a median, a distinct count, free SQL: joined in SQL
 ])
-def test_fused_catalog_query_equals_the_per_metric_queries(demo_db_path, catalog, folded):
+def test_fused_catalog_query_equals_the_per_metric_queries(
+    demo_db_path, catalog, folded, start_month
+):
     from aims_metrics.engine import (
         _existing_columns,
         compile_catalog,
@@ -259,7 +262,7 @@ def test_fused_catalog_query_equals_the_per_metric_queries(demo_db_path, catalog
     )
     from aims_metrics.periods import last_completed_quarter, quarters_ending
 
-    quarters = quarters_ending(last_completed_quarter(), 9)
+    quarters = quarters_ending(last_completed_quarter(start_month=start_month), 9)
     definitions = shipped_catalog() + {
         "shipped": [],
         "shipped+foldable extras": [d for d in _extra_definitions() if d.name in _FOLDABLE_EXTRAS],
