@@ -813,7 +813,7 @@ def _period_filter_key(
 
 
 def _foldable(group: _Group, types: dict[str, str], computed: dict[str, str], start_month: int) -> bool:
-    """Whether folding.fold_member gives the group's figures exactly: a shared scan (_scannable)
+    """Whether folding.fold_members gives the group's figures exactly: a shared scan (_scannable)
     whose sums and means are of integers, minima and maxima of integers or dates, and filters
     on $period_start/$period_end order comparisons of a DATE column."""
     if not group.scan:
