@@ -1354,36 +1354,23 @@ def _database_facts(
     definitions: list[MetricDefinition],
     sources: dict[str, Source],
 ) -> tuple[dict[str, dict[str, str]], dict[str, int], dict[str, dict[str, str]]] | None:
-    """What _existing_columns, _row_counts and computed_column_types tell, in one read-only query
-    (a third of their time; the computed columns' types are DESCRIBEd once per schema, see
-    _computed_types_seen); None when a table is missing or an expression does not bind (the
-    caller then asks them one by one, which tells which)."""
+    """What _existing_columns, _row_counts and computed_column_types tell, in one read-only
+    transaction: the tables bound (_bound_columns), their rows counted in one query, and the
+    computed columns' types DESCRIBEd once per schema (see _computed_types_seen); None when a
+    table is missing or an expression does not bind (the caller then asks them one by one,
+    which tells which)."""
     expressions = _computed_expressions(definitions, sources)
     searched = {
         name: {sources[name].table} | _tables_named(exprs.values(), sources)
         for name, exprs in expressions.items()
     }
     ordered = sorted(tables.union(*searched.values()))
-    parts = []
-    for index, table in enumerate(ordered):
-        parts.append(
-            f"SELECT {index} AS i, column_name AS c, column_type AS t, NULL::BIGINT AS n "
-            f"FROM (DESCRIBE {_ident(table)})"
-        )
-        if table in tables:
-            parts.append(_row_count_sql(index, table, "NULL, NULL, "))
-    if not parts:
+    if not ordered:
         return {}, {}, {}
     try:
         with store.transaction(con, read_only=True):
-            rows = con.execute(" UNION ALL ".join(parts)).fetchall()
-            described: dict[str, dict[str, str]] = {table: {} for table in ordered}
-            counts: dict[str, int] = {}
-            for index, column, type_name, count in rows:
-                if column is None:
-                    counts[ordered[index]] = count
-                else:
-                    described[ordered[index]][column] = type_name
+            described = {table: _bound_columns(con, table) for table in ordered}
+            counts = _row_counts_in_transaction(con, tables)
             key_of = {
                 name: (
                     sources[name].table,
@@ -1413,19 +1400,30 @@ def _database_facts(
     return existing, counts, computed
 
 
-def _row_count_sql(index: int, table: str, padding: str = "") -> str:
-    return f"SELECT {index}, {padding}count(*) FROM {_ident(table)}"
+def _bound_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
+    """A table's {column: DuckDB type}, as DESCRIBE names them, from binding the table: no query
+    runs (~0.1 ms a table, against ~0.3 ms for a DESCRIBE). Raises duckdb.CatalogException for
+    a missing table."""
+    relation = con.table(table)
+    return dict(zip(relation.columns, map(str, relation.types), strict=True))
+
+
+def _row_counts_in_transaction(
+    con: duckdb.DuckDBPyConnection, tables: set[str]
+) -> dict[str, int]:
+    if not tables:
+        return {}
+    ordered = sorted(tables)
+    counts = " UNION ALL ".join(
+        f"SELECT {index}, count(*) FROM {_ident(table)}" for index, table in enumerate(ordered)
+    )
+    return {ordered[index]: count for index, count in con.execute(counts).fetchall()}
 
 
 def _row_counts(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, int]:
     """table -> number of rows, for tables that exist, in one read-only query."""
-    if not tables:
-        return {}
-    ordered = sorted(tables)
-    counts = " UNION ALL ".join(_row_count_sql(i, table) for i, table in enumerate(ordered))
     with store.transaction(con, read_only=True):
-        rows = con.execute(counts).fetchall()
-    return {ordered[index]: count for index, count in rows}
+        return _row_counts_in_transaction(con, tables)
 
 
 def _run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import duckdb
 import pytest
 import yaml
 
@@ -374,7 +375,7 @@ def test_split_catalog_balances_the_work_and_keeps_a_metric_over_two_sources_who
     assert split_catalog(definitions, shipped_sources(), 1) == [definitions]
 
 
-def test_one_query_tells_the_tables_columns_rows_and_computed_types(demo_db_path):
+def test_one_transaction_tells_the_tables_columns_rows_and_computed_types(demo_db_path):
     """_database_facts gives what the three separate lookups give, or None when a table is
     missing (evaluate_series then asks them one by one)."""
     from aims_metrics.engine import (
@@ -393,6 +394,25 @@ def test_one_query_tells_the_tables_columns_rows_and_computed_types(demo_db_path
         assert rows["incidents"] == con.execute("SELECT count(*) FROM incidents").fetchall()[0][0]
         assert computed == computed_column_types(con, definitions, sources)
         assert _database_facts(con, tables | {"no_such_table"}, definitions, sources) is None
+
+
+def test_binding_a_table_names_its_column_types_as_describe_does(con):
+    """_bound_columns (binding, no query) and DESCRIBE agree on every registry table and on types
+    the registry does not use yet (parametrised, nested, time zone)."""
+    from aims_metrics.engine import _bound_columns
+
+    con.execute(
+        "CREATE TABLE many_types (a DECIMAL(18,3), b TIMESTAMPTZ, c ENUM('x', 'y'), d INTEGER[], "
+        "e STRUCT(a INTEGER, b VARCHAR), f UUID, g INTERVAL, h HUGEINT, i TIME, j MAP(VARCHAR, "
+        "DOUBLE), \"odd name\" VARCHAR)"
+    )
+    names = [row[0] for row in con.execute("SHOW TABLES").fetchall()]
+    assert "many_types" in names and "incidents" in names
+    for table in names:
+        described = {row[0]: row[1] for row in con.execute(f'DESCRIBE "{table}"').fetchall()}
+        assert _bound_columns(con, table) == described, table
+    with pytest.raises(duckdb.CatalogException):
+        _bound_columns(con, "no_such_table")
 
 
 def test_computed_column_types_are_described_again_when_a_table_they_read_changes(con):
