@@ -55,10 +55,15 @@ def _runner(fn: Callable[[], object]) -> Callable[[], float]:
     return lambda: timed(fn)[0]
 
 
-def alternate(runners: dict[str, Callable[[], float]], rounds: int = ROUNDS) -> dict[str, list[float]]:
+def alternate(
+    runners: dict[str, Callable[[], float]], rounds: int = ROUNDS, warm_up: int = 0
+) -> dict[str, list[float]]:
     """Each runner returns the seconds of its timed part (set-up excluded); interleaved, the
-    order flipping every round."""
+    order flipping every round, after `warm_up` untimed rounds of every runner."""
     names = list(runners)
+    for _ in range(warm_up):
+        for name in names:
+            runners[name]()
     seconds: dict[str, list[float]] = {name: [] for name in names}
     for index in range(rounds):
         for name in names if index % 2 == 0 else list(reversed(names)):
@@ -68,9 +73,11 @@ def alternate(runners: dict[str, Callable[[], float]], rounds: int = ROUNDS) -> 
 
 # --- 1. the KPI catalog ----------------------------------------------------------------------
 
-# A round of the catalog takes ~0.5 s, and its ratio against pandas swung 6.6x-10.9x between
-# 3-round runs: three times the rounds give a steadier median at little cost.
-CATALOG_ROUNDS = 3 * ROUNDS
+# A round of the catalog takes ~0.45 s. One engine call takes 28-41 ms from round to round (the
+# pandas baseline 320-360 ms), so the median of 9 rounds still moved the ratio 8.5x-11.2x between
+# runs of the same code: five times the rounds, after one untimed round of every runner (the
+# first pandas run takes ~420 ms, the first engine runs after the frames load ~40 ms).
+CATALOG_ROUNDS = 5 * ROUNDS
 
 
 def check_catalog(results, quarters, every, pandas_values, sql_values) -> int:
@@ -110,7 +117,7 @@ def section_catalog(db: Path, manifest: dict) -> list[Row]:
             "engine": _runner(lambda: engine.catalog_series(con, quarters)),
             "sql": _runner(lambda: baselines_sql.catalog(con, every)),
             "pandas": _runner(lambda: baselines_pandas.catalog(frames, every)),
-        }, CATALOG_ROUNDS)
+        }, CATALOG_ROUNDS, warm_up=1)
         checked = check_catalog(results, quarters, every,
                                 baselines_pandas.catalog(frames, every),
                                 baselines_sql.catalog(con, every))
