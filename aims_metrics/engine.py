@@ -897,15 +897,20 @@ def _fold_group_sql(
         return bound_start_month[0]
 
     needs_months = _months_needed(group)
+    # per member: its $period_start/$period_end filters as (field, shift, bound, offset)
+    period_filters: list[list[tuple[str, int, Bound, int]]] = []
     # (field, shift) -> whether its quarter number serves every bound on it (else its month)
     filter_keys: dict[tuple[str, int], bool] = {}
     for _, definition, measure in group.members:
+        keyed = []
         for flt in measure.filters:
             if _period_dependent(flt):
                 shift, bound, offset = _period_filter_key(flt, definition.grain, start_month)  # type: ignore[misc]
+                keyed.append((flt.field or "", shift, bound, offset))
                 by_quarter = as_quarter_bound(bound, offset, start_month) is not None
                 key = (flt.field or "", shift)
                 filter_keys[key] = filter_keys.get(key, True) and by_quarter
+        period_filters.append(keyed)
     # One date alone: group the rows by the date, then number those few groups (second level).
     by_date = len(needs_months) == 1 and not filter_keys
     prefix = f"g{tag}_"
@@ -936,12 +941,10 @@ def _fold_group_sql(
             for kind, sql in _per_group_parts(measure, row_filters).items()
         ]
         bounds = _window_bounds(definition, measure, key_of, start_month)
-        for flt in measure.filters:
-            if _period_dependent(flt):
-                shift, bound, offset = _period_filter_key(flt, definition.grain, start_month)  # type: ignore[misc]
-                if filter_keys[(flt.field or "", shift)]:
-                    bound, offset = as_quarter_bound(bound, offset, start_month)  # type: ignore[misc]
-                bounds.append(KeyBound(filter_key_of[(flt.field or "", shift)], bound, offset))
+        for field_name, shift, bound, offset in period_filters[index]:
+            if filter_keys[(field_name, shift)]:
+                bound, offset = as_quarter_bound(bound, offset, start_month)  # type: ignore[misc]
+            bounds.append(KeyBound(filter_key_of[(field_name, shift)], bound, offset))
         members_out[id(member)] = FoldedMember(
             tuple(bounds), FoldedAgg(measure.agg.value), value_at, count_at
         )
