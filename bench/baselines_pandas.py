@@ -36,7 +36,7 @@ import math
 
 import pandas as pd
 
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.periods import Quarter
 
 METRICS = (
     "incidents_total",

@@ -95,10 +95,8 @@ def absolute_row(section: str, what: str, runs: list[float], limit_s: float, pea
 def _generator_fingerprint() -> str:
     """Changes when the product's generator (or the schema) changes, so the data is rebuilt."""
     digest = hashlib.sha256()
-    for relative in ("aims_metrics/demo.py", "aims_metrics/records.py", "aims_metrics/store.py",
-                     "aims_metrics/auth.py", "aims_metrics/review.py"):
-        path = ROOT / relative
-        if path.exists():
+    for folder in ("demo", "tables", "store", "auth", "review"):
+        for path in sorted((ROOT / "aims_metrics" / folder).glob("*.py")):
             digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -107,7 +105,7 @@ def dataset(scale: str, rebuild: bool = False) -> tuple[Path, dict]:
     """The database for a scale in bench/data/, built with the product's seeded generator
     (`aims_metrics.demo.load_demo`) unless a current one is already there. Returns its path and
     manifest (scale, end quarter, generator fingerprint, row counts, build seconds)."""
-    from aims_metrics.periods import last_completed_quarter
+    from aims_metrics.metrics.periods import last_completed_quarter
 
     DATA.mkdir(parents=True, exist_ok=True)
     path = DATA / f"{scale}.duckdb"
@@ -129,7 +127,7 @@ def dataset(scale: str, rebuild: bool = False) -> tuple[Path, dict]:
     try:
         from aims_metrics.demo import load_demo
     except ImportError:  # the product generator is not there yet: the bench's stand-in
-        from aims_metrics.periods import Quarter
+        from aims_metrics.metrics.periods import Quarter
         from bench.synth import generate
 
         generate(path, Quarter(end_quarter.year, end_quarter.number),

@@ -46,7 +46,7 @@ def _same(a, b) -> bool:
 
 
 def _quarters(manifest: dict):
-    from aims_metrics.periods import parse_quarter, quarters_ending
+    from aims_metrics.metrics.periods import parse_quarter, quarters_ending
 
     return quarters_ending(parse_quarter(manifest["end_quarter"]), 8)
 
@@ -102,7 +102,7 @@ def check_catalog(results, quarters, every, pandas_values, sql_values) -> int:
 
 
 def section_catalog(db: Path, manifest: dict) -> list[Row]:
-    from aims_metrics import engine
+    from aims_metrics.metrics import engine
     from aims_metrics.store import open_db
     from bench import baselines_pandas, baselines_sql
 
@@ -156,8 +156,8 @@ def _export_csvs(db: Path, manifest: dict) -> tuple[Path, Path, int]:
 def section_import(db: Path, manifest: dict) -> list[Row]:
     import duckdb
 
-    from aims_metrics.ingest import import_file
     from aims_metrics.store import open_db
+    from aims_metrics.tables.ingest import import_file
 
     bias_csv, systems_csv, rows = _export_csvs(db, manifest)
     work = DATA / "work"
@@ -210,7 +210,7 @@ def section_import(db: Path, manifest: dict) -> list[Row]:
 
 
 def section_aging(db: Path, manifest: dict) -> list[Row]:
-    from aims_metrics.aging import aging_report
+    from aims_metrics.performance.aging import aging_report
     from aims_metrics.store import open_db
     from bench import baselines_sql
 
@@ -234,7 +234,7 @@ def section_aging(db: Path, manifest: dict) -> list[Row]:
 
 
 def section_objectives(db: Path, manifest: dict) -> list[Row]:
-    from aims_metrics.objectives import objective_progress
+    from aims_metrics.performance.objectives import objective_progress
     from aims_metrics.store import open_db
     from bench import baselines_sql
 
@@ -261,7 +261,7 @@ def section_objectives(db: Path, manifest: dict) -> list[Row]:
 
 
 def section_minutes(db: Path, manifest: dict) -> list[Row]:
-    from aims_metrics.minutes import render_minutes
+    from aims_metrics.review.minutes import render_minutes
     from aims_metrics.store import open_db
 
     quarter = _quarters(manifest)[-1]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import duckdb
 
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.periods import Quarter
 from aims_metrics.store import open_db
 
 SIZES = {

@@ -23,10 +23,11 @@ import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
 
-from aims_metrics import auth, periods, store
+from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
-from aims_metrics.exports import safe_csv_bytes
-from aims_metrics.formatting import format_value  # noqa: F401  (pages use _ui.format_value)
+from aims_metrics.metrics import periods
+from aims_metrics.metrics.formatting import format_value  # noqa: F401  (pages use _ui.format_value)
+from aims_metrics.tables.export import safe_csv_bytes
 
 log = logging.getLogger("aims_review")
 

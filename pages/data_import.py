@@ -8,10 +8,11 @@ import json
 import pandas as pd
 import streamlit as st
 
-from aims_metrics import ingest, readers, store
+from aims_metrics import store
 from aims_metrics.auth import Action
-from aims_metrics.readers import FileProblem
-from aims_metrics.records import TABLES
+from aims_metrics.tables import ingest, readers
+from aims_metrics.tables.readers import FileProblem
+from aims_metrics.tables.registry import TABLES
 from pages import _ui
 
 me = _ui.require(Action.IMPORT_DATA)

@@ -9,9 +9,10 @@ import plotly.graph_objects as go
 import pydantic
 import streamlit as st
 
-from aims_metrics import definitions, engine
 from aims_metrics.auth import Action
-from aims_metrics.definitions.models import Grain, MetricDefinition
+from aims_metrics.metrics import catalog as definitions
+from aims_metrics.metrics import engine
+from aims_metrics.metrics.models import Grain, MetricDefinition
 from pages import _ui
 
 me = _ui.require(Action.EDIT_METRICS)

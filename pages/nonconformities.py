@@ -6,9 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from aims_metrics import aging
 from aims_metrics.auth import Action
-from aims_metrics.records import FindingType
+from aims_metrics.performance import aging
+from aims_metrics.tables.registry import FindingType
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)

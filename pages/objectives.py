@@ -9,9 +9,10 @@ import plotly.graph_objects as go
 import pydantic
 import streamlit as st
 
-from aims_metrics import engine, objectives
 from aims_metrics.auth import Action
-from aims_metrics.definitions import current_definitions
+from aims_metrics.metrics import engine
+from aims_metrics.metrics.catalog import current_definitions
+from aims_metrics.performance import objectives
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from aims_metrics import aging, engine, objectives
 from aims_metrics.auth import Action
+from aims_metrics.metrics import engine
+from aims_metrics.performance import aging, objectives
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)

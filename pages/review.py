@@ -12,9 +12,10 @@ import pandas as pd
 import pydantic
 import streamlit as st
 
-from aims_metrics import minutes, review
+from aims_metrics import review
 from aims_metrics.auth import Action
-from aims_metrics.formatting import format_change
+from aims_metrics.metrics.formatting import format_change
+from aims_metrics.review import minutes
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)

@@ -6,8 +6,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from aims_metrics import engine, exports
 from aims_metrics.auth import Action
+from aims_metrics.metrics import engine
+from aims_metrics.tables import export as exports
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)

@@ -62,7 +62,7 @@ def app_usernames() -> dict[str, str]:
 
 def known_quarter():
     """The quarter the app shows by default: the last completed one."""
-    from aims_metrics.periods import last_completed_quarter
+    from aims_metrics.metrics.periods import last_completed_quarter
 
     return last_completed_quarter()
 
@@ -96,7 +96,8 @@ def known_data_csv() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def app_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrated database with the known data set and one user per role (password APP_PASSWORD)."""
-    from aims_metrics import auth, ingest
+    from aims_metrics import auth
+    from aims_metrics.tables import ingest
 
     path = tmp_path_factory.mktemp("app") / "app.duckdb"
     with open_db(path) as connection:
@@ -121,7 +122,7 @@ def app_db(app_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 def split_catalogs(monkeypatch):
     """`split_catalogs(cores)`: the engine splits every catalog across that many cores, whatever
     the database's size; returns the list of splits it makes (one list of groups per catalog)."""
-    from aims_metrics import engine
+    from aims_metrics.metrics import engine
 
     splits: list = []
     real_split = engine.split_catalog

@@ -9,14 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aims_metrics import store
-from aims_metrics.aging import (
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.performance.aging import (
     BUCKETS,
     aging_report,
     bucket_of,
     open_findings,
     open_nonconformity_trend,
 )
-from aims_metrics.periods import Quarter
 
 AS_OF = date(2025, 9, 30)
 FINDINGS = [

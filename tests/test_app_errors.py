@@ -4,8 +4,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from aims_metrics import engine
-from aims_metrics.engine import MetricTimeout
+from aims_metrics.metrics import engine
+from aims_metrics.metrics.engine import MetricTimeout
 from pages import _ui
 from tests.conftest import app_usernames
 

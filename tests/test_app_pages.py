@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aims_metrics import auth, definitions
+from aims_metrics import auth
+from aims_metrics.metrics import catalog as definitions
 from aims_metrics.store import open_db
 from pages import _ui
 from tests.conftest import app_usernames, known_quarter

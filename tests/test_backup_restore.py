@@ -16,8 +16,10 @@ import duckdb
 import pytest
 from import_helpers import dump_db
 
-from aims_metrics import auth, definitions, ingest, store
+from aims_metrics import auth, store
+from aims_metrics.metrics import catalog as definitions
 from aims_metrics.review import seed_demo_review
+from aims_metrics.tables import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "backup password 1"
@@ -39,7 +41,7 @@ def cli(db: Path, *args: str, timeout: float = 120, **env: str) -> subprocess.Co
 @pytest.fixture
 def full_db(demo_db_path: Path) -> Path:
     """The demo data plus every kind of record: a finalised review, users, a metric edit."""
-    from aims_metrics.periods import last_completed_quarter
+    from aims_metrics.metrics.periods import last_completed_quarter
 
     with store.open_db(demo_db_path) as con:
         seed_demo_review(con, last_completed_quarter())

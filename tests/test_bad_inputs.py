@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from import_helpers import BAD_INPUTS, dump_db, new_db, rows, run_main, write
 
-from aims_metrics import readers
+from aims_metrics.tables import readers
 
 INCIDENTS_HEADER = "incident_id,title,severity,detected_on"
 TITLE_ROW_HINT = "(row 1 looks like a title row, not a header: remove the rows above the header)"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from aims_metrics.periods import last_completed_quarter, quarters_ending
+from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
 from aims_metrics.store import open_db
 from bench import baselines_pandas, baselines_sql
 from bench.common import register_migrations
@@ -37,7 +37,7 @@ def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_engine_pandas_and_sql_agree_on_every_metric_and_quarter(small_db: Path):
-    from aims_metrics import engine
+    from aims_metrics.metrics import engine
 
     quarters = quarters_ending(last_completed_quarter(), 8)
     every = sorted(set(quarters) | {q.previous() for q in quarters})
@@ -54,7 +54,7 @@ def test_engine_pandas_and_sql_agree_on_every_metric_and_quarter(small_db: Path)
 
 
 def test_check_catalog_fails_loudly_on_a_disagreement(small_db: Path):
-    from aims_metrics import engine
+    from aims_metrics.metrics import engine
     from bench.section import Mismatch
 
     quarters = quarters_ending(last_completed_quarter(), 2)
@@ -69,7 +69,7 @@ def test_check_catalog_fails_loudly_on_a_disagreement(small_db: Path):
 
 
 def test_hand_sql_aging_matches_the_product(small_db: Path):
-    from aims_metrics.aging import aging_report
+    from aims_metrics.performance.aging import aging_report
 
     as_of = last_completed_quarter().end
     with open_db(small_db) as con:

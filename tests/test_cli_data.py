@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from import_helpers import SYSTEMS_CSV, dump_db, new_db, rows, run_cli, write
 
-from aims_metrics.records import TABLES
+from aims_metrics.tables.registry import TABLES
 
 
 @pytest.fixture

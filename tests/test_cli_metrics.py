@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from aims_metrics import store
-from aims_metrics.objectives import seed_classic_objectives
+from aims_metrics.performance.objectives import seed_classic_objectives
 from tests.test_catalog_known_answers import load_known_answer_data
 
 ROOT = Path(__file__).resolve().parents[1]

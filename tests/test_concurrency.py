@@ -6,7 +6,8 @@ import threading
 import time
 from pathlib import Path
 
-from aims_metrics import ingest, store
+from aims_metrics import store
+from aims_metrics.tables import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 READERS = 8

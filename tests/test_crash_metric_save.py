@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from aims_metrics import store
-from aims_metrics.definitions import install_shipped_catalog
+from aims_metrics.metrics.catalog import install_shipped_catalog
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = """
 import sys, yaml
 from aims_metrics import store
-from aims_metrics.definitions import apply_metric_file, definition_to_yaml, shipped_catalog
+from aims_metrics.metrics.catalog import apply_metric_file, definition_to_yaml, shipped_catalog
 db = sys.argv[1]
 catalog = shipped_catalog()
 round_ = 0

@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from aims_metrics import ingest, store
+from aims_metrics import store
+from aims_metrics.tables import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 BIG_ROWS = 1_000_000

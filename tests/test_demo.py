@@ -9,9 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from aims_metrics import demo, engine, ingest, objectives, store
-from aims_metrics.periods import Quarter, last_completed_quarter
-from aims_metrics.records import TABLES, ColumnKind, clause_refs
+from aims_metrics import demo, store
+from aims_metrics.metrics import engine
+from aims_metrics.metrics.periods import Quarter, last_completed_quarter
+from aims_metrics.performance import objectives
+from aims_metrics.tables import ingest
+from aims_metrics.tables.registry import TABLES, ColumnKind, clause_refs
 
 END = Quarter(2025, 3)
 FIRST = END.shift(-7)

@@ -4,7 +4,7 @@ import re
 from pathlib import Path
 
 from aims_metrics.cli import build_parser
-from aims_metrics.records import docs_markdown
+from aims_metrics.tables.registry import docs_markdown
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

@@ -79,8 +79,8 @@ def test_draft_minutes_render_without_any_data(empty_db):
 
     from pypdf import PdfReader
 
-    from aims_metrics.minutes import render_minutes
-    from aims_metrics.periods import Quarter
+    from aims_metrics.metrics.periods import Quarter
+    from aims_metrics.review.minutes import render_minutes
 
     with open_db(empty_db) as con:
         pdf = render_minutes(con, Quarter(2026, 3))

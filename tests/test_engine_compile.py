@@ -6,11 +6,11 @@ from datetime import date
 
 import pytest
 
-from aims_metrics.definitions import shipped_catalog
-from aims_metrics.definitions.models import Filter
-from aims_metrics.definitions.sources import shipped_sources
-from aims_metrics.engine import _Binder, _filter_sql, compile_records, compile_series
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.catalog import shipped_catalog
+from aims_metrics.metrics.engine import _Binder, _filter_sql, compile_records, compile_series
+from aims_metrics.metrics.models import Filter
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.metrics.sources import shipped_sources
 
 CATALOG = {d.name: d for d in shipped_catalog()}
 QUARTERS = [Quarter(2025, 2), Quarter(2025, 3)]

@@ -7,10 +7,8 @@ import pytest
 import yaml
 
 from aims_metrics import store
-from aims_metrics.definitions import apply_metric_file, shipped_catalog
-from aims_metrics.definitions.models import MetricDefinition, Source, SourceColumn
-from aims_metrics.definitions.sources import shipped_sources
-from aims_metrics.engine import (
+from aims_metrics.metrics.catalog import apply_metric_file, shipped_catalog
+from aims_metrics.metrics.engine import (
     KpiStatus,
     MetricError,
     catalog_series,
@@ -19,7 +17,9 @@ from aims_metrics.engine import (
     metric_records,
     preview_definition,
 )
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.models import MetricDefinition, Source, SourceColumn
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.metrics.sources import shipped_sources
 from tests.test_catalog_known_answers import load_known_answer_data
 
 Q2, Q3 = Quarter(2025, 2), Quarter(2025, 3)
@@ -204,7 +204,7 @@ def _extra_definitions() -> list[MetricDefinition]:
 
 
 def _per_metric(con, definitions, quarters):
-    from aims_metrics.engine import compile_series
+    from aims_metrics.metrics.engine import compile_series
 
     sources = shipped_sources()
     out = {}
@@ -255,13 +255,13 @@ _FOLDABLE_EXTRAS = {
 def test_fused_catalog_query_equals_the_per_metric_queries(
     demo_db_path, catalog, folded, start_month
 ):
-    from aims_metrics.engine import (
+    from aims_metrics.metrics.engine import (
         _existing_columns,
         compile_catalog,
         computed_column_types,
         fused_values,
     )
-    from aims_metrics.periods import last_completed_quarter, quarters_ending
+    from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
 
     quarters = quarters_ending(last_completed_quarter(start_month=start_month), 9)
     definitions = shipped_catalog() + {
@@ -287,7 +287,7 @@ def test_fused_catalog_query_equals_the_per_metric_queries(
 
 
 def test_catalog_falls_back_to_one_query_per_metric_when_the_fused_query_fails(con, monkeypatch):
-    from aims_metrics import engine
+    from aims_metrics.metrics import engine
 
     def broken(*args, **kwargs):
         return engine.FusedQuery("SELECT * FROM no_such_table", {}, ())
@@ -301,8 +301,8 @@ def test_catalog_falls_back_to_one_query_per_metric_when_the_fused_query_fails(c
 
 
 def test_catalog_series_runs_the_fused_query_not_the_fallback(demo_db_path, monkeypatch):
-    from aims_metrics import engine
-    from aims_metrics.periods import last_completed_quarter, quarters_ending
+    from aims_metrics.metrics import engine
+    from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
 
     def refuse(*args, **kwargs):
         raise AssertionError("catalog_series fell back to one query per metric")
@@ -320,8 +320,12 @@ def test_catalog_series_runs_the_fused_query_not_the_fallback(demo_db_path, monk
 def test_the_shipped_catalog_reads_each_table_once_whatever_the_windows(demo_db_path):
     """Metrics over one source share one scan: event windows on different dates, snapshots,
     filters against the period end, and a mean of computed whole days."""
-    from aims_metrics.engine import _existing_columns, compile_catalog, computed_column_types
-    from aims_metrics.periods import last_completed_quarter, quarters_ending
+    from aims_metrics.metrics.engine import (
+        _existing_columns,
+        compile_catalog,
+        computed_column_types,
+    )
+    from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
 
     definitions, sources = shipped_catalog(), shipped_sources()
     with store.open_db(demo_db_path) as con:
@@ -338,7 +342,7 @@ def test_the_shipped_catalog_reads_each_table_once_whatever_the_windows(demo_db_
 
 
 def test_a_catalog_split_across_cores_gives_the_figures_of_one_query(demo_db_path, split_catalogs):
-    from aims_metrics.periods import last_completed_quarter, quarters_ending
+    from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
 
     quarters = quarters_ending(last_completed_quarter(), 8)
     with store.open_db(demo_db_path) as con:
@@ -352,7 +356,7 @@ def test_a_catalog_split_across_cores_gives_the_figures_of_one_query(demo_db_pat
 
 
 def test_split_catalog_balances_the_work_and_keeps_a_metric_over_two_sources_whole():
-    from aims_metrics.engine import split_catalog
+    from aims_metrics.metrics.engine import split_catalog
 
     shipped = split_catalog(shipped_catalog(), shipped_sources(), 2)
     # one scan per source plus one aggregate per metric part: findings (5 parts), bias tests (2),
@@ -378,7 +382,7 @@ def test_split_catalog_balances_the_work_and_keeps_a_metric_over_two_sources_who
 def test_one_transaction_tells_the_tables_columns_rows_and_computed_types(demo_db_path):
     """_database_facts gives what the three separate lookups give, or None when a table is
     missing (evaluate_series then asks them one by one)."""
-    from aims_metrics.engine import (
+    from aims_metrics.metrics.engine import (
         _database_facts,
         _existing_columns,
         _row_counts,
@@ -399,7 +403,7 @@ def test_one_transaction_tells_the_tables_columns_rows_and_computed_types(demo_d
 def test_binding_a_table_names_its_column_types_as_describe_does(con):
     """_bound_columns (binding, no query) and DESCRIBE agree on every registry table and on types
     the registry does not use yet (parametrised, nested, time zone)."""
-    from aims_metrics.engine import _bound_columns
+    from aims_metrics.metrics.engine import _bound_columns
 
     con.execute(
         "CREATE TABLE many_types (a DECIMAL(18,3), b TIMESTAMPTZ, c ENUM('x', 'y'), d INTEGER[], "
@@ -419,7 +423,7 @@ def test_computed_column_types_are_described_again_when_a_table_they_read_change
     """The computed columns' types are remembered per schema: a catalog call after the first does
     not DESCRIBE them, and a change to a table an expression reads (not only the source's own)
     is seen at once."""
-    from aims_metrics import engine
+    from aims_metrics.metrics import engine
 
     definitions, sources = shipped_catalog(), shipped_sources()
     tables = {sources[m.source].table for d in definitions for _, m in d.parts()}

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from import_helpers import new_db, run_main, write
 
-from aims_metrics.exports import neutralise_cell, safe_csv_bytes
+from aims_metrics.tables.export import neutralise_cell, safe_csv_bytes
 
 
 @pytest.mark.parametrize(

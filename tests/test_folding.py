@@ -8,9 +8,13 @@ from datetime import date, timedelta
 
 import pytest
 
-from aims_metrics.definitions.models import MetricDefinition
-from aims_metrics.engine import _period_filter_key, _window_bounds, period_index, window_start
-from aims_metrics.folding import (
+from aims_metrics.metrics.engine import (
+    _period_filter_key,
+    _window_bounds,
+    period_index,
+    window_start,
+)
+from aims_metrics.metrics.folding import (
     Bound,
     FoldedAgg,
     FoldedMember,
@@ -19,8 +23,9 @@ from aims_metrics.folding import (
     fold_members,
     ratio,
 )
-from aims_metrics.periods import quarter_of, quarters_ending
-from aims_metrics.vocabulary import PERIOD_END, PERIOD_START, Op
+from aims_metrics.metrics.models import MetricDefinition
+from aims_metrics.metrics.periods import quarter_of, quarters_ending
+from aims_metrics.metrics.vocabulary import PERIOD_END, PERIOD_START, Op
 
 START_MONTHS = (1, 4, 11)
 GRAINS = ("quarter", "month", "year")

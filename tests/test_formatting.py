@@ -1,10 +1,10 @@
-"""Figures read the same in the app, the CLI and the minutes (aims_metrics.formatting)."""
+"""Figures read the same in the app, the CLI and the minutes (aims_metrics.metrics.formatting)."""
 
 from __future__ import annotations
 
 import pytest
 
-from aims_metrics.formatting import format_change, format_value
+from aims_metrics.metrics.formatting import format_change, format_value
 
 
 @pytest.mark.parametrize(

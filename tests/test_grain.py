@@ -14,10 +14,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aims_metrics import store
-from aims_metrics.definitions import apply_metric_file, shipped_catalog
-from aims_metrics.definitions.models import Grain, MetricDefinition
-from aims_metrics.engine import evaluate_series, kpis_for_quarter, metric_records, window_start
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.catalog import apply_metric_file, shipped_catalog
+from aims_metrics.metrics.engine import (
+    evaluate_series,
+    kpis_for_quarter,
+    metric_records,
+    window_start,
+)
+from aims_metrics.metrics.models import Grain, MetricDefinition
+from aims_metrics.metrics.periods import Quarter
 from tests.test_catalog_known_answers import load_known_answer_data
 
 Q1, Q2, Q3, Q4 = (Quarter(2025, n) for n in (1, 2, 3, 4))

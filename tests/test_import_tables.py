@@ -242,7 +242,8 @@ def test_xlsx_unknown_sheet_names_the_sheets(tmp_path: Path) -> None:
 
 
 def test_commit_reports_its_stages_in_order_and_ends_committed(db: Path) -> None:
-    from aims_metrics import ingest, store
+    from aims_metrics import store
+    from aims_metrics.tables import ingest
 
     changed = SYSTEMS_CSV.replace("S2,Chat assistant,Ben,Support,low", "S2,Chat assistant,Ben,Support,medium")
     steps: list[tuple[float, str]] = []
@@ -259,7 +260,8 @@ def test_commit_reports_its_stages_in_order_and_ends_committed(db: Path) -> None
 
 
 def test_a_rejected_commit_never_reports_committed(db: Path) -> None:
-    from aims_metrics import ingest, store
+    from aims_metrics import store
+    from aims_metrics.tables import ingest
 
     steps: list[str] = []
     with store.open_db(db) as con:

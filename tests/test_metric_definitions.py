@@ -11,7 +11,7 @@ import yaml
 
 import aims_metrics.review  # noqa: F401  (its migration creates review_actions, a shipped source)
 from aims_metrics import store
-from aims_metrics.definitions import (
+from aims_metrics.metrics.catalog import (
     apply_metric_file,
     content_hash,
     current_definitions,
@@ -25,11 +25,11 @@ from aims_metrics.definitions import (
     shipped_catalog,
     validate_metric_file,
 )
-from aims_metrics.definitions.models import Filter, MetricDefinition
-from aims_metrics.definitions.sources import shipped_sources
-from aims_metrics.engine import compile_series
-from aims_metrics.periods import Quarter
-from aims_metrics.records import clause_refs
+from aims_metrics.metrics.engine import compile_series
+from aims_metrics.metrics.models import Filter, MetricDefinition
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.metrics.sources import shipped_sources
+from aims_metrics.tables.registry import clause_refs
 
 BASE = {
     "name": "high_severity_incidents_x",
@@ -206,7 +206,7 @@ def test_every_shipped_metric_is_documented_and_compiles(con, definition):
 
 
 def test_shipped_definitions_do_not_change_without_a_version_bump():
-    lock_text = resources.files("aims_metrics.definitions").joinpath("catalog.lock.json").read_text()
+    lock_text = resources.files("aims_metrics.metrics").joinpath("catalog.lock.json").read_text()
     lock = json.loads(lock_text)
     current = {d.name: {"version": d.version, "content_hash": content_hash(d)} for d in shipped_catalog()}
     for name, entry in current.items():

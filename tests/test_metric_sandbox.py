@@ -10,12 +10,12 @@ import duckdb
 import pytest
 
 from aims_metrics import store
-from aims_metrics.definitions import validate_metric_file
-from aims_metrics.definitions.models import Filter, MetricDefinition
-from aims_metrics.definitions.sources import shipped_sources
-from aims_metrics.definitions.sqlfilter import check_sql_filter
-from aims_metrics.engine import MetricError, MetricTimeout, compile_series, time_limit
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.catalog import validate_metric_file
+from aims_metrics.metrics.engine import MetricError, MetricTimeout, compile_series, time_limit
+from aims_metrics.metrics.models import Filter, MetricDefinition
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.metrics.sources import shipped_sources
+from aims_metrics.metrics.sqlfilter import check_sql_filter
 
 ATTACKS = [
     ("severity = 'high'; DROP TABLE incidents", "a condition is a single expression, not 2 statements"),

@@ -13,11 +13,12 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from aims_metrics import definitions, minutes, review
-from aims_metrics.definitions.models import MetricDefinition
-from aims_metrics.minutes import SECTION_HEADINGS, render_minutes
-from aims_metrics.periods import Quarter
-from aims_metrics.review import Attendee, Decision, ReviewRecord
+from aims_metrics import review
+from aims_metrics.metrics import catalog as definitions
+from aims_metrics.metrics.models import MetricDefinition
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.review import Attendee, Decision, ReviewRecord, minutes
+from aims_metrics.review.minutes import SECTION_HEADINGS, render_minutes
 from aims_metrics.store import open_db
 
 REPO = Path(__file__).resolve().parents[1]

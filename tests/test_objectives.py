@@ -7,7 +7,8 @@ from datetime import date
 import pytest
 
 from aims_metrics import store
-from aims_metrics.objectives import (
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.performance.objectives import (
     CLASSIC_OBJECTIVES,
     Objective,
     ObjectiveStatus,
@@ -19,7 +20,6 @@ from aims_metrics.objectives import (
     save_objective,
     seed_classic_objectives,
 )
-from aims_metrics.periods import Quarter
 from tests.test_catalog_known_answers import load_known_answer_data
 
 Q2, Q3, Q4 = Quarter(2025, 2), Quarter(2025, 3), Quarter(2025, 4)

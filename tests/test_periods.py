@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aims_metrics.engine import period_index
-from aims_metrics.periods import Quarter, parse_quarter, quarter_of, quarters_ending
+from aims_metrics.metrics.engine import period_index
+from aims_metrics.metrics.periods import Quarter, parse_quarter, quarter_of, quarters_ending
 
 start_months = st.integers(min_value=1, max_value=12)
 days = st.dates(min_value=date(1990, 1, 1), max_value=date(2100, 12, 31))

@@ -13,19 +13,19 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from aims_metrics import store
-from aims_metrics.definition_reader import (
+from aims_metrics.metrics.catalog import current_definitions, save_definition, shipped_catalog
+from aims_metrics.metrics.definition_reader import (
     plain_current_definitions,
     plain_shipped_catalog,
     plain_shipped_sources,
 )
-from aims_metrics.definitions import current_definitions, save_definition, shipped_catalog
-from aims_metrics.definitions.models import MetricDefinition
-from aims_metrics.definitions.plain_codegen import MIRRORED, TARGET, generate
-from aims_metrics.definitions.sources import shipped_sources
-from aims_metrics.engine import catalog_series, evaluate_series
-from aims_metrics.periods import Quarter
-from aims_metrics.plain_definitions import PlainBound, PlainFilter, PlainMetricDefinition
-from aims_metrics.vocabulary import Agg, Grain, Op
+from aims_metrics.metrics.engine import catalog_series, evaluate_series
+from aims_metrics.metrics.models import MetricDefinition
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.metrics.plain_codegen import MIRRORED, TARGET, generate
+from aims_metrics.metrics.plain_definitions import PlainBound, PlainFilter, PlainMetricDefinition
+from aims_metrics.metrics.sources import shipped_sources
+from aims_metrics.metrics.vocabulary import Agg, Grain, Op
 from tests.test_catalog_known_answers import load_known_answer_data
 from tests.test_engine_evaluation import _extra_definitions
 
@@ -87,12 +87,12 @@ def edited_db(tmp_path) -> Path:
 
 def test_the_generated_mirrors_are_current():
     assert TARGET.read_text("utf-8") == generate(), (
-        "run python -m aims_metrics.definitions.plain_codegen"
+        "run python -m aims_metrics.metrics.plain_codegen"
     )
 
 
 def test_every_mirror_has_the_models_fields_in_order():
-    import aims_metrics.plain_definitions as plain
+    import aims_metrics.metrics.plain_definitions as plain
 
     for model in MIRRORED:
         mirror = getattr(plain, f"Plain{model.__name__}")

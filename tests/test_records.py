@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from aims_metrics import store
-from aims_metrics.records import TABLES, clause_refs, table_spec
+from aims_metrics.tables.registry import TABLES, clause_refs, table_spec
 
 SHARED_REFS = Path(__file__).resolve().parents[2] / "shared" / "domain" / "iso42001-refs.csv"
 

@@ -9,8 +9,8 @@ from datetime import date
 import pytest
 
 from aims_metrics import review
-from aims_metrics.engine import KpiStatus, catalog_series
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.engine import KpiStatus, catalog_series
+from aims_metrics.metrics.periods import Quarter
 from aims_metrics.review import (
     ActionState,
     Attendee,

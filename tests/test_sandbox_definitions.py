@@ -22,11 +22,13 @@ import yaml
 from import_helpers import dump_db
 from pydantic import ValidationError
 
-from aims_metrics import auth, engine, ingest, store
-from aims_metrics.definitions import apply_metric_file, validate_metric_file
-from aims_metrics.definitions.models import MetricDefinition
-from aims_metrics.engine import MetricError, MetricTimeout
-from aims_metrics.periods import Quarter
+from aims_metrics import auth, store
+from aims_metrics.metrics import engine
+from aims_metrics.metrics.catalog import apply_metric_file, validate_metric_file
+from aims_metrics.metrics.engine import MetricError, MetricTimeout
+from aims_metrics.metrics.models import MetricDefinition
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.tables import ingest
 
 REPO = Path(__file__).resolve().parents[1]
 QUARTERS = [Quarter(2025, 1), Quarter(2025, 2)]

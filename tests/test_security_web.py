@@ -17,9 +17,11 @@ import streamlit as st
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from aims_metrics import auth, ingest, objectives, review
-from aims_metrics.exports import FORMULA_PREFIXES
+from aims_metrics import auth, review
+from aims_metrics.performance import objectives
 from aims_metrics.store import open_db, set_setting
+from aims_metrics.tables import ingest
+from aims_metrics.tables.export import FORMULA_PREFIXES
 from pages import _ui
 from tests.conftest import APP_PASSWORD, app_usernames, known_quarter
 from tests.import_helpers import dump_db

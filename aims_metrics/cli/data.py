@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
-from aims_metrics.records import TABLE_NAMES
+from aims_metrics.tables.registry import TABLE_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,11 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_init(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.definitions import install_shipped_catalog
+    from aims_metrics.metrics.catalog import install_shipped_catalog
 
     end = None
     if args.end_quarter:
-        from aims_metrics.periods import parse_quarter
+        from aims_metrics.metrics.periods import parse_quarter
 
         try:
             end = parse_quarter(args.end_quarter)
@@ -58,7 +58,7 @@ def run_init(args: argparse.Namespace) -> int:
         print(f"database {args.db} at schema version {version}")
         if args.demo:
             from aims_metrics.demo import load_demo
-            from aims_metrics.periods import last_completed_quarter
+            from aims_metrics.metrics.periods import last_completed_quarter
             from aims_metrics.review import seed_demo_review
 
             end = end or last_completed_quarter()
@@ -71,7 +71,8 @@ def run_init(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from aims_metrics import ingest, store
+    from aims_metrics import store
+    from aims_metrics.tables import ingest
 
     try:
         mapping = ingest.parse_assignments(args.map, "--map")
@@ -108,7 +109,7 @@ def _print_warnings(warnings: list[str]) -> None:
 
 
 def run_template(args: argparse.Namespace) -> int:
-    from aims_metrics.records import table_spec
+    from aims_metrics.tables.registry import table_spec
 
     print(table_spec(args.table).template_header())
     return EXIT_OK
@@ -116,7 +117,7 @@ def run_template(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.exports import export_table
+    from aims_metrics.tables.export import export_table
 
     with store.open_db(args.db) as con:
         count = export_table(con, args.table, args.out)

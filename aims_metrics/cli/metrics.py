@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
-from aims_metrics.formatting import format_value
+from aims_metrics.metrics.formatting import format_value
 
 FORMATS = ("table", "json")
 
@@ -46,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _quarter(con, text: str | None):
-    from aims_metrics.periods import last_completed_quarter, parse_quarter
+    from aims_metrics.metrics.periods import last_completed_quarter, parse_quarter
     from aims_metrics.store import get_setting
 
     start_month = int(get_setting(con, "fiscal_year_start_month"))
@@ -71,7 +71,7 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int] = frozense
 
 def run_kpis(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.engine import MetricTimeout, kpis_for_quarter
+    from aims_metrics.metrics.engine import MetricTimeout, kpis_for_quarter
 
     with store.open_db(args.db) as con:
         quarter = _quarter(con, args.quarter)
@@ -109,7 +109,7 @@ def run_kpis(args: argparse.Namespace) -> int:
 
 def run_aging(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.aging import aging_report
+    from aims_metrics.performance.aging import aging_report
 
     try:
         as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
@@ -129,8 +129,8 @@ def run_aging(args: argparse.Namespace) -> int:
 
 def run_objectives(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.definitions import current_definitions
-    from aims_metrics.objectives import objective_progress
+    from aims_metrics.metrics.catalog import current_definitions
+    from aims_metrics.performance.objectives import objective_progress
 
     with store.open_db(args.db) as con:
         quarter = _quarter(con, args.quarter)
@@ -161,7 +161,7 @@ def run_objectives(args: argparse.Namespace) -> int:
 
 def run_list(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.definitions import current_definitions
+    from aims_metrics.metrics.catalog import current_definitions
 
     with store.open_db(args.db) as con:
         definitions = current_definitions(con)
@@ -172,7 +172,11 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.definitions import current_definitions, definition_history, definition_to_yaml
+    from aims_metrics.metrics.catalog import (
+        current_definitions,
+        definition_history,
+        definition_to_yaml,
+    )
 
     with store.open_db(args.db) as con:
         by_name = {d.name: d for d in current_definitions(con)}
@@ -196,7 +200,7 @@ def _read(path: Path) -> str:
 
 def run_validate(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.definitions import validate_metric_file
+    from aims_metrics.metrics.catalog import validate_metric_file
 
     text = _read(args.file)
     with store.open_db(args.db) as con:
@@ -211,7 +215,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def run_apply(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.definitions import apply_metric_file, validate_metric_file
+    from aims_metrics.metrics.catalog import apply_metric_file, validate_metric_file
 
     text = _read(args.file)
     with store.open_db(args.db) as con:

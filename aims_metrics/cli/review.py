@@ -28,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_minutes(args: argparse.Namespace) -> int:
     from aims_metrics import review, store
-    from aims_metrics.minutes import render_minutes
-    from aims_metrics.periods import parse_quarter
+    from aims_metrics.metrics.periods import parse_quarter
+    from aims_metrics.review.minutes import render_minutes
 
     try:
         quarter = parse_quarter(args.quarter)

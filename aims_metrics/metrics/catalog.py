@@ -17,8 +17,12 @@ import yaml
 from pydantic import ValidationError
 
 from aims_metrics import store
-from aims_metrics.definition_reader import LATEST_VERSIONS_SQL, in_catalog_order, shipped_document
-from aims_metrics.definitions.models import (
+from aims_metrics.metrics.definition_reader import (
+    LATEST_VERSIONS_SQL,
+    in_catalog_order,
+    shipped_document,
+)
+from aims_metrics.metrics.models import (
     NO_VALUE_OPS,
     PERIOD_END,
     PERIOD_START,
@@ -31,8 +35,8 @@ from aims_metrics.definitions.models import (
     canonical_content,
     yaml_path,
 )
-from aims_metrics.definitions.sources import shipped_sources
-from aims_metrics.definitions.validation import definition_problems
+from aims_metrics.metrics.sources import shipped_sources
+from aims_metrics.metrics.validation import definition_problems
 
 __all__ = [
     "DefinitionProblem",
@@ -151,7 +155,7 @@ def dry_run_problems(
     con: duckdb.DuckDBPyConnection, definition: MetricDefinition, prefix: str
 ) -> list[DefinitionProblem]:
     """Compile and plan the metric's query against this database (read-only, no rows read)."""
-    from aims_metrics.engine import (
+    from aims_metrics.metrics.engine import (
         EVALUATION_TIME_LIMIT_SECONDS,
         MetricError,
         _existing_columns,
@@ -159,7 +163,7 @@ def dry_run_problems(
         source_availability_problem,
         time_limit,
     )
-    from aims_metrics.periods import Quarter
+    from aims_metrics.metrics.periods import Quarter
 
     sources = shipped_sources()
     with store.transaction(con, read_only=True):

@@ -1,8 +1,8 @@
 """The read path of metric definitions: the current versions as plain, read-only records.
 
-Definitions are validated (pydantic, `aims_metrics.definitions`) when they are written: saved from
+Definitions are validated (pydantic, `aims_metrics.metrics.catalog`) when they are written: saved from
 the app or the CLI, or shipped and checked by the test suite. Evaluating the catalog only reads
-them, so this module builds the generated mirrors of `aims_metrics.plain_definitions` from the
+them, so this module builds the generated mirrors of `aims_metrics.metrics.plain_definitions` from the
 stored JSON and the shipped YAML without importing pydantic (~0.1 s of every `kpis` run).
 Anything unexpected in the stored data raises ValueError or TypeError; the engine then reads the
 definitions through the validating path, which reports the problem.
@@ -18,9 +18,13 @@ from typing import Any, TypeVar
 
 import duckdb
 
-from aims_metrics.plain_definitions import PlainMetricDefinition, PlainSource, PlainSourceColumn
-from aims_metrics.records import TABLES, ColumnKind
-from aims_metrics.vocabulary import ColumnType
+from aims_metrics.metrics.plain_definitions import (
+    PlainMetricDefinition,
+    PlainSource,
+    PlainSourceColumn,
+)
+from aims_metrics.metrics.vocabulary import ColumnType
+from aims_metrics.tables.registry import TABLES, ColumnKind
 
 # The latest stored version of every metric, by name.
 LATEST_VERSIONS_SQL = (
@@ -52,7 +56,7 @@ def load_yaml(text: str) -> Any:
 def shipped_document(filename: str) -> Any:
     """A YAML file shipped in aims_metrics/definitions (catalog.yaml, sources.yaml), parsed once
     per process for both read paths (neither changes it)."""
-    path = resources.files("aims_metrics").joinpath("definitions", filename)
+    path = resources.files("aims_metrics.metrics").joinpath(filename)
     return load_yaml(path.read_text("utf-8"))
 
 

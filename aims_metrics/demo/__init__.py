@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from aims_metrics import engine, store
-from aims_metrics.objectives import Objective
-from aims_metrics.periods import Quarter, last_completed_quarter
-from aims_metrics.records import TABLES
+from aims_metrics import store
+from aims_metrics.metrics import engine
+from aims_metrics.metrics.periods import Quarter, last_completed_quarter
+from aims_metrics.performance.objectives import Objective
+from aims_metrics.tables.registry import TABLES
 
 QUARTERS = 8
 SCALES = ("demo", "enterprise")

@@ -194,7 +194,7 @@ def coerce_filter_value(column: Any, value: object) -> tuple[object, str | None]
 class PlainRecord:
     """A read-only record built from data that was validated when it was saved.
 
-    Subclasses (generated in `aims_metrics.plain_definitions` from the pydantic models) declare
+    Subclasses (generated in `aims_metrics.metrics.plain_definitions` from the pydantic models) declare
     their fields as `__slots__`, their defaults and how nested values are converted. `from_data`
     refuses unknown and missing fields, and enum values outside the vocabulary, by raising
     ValueError; it does not re-check the models' constraints (the caller falls back to the

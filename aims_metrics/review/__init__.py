@@ -23,9 +23,9 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aims_metrics import store
-from aims_metrics.periods import Quarter, parse_quarter, quarters_ending
-from aims_metrics.records import NONCONFORMITY_TYPES, FindingType, clause_refs
-from aims_metrics.schema_review import REVIEW_TABLES_SQL
+from aims_metrics.metrics.periods import Quarter, parse_quarter, quarters_ending
+from aims_metrics.review.schema import REVIEW_TABLES_SQL
+from aims_metrics.tables.registry import NONCONFORMITY_TYPES, FindingType, clause_refs
 
 TREND_QUARTERS = 6  # quarters shown in the trend tables and charts of input d)
 
@@ -217,7 +217,7 @@ class ArchivedMinutes(BaseModel):
 
 # --- schema ------------------------------------------------------------------------------------
 
-# REVIEW_TABLES_SQL: declared (and registered as migration 3) in aims_metrics.schema_review
+# REVIEW_TABLES_SQL: declared (and registered as migration 3) in aims_metrics.review.schema
 
 
 def ensure_review_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -434,7 +434,7 @@ def finalise_review(con: duckdb.DuckDBPyConnection, quarter: Quarter | str, user
 
     Returns the sha256 of the archived PDF.
     """
-    from aims_metrics.minutes import render_minutes
+    from aims_metrics.review.minutes import render_minutes
 
     label = _quarter_label(quarter)
     record = get_review(con, label)
@@ -819,10 +819,10 @@ class ReviewInputs:
     carried: list[CarriedAction]
     new_actions: list[ReviewAction]  # raised by this quarter's review (9.3.3)
     nonconformity_trend: list[NonconformityQuarter]
-    aging: Any  # aims_metrics.aging.AgingReport at the quarter end
-    kpis: list[Any]  # aims_metrics.engine.KpiResult, catalog order
+    aging: Any  # aims_metrics.performance.aging.AgingReport at the quarter end
+    kpis: list[Any]  # aims_metrics.metrics.engine.KpiResult, catalog order
     kpi_series: dict[str, list[Any]]  # name → KpiResult per trend quarter, oldest first
-    objectives: list[Any]  # aims_metrics.objectives.ObjectiveProgress
+    objectives: list[Any]  # aims_metrics.performance.objectives.ObjectiveProgress
     audits: list[AuditHeld]
     findings_by_type: dict[str, int]
     findings_by_clause: list[ClauseFindings]
@@ -883,7 +883,7 @@ def nonconformity_trend(
     con: duckdb.DuckDBPyConnection, quarters: list[Quarter]
 ) -> list[NonconformityQuarter]:
     """Per quarter: nonconformities raised, closed, open and overdue at the end, mean days to close."""
-    from aims_metrics.aging import open_nonconformity_trend
+    from aims_metrics.performance.aging import open_nonconformity_trend
 
     labels = [q.label for q in quarters]
     types = list(NONCONFORMITY_TYPES)
@@ -979,9 +979,9 @@ def audit_results(
 
 def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> ReviewInputs:
     """Inputs a) and d) of 9.3.2 for a quarter, assembled from the data."""
-    from aims_metrics.aging import aging_report
-    from aims_metrics.engine import catalog_series
-    from aims_metrics.objectives import objective_progress
+    from aims_metrics.metrics.engine import catalog_series
+    from aims_metrics.performance.aging import aging_report
+    from aims_metrics.performance.objectives import objective_progress
 
     ensure_review_schema(con)
     q = _fiscal_quarter(con, quarter)

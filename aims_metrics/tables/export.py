@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from aims_metrics.records import table_spec
+from aims_metrics.tables.registry import table_spec
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

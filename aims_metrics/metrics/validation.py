@@ -1,12 +1,12 @@
 """Reference rules for metric definitions: sources, columns, types, values, thresholds.
 
 Pure functions over the declarations (no database); the DuckDB dry run lives in
-`aims_metrics.definitions.validate_metric_file`. Every rule returns problems, never raises.
+`aims_metrics.metrics.catalog.validate_metric_file`. Every rule returns problems, never raises.
 """
 
 from __future__ import annotations
 
-from aims_metrics.definitions.models import (
+from aims_metrics.metrics.models import (
     LIST_OPS,
     NO_VALUE_OPS,
     PERIOD_VARIABLES,
@@ -20,8 +20,8 @@ from aims_metrics.definitions.models import (
     Op,
     Source,
 )
-from aims_metrics.records import clause_refs
-from aims_metrics.vocabulary import coerce_filter_value
+from aims_metrics.metrics.vocabulary import coerce_filter_value
+from aims_metrics.tables.registry import clause_refs
 
 NUMERIC_AGGS = frozenset({Agg.SUM, Agg.AVERAGE, Agg.MEDIAN, Agg.P90, Agg.MIN, Agg.MAX})
 
@@ -29,7 +29,7 @@ NUMERIC_AGGS = frozenset({Agg.SUM, Agg.AVERAGE, Agg.MEDIAN, Agg.P90, Agg.MIN, Ag
 def filter_problems(flt: Filter, source: Source, path: str) -> list[DefinitionProblem]:
     """Problems of one filter over `source`."""
     if flt.sql is not None:
-        from aims_metrics.definitions.sqlfilter import check_sql_filter  # sqlglot: only when used
+        from aims_metrics.metrics.sqlfilter import check_sql_filter  # sqlglot: only when used
 
         _, messages = check_sql_filter(flt.sql, source)
         return [DefinitionProblem(f"{path}.sql", m) for m in messages]

@@ -304,7 +304,7 @@ class ClauseRef:
 @cache
 def clause_refs() -> dict[str, ClauseRef]:
     """ISO/IEC 42001 clause and Annex A control references shipped as package data."""
-    text = resources.files("aims_metrics").joinpath("data/iso42001-refs.csv").read_text("utf-8")
+    text = resources.files("aims_metrics.tables").joinpath("iso42001-refs.csv").read_text("utf-8")
     rows = csv.DictReader(text.splitlines())
     return {
         r["ref"]: ClauseRef(

@@ -5,7 +5,7 @@ One query per metric covers every requested quarter (compile_series): a generate
 computed from event dates as of the quarter end. A whole catalog is evaluated by one query per
 core (compile_catalog) in which the metrics over one source share one scan: the rows are grouped
 by the quarter numbers of the dates the windows read, and those groups are folded into quarters
-in Python (aims_metrics.folding), or joined to the periods in SQL for aggregates that do not fold
+in Python (aims_metrics.metrics.folding), or joined to the periods in SQL for aggregates that do not fold
 exactly. Every value reaches SQL as a bound parameter;
 identifiers come only from the source declarations. Evaluation runs in a read-only transaction
 with a time limit (a timer interrupts the connection).
@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from aims_metrics import store
-from aims_metrics.folding import (
+from aims_metrics.metrics.folding import (
     Bound,
     FoldedAgg,
     FoldedMember,
@@ -35,9 +35,8 @@ from aims_metrics.folding import (
     fold_members,
     ratio,
 )
-from aims_metrics.periods import Quarter
-from aims_metrics.records import TABLES
-from aims_metrics.vocabulary import (
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.metrics.vocabulary import (
     LIST_OPS,
     ORDER_OPS,
     PERIOD_END,
@@ -50,11 +49,12 @@ from aims_metrics.vocabulary import (
     Unit,
     coerce_filter_value,
 )
+from aims_metrics.tables.registry import TABLES
 
 if TYPE_CHECKING:
     # The engine reads definitions by their attributes: the validated models, or their plain
-    # mirrors (aims_metrics.plain_definitions) on the read path that does not import pydantic.
-    from aims_metrics.definitions.models import Filter, Measure, MetricDefinition, Snapshot, Source
+    # mirrors (aims_metrics.metrics.plain_definitions) on the read path that does not import pydantic.
+    from aims_metrics.metrics.models import Filter, Measure, MetricDefinition, Snapshot, Source
 
 EVALUATION_TIME_LIMIT_SECONDS = 30.0
 _ROW_MARKER = "__row"
@@ -185,7 +185,7 @@ def _filter_sql(
     is the first day of the span the metric's grain covers."""
     if flt.sql is not None:
         # sqlglot only when a metric uses a free-form filter: it costs ~0.3 s of CLI start-up
-        from aims_metrics.definitions.sqlfilter import check_sql_filter, emit_sql_filter
+        from aims_metrics.metrics.sqlfilter import check_sql_filter, emit_sql_filter
 
         checked, problems = check_sql_filter(flt.sql, source)
         if checked is None:
@@ -237,7 +237,7 @@ def _referenced_columns(definition: MetricDefinition, measure: Measure, source: 
         names.append(measure.expr)
     for flt in measure.filters:
         if flt.sql is not None:
-            from aims_metrics.definitions.sqlfilter import check_sql_filter
+            from aims_metrics.metrics.sqlfilter import check_sql_filter
 
             checked, _ = check_sql_filter(flt.sql, source)
             if checked is not None:
@@ -789,7 +789,7 @@ def _scan_sql(
     )
 
 
-# --- a catalog folded in Python (see aims_metrics.folding) ----------------------------------
+# --- a catalog folded in Python (see aims_metrics.metrics.folding) ----------------------------------
 
 _INTEGER_TYPES = _EXACT_SUM_TYPES - {"DECIMAL"}
 # $period_start is the first day of this month of the quarter (0 = its first) for each grain
@@ -1576,7 +1576,7 @@ def evaluate_series(
     (nothing imported), gets no_data with the reason in `problem`; the rest of the catalog is
     unaffected.
     """
-    from aims_metrics.definition_reader import plain_shipped_sources
+    from aims_metrics.metrics.definition_reader import plain_shipped_sources
 
     sources = plain_shipped_sources() if sources is None else sources
     wanted = sorted(set(quarters))
@@ -1622,12 +1622,12 @@ def evaluate_series(
 def _current(con: duckdb.DuckDBPyConnection, names: list[str] | None) -> list[MetricDefinition]:
     """The current definitions to evaluate: plain records, or the validated models when the stored
     data is not as the validating path wrote it (which then reports the problem)."""
-    from aims_metrics.definition_reader import plain_current_definitions
+    from aims_metrics.metrics.definition_reader import plain_current_definitions
 
     try:
         definitions = plain_current_definitions(con)
     except (ValueError, TypeError):
-        from aims_metrics.definitions import current_definitions
+        from aims_metrics.metrics.catalog import current_definitions
 
         definitions = current_definitions(con)
     if names is None:
@@ -1659,7 +1659,7 @@ def kpis_for_quarter(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list[K
 
 def metric_records(con: duckdb.DuckDBPyConnection, name: str, quarter: Quarter):
     """The source rows behind a metric's value for the quarter (drill-down), as a DataFrame."""
-    from aims_metrics.definitions.sources import shipped_sources
+    from aims_metrics.metrics.sources import shipped_sources
 
     (definition,) = _current(con, [name])
     sources = shipped_sources()
@@ -1680,8 +1680,8 @@ def preview_definition(
 
     Raises MetricError listing the reference-rule problems of an invalid definition.
     """
-    from aims_metrics.definitions.sources import shipped_sources
-    from aims_metrics.definitions.validation import definition_problems
+    from aims_metrics.metrics.sources import shipped_sources
+    from aims_metrics.metrics.validation import definition_problems
 
     sources = shipped_sources()
     problems = definition_problems(definition, sources, "metric")

@@ -43,8 +43,8 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from aims_metrics.formatting import format_change, format_value
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.formatting import format_change, format_value
+from aims_metrics.metrics.periods import Quarter
 from aims_metrics.review import (
     FINDING_TYPES,
     ActionState,

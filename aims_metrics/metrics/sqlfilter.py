@@ -12,7 +12,7 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
-from aims_metrics.definitions.models import PERIOD_VARIABLES, Source
+from aims_metrics.metrics.models import PERIOD_VARIABLES, Source
 
 ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
     exp.Column,

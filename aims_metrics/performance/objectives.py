@@ -14,7 +14,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 
 from aims_metrics import store
-from aims_metrics.periods import Quarter
+from aims_metrics.metrics.periods import Quarter
 
 AT_RISK_MARGIN = 0.25
 
@@ -103,7 +103,7 @@ def list_objectives(con: duckdb.DuckDBPyConnection) -> list[Objective]:
 
 def save_objective(con: duckdb.DuckDBPyConnection, objective: Objective, username: str) -> None:
     """Insert or update an objective (its metric must exist), with an audit entry."""
-    from aims_metrics.definitions import current_definitions
+    from aims_metrics.metrics.catalog import current_definitions
 
     names = [d.name for d in current_definitions(con)]
     if objective.metric not in names:
@@ -187,9 +187,9 @@ def judge(
 def _evaluate(
     con: duckdb.DuckDBPyConnection, objectives: list[Objective], quarters: list[Quarter]
 ) -> list[list[ObjectiveProgress]]:
-    from aims_metrics.definitions import current_definitions
-    from aims_metrics.definitions.models import Direction
-    from aims_metrics.engine import evaluate_series
+    from aims_metrics.metrics.catalog import current_definitions
+    from aims_metrics.metrics.engine import evaluate_series
+    from aims_metrics.metrics.models import Direction
 
     definitions = {d.name: d for d in current_definitions(con)}
     wanted = [definitions[name] for name in dict.fromkeys(o.metric for o in objectives) if name in definitions]

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from aims_metrics.vocabulary import (  # noqa: F401  (re-exported: the models' vocabulary)
+from aims_metrics.metrics.vocabulary import (  # noqa: F401  (re-exported: the models' vocabulary)
     LIST_OPS,
     NAME_PATTERN,
     NO_VALUE_OPS,

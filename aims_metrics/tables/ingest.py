@@ -19,9 +19,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from aims_metrics.readers import ROW_NUMBER, FileProblem, RawFile, read_source
-from aims_metrics.records import ColumnKind, TableSpec, clause_refs, table_spec
 from aims_metrics.store import now, record_audit, transaction
+from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source
+from aims_metrics.tables.registry import ColumnKind, TableSpec, clause_refs, table_spec
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")

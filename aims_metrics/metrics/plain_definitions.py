@@ -1,14 +1,14 @@
 """Read-only, pydantic-free mirrors of the metric and source models (GENERATED: do not edit).
 
-Written by `python -m aims_metrics.definitions.plain_codegen` from the pydantic models in
+Written by `python -m aims_metrics.metrics.plain_codegen` from the pydantic models in
 `aims_metrics/definitions/models.py`, which stay the one declaration of every field; a test fails
-when this file is stale. `aims_metrics.definition_reader` builds these from definitions that were
+when this file is stale. `aims_metrics.metrics.definition_reader` builds these from definitions that were
 validated when they were saved, so evaluating the catalog (`kpis`) does not import pydantic.
 """
 
 from __future__ import annotations
 
-from aims_metrics.vocabulary import (
+from aims_metrics.metrics.vocabulary import (
     Agg,
     BoundBehaviour,
     ColumnType,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from aims_metrics.records import TABLES
+from aims_metrics.tables.registry import TABLES
 
 DEFAULT_DB_PATH = Path("data") / "aims.duckdb"
 BUSY_TIMEOUT_SECONDS = float(os.environ.get("AIMS_DB_BUSY_TIMEOUT", "5"))
@@ -347,7 +347,7 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 # Modules that own tables register their migrations when imported; migrate() imports them all
 # first, so no process can skip a migration just because it never imported its module.
-MIGRATION_MODULES = ("aims_metrics.schema_auth", "aims_metrics.schema_review")
+MIGRATION_MODULES = ("aims_metrics.auth.schema", "aims_metrics.review.schema")
 
 
 def load_migrations() -> list[Migration]:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from functools import cache
 from typing import Any
 
-from aims_metrics.definition_reader import (
+from aims_metrics.metrics.definition_reader import (
     load_yaml,
     merged_columns,
     registry_column_data,
     shipped_document,
 )
-from aims_metrics.definitions.models import Source, SourceColumn, SourceFile
-from aims_metrics.records import TABLES
+from aims_metrics.metrics.models import Source, SourceColumn, SourceFile
+from aims_metrics.tables.registry import TABLES
 
 
 def registry_columns(table: str) -> tuple[SourceColumn, ...]:

@@ -4,8 +4,8 @@ The pydantic models in `models.py` stay the one declaration of every field; this
 their `model_fields`, a read-only record class per model (fields, defaults, how nested values and
 enums are converted) for the read path that evaluates already validated definitions.
 
-    python -m aims_metrics.definitions.plain_codegen        # rewrite the module
-    python -m aims_metrics.definitions.plain_codegen --check  # exit 1 when it is stale
+    python -m aims_metrics.metrics.plain_codegen        # rewrite the module
+    python -m aims_metrics.metrics.plain_codegen --check  # exit 1 when it is stale
 
 tests/test_plain_definitions.py fails when the committed module differs from what this writes.
 """
@@ -20,8 +20,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from aims_metrics import vocabulary
-from aims_metrics.definitions import models
+from aims_metrics.metrics import models, vocabulary
 
 MIRRORED: tuple[type[BaseModel], ...] = (
     models.SourceColumn,
@@ -33,20 +32,20 @@ MIRRORED: tuple[type[BaseModel], ...] = (
     models.Thresholds,
     models.MetricDefinition,
 )
-TARGET = Path(__file__).resolve().parent.parent / "plain_definitions.py"
+TARGET = Path(__file__).resolve().parent / "plain_definitions.py"
 PREFIX = "Plain"
 
 HEADER = '''"""Read-only, pydantic-free mirrors of the metric and source models (GENERATED: do not edit).
 
-Written by `python -m aims_metrics.definitions.plain_codegen` from the pydantic models in
+Written by `python -m aims_metrics.metrics.plain_codegen` from the pydantic models in
 `aims_metrics/definitions/models.py`, which stay the one declaration of every field; a test fails
-when this file is stale. `aims_metrics.definition_reader` builds these from definitions that were
+when this file is stale. `aims_metrics.metrics.definition_reader` builds these from definitions that were
 validated when they were saved, so evaluating the catalog (`kpis`) does not import pydantic.
 """
 
 from __future__ import annotations
 
-from aims_metrics.vocabulary import (
+from aims_metrics.metrics.vocabulary import (
 {imports}
 )
 '''
@@ -143,7 +142,7 @@ def main(argv: list[str]) -> int:
         current = TARGET.read_text("utf-8") if TARGET.exists() else ""
         if current != text:
             sys.stderr.write(
-                f"{TARGET} is stale: python -m aims_metrics.definitions.plain_codegen\n"
+                f"{TARGET} is stale: python -m aims_metrics.metrics.plain_codegen\n"
             )
             return 1
         return 0

@@ -12,8 +12,8 @@ import duckdb
 from pydantic import BaseModel
 
 from aims_metrics import store
-from aims_metrics.periods import Quarter
-from aims_metrics.records import NONCONFORMITY_TYPES, TABLES, FindingType
+from aims_metrics.metrics.periods import Quarter
+from aims_metrics.tables.registry import NONCONFORMITY_TYPES, TABLES, FindingType
 
 # (label, lowest age in days, highest age in days or None)
 BUCKETS: tuple[tuple[str, int, int | None], ...] = (
