@@ -347,7 +347,11 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 # Modules that own tables register their migrations when imported; migrate() imports them all
 # first, so no process can skip a migration just because it never imported its module.
-MIGRATION_MODULES = ("aims_metrics.auth.schema", "aims_metrics.review.schema")
+MIGRATION_MODULES = (
+    "aims_metrics.auth.schema",
+    "aims_metrics.review.schema",
+    "aims_metrics.audits.schema",
+)
 
 
 def load_migrations() -> list[Migration]:
@@ -425,6 +429,9 @@ SETTING_DEFAULTS = {
     "aims_scope": "The AI management system covers the design, development, deployment and "
     "monitoring of AI systems across all business units.",
     "fiscal_year_start_month": "1",
+    # First day (YYYY-MM-DD) of the three-year certification cycle the audit programme covers;
+    # empty: 1 January of the year of the as-of date.
+    "audit_cycle_start": "",
 }
 
 

@@ -21,7 +21,13 @@ import pyarrow as pa
 
 from aims_metrics.store import now, record_audit, transaction
 from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source
-from aims_metrics.tables.registry import ColumnKind, TableSpec, clause_refs, table_spec
+from aims_metrics.tables.registry import (
+    ColumnKind,
+    RefSet,
+    TableSpec,
+    allowed_refs,
+    table_spec,
+)
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
@@ -220,8 +226,13 @@ def _typed_name(column: str) -> str:
 
 
 def _parsed(spec: TableSpec) -> list[str]:
-    """The columns whose text is parsed (dates, booleans, numbers, enums in lower case)."""
-    return [c.name for c in spec.columns if c.kind not in (ColumnKind.TEXT, ColumnKind.CLAUSE)]
+    """The columns whose text is parsed (dates, booleans, numbers, enums in lower case, reference
+    lists trimmed and joined by `;`)."""
+    return [
+        c.name
+        for c in spec.columns
+        if c.kind not in (ColumnKind.TEXT, ColumnKind.CLAUSE) or c.ref_list
+    ]
 
 
 RULE = "__bias_rule"  # bias_tests: what value and threshold say `passed` is (NULL if unknown)
@@ -278,7 +289,47 @@ def _typed_sql(spec: TableSpec, column: str) -> str:
         return _number_sql(column)
     if kind is ColumnKind.ENUM:
         return f"lower({column})"
+    if kind is ColumnKind.CLAUSE and spec.column(column).ref_list:
+        return f"NULLIF({_ref_list_sql(column)}, '')"
     return column
+
+
+def _ref_list_sql(column: str) -> str:
+    """A `;`-separated reference list trimmed, empty parts dropped, joined by `;` again."""
+    return (
+        f"array_to_string(list_filter(list_transform(string_split({column}, ';'), "
+        "lambda x: trim(x)), lambda x: x <> ''), ';')"
+    )
+
+
+REF_HINTS = {
+    RefSet.ANY: "use an ISO/IEC 42001 clause or Annex A control such as 9.2 or A.6.2.4",
+    RefSet.CONTROL: "use an Annex A control such as A.6.2.4 (a heading such as A.6 is not a control)",
+    RefSet.REQUIREMENT: "use a clause requirement 4.1–10.2 such as 9.2.1 (a heading such as 9.2 "
+    "is not a requirement)",
+}
+
+
+def _clause_checks(spec: TableSpec, column, clean: str) -> list[tuple[str, list]]:
+    """Every reference of a CLAUSE column must be in its reference set; a list needs one."""
+    c = column.name
+    allowed = allowed_refs(column.refs)
+    hint = REF_HINTS[column.refs]
+    if not column.ref_list:
+        noun = "clause_ref" if column.refs is RefSet.ANY else c
+        return [
+            (f"SELECT {ROW_NUMBER}, '{c}', 'unknown {noun} ' || {_quote(c)} || ': ' || ? "
+             f"FROM {clean} WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {c})",
+             [hint, allowed])
+        ]
+    return [
+        (f"SELECT {ROW_NUMBER}, '{c}', 'unknown clause ref ' || {_quote('part')} || ' in {c}: ' || ? "
+         f"FROM (SELECT {ROW_NUMBER}, trim(unnest(string_split({c}, ';'))) AS part FROM {clean} "
+         f"WHERE {c} IS NOT NULL) WHERE part <> '' AND NOT list_contains(?::VARCHAR[], part)",
+         [hint + "; separate several with ;", allowed]),
+        (f"SELECT {ROW_NUMBER}, '{c}', '{c} names no clause or control: ' || ? FROM {clean} "
+         f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [hint]),
+    ]
 
 
 def _bias_rule_sql() -> str:
@@ -321,12 +372,7 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
                  f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
             )
         elif column.kind is ColumnKind.CLAUSE:
-            checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', 'unknown clause_ref ' || {_quote(c)} || "
-                 "': use an ISO/IEC 42001 clause or Annex A control such as 9.2 or A.6.2.4' "
-                 f"FROM {clean} WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {c})",
-                 [list(clause_refs())])
-            )
+            checks += _clause_checks(spec, column, clean)
         if column.references:
             ref = table_spec(column.references)
             checks.append(
@@ -348,17 +394,7 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
              f"' is before {rule.earlier} ' || {rule.earlier} FROM {clean} WHERE {later} < {earlier}", [])
         )
     for rule in spec.required_when:
-        status = f"lower({rule.when_column})"
-        checks.append(
-            (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} is required when "
-             f"{rule.when_column} is {rule.when_value}' FROM {clean} WHERE {status} = ? "
-             f"AND {rule.column} IS NULL", [rule.when_value])
-        )
-        checks.append(
-            (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} must be empty unless "
-             f"{rule.when_column} is {rule.when_value} (it is ' || {status} || ')' FROM {clean} "
-             f"WHERE {status} <> ? AND {rule.column} IS NOT NULL", [rule.when_value])
-        )
+        checks += _required_when_checks(spec, rule, clean)
     if spec.derived_bias_pass:
         checks.append(
             (f"SELECT {ROW_NUMBER}, 'passed', 'passed is ' || {_quote('passed')} || ' but value ' || "
@@ -369,6 +405,57 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
              f"AND {_typed_name('passed')} <> {RULE}", [])
         )
     return checks
+
+
+def _required_when_checks(spec: TableSpec, rule, clean: str) -> list[tuple[str, list]]:
+    """`rule.column` required when the parsed `rule.when_column` is `rule.when_value` (and, for an
+    `exactly` rule, empty otherwise). Comparing the parsed value lets `no` mean false."""
+    when = rule.when_column
+    status = f"lower({when})"
+    if when in _parsed(spec):
+        status = f"CAST({_typed_name(when)} AS VARCHAR)"
+    why = f" ({rule.why})" if rule.why else ""
+    checks = [
+        (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} is required when "
+         f"{when} is {rule.when_value}' || ? FROM {clean} WHERE {status} = ? "
+         f"AND {rule.column} IS NULL", [why, rule.when_value])
+    ]
+    if rule.exactly:
+        checks.append(
+            (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} must be empty unless "
+             f"{when} is {rule.when_value} (it is ' || {status} || ')' FROM {clean} "
+             f"WHERE {status} <> ? AND {rule.column} IS NOT NULL", [rule.when_value])
+        )
+    return checks
+
+
+def reported_references(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, clean: str = CLEAN
+) -> list[str]:
+    """Warnings (not errors) for columns that should name a row of another table and do not,
+    once that table holds rows at all (old exports without an audit programme stay quiet)."""
+    warnings = []
+    for column in spec.columns:
+        target = column.reported_unless_in
+        if not target:
+            continue
+        ref = table_spec(target)
+        c = column.name
+        (present,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {ref.name} LIMIT 1)").fetchall()[0]
+        if not present:
+            continue
+        missing = con.execute(
+            f"SELECT {ROW_NUMBER}, {c}, count(*) OVER () FROM {clean} s WHERE {c} IS NOT NULL AND "
+            f"NOT EXISTS (SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = trim(s.{c})) "
+            f"ORDER BY {ROW_NUMBER} LIMIT 1"
+        ).fetchall()
+        if missing:
+            row, value, count = missing[0]
+            warnings.append(
+                f"{c}: {count} row(s) name no {ref.primary_key} of {ref.name} (first: {value!r} on "
+                f"row {row}); they are imported anyway: import {ref.name} to link them"
+            )
+    return warnings
 
 
 def validate_rows(
@@ -465,6 +552,9 @@ def _validate_and_count(
         plan.problems.extend(validate_rows(con, spec, plan.file_name, clean))
         if plan.problems:
             return
+        for warning in reported_references(con, spec, clean):
+            if warning not in plan.warnings:
+                plan.warnings.append(warning)
         (existing,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {spec.name} LIMIT 1)").fetchall()[0]
         if not existing and not apply:  # first load of the table: everything is new
             plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
@@ -618,3 +708,21 @@ def mapping_presets(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, dic
         "SELECT name, mapping FROM mapping_presets WHERE table_name = ? ORDER BY name", [table]
     ).fetchall()
     return {name: json.loads(mapping) for name, mapping in rows}
+
+
+def validate_records(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, records: list[dict[str, object]], file_name: str
+) -> list[ImportProblem]:
+    """The import's rules over rows typed into an editor (the same checks as a file; row 2 is the
+    first record, as in a spreadsheet). `spec` need not be a data table (e.g. the gap register)."""
+    columns = {
+        c: pa.array(
+            [None if r.get(c) is None or r.get(c) != r.get(c) else str(r.get(c)) for r in records],
+            pa.string(),
+        )
+        for c in spec.column_names
+    }
+    columns[ROW_NUMBER] = pa.array(range(2, len(records) + 2), pa.int64())
+    with transaction(con, read_only=True), _registered(con, pa.table(columns)) as (raw_name, _):
+        con.execute(_clean_view_sql(spec, raw_name))
+        return validate_rows(con, spec, file_name)

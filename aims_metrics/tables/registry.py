@@ -73,7 +73,23 @@ FindingStatus = StrEnum(
     "FindingStatus", {v.upper(): v for v in ("open", "in_progress", "closed", "verified")}
 )
 
+AuditStatus = StrEnum(
+    "AuditStatus", {v.upper(): v for v in ("planned", "in_progress", "completed", "cancelled")}
+)
+ImplementationStatus = StrEnum(
+    "ImplementationStatus", {v.upper(): v for v in ("not_started", "partial", "implemented")}
+)
+AttestationStatus = StrEnum("AttestationStatus", {v.upper(): v for v in ("met", "partial", "gap")})
+
 NONCONFORMITY_TYPES: tuple[str, ...] = (FindingType.MAJOR_NC, FindingType.MINOR_NC)
+
+
+class RefSet(StrEnum):
+    """Which ISO/IEC 42001 references a CLAUSE column accepts (see `allowed_refs`)."""
+
+    ANY = "any"  # every clause and Annex A control, headings included (9, A.6)
+    REQUIREMENT = "requirement"  # an assessable clause requirement 4.1–10.2
+    CONTROL = "control"  # an assessable Annex A control
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -85,6 +101,10 @@ class Column:
     required: bool = False
     enum: tuple[str, ...] = ()
     references: str | None = None  # table whose primary key this column must name
+    # table whose primary key this column should name: a value naming no row is a warning only
+    reported_unless_in: str | None = None
+    refs: RefSet = RefSet.ANY  # CLAUSE columns: which references are allowed
+    ref_list: bool = False  # CLAUSE columns: `;`-separated references; a prefix covers its children
     description: str = ""
 
     @property
@@ -105,14 +125,19 @@ class DateOrder:
 
 @dataclass(frozen=True, kw_only=True)
 class RequiredWhen:
-    """Cross-field rule: `column` is set exactly when `when_column` equals `when_value`."""
+    """Cross-field rule: `column` is set exactly when `when_column` equals `when_value` (the parsed
+    value: `false` for a bool column written "no"). With `exactly=False` it is only required then,
+    and may be set otherwise. `why` is appended to the message (e.g. the clause asking for it)."""
 
     column: str
     when_column: str
     when_value: str
+    exactly: bool = True
+    why: str = ""
 
     def describe(self) -> str:
-        return f"{self.column} set exactly when {self.when_column} = {self.when_value}"
+        how = "set exactly" if self.exactly else "required"
+        return f"{self.column} {how} when {self.when_column} = {self.when_value}"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -259,7 +284,7 @@ FINDINGS = TableSpec(
     primary_key="finding_id",
     columns=(
         _col("finding_id", T, True),
-        _col("audit_id", T, True),
+        _col("audit_id", T, True, reported_unless_in="audits"),
         _enum("audit_type", AuditType),
         _col("clause_ref", ColumnKind.CLAUSE, True, description="ISO/IEC 42001 clause or control"),
         _enum("finding_type", FindingType, True),
@@ -279,8 +304,82 @@ FINDINGS = TableSpec(
     ),
 )
 
+AUDITS = TableSpec(
+    name="audits",
+    title="Audit programme (9.2.2)",
+    primary_key="audit_id",
+    columns=(
+        _col("audit_id", T, True),
+        _enum("audit_type", AuditType, True),
+        _col("title", T, True),
+        _col("planned_start", D, True),
+        _col("planned_end", D),
+        _enum("status", AuditStatus, True),
+        _col("actual_end", D),
+        _col("lead_auditor", T),
+        _col("lead_auditor_unit", T, description="must differ from auditee_unit (9.2.2)"),
+        _col("team", T),
+        _col("auditee_unit", T),
+        _col(
+            "scope",
+            ColumnKind.CLAUSE,
+            True,
+            ref_list=True,
+            description="clauses and controls separated by ; (9 covers every 9.x)",
+        ),
+        _col("criteria", T),
+        _col("report_on", D),
+    ),
+    date_orders=(
+        DateOrder(later="planned_end", earlier="planned_start"),
+        DateOrder(later="report_on", earlier="planned_start"),
+    ),
+    required_when=(
+        RequiredWhen(
+            column="actual_end", when_column="status", when_value="completed", exactly=False
+        ),
+    ),
+)
+
+SOA = TableSpec(
+    name="soa",
+    title="Statement of Applicability (Annex A, 6.1.3)",
+    primary_key="control_id",
+    columns=(
+        _col("control_id", ColumnKind.CLAUSE, True, refs=RefSet.CONTROL),
+        _col("applicable", B, True),
+        _col("justification", T, description="why an excluded control does not apply"),
+        _enum("implementation_status", ImplementationStatus),
+        _col("owner", T),
+        _col("evidence", T),
+    ),
+    required_when=(
+        RequiredWhen(
+            column="justification",
+            when_column="applicable",
+            when_value="false",
+            exactly=False,
+            why="6.1.3 asks why each excluded control does not apply",
+        ),
+    ),
+)
+
+ATTESTATIONS = TableSpec(
+    name="attestations",
+    title="Attestations of clause requirements the data cannot judge",
+    primary_key="ref",
+    columns=(
+        _col("ref", ColumnKind.CLAUSE, True, refs=RefSet.REQUIREMENT),
+        _enum("status", AttestationStatus, True),
+        _col("evidence", T),
+        _col("owner", T),
+        _col("reviewed_on", D),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
-    spec.name: spec for spec in (SYSTEMS, INCIDENTS, ASSESSMENTS, BIAS_TESTS, FINDINGS)
+    spec.name: spec
+    for spec in (SYSTEMS, INCIDENTS, ASSESSMENTS, BIAS_TESTS, FINDINGS, AUDITS, SOA, ATTESTATIONS)
 }
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 
@@ -314,22 +413,69 @@ def clause_refs() -> dict[str, ClauseRef]:
     }
 
 
+def allowed_refs(refs: RefSet) -> list[str]:
+    """The references a CLAUSE column with this `refs` accepts, in the reference list's order."""
+    known = clause_refs().values()
+    if refs is RefSet.REQUIREMENT:
+        return [r.ref for r in known if r.kind == "clause" and r.assessable]
+    if refs is RefSet.CONTROL:
+        return [r.ref for r in known if r.kind == "control" and r.assessable]
+    return [r.ref for r in known]
+
+
+def requirement_refs() -> list[str]:
+    """The 29 assessable clause requirements 4.1–10.2, in clause order."""
+    return allowed_refs(RefSet.REQUIREMENT)
+
+
+def control_refs() -> list[str]:
+    """The assessable Annex A controls, in Annex order."""
+    return allowed_refs(RefSet.CONTROL)
+
+
+def ref_covers(scope_ref: str, ref: str) -> bool:
+    """True when an audit scoped `scope_ref` covers `ref`: the same ref or one of its children
+    (`9` covers 9.2.1, `A.6` covers A.6.2.4; `9` does not cover `90`)."""
+    return ref == scope_ref or ref.startswith(scope_ref + ".")
+
+
+def split_refs(text: str | None) -> list[str]:
+    """A `;`-separated reference list as written in `audits.scope`, trimmed, empties dropped."""
+    return [part.strip() for part in (text or "").split(";") if part.strip()]
+
+
+def _column_doc(c: Column) -> str:
+    text = f"{c.name}{'*' if c.required else ''}"
+    if c.enum:
+        text += f" ({', '.join(c.enum)})"
+    elif c.kind is ColumnKind.CLAUSE and c.ref_list:
+        text += " (clause refs separated by ;)"
+    elif c.kind is ColumnKind.CLAUSE and c.refs is not RefSet.ANY:
+        text += f" ({'Annex A control' if c.refs is RefSet.CONTROL else 'clause 4.1–10.2'})"
+    elif c.kind not in (ColumnKind.TEXT,):
+        text += f" ({c.kind.value})"
+    return text
+
+
 def docs_markdown() -> str:
     """The data-contract table for the README, generated from the registry."""
     lines = ["| table | columns (`*` required) | rules |", "|---|---|---|"]
     for spec in TABLES.values():
-        cols = []
-        for c in spec.columns:
-            text = f"{c.name}{'*' if c.required else ''}"
-            if c.enum:
-                text += f" ({', '.join(c.enum)})"
-            elif c.kind not in (ColumnKind.TEXT,):
-                text += f" ({c.kind.value})"
-            cols.append(text)
+        cols = [_column_doc(c) for c in spec.columns]
         rules = [f"{spec.primary_key} unique"]
         rules += [r.describe() for r in spec.date_orders]
         rules += [r.describe() for r in spec.required_when]
         rules += [f"{c.name} must exist in {c.references}" for c in spec.columns if c.references]
+        rules += [
+            f"{c.name} naming no {c.reported_unless_in} row is a warning"
+            for c in spec.columns
+            if c.reported_unless_in
+        ]
+        rules += [
+            f"each {c.name} ref must be known; a prefix covers its children (9 covers 9.2.1)"
+            for c in spec.columns
+            if c.ref_list
+        ]
         if spec.derived_bias_pass:
             rules.append("passed derived when empty; a contradicting value is an error")
         lines.append(f"| `{spec.name}` ({spec.title}) | {', '.join(cols)} | {'; '.join(rules)} |")

@@ -1,0 +1,320 @@
+"""The internal audit programme (ISO/IEC 42001 9.2.2) over a three-year certification cycle.
+
+An audit covers a reference when its scope names it or a prefix of it (`9` covers 9.2.1, `A.6`
+covers A.6.2.4). As of a date D, an audit is *completed* when its status is completed and its
+actual_end is on or before D; a completed audit belongs to the cycle year of its actual_end, any
+other audit to the year of its planned_start. Cancelled audits cover nothing and are never overdue.
+Every figure is computed from the audit dates, so re-running an old as-of date gives the same answer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+from aims_metrics import store
+from aims_metrics.tables.registry import (
+    AuditType,
+    clause_refs,
+    control_refs,
+    ref_covers,
+    requirement_refs,
+    split_refs,
+    table_spec,
+)
+
+CYCLE_YEARS = 3
+COVERED, PLANNED, GAP = "covered", "planned", "gap"
+COVERAGE_STATUSES = (COVERED, PLANNED, GAP)
+AUDIT_TYPES: tuple[str, ...] = tuple(t.value for t in AuditType)
+
+
+@dataclass(frozen=True)
+class Cycle:
+    """A certification cycle: three years from `start`, both ends inclusive."""
+
+    start: date
+
+    def _years_later(self, years: int) -> date:
+        try:
+            return self.start.replace(year=self.start.year + years)
+        except ValueError:  # 29 February
+            return self.start.replace(year=self.start.year + years, day=28)
+
+    @property
+    def end(self) -> date:
+        return self._years_later(CYCLE_YEARS) - timedelta(days=1)
+
+    def years(self) -> list[tuple[int, date, date]]:
+        """(number 1–3, first day, last day) of each cycle year."""
+        return [
+            (n, self._years_later(n - 1), self._years_later(n) - timedelta(days=1))
+            for n in range(1, CYCLE_YEARS + 1)
+        ]
+
+    def year_of(self, day: date | None) -> int | None:
+        """The cycle year (1–3) holding `day`, or None outside the cycle."""
+        for number, first, last in self.years():
+            if day is not None and first <= day <= last:
+                return number
+        return None
+
+    def contains(self, day: date | None) -> bool:
+        return day is not None and self.start <= day <= self.end
+
+
+def cycle_start_setting(con: duckdb.DuckDBPyConnection, as_of: date) -> date:
+    """The `audit_cycle_start` setting, or 1 January of the as-of year when it is not set."""
+    text = store.get_setting(con, "audit_cycle_start").strip()
+    if not text:
+        return date(as_of.year, 1, 1)
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"the audit_cycle_start setting {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+@dataclass(frozen=True)
+class Audit:
+    """One row of `audits`, with its scope split into references."""
+
+    audit_id: str
+    audit_type: str
+    title: str
+    planned_start: date
+    planned_end: date | None
+    status: str
+    actual_end: date | None
+    lead_auditor: str | None
+    lead_auditor_unit: str | None
+    team: str | None
+    auditee_unit: str | None
+    scope: tuple[str, ...]
+    criteria: str | None
+    report_on: date | None
+
+    def completed_by(self, as_of: date) -> bool:
+        return self.status == "completed" and self.actual_end is not None and self.actual_end <= as_of
+
+    def reference_day(self, as_of: date) -> date:
+        """The day that places the audit in a cycle year: actual_end once completed, else planned_start."""
+        return self.actual_end if self.completed_by(as_of) else self.planned_start
+
+    def covers(self, ref: str) -> bool:
+        return self.status != "cancelled" and any(ref_covers(s, ref) for s in self.scope)
+
+    def overdue(self, as_of: date) -> bool:
+        """Not completed, not cancelled, and its planned end (its start when no end) is before as_of."""
+        end = self.planned_end or self.planned_start
+        return self.status != "cancelled" and not self.completed_by(as_of) and end < as_of
+
+    @property
+    def independence_conflict(self) -> bool:
+        """9.2.2 objectivity: the lead auditor's unit audits itself."""
+        lead, auditee = (self.lead_auditor_unit or "").strip(), (self.auditee_unit or "").strip()
+        return self.status != "cancelled" and bool(lead) and lead.casefold() == auditee.casefold()
+
+    def to_json(self) -> dict[str, Any]:
+        data = {name: getattr(self, name) for name in self.__dataclass_fields__}
+        data["scope"] = ";".join(self.scope)
+        return {k: v.isoformat() if isinstance(v, date) else v for k, v in data.items()}
+
+
+def load_audits(con: duckdb.DuckDBPyConnection) -> list[Audit]:
+    """Every audit of the programme, by planned start then id."""
+    spec = table_spec("audits")
+    rows = con.execute(
+        f"SELECT {', '.join(spec.column_names)} FROM audits ORDER BY planned_start, audit_id"
+    ).fetchall()
+    audits = []
+    for row in rows:
+        values = dict(zip(spec.column_names, row, strict=True))
+        values["scope"] = tuple(split_refs(values["scope"]))
+        audits.append(Audit(**values))
+    return audits
+
+
+def applicable_controls(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Annex A controls the SoA does not exclude (a control missing from the SoA is applicable)."""
+    excluded = {r[0] for r in con.execute("SELECT control_id FROM soa WHERE NOT applicable").fetchall()}
+    return [ref for ref in control_refs() if ref not in excluded]
+
+
+@dataclass(frozen=True)
+class CoverageEntry:
+    ref: str
+    title: str
+    kind: str  # clause or control
+    status: str  # covered, planned, gap
+    audits: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ref": self.ref, "status": self.status, "audits": list(self.audits)}
+
+
+def coverage(audits: list[Audit], refs: list[str], cycle: Cycle, as_of: date) -> list[CoverageEntry]:
+    """Per reference: covered by a completed audit in the cycle, only planned, or a gap.
+
+    The audits listed are those behind the status: the completed ones when covered, the planned
+    (not yet completed, overdue included) ones when planned."""
+    known = clause_refs()
+    in_cycle = [a for a in audits if a.status != "cancelled" and cycle.contains(a.reference_day(as_of))]
+    entries = []
+    for ref in refs:
+        scoping = [a for a in in_cycle if a.covers(ref)]
+        done = tuple(a.audit_id for a in scoping if a.completed_by(as_of))
+        planned = tuple(a.audit_id for a in scoping if not a.completed_by(as_of))
+        status, ids = (COVERED, done) if done else (PLANNED, planned) if planned else (GAP, ())
+        entries.append(CoverageEntry(ref, known[ref].title, known[ref].kind, status, ids))
+    return entries
+
+
+@dataclass
+class Programme:
+    """The audit programme of one cycle as of a date (optionally one audit type only)."""
+
+    cycle: Cycle
+    as_of: date
+    audit_type: str | None
+    audits: list[Audit]  # the cycle's audits (cancelled included), by planned start
+    coverage: list[CoverageEntry]
+    overdue: list[str]
+    independence_conflicts: list[str]
+    findings_without_audit: list[str]
+    counts: dict[str, int] = field(default_factory=dict)  # coverage status → references
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "cycle_start": self.cycle.start.isoformat(),
+            "cycle_end": self.cycle.end.isoformat(),
+            "as_of": self.as_of.isoformat(),
+            "type": self.audit_type,
+            "audits": [a.to_json() for a in self.audits],
+            "coverage": [c.to_json() for c in self.coverage],
+            "overdue": self.overdue,
+            "independence_conflicts": self.independence_conflicts,
+            "findings_without_audit": self.findings_without_audit,
+        }
+
+
+def findings_without_audit(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Finding ids whose audit_id names no audit of the programme."""
+    rows = con.execute(
+        "SELECT finding_id FROM findings f WHERE NOT EXISTS "
+        "(SELECT 1 FROM audits a WHERE a.audit_id = f.audit_id) ORDER BY finding_id"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def audit_programme(
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | None = None,
+    cycle_start: date | None = None,
+    audit_type: str | None = None,
+) -> Programme:
+    """The programme as of a date: coverage of the 29 clause requirements and the applicable
+    Annex A controls, overdue audits, independence conflicts, findings naming no audit."""
+    as_of = as_of or date.today()
+    if audit_type is not None and audit_type not in AUDIT_TYPES:
+        raise ValueError(f"unknown audit type {audit_type!r}: use one of {', '.join(AUDIT_TYPES)}")
+    with store.transaction(con, read_only=True):
+        cycle = Cycle(cycle_start or cycle_start_setting(con, as_of))
+        audits = [
+            a
+            for a in load_audits(con)
+            if (audit_type is None or a.audit_type == audit_type)
+            and cycle.contains(a.reference_day(as_of))
+        ]
+        refs = requirement_refs() + applicable_controls(con)
+        orphans = findings_without_audit(con)
+    entries = coverage(audits, refs, cycle, as_of)
+    counts = {s: sum(1 for e in entries if e.status == s) for s in COVERAGE_STATUSES}
+    return Programme(
+        cycle=cycle,
+        as_of=as_of,
+        audit_type=audit_type,
+        audits=audits,
+        coverage=entries,
+        overdue=[a.audit_id for a in audits if a.overdue(as_of)],
+        independence_conflicts=[a.audit_id for a in audits if a.independence_conflict],
+        findings_without_audit=orphans,
+        counts=counts,
+    )
+
+
+def coverage_by_year(programme: Programme) -> pd.DataFrame:
+    """ref × cycle year → covered / planned / gap, for the heatmap (one row per ref and year)."""
+    rows = []
+    for entry in programme.coverage:
+        for number, first, last in programme.cycle.years():
+            scoping = [
+                a
+                for a in programme.audits
+                if a.covers(entry.ref) and first <= a.reference_day(programme.as_of) <= last
+            ]
+            if any(a.completed_by(programme.as_of) for a in scoping):
+                status = COVERED
+            elif scoping:
+                status = PLANNED
+            else:
+                status = GAP
+            rows.append({"ref": entry.ref, "title": entry.title, "year": number, "status": status})
+    return pd.DataFrame(rows, columns=["ref", "title", "year", "status"])
+
+
+def findings_per_audit(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Findings counted per audit id and finding type (audits without findings absent)."""
+    return con.execute(
+        "SELECT audit_id, finding_type, count(*) AS findings FROM findings "
+        "GROUP BY ALL ORDER BY audit_id, finding_type"
+    ).df()
+
+
+def audit_findings(con: duckdb.DuckDBPyConnection, audit_id: str) -> pd.DataFrame:
+    """The findings raised by one audit (drill-down), oldest first."""
+    columns = ", ".join(table_spec("findings").column_names)
+    return con.execute(
+        f"SELECT {columns} FROM findings WHERE audit_id = ? ORDER BY raised_on, finding_id",
+        [audit_id],
+    ).df()
+
+
+def programme_summary(programme: Programme) -> list[str]:
+    """Plain sentences on the programme for management review input 9.3.2 d) 3 and the minutes."""
+    cycle, as_of = programme.cycle, programme.as_of
+    audits = [a for a in programme.audits if a.status != "cancelled"]
+    done = [a for a in audits if a.completed_by(as_of)]
+    counts = programme.counts
+    total = sum(counts.values())
+    lines = [
+        f"Audit programme {cycle.start.isoformat()} – {cycle.end.isoformat()}: {len(audits)} "
+        f"audit(s) in the cycle, {len(done)} completed by {as_of.isoformat()}.",
+        f"Coverage of the {total} clause requirements and applicable Annex A controls: "
+        f"{counts.get(COVERED, 0)} covered, {counts.get(PLANNED, 0)} planned only, "
+        f"{counts.get(GAP, 0)} not in any audit.",
+    ]
+    if programme.overdue:
+        lines.append(f"Overdue audits: {', '.join(programme.overdue)}.")
+    if programme.independence_conflicts:
+        lines.append(
+            "Audits led from the audited unit (9.2.2 objectivity): "
+            f"{', '.join(programme.independence_conflicts)}."
+        )
+    if programme.findings_without_audit:
+        lines.append(
+            f"{len(programme.findings_without_audit)} finding(s) name an audit that is not in "
+            "the programme."
+        )
+    return lines
+
+
+def programme_summary_as_of(con: duckdb.DuckDBPyConnection, as_of: date) -> list[str]:
+    """`programme_summary` for the cycle holding `as_of` (empty when there are no audits)."""
+    programme = audit_programme(con, as_of)
+    if not programme.audits:
+        return []
+    return programme_summary(programme)
