@@ -206,7 +206,7 @@ def _attested(row: tuple | None, ref: str) -> Judgement:
     if row is None:
         return GAP, f"No attestation is recorded: import attestations.csv with the evidence for {ref}."
     status, evidence, owner, reviewed_on = row
-    parts = [evidence or "no evidence named"]
+    parts = [(evidence or "no evidence named").rstrip(". ")]
     if owner:
         parts.append(f"owner {owner}")
     if reviewed_on:

@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from aims_metrics import store
+from aims_metrics.demo.audits import load_demo_programme
 from aims_metrics.metrics import engine
 from aims_metrics.metrics.periods import Quarter, last_completed_quarter
 from aims_metrics.performance.objectives import Objective
@@ -1200,4 +1201,6 @@ def load_demo(
     store.migrate(con)
     counts = load_dataset(con, frames, username)
     counts["objectives"] = len(seed_objectives(con, end_quarter, username))
+    first = end_quarter.shift(-(QUARTERS - 1))
+    counts.update(load_demo_programme(con, end_quarter, first, load_dataset, username))
     return counts
