@@ -272,6 +272,8 @@ with tabs[0]:
             hide_index=True,
             key="review_clauses",
         )
+    for line in inputs.audit_programme:  # the 9.2.2 programme as of the quarter end
+        st.markdown(f"- {_ui.plain(line)}")
 
 # --- meeting and inputs b), c), e) -------------------------------------------------------------
 

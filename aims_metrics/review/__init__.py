@@ -827,6 +827,8 @@ class ReviewInputs:
     findings_by_type: dict[str, int]
     findings_by_clause: list[ClauseFindings]
     trend_quarters: list[str] = field(default_factory=list)
+    # 9.2.2 audit programme as of the quarter end, in sentences (aims_metrics.audits.programme)
+    audit_programme: list[str] = field(default_factory=list)
 
     def fingerprint_data(self) -> dict[str, Any]:
         """The data behind the minutes as plain JSON-able values (for the fingerprint)."""
@@ -847,6 +849,7 @@ class ReviewInputs:
             "audits": [_audit_json(a) for a in self.audits],
             "findings_by_type": self.findings_by_type,
             "findings_by_clause": [asdict(c) for c in self.findings_by_clause],
+            "audit_programme": self.audit_programme,
         }
 
     def fingerprint(self, record: ReviewRecord | None = None) -> str:
@@ -979,6 +982,7 @@ def audit_results(
 
 def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> ReviewInputs:
     """Inputs a) and d) of 9.3.2 for a quarter, assembled from the data."""
+    from aims_metrics.audits.programme import programme_summary_as_of
     from aims_metrics.metrics.engine import catalog_series
     from aims_metrics.performance.aging import aging_report
     from aims_metrics.performance.objectives import objective_progress
@@ -1007,6 +1011,7 @@ def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> R
         findings_by_type=by_type,
         findings_by_clause=by_clause,
         trend_quarters=[t.label for t in trend],
+        audit_programme=programme_summary_as_of(con, q.end),
     )
 
 

@@ -994,7 +994,7 @@ def _audit_section(inputs: ReviewInputs) -> list:
     flow: list = [_h2(HEADING_D3)]
     if not inputs.audits:
         flow.append(_t(f"No audit findings were raised in {inputs.quarter.label}.", "empty"))
-        return flow
+        return flow + _programme_lines(inputs)
     total = sum(inputs.findings_by_type.values())
     parts = ", ".join(
         f"{inputs.findings_by_type[t]} {FINDING_TYPE_PHRASES[t]}" for t in FINDING_TYPES
@@ -1073,7 +1073,17 @@ def _audit_section(inputs: ReviewInputs) -> list:
     flow.append(
         _t("Audits are identified by the audit id of the findings raised in the quarter.", "muted")
     )
+    flow += _programme_lines(inputs)
     return flow
+
+
+def _programme_lines(inputs: ReviewInputs) -> list:
+    """The 9.2.2 audit programme as of the quarter end (aims_metrics.audits.programme)."""
+    if not inputs.audit_programme:
+        return []
+    return [Spacer(1, 4), _t("Audit programme (9.2.2)", "cell_bold")] + [
+        _t(line) for line in inputs.audit_programme
+    ]
 
 
 def _results_section(inputs: ReviewInputs, record: ReviewRecord | None) -> list:
