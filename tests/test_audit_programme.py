@@ -1,0 +1,185 @@
+"""The 9.2.2 audit programme: coverage with ref prefixes, cycle boundaries, cancelled audits,
+overdue audits, independence conflicts and findings naming no audit — computed by hand."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from aims_metrics import store
+from aims_metrics.audits import programme as prog
+from aims_metrics.tables import ingest
+from aims_metrics.tables.registry import control_refs, requirement_refs
+
+HEADER = (
+    "audit_id,audit_type,title,planned_start,planned_end,status,actual_end,lead_auditor_unit,"
+    "auditee_unit,scope"
+)
+START = date(2025, 1, 1)
+AS_OF = date(2026, 6, 30)
+
+
+def load(con, table: str, text: str):
+    plan, _ = ingest.import_file(con, table, text.encode(), "tester", file_name=f"{table}.csv")
+    return plan
+
+
+def audits(con, *rows: str) -> None:
+    load(con, "audits", "\n".join([HEADER, *rows]) + "\n")
+
+
+def statuses(p: prog.Programme) -> dict[str, str]:
+    return {e.ref: e.status for e in p.coverage}
+
+
+NINE = ["9.1", "9.2.1", "9.2.2", "9.3.1", "9.3.2", "9.3.3"]
+A6 = ["A.6.1.2", "A.6.1.3", *[f"A.6.2.{n}" for n in range(2, 9)]]
+
+
+def test_there_are_29_requirements_and_38_controls():
+    assert len(requirement_refs()) == 29
+    assert requirement_refs()[0] == "4.1" and requirement_refs()[-1] == "10.2"
+    assert len(control_refs()) == 38
+
+
+def test_cycle_is_three_years_with_inclusive_ends():
+    cycle = prog.Cycle(START)
+    assert cycle.end == date(2027, 12, 31)
+    assert cycle.years() == [
+        (1, date(2025, 1, 1), date(2025, 12, 31)),
+        (2, date(2026, 1, 1), date(2026, 12, 31)),
+        (3, date(2027, 1, 1), date(2027, 12, 31)),
+    ]
+    assert cycle.year_of(date(2024, 12, 31)) is None and cycle.year_of(date(2028, 1, 1)) is None
+    assert prog.Cycle(date(2024, 2, 29)).end == date(2027, 2, 27)
+
+
+def test_prefixes_9_and_a6_cover_every_child(con):
+    audits(con, "A1,internal,Perf and life cycle,2025-03-01,2025-03-05,completed,2025-03-06,IA,Ops,9;A.6")
+    p = prog.audit_programme(con, AS_OF, START)
+    covered = [ref for ref, s in statuses(p).items() if s == "covered"]
+    assert covered == NINE + A6
+    assert p.counts == {"covered": 15, "planned": 0, "gap": 29 + 38 - 15}
+    entry = next(e for e in p.coverage if e.ref == "9.2.1")
+    assert entry.to_json() == {"ref": "9.2.1", "status": "covered", "audits": ["A1"]}
+
+
+def test_a_prefix_does_not_cover_a_sibling_or_a_longer_number(con):
+    audits(con, "A1,internal,Audit,2025-03-01,,completed,2025-03-02,IA,Ops,9.2;A.2")
+    s = statuses(prog.audit_programme(con, AS_OF, START))
+    assert [ref for ref, v in s.items() if v == "covered"] == ["9.2.1", "9.2.2", "A.2.2", "A.2.3", "A.2.4"]
+    assert s["9.3.1"] == "gap" and s["A.10.2"] == "gap"
+
+
+@pytest.mark.parametrize(
+    ("planned_start", "actual_end", "as_of", "status"),
+    [
+        ("2024-12-20", "2024-12-31", AS_OF, "gap"),  # the day before the cycle
+        ("2024-12-20", "2025-01-01", AS_OF, "covered"),  # the cycle's first day
+        ("2027-12-20", "2027-12-31", date(2027, 12, 31), "covered"),  # its last day
+        ("2027-12-20", "2028-01-01", date(2028, 1, 5), "gap"),  # after the cycle
+        # completed after the as-of date: not completed at as-of, placed by its planned start
+        ("2026-06-20", "2026-07-01", AS_OF, "planned"),
+        ("2024-12-20", "2026-07-01", AS_OF, "gap"),  # … which is before the cycle
+    ],
+)
+def test_cycle_boundaries(con, planned_start, actual_end, as_of, status):
+    audits(con, f"A1,internal,Audit,{planned_start},,completed,{actual_end},IA,Ops,4.1")
+    assert statuses(prog.audit_programme(con, as_of, START))["4.1"] == status
+
+
+def test_cancelled_audits_cover_nothing_and_are_never_overdue(con):
+    audits(
+        con,
+        "A1,internal,Cancelled,2025-03-01,2025-03-05,cancelled,,Ops,Ops,4",
+        "A2,internal,Planned,2026-09-01,2026-09-05,planned,,IA,Ops,5.1",
+    )
+    p = prog.audit_programme(con, AS_OF, START)
+    s = statuses(p)
+    assert s["4.1"] == "gap" and s["5.1"] == "planned" and s["5.2"] == "gap"
+    assert p.overdue == [] and p.independence_conflicts == []
+    assert next(e for e in p.coverage if e.ref == "5.1").audits == ("A2",)
+
+
+def test_overdue_independence_and_type_filter(con):
+    audits(
+        con,
+        "A1,internal,Late,2026-05-01,2026-06-29,in_progress,,IA,Ops,4",  # ends before as-of: overdue
+        "A2,internal,Ends today,2026-06-01,2026-06-30,planned,,IA,Ops,5",  # ends on as-of: not yet
+        "A3,internal,One day,2026-06-10,,planned,,IA,Ops,6",  # no end: its start counts
+        "A4,external,Self-audit,2025-04-01,2025-04-02,completed,2025-04-02,Data Science, data science ,7",
+        "A5,internal,Done late,2025-02-01,2025-02-02,completed,2025-03-01,IA,Ops,8",
+    )
+    p = prog.audit_programme(con, AS_OF, START)
+    assert p.overdue == ["A1", "A3"]
+    assert p.independence_conflicts == ["A4"]
+    assert statuses(p)["7.1"] == "covered" and statuses(p)["4.1"] == "planned"
+    internal = prog.audit_programme(con, AS_OF, START, "internal")
+    assert [a.audit_id for a in internal.audits] == ["A5", "A1", "A2", "A3"]
+    assert statuses(internal)["7.1"] == "gap" and statuses(internal)["8.4"] == "covered"
+    assert internal.independence_conflicts == []
+    with pytest.raises(ValueError, match="unknown audit type 'annual'"):
+        prog.audit_programme(con, AS_OF, START, "annual")
+
+
+def test_excluded_controls_leave_the_coverage_and_missing_ones_stay(con):
+    load(con, "soa", "control_id,applicable,justification\nA.10.4,false,No customers\nA.2.2,true,\n")
+    refs = [e.ref for e in prog.audit_programme(con, AS_OF, START).coverage]
+    assert len(refs) == 29 + 37 and "A.10.4" not in refs and "A.2.2" in refs and "A.9.4" in refs
+
+
+def test_findings_naming_no_audit_are_listed(con):
+    audits(con, "A1,internal,Audit,2025-03-01,,completed,2025-03-02,IA,Ops,4")
+    load(
+        con,
+        "findings",
+        "finding_id,audit_id,clause_ref,finding_type,description,raised_on\n"
+        "F1,A1,4.1,minor_nc,x,2025-03-02\nF2,OLD-7,4.2,ofi,y,2025-03-02\nF0,OLD-7,4.3,ofi,z,2025-03-02\n",
+    )
+    assert prog.audit_programme(con, AS_OF, START).findings_without_audit == ["F0", "F2"]
+
+
+def test_cycle_start_comes_from_the_setting_else_january_first(con):
+    assert prog.audit_programme(con, AS_OF).cycle.start == date(2026, 1, 1)
+    store.set_setting(con, "audit_cycle_start", "2024-07-01", "tester")
+    p = prog.audit_programme(con, AS_OF)
+    assert (p.cycle.start, p.cycle.end) == (date(2024, 7, 1), date(2027, 6, 30))
+    store.set_setting(con, "audit_cycle_start", "July", "tester")
+    with pytest.raises(ValueError, match="audit_cycle_start setting 'July' is not a date"):
+        prog.audit_programme(con, AS_OF)
+
+
+def test_coverage_by_year_places_audits_in_their_cycle_year(con):
+    audits(
+        con,
+        "A1,internal,Year 1,2025-03-01,,completed,2025-03-02,IA,Ops,4.1",
+        "A2,internal,Year 3,2027-03-01,,planned,,IA,Ops,4.1",
+    )
+    grid = prog.coverage_by_year(prog.audit_programme(con, AS_OF, START))
+    row = grid[grid["ref"] == "4.1"].set_index("year")["status"].to_dict()
+    assert row == {1: "covered", 2: "gap", 3: "planned"}
+    assert len(grid) == 3 * (29 + 38)
+
+
+def test_programme_json_and_summary(con):
+    audits(
+        con,
+        "A1,internal,Audit,2025-03-01,,completed,2025-03-02,IA,Ops,4",
+        "A2,internal,Late,2026-01-01,2026-01-05,planned,,Ops,Ops,5",
+    )
+    p = prog.audit_programme(con, AS_OF, START)
+    doc = p.to_json()
+    assert list(doc) == [
+        "cycle_start", "cycle_end", "as_of", "type", "audits", "coverage", "overdue",
+        "independence_conflicts", "findings_without_audit",
+    ]
+    assert (doc["overdue"], doc["independence_conflicts"]) == (["A2"], ["A2"])
+    assert doc["audits"][0]["scope"] == "4" and doc["audits"][0]["actual_end"] == "2025-03-02"
+    assert prog.programme_summary(p) == [
+        "Audit programme 2025-01-01 – 2027-12-31: 2 audit(s) in the cycle, 1 completed by 2026-06-30.",
+        "Coverage of the 67 clause requirements and applicable Annex A controls: 4 covered, "
+        "3 planned only, 60 not in any audit.",
+        "Overdue audits: A2.",
+        "Audits led from the audited unit (9.2.2 objectivity): A2.",
+    ]
