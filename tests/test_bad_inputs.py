@@ -117,6 +117,24 @@ REJECTED = [
     Rejected("zip_not_workbook.xlsx", "incidents",
              ["1: (file): the file is a ZIP archive but not an XLSX workbook"]),
     Rejected("xlsx_named_but_csv.xlsx", "incidents", ["1: (file): the file is not a valid XLSX workbook"]),
+    # The audit programme, the SoA and the attestations (issue 18).
+    Rejected("unknown_scope_ref.csv", "audits",
+             ["3: scope: unknown clause ref 'A.99' in scope: use an ISO/IEC 42001 clause or Annex A "
+              "control such as 9.2 or A.6.2.4; separate several with ;"]),
+    Rejected("empty_scope_list.csv", "audits",
+             ["2: scope: scope names no clause or control: use an ISO/IEC 42001 clause or Annex A "
+              "control such as 9.2 or A.6.2.4"]),
+    Rejected("completed_audit_without_actual_end.csv", "audits",
+             ["2: actual_end: actual_end is required when status is completed"]),
+    Rejected("excluded_control_without_justification.csv", "soa",
+             ["3: justification: justification is required when applicable is false (6.1.3 asks why "
+              "each excluded control does not apply)"]),
+    Rejected("soa_heading_not_a_control.csv", "soa",
+             ["2: control_id: unknown control_id 'A.6': use an Annex A control such as A.6.2.4 "
+              "(a heading such as A.6 is not a control)"]),
+    Rejected("attestation_heading_not_a_requirement.csv", "attestations",
+             ["2: ref: unknown ref '9.2': use a clause requirement 4.1–10.2 such as 9.2.1 (a heading "
+              "such as 9.2 is not a requirement)"]),
 ]
 
 
