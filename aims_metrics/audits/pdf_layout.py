@@ -1,0 +1,189 @@
+"""Shared layout of the audit PDFs (the audit plan and the readiness report): styles, striped
+tables, status swatches and a canvas that writes "Page X of Y", a header and a footer.
+
+Deterministic like the minutes: ReportLab's invariant mode, the PDF date fixed by the caller
+(the as-of date, never "now"), the DejaVu fonts the minutes embed (review.minutes.fonts).
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+from collections.abc import Callable
+from datetime import datetime
+from functools import cache
+from typing import Any
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.lib.utils import TimeStamp
+from reportlab.pdfgen.canvas import Canvas
+from reportlab.platypus import (
+    BaseDocTemplate,
+    Flowable,
+    Frame,
+    PageTemplate,
+    Paragraph,
+    Table,
+    TableStyle,
+)
+
+from aims_metrics.review.minutes import fonts
+
+INK = colors.HexColor("#1A1A1A")
+HEADING_INK = colors.HexColor("#1F3A5F")
+MUTED = colors.HexColor("#5A5A5A")
+RULE = colors.HexColor("#B8C2CC")
+HEADER_FILL = colors.HexColor("#E8EDF2")
+STRIPE_FILL = colors.HexColor("#F6F8FA")
+# Okabe-Ito, always beside a word and a symbol.
+STATUS_STYLE: dict[str, tuple[str, str, colors.Color]] = {
+    "met": ("●", "Met", colors.HexColor("#009E73")),
+    "covered": ("●", "Covered", colors.HexColor("#009E73")),
+    "implemented": ("●", "Implemented", colors.HexColor("#009E73")),
+    "partial": ("▲", "Partial", colors.HexColor("#E69F00")),
+    "planned": ("▲", "Planned", colors.HexColor("#E69F00")),
+    "gap": ("■", "Gap", colors.HexColor("#D55E00")),
+    "not_started": ("■", "Not started", colors.HexColor("#D55E00")),
+    "excluded": ("○", "Excluded", colors.HexColor("#8C8C8C")),
+    # audits
+    "completed": ("●", "Completed", colors.HexColor("#009E73")),
+    "in_progress": ("▲", "In progress", colors.HexColor("#E69F00")),
+    "overdue": ("■", "Overdue", colors.HexColor("#D55E00")),
+    "cancelled": ("○", "Cancelled", colors.HexColor("#8C8C8C")),
+}
+PAGE_WIDTH, PAGE_HEIGHT = A4
+MARGIN = 18 * mm
+CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
+
+
+@cache
+def styles() -> dict[str, ParagraphStyle]:
+    regular, bold, _ = fonts()
+    base = ParagraphStyle("body", fontName=regular, fontSize=9, leading=12, textColor=INK)
+    return {
+        "body": base,
+        "muted": ParagraphStyle("muted", parent=base, fontSize=7.5, leading=9.5, textColor=MUTED),
+        "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
+        "head": ParagraphStyle("head", parent=base, fontName=bold, fontSize=7.5, leading=9.5),
+        "title": ParagraphStyle("title", parent=base, fontName=bold, fontSize=20, leading=24,
+                                textColor=HEADING_INK),
+        "verdict": ParagraphStyle("verdict", parent=base, fontName=bold, fontSize=15, leading=19),
+        "h1": ParagraphStyle("h1", parent=base, fontName=bold, fontSize=12.5, leading=16,
+                             textColor=HEADING_INK, spaceBefore=10, spaceAfter=5),
+    }
+
+
+def safe(text: str) -> str:
+    """Text the font can draw (DejaVu draws everything; Helvetica only latin-1)."""
+    if fonts()[2]:
+        return text
+    for char, plain in {"●": "*", "▲": "+", "■": "#", "○": "o", "–": "-", "—": "-", "½": "1/2"}.items():
+        text = text.replace(char, plain)
+    return text.encode("latin-1", "replace").decode("latin-1")
+
+
+def _shown(value: Any) -> str:
+    """A cell's text: "—" for None, NaN and pandas' NA."""
+    try:
+        missing = value is None or bool(value != value)
+    except TypeError:  # pandas.NA refuses bool()
+        missing = True
+    return "—" if missing else str(value)
+
+
+def para(text: Any, style: str = "body") -> Paragraph:
+    """A paragraph of plain text (escaped here: user text never becomes markup)."""
+    return Paragraph(escape(safe(_shown(text))), styles()[style])
+
+
+def status_cell(status: str | None) -> Paragraph:
+    symbol, word, colour = STATUS_STYLE.get(status or "", ("○", (status or "—").replace("_", " "), MUTED))
+    hexval = colour.hexval().replace("0x", "#")
+    return Paragraph(f'<font color="{hexval}">{safe(symbol)}</font> {escape(safe(word))}', styles()["cell"])
+
+
+def table(rows: list[list[Any]], widths: list[float]) -> Table:
+    """A striped table with a repeated header row; cells are text or flowables."""
+    header = [c if isinstance(c, Flowable) else para(c, "head") for c in rows[0]]
+    body = [[c if isinstance(c, Flowable) else para(c, "cell") for c in row] for row in rows[1:]]
+    result = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
+    commands: list[tuple] = [
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.6, RULE),
+        ("LINEBELOW", (0, -1), (-1, -1), 0.6, RULE),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("TOPPADDING", (0, 0), (-1, -1), 2),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 2),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    commands += [("BACKGROUND", (0, i), (-1, i), STRIPE_FILL) for i in range(2, len(rows), 2)]
+    result.setStyle(TableStyle(commands))
+    return result
+
+
+def _timestamp(moment: datetime) -> TimeStamp:
+    stamp = TimeStamp(invariant=True)
+    stamp.t = calendar.timegm(moment.timetuple())
+    stamp.YMDhms = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
+    stamp.dhh = stamp.dmm = 0
+    stamp.tzname = "UTC"
+    return stamp
+
+
+def _canvas(header: str, footer: str, moment: datetime) -> type[Canvas]:
+    regular = fonts()[0]
+
+    class NumberedCanvas(Canvas):
+        """Defers each page so the footer can say "Page X of Y"."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            kwargs["invariant"] = 1
+            super().__init__(*args, **kwargs)
+            self._doc._timeStamp = _timestamp(moment)
+            self._pages: list[dict] = []
+
+        def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
+            self._pages.append(dict(self.__dict__))
+            self._startPage()
+
+        def save(self) -> None:
+            for number, state in enumerate(self._pages, start=1):
+                self.__dict__.update(state)
+                self.saveState()
+                self.setStrokeColor(RULE)
+                self.setLineWidth(0.5)
+                self.line(MARGIN, PAGE_HEIGHT - MARGIN + 8, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN + 8)
+                self.line(MARGIN, MARGIN - 8, PAGE_WIDTH - MARGIN, MARGIN - 8)
+                self.setFillColor(MUTED)
+                self.setFont(regular, 7.5)
+                self.drawString(MARGIN, PAGE_HEIGHT - MARGIN + 12, safe(header))
+                self.drawString(MARGIN, MARGIN - 18, safe(footer))
+                self.drawRightString(PAGE_WIDTH - MARGIN, MARGIN - 18, f"Page {number} of {len(self._pages)}")
+                self.restoreState()
+                super().showPage()
+            super().save()
+
+    return NumberedCanvas
+
+
+def build_pdf(
+    story: Callable[[], list], *, title: str, subject: str, author: str, header: str,
+    footer: str, keywords: str, moment: datetime,
+) -> bytes:
+    """Render `story()` on A4 with the shared header, footer and fixed creation date."""
+    buffer = io.BytesIO()
+    doc = BaseDocTemplate(
+        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
+        bottomMargin=MARGIN, title=title, author=author, subject=subject, creator="AIMS Review",
+        producer="AIMS Review (ReportLab)", keywords=keywords, invariant=1,
+    )
+    frame = Frame(MARGIN, MARGIN, CONTENT_WIDTH, PAGE_HEIGHT - 2 * MARGIN, id="body",
+                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
+    doc.build(story(), canvasmaker=_canvas(header, footer, moment))
+    return buffer.getvalue()

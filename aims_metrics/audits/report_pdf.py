@@ -1,0 +1,125 @@
+"""The certification readiness report (PDF): verdict and score, blockers, the 29 clause
+requirements, the Statement of Applicability and the gap register.
+
+Byte-deterministic like the minutes: the same data and as-of date give identical bytes (the PDF
+date is the as-of date, the document id and the fingerprint are derived from the data).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+from reportlab.lib.units import mm
+from reportlab.platypus import Spacer
+
+from aims_metrics import store
+from aims_metrics.audits import soa as soa_module
+from aims_metrics.audits.pdf_layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
+from aims_metrics.audits.readiness import Readiness, readiness
+
+TITLE = "Certification readiness report"
+
+
+def document_id(result: Readiness) -> str:
+    return f"READINESS-{result.as_of.isoformat()}"
+
+
+def fingerprint(result: Readiness, soa: pd.DataFrame) -> str:
+    """sha256 over everything the report shows."""
+    payload = {"readiness": result.to_json(), "soa": soa.astype(object).where(soa.notna(), None).to_dict("records")}
+    text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _summary(result: Readiness) -> list:
+    counts = result.counts()
+    return [
+        para(result.verdict_words, "verdict"),
+        para(
+            f"Readiness score {result.score:.0%}: {counts['met']} of {len(result.requirements)} "
+            f"clause requirements met, {counts['partial']} partly met, {counts['gap']} not met "
+            "(score = met + ½ partial, over 29)."
+        ),
+        para(
+            f"Statement of Applicability: {result.soa['applicable']} controls applicable, "
+            f"{result.soa['excluded']} excluded with a justification; {result.soa['implemented']} "
+            f"implemented, {result.soa['partial']} partly, {result.soa['not_started']} not started."
+        ),
+        para(f"Certification cycle from {result.cycle.start} to {result.cycle.end}; as of {result.as_of}.", "muted"),
+    ]
+
+
+def _blockers(result: Readiness) -> list:
+    flow = [para("Blockers", "h1")]
+    if not result.blockers:
+        return [*flow, para("Nothing blocks certification.")]
+    rows = [["Kind", "Id", "What blocks certification"]]
+    rows += [[b.kind, b.id, b.text] for b in result.blockers]
+    return [*flow, table(rows, [22 * mm, 18 * mm, CONTENT_WIDTH - 40 * mm])]
+
+
+def _requirements(result: Readiness) -> list:
+    rows = [["Clause", "Requirement", "Status", "Source", "Evidence"]]
+    rows += [[r.ref, r.title, status_cell(r.status), r.source, r.evidence] for r in result.requirements]
+    widths = [13 * mm, 42 * mm, 20 * mm, 18 * mm, CONTENT_WIDTH - 93 * mm]
+    return [para("Clause requirements 4.1–10.2", "h1"), table(rows, widths)]
+
+
+def _soa(soa: pd.DataFrame) -> list:
+    rows = [["Control", "Title", "Status", "Owner", "Justification or evidence"]]
+    for r in soa.itertuples():
+        status = r.implementation_status if r.applicable else "excluded"
+        note = r.justification if not r.applicable else r.evidence
+        rows.append([r.control_id, r.title, status_cell(status), r.owner, note])
+    widths = [15 * mm, 55 * mm, 24 * mm, 30 * mm, CONTENT_WIDTH - 124 * mm]
+    return [para("Statement of Applicability (Annex A)", "h1"), table(rows, widths)]
+
+
+def _gaps(result: Readiness) -> list:
+    flow = [para("Gap register", "h1")]
+    if not result.gaps:
+        return [*flow, para("No gaps.")]
+    rows = [["Ref", "Status", "Priority", "Owner", "Remediation", "Days", "Target", "v"]]
+    for g in result.gaps:
+        days = "—" if g.effort_days is None else f"{g.effort_days:g}"
+        rows.append([g.ref, status_cell(g.status), g.priority, g.owner, g.remediation, days,
+                     g.target_date.isoformat() if g.target_date else "—", str(g.version)])
+    widths = [14 * mm, 22 * mm, 15 * mm, 26 * mm, CONTENT_WIDTH - 122 * mm, 10 * mm, 18 * mm, 7 * mm]
+    flow.append(table(rows, widths))
+    flow.append(para("v: version of the saved plan (0: no plan saved yet).", "muted"))
+    return flow
+
+
+def build_readiness_pdf(result: Readiness, soa: pd.DataFrame, organisation: str) -> bytes:
+    """Render a readiness check to PDF bytes."""
+    digest = fingerprint(result, soa)
+    doc_id = document_id(result)
+
+    def story() -> list:
+        flow = [para(TITLE, "title"), para(organisation), Spacer(1, 6), *_summary(result)]
+        flow += _blockers(result) + _requirements(result) + _soa(soa) + _gaps(result)
+        flow.append(Spacer(1, 6))
+        flow.append(para(f"Document {doc_id}; data fingerprint sha256 {digest}.", "muted"))
+        return flow
+
+    return build_pdf(
+        story,
+        title=f"{TITLE} {result.as_of} — {organisation}",
+        subject="ISO/IEC 42001 certification readiness",
+        author=organisation,
+        header=f"{organisation} · {TITLE} · as of {result.as_of}",
+        footer=f"{doc_id} · data fingerprint {digest[:12]}",
+        keywords=f"{doc_id} data-sha256:{digest}",
+        moment=datetime(result.as_of.year, result.as_of.month, result.as_of.day),
+    )
+
+
+def render_readiness_report(con: duckdb.DuckDBPyConnection, as_of=None) -> bytes:
+    """The readiness report as of a date (default today)."""
+    result = readiness(con, as_of)
+    soa = soa_module.soa_table(con)
+    return build_readiness_pdf(result, soa, store.get_setting(con, "organisation_name"))
