@@ -95,6 +95,20 @@ PAGES: tuple[PageSpec, ...] = (
         Action.VIEW_DASHBOARDS,
     ),
     PageSpec(
+        "pages/audit_programme.py",
+        "Audit programme",
+        ":material/fact_check:",
+        "audit-programme",
+        Action.VIEW_DASHBOARDS,
+    ),
+    PageSpec(
+        "pages/readiness.py",
+        "Certification readiness",
+        ":material/verified:",
+        "certification-readiness",
+        Action.VIEW_DASHBOARDS,
+    ),
+    PageSpec(
         "pages/data_import.py",
         "Data import",
         ":material/upload_file:",

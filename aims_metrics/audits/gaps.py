@@ -121,8 +121,12 @@ def gap_items(
 
 
 def _clean(value: Any) -> Any:
-    if value is None or (isinstance(value, float) and value != value):
-        return None
+    """An editor cell as a plain value: None for empty, NaN and NaT; dates as dates."""
+    try:
+        if value is None or bool(pd.isna(value)):
+            return None
+    except (TypeError, ValueError):  # a list-like cell
+        pass
     if isinstance(value, str):
         return value.strip() or None
     if isinstance(value, pd.Timestamp):

@@ -1,0 +1,203 @@
+"""Certification readiness: the verdict and score at the top, the 29 clause requirements, the
+Statement of Applicability (filter; governance leads edit), the gap register (governance leads
+edit; versioned; CSV) and the readiness report PDF."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import streamlit as st
+
+from aims_metrics.audits import gaps, readiness, report_pdf, soa
+from aims_metrics.auth import Action
+from aims_metrics.tables.ingest import ImportRejected
+from pages import _ui
+
+me = _ui.require(Action.VIEW_DASHBOARDS)
+
+st.title("Certification readiness")
+
+FAMILY = {
+    "met": "green", "implemented": "green", "partial": "amber", "gap": "red",
+    "not_started": "red", "excluded": "no_data",
+    readiness.READY: "green", readiness.READY_WITH_CORRECTIONS: "amber", readiness.NOT_READY: "red",
+}
+WORDS = {"met": "Met", "partial": "Partial", "gap": "Gap", "implemented": "Implemented",
+         "not_started": "Not started", "excluded": "Excluded"}
+IMPLEMENTATION = ["not_started", "partial", "implemented"]
+
+
+def word(status: str) -> str:
+    return f"{_ui.STATUS_SYMBOLS[FAMILY[status]]} {WORDS.get(status, status)}"
+
+
+def badge(status: str, text: str) -> str:
+    """A coloured status label; `text` is ours, never user text."""
+    family = FAMILY[status]
+    return (f'<span class="aims-status" style="background:{_ui.STATUS_COLOURS[family]};'
+            f'color:{"#000" if family == "amber" else "#fff"};font-size:1.5rem">'
+            f"{_ui.STATUS_SYMBOLS[family]} {text}</span>")
+
+
+def colour_cells(value: str) -> str:
+    family = next((FAMILY[k] for k, w in WORDS.items() if value == word(k)), None)
+    if family is None:
+        return ""
+    return f"background-color: {_ui.STATUS_COLOURS[family]}; color: {'#000' if family == 'amber' else '#fff'}"
+
+
+as_of = st.date_input("As of", value=date.today(), key="readiness_as_of")
+try:
+    result = _ui.query(readiness.readiness, as_of)
+except ValueError as problem:  # a malformed audit_cycle_start setting
+    st.error(f"{problem}. An administrator can correct it on Admin.")
+    st.stop()
+counts = result.counts()
+majors = [b for b in result.blockers if b.kind == "finding"]
+
+# --- the ten-second answer ---------------------------------------------------------------------
+
+st.html(badge(result.verdict, result.verdict_words))
+reasons = []
+if majors:
+    reasons.append(f"{len(majors)} major nonconformit{'y is' if len(majors) == 1 else 'ies are'} open")
+if counts["gap"]:
+    reasons.append(f"{counts['gap']} requirement(s) not met")
+if counts["partial"]:
+    reasons.append(f"{counts['partial']} only partly met")
+if result.open_minor and not majors:
+    reasons.append(f"{len(result.open_minor)} minor nonconformity(ies) open")
+st.markdown(
+    f"**{counts['met']} of {len(result.requirements)}** clause requirements are met"
+    + (f"; {', '.join(reasons)}." if reasons else " and nothing blocks certification.")
+)
+cells = st.columns(4)
+cells[0].metric("Readiness score", f"{result.score:.0%}", help="(met + ½ partial) / 29", border=True)
+cells[1].metric("Requirements met", f"{counts['met']} of {len(result.requirements)}", border=True)
+cells[2].metric("Blockers", len(result.blockers), border=True)
+cells[3].metric("Annex A controls implemented",
+                f"{result.soa['implemented']} of {result.soa['applicable']}", border=True)
+pdf = _ui.query(report_pdf.render_readiness_report, as_of)
+st.download_button("Readiness report (PDF)", data=pdf, file_name=f"readiness-{as_of}.pdf",
+                   mime="application/pdf", key="readiness_pdf", icon=":material/picture_as_pdf:",
+                   on_click="ignore")
+
+if result.blockers:
+    with st.expander(f"What blocks certification ({len(result.blockers)})", expanded=True):
+        for b in result.blockers:
+            st.markdown(f"- **{_ui.plain(b.id)}** — {_ui.plain(b.text)}")
+
+# --- per clause ----------------------------------------------------------------------------------
+
+st.subheader("Clause requirements 4.1–10.2")
+clauses = pd.DataFrame([{"clause": r.ref, "requirement": r.title, "status": word(r.status),
+                         "judged by": r.source, "evidence": r.evidence} for r in result.requirements])
+st.dataframe(clauses.style.map(colour_cells, subset=["status"]), hide_index=True,
+             key="readiness_clauses", width="stretch")
+st.caption("Judged by data: 6.2, 8.4, 9.1, 9.2.x, 9.3.x, 10.2. The others come from "
+           "attestations.csv (a gap until one is recorded).")
+
+# --- Statement of Applicability --------------------------------------------------------------------
+
+st.subheader("Statement of Applicability (Annex A)")
+s = result.soa
+st.markdown(f"{s['applicable']} applicable, {s['excluded']} excluded; of the applicable: "
+            f"{s['implemented']} implemented, {s['partial']} partial, {s['not_started']} not started.")
+table = _ui.query(soa.soa_table)
+f1, f2 = st.columns([2, 3])
+shown_status = f1.multiselect("Status", ["implemented", "partial", "not_started", "excluded"],
+                              format_func=word, key="soa_filter_status")
+search = f2.text_input("Control or title contains", key="soa_filter_text")
+view = table.copy()
+view["status"] = view.apply(lambda r: r.implementation_status if r.applicable else "excluded", axis=1)
+if shown_status:
+    view = view[view["status"].isin(shown_status)]
+if search:
+    needle = search.strip().lower()
+    view = view[view["control_id"].str.lower().str.contains(needle, regex=False)
+                | view["title"].str.lower().str.contains(needle, regex=False)]
+editable = ["applicable", "justification", "implementation_status", "owner", "evidence"]
+if _ui.allowed(Action.EDIT_SOA):
+    signature = (tuple(shown_status), search)
+    if st.session_state.get("soa_editor_filter") != signature:  # other rows: drop stale edits
+        st.session_state.pop("soa_editor", None)
+        st.session_state["soa_editor_filter"] = signature
+    edited = st.data_editor(
+        view[["control_id", "title", *editable]], hide_index=True, num_rows="fixed", key="soa_editor",
+        disabled=["control_id", "title"], width="stretch",
+        column_config={"implementation_status": st.column_config.SelectboxColumn(options=IMPLEMENTATION),
+                       "applicable": st.column_config.CheckboxColumn()},
+    )
+    if st.button("Save SoA changes", type="primary", key="soa_save"):
+        before = view[["control_id", *editable]].reset_index(drop=True)
+        after = edited[["control_id", *editable]].reset_index(drop=True)
+        changed = after[(before.fillna("") != after.fillna("")).any(axis=1)]
+        if changed.empty:
+            st.info("Nothing changed.")
+        else:
+            try:
+                saved = _ui.write(Action.EDIT_SOA, soa.save_soa, changed, me.username, me.role)
+            except ImportRejected as rejected:
+                ids = changed["control_id"].tolist()
+                st.error("Not saved — " + "; ".join(
+                    f"{_ui.plain(ids[p.row - 2])}: {_ui.plain(p.column)}: {_ui.plain(p.message)}"
+                    for p in rejected.plan.problems))
+            else:
+                st.session_state.pop("soa_editor", None)
+                st.success(f"Saved the SoA: {saved.counts}.")
+                st.rerun()
+else:
+    shown = view[["control_id", "title", "status", "justification", "owner", "evidence"]].copy()
+    shown["status"] = shown["status"].map(word)
+    st.dataframe(shown.style.map(colour_cells, subset=["status"]), hide_index=True,
+                 key="soa_table", width="stretch")
+
+# --- gap register ---------------------------------------------------------------------------------
+
+st.subheader("Gap register")
+register = gaps.gaps_frame(result.gaps)
+if register.empty:
+    _ui.empty_state("No gaps: every requirement is met and every applicable control implemented.")
+else:
+    st.caption("Requirements not met and applicable controls not implemented, with their "
+               "remediation plans. Each saved change is a new version of the plan.")
+    plan_columns = ["priority", "owner", "remediation", "effort_days", "target_date"]
+    shown = register[["ref", "title", "kind", "status", *plan_columns, "version"]]
+    if _ui.allowed(Action.EDIT_GAPS):
+        edited_gaps = st.data_editor(
+            shown, hide_index=True, num_rows="fixed", key="gaps_editor", width="stretch",
+            disabled=["ref", "title", "kind", "status", "version"],
+            column_config={
+                "priority": st.column_config.SelectboxColumn(options=[p.value for p in gaps.GapPriority]),
+                "effort_days": st.column_config.NumberColumn("effort (days)", min_value=0),
+                "target_date": st.column_config.DateColumn("target date"),
+            },
+        )
+        reason = st.text_input("Reason for the change (kept in the history)", key="gaps_reason")
+        if st.button("Save gap plans", type="primary", key="gaps_save"):
+            before = shown[["ref", *plan_columns]].reset_index(drop=True).astype(object)
+            after = edited_gaps[["ref", *plan_columns]].reset_index(drop=True).astype(object)
+            changed = after[(before.fillna("") != after.fillna("")).any(axis=1)]
+            try:
+                saved = _ui.write(Action.EDIT_GAPS, gaps.save_gap_plans, changed.to_dict("records"),
+                                  me.username, me.role, reason or None)
+            except gaps.GapRegisterRejected as rejected:
+                refs = changed["ref"].tolist()
+                st.error("Not saved — " + "; ".join(
+                    f"{_ui.plain(refs[p.row - 2])}: {_ui.plain(p.column)}: {_ui.plain(p.message)}"
+                    for p in rejected.problems))
+            else:
+                st.session_state.pop("gaps_editor", None)
+                st.success(f"Saved {len(saved)} plan(s)." if saved else "Nothing changed.")
+                if saved:
+                    st.rerun()
+    else:
+        st.dataframe(shown, hide_index=True, key="gaps_table", width="stretch")
+    _ui.download_csv(register, f"gap-register-{as_of}.csv", key="gaps_csv", label="Gap register (CSV)")
+    with st.expander("History of the plans"):
+        history = _ui.query(gaps.gap_history)
+        if history.empty:
+            st.caption("No plan saved yet.")
+        else:
+            st.dataframe(_ui.with_dates(history), hide_index=True, key="gaps_history")
