@@ -39,6 +39,8 @@ CAN = {
     Action.MANAGE_USERS:     "- - - - Y",
     Action.EDIT_SETTINGS:    "- - - - Y",
     Action.VIEW_AUDIT_LOG:   "- - - - Y",
+    Action.EDIT_SOA:         "- - Y Y Y",
+    Action.EDIT_GAPS:        "- - Y Y Y",
 }  # fmt: skip
 
 # page url path → allowed for (signed out, executive, governance_lead, analyst, admin)
@@ -48,6 +50,8 @@ PAGE_ACCESS = {
     "nonconformity-aging": "- Y Y Y Y",
     "ai-objectives":       "- Y Y Y Y",
     "management-review":   "- Y Y Y Y",
+    "audit-programme":     "- Y Y Y Y",
+    "certification-readiness": "- Y Y Y Y",
     "data-import":         "- - Y Y Y",
     "metric-definitions":  "- - - Y Y",
     "administration":      "- - - - Y",
@@ -237,6 +241,8 @@ WRITE_ACTIONS = {
     "set_password": Action.MANAGE_USERS,
     "set_setting": Action.EDIT_SETTINGS,
     "restore_database": Action.MANAGE_USERS,
+    "save_soa": Action.EDIT_SOA,
+    "save_gap_plans": Action.EDIT_GAPS,
 }
 # admin.py picks one of these into a variable before the guarded write.
 ADMIN_USER_OPERATIONS = {"set_role", "disable_user", "enable_user", "set_password"}
@@ -282,6 +288,8 @@ def test_every_library_write_is_known_to_this_test():
         "load_dataset",
         "seed_objectives",
         "seed_demo_review",
+        "seed_gap_plans",
+        "load_demo_programme",
         "migrate",
         "main",
         "run_restore",
@@ -359,6 +367,10 @@ FORGED_STATE = {
     # metrics page
     "metric_form_save": True,
     "metric_yaml_save": True,
+    # readiness page: the SoA and gap register saves
+    "soa_save": True,
+    "gaps_save": True,
+    "gaps_reason": "forged",
 }
 
 
@@ -397,6 +409,8 @@ FORBIDDEN_BUTTONS = {
     Action.EDIT_OBJECTIVES: {"objective_delete"},
     Action.FINALISE_MINUTES: {"review_finalise"},
     Action.EDIT_METRICS: {"metric_form_save", "metric_yaml_save"},
+    Action.EDIT_SOA: {"soa_save"},
+    Action.EDIT_GAPS: {"gaps_save"},
     Action.MANAGE_USERS: {
         "change_user_set_role",
         "change_user_disable",
