@@ -26,6 +26,16 @@ FAMILY = {
 WORDS = {"met": "Met", "partial": "Partial", "gap": "Gap", "implemented": "Implemented",
          "not_started": "Not started", "excluded": "Excluded"}
 IMPLEMENTATION = ["not_started", "partial", "implemented"]
+# Fixed pixel widths keep the SoA editor's columns where a keyboard or a pointer expects them.
+SOA_COLUMNS = {
+    "control_id": st.column_config.TextColumn("control", width=80),
+    "title": st.column_config.TextColumn(width=230),
+    "applicable": st.column_config.CheckboxColumn(width=90),
+    "justification": st.column_config.TextColumn(width=230),
+    "implementation_status": st.column_config.SelectboxColumn("status", options=IMPLEMENTATION, width=120),
+    "owner": st.column_config.TextColumn(width=140),
+    "evidence": st.column_config.TextColumn(width=140),
+}
 
 
 def word(status: str) -> str:
@@ -125,9 +135,7 @@ if _ui.allowed(Action.EDIT_SOA):
         st.session_state["soa_editor_filter"] = signature
     edited = st.data_editor(
         view[["control_id", "title", *editable]], hide_index=True, num_rows="fixed", key="soa_editor",
-        disabled=["control_id", "title"], width="stretch",
-        column_config={"implementation_status": st.column_config.SelectboxColumn(options=IMPLEMENTATION),
-                       "applicable": st.column_config.CheckboxColumn()},
+        disabled=["control_id", "title"], width="stretch", column_config=SOA_COLUMNS,
     )
     if st.button("Save SoA changes", type="primary", key="soa_save"):
         before = view[["control_id", *editable]].reset_index(drop=True)

@@ -179,4 +179,8 @@ def save_gap_plans(
 def gaps_frame(items: list[GapItem]) -> pd.DataFrame:
     """The register as a table (for the page, the CSV export and the report)."""
     columns = list(GapItem.__dataclass_fields__)
-    return pd.DataFrame([{c: getattr(i, c) for c in columns} for i in items], columns=columns)
+    frame = pd.DataFrame([{c: getattr(i, c) for c in columns} for i in items], columns=columns)
+    # Typed columns even when every cell is empty, so an editor offers text, numbers and dates.
+    frame["target_date"] = pd.to_datetime(frame["target_date"])
+    texts = ["ref", "title", "kind", "status", "priority", "owner", "remediation"]
+    return frame.astype({**{c: "string" for c in texts}, "effort_days": "float64", "version": "int64"})

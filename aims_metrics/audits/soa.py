@@ -38,7 +38,9 @@ def soa_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
             "justification": get("justification"), "implementation_status": status,
             "owner": get("owner"), "evidence": get("evidence"), "in_soa": entry is not None,
         })
-    return pd.DataFrame(rows)
+    # Typed columns even when every cell is empty, so an editor offers text and choices.
+    text = ["justification", "implementation_status", "owner", "evidence"]
+    return pd.DataFrame(rows).astype({c: "string" for c in ["control_id", "title", *text]})
 
 
 def soa_summary(soa: pd.DataFrame) -> dict[str, int]:
