@@ -1,0 +1,106 @@
+"""The readiness report and the audit plan: read back with pypdf, rendered with pdftoppm,
+byte-deterministic, and the plan CSV safe against formula injection; the minutes carry the
+audit programme (input 9.3.2 d) 3)."""
+
+from __future__ import annotations
+
+import csv as csv_module
+import io
+import shutil
+import subprocess
+from datetime import date
+
+import pytest
+from pypdf import PdfReader
+
+from aims_metrics import review
+from aims_metrics.audits import plan_pdf, programme, report_pdf
+from aims_metrics.metrics.periods import last_completed_quarter
+from aims_metrics.review.minutes import render_minutes
+from aims_metrics.store import open_db
+from aims_metrics.tables import ingest
+
+AS_OF = date(2026, 6, 30)
+
+
+def text_of(pdf: bytes) -> str:
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+@pytest.fixture
+def demo_con(demo_db_path):
+    with open_db(demo_db_path) as con:
+        yield con
+
+
+def test_the_readiness_report_reads_back(demo_con):
+    as_of = last_completed_quarter().end
+    pdf = report_pdf.render_readiness_report(demo_con, as_of)
+    reader = PdfReader(io.BytesIO(pdf))
+    text = text_of(pdf)
+    for expected in ("Certification readiness report", "Not ready for certification", "Blockers",
+                     "Clause requirements 4.1–10.2", "Statement of Applicability (Annex A)",
+                     "Gap register", f"READINESS-{as_of}", "A.10.4", "Excluded"):
+        assert expected in text, expected
+    assert f"Page 1 of {len(reader.pages)}" in text
+    assert "nan" not in text.split()
+    assert reader.metadata["/Keywords"].startswith(f"READINESS-{as_of} data-sha256:")
+
+
+def test_the_audit_plan_reads_back_and_its_csv_is_formula_safe(con):
+    ingest.import_file(
+        con, "audits",
+        b"audit_id,audit_type,title,planned_start,status,actual_end,scope,criteria\n"
+        b"IA-1,internal,=HYPERLINK(\"http://x\"),2026-02-01,completed,2026-02-03,4;5,ISO/IEC 42001\n"
+        b"IA-2,internal,Late one,2026-03-01,planned,,9,ISO/IEC 42001\n",
+        "tester", file_name="audits.csv",
+    )
+    pdf, csv = plan_pdf.render_plan(con, AS_OF, date(2026, 1, 1))
+    text = text_of(pdf)
+    for expected in ("Audit plan", "Schedule", "IA-1", "IA-2", "Overdue", "Reporting format",
+                     "AUDIT-PLAN-2026-01-01-2026-06-30"):
+        assert expected in text, expected
+    lines = csv.decode("utf-8").splitlines()
+    assert lines[0].split(",")[:3] == ["audit_id", "audit_type", "title"]
+    assert lines[1].startswith('IA-1,internal,"\'=HYPERLINK(""http://x"")"')
+    rows = list(csv_module.DictReader(io.StringIO(csv.decode("utf-8"))))
+    assert [(r["audit_id"], r["overdue"], r["independence_conflict"]) for r in rows] == [
+        ("IA-1", "False", "False"), ("IA-2", "True", "False")
+    ]
+    assert rows[0]["reporting_format"] == plan_pdf.REPORTING_FORMAT
+
+
+def test_same_data_same_bytes_and_changed_data_changes_them(demo_con):
+    as_of = last_completed_quarter().end
+    first = report_pdf.render_readiness_report(demo_con, as_of)
+    assert report_pdf.render_readiness_report(demo_con, as_of) == first
+    plan = plan_pdf.render_plan(demo_con, as_of)
+    assert plan_pdf.render_plan(demo_con, as_of) == plan
+    demo_con.execute("UPDATE soa SET owner = 'Someone else' WHERE control_id = 'A.2.2'")
+    assert report_pdf.render_readiness_report(demo_con, as_of) != first
+    demo_con.execute("UPDATE audits SET title = 'Renamed' WHERE audit_id = 'IA-SUPPLIERS'")
+    assert plan_pdf.render_plan(demo_con, as_of)[0] != plan[0]
+
+
+@pytest.mark.skipif(shutil.which("pdftoppm") is None, reason="pdftoppm is not installed")
+def test_both_pdfs_render_to_png(demo_con, tmp_path):
+    as_of = last_completed_quarter().end
+    for name, pdf in (("readiness", report_pdf.render_readiness_report(demo_con, as_of)),
+                      ("plan", plan_pdf.render_plan(demo_con, as_of)[0])):
+        source = tmp_path / f"{name}.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(source), str(tmp_path / name)], check=True)
+        pages = sorted(tmp_path.glob(f"{name}-*.png"))
+        assert len(pages) == len(PdfReader(io.BytesIO(pdf)).pages)
+        assert all(p.stat().st_size > 5_000 for p in pages)
+
+
+def test_the_minutes_report_the_audit_programme(demo_con):
+    quarter = last_completed_quarter()
+    inputs = review.assemble_inputs(demo_con, quarter)
+    expected = programme.programme_summary(programme.audit_programme(demo_con, quarter.end))
+    assert inputs.audit_programme == expected
+    assert inputs.fingerprint_data()["audit_programme"] == expected
+    text = text_of(render_minutes(demo_con, quarter))
+    assert "Audit programme (9.2.2)" in text
+    assert "Overdue audits: IA-SUPPLIERS." in " ".join(text.split())
