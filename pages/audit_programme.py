@@ -4,6 +4,7 @@ conflicts, findings per audit with drill-down, and the audit plan as PDF and CSV
 
 from __future__ import annotations
 
+import html
 from datetime import date, timedelta
 
 import pandas as pd
@@ -24,11 +25,11 @@ FAMILY = {
     "gap": "red", "overdue": "red", "cancelled": "no_data",
 }
 WORDS = {
-    "covered": "Covered", "planned": "Planned only", "gap": "Gap", "completed": "Completed",
+    "covered": "Covered", "planned": "Planned", "gap": "Gap", "completed": "Completed",
     "in_progress": "In progress", "overdue": "Overdue", "cancelled": "Cancelled",
 }
 
-left, middle, right = st.columns(3)
+left, middle, right = st.columns([1, 1, 2])
 as_of = left.date_input("As of", value=date.today(), key="programme_as_of")
 type_choice = middle.selectbox(
     "Audit types",
@@ -98,7 +99,7 @@ for audit in reversed(result.audits):
     status = "overdue" if audit.audit_id in result.overdue else audit.status
     start = audit.planned_start
     end = audit.actual_end if audit.completed_by(as_of) else (audit.planned_end or start)
-    end = max(end, start) + timedelta(days=1)
+    end = max(end, start + timedelta(days=9)) + timedelta(days=1)  # at least 10 days: visible
     timeline.add_trace(
         go.Bar(
             x=[(end - start).days * 86_400_000],
@@ -109,7 +110,7 @@ for audit in reversed(result.audits):
             name=WORDS[status],
             legendgroup=status,
             showlegend=False,
-            hovertext=f"{audit.title} — {WORDS[status]} — {start} to {end - timedelta(days=1)}",
+            hovertext=f"{html.escape(audit.title)} — {WORDS[status]} — from {start}",
             hoverinfo="text",
         )
     )

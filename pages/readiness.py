@@ -57,7 +57,7 @@ def colour_cells(value: str) -> str:
     return f"background-color: {_ui.STATUS_COLOURS[family]}; color: {'#000' if family == 'amber' else '#fff'}"
 
 
-as_of = st.date_input("As of", value=date.today(), key="readiness_as_of")
+as_of = st.columns([1, 3])[0].date_input("As of", value=date.today(), key="readiness_as_of")
 try:
     result = _ui.query(readiness.readiness, as_of)
 except ValueError as problem:  # a malformed audit_cycle_start setting
@@ -86,8 +86,8 @@ cells = st.columns(4)
 cells[0].metric("Readiness score", f"{result.score:.0%}", help="(met + ½ partial) / 29", border=True)
 cells[1].metric("Requirements met", f"{counts['met']} of {len(result.requirements)}", border=True)
 cells[2].metric("Blockers", len(result.blockers), border=True)
-cells[3].metric("Annex A controls implemented",
-                f"{result.soa['implemented']} of {result.soa['applicable']}", border=True)
+cells[3].metric("Controls implemented", f"{result.soa['implemented']} of {result.soa['applicable']}",
+                help="Applicable Annex A controls of the SoA", border=True)
 pdf = _ui.query(report_pdf.render_readiness_report, as_of)
 st.download_button("Readiness report (PDF)", data=pdf, file_name=f"readiness-{as_of}.pdf",
                    mime="application/pdf", key="readiness_pdf", icon=":material/picture_as_pdf:",
@@ -95,8 +95,9 @@ st.download_button("Readiness report (PDF)", data=pdf, file_name=f"readiness-{as
 
 if result.blockers:
     with st.expander(f"What blocks certification ({len(result.blockers)})", expanded=True):
-        for b in result.blockers:
-            st.markdown(f"- **{_ui.plain(b.id)}** — {_ui.plain(b.text)}")
+        for b in result.blockers:  # a requirement's text starts with its ref already
+            lead = f"**{_ui.plain(b.id)}** — " if b.kind == "finding" else ""
+            st.markdown(f"- {lead}{_ui.plain(b.text)}")
 
 # --- per clause ----------------------------------------------------------------------------------
 
@@ -104,7 +105,9 @@ st.subheader("Clause requirements 4.1–10.2")
 clauses = pd.DataFrame([{"clause": r.ref, "requirement": r.title, "status": word(r.status),
                          "judged by": r.source, "evidence": r.evidence} for r in result.requirements])
 st.dataframe(clauses.style.map(colour_cells, subset=["status"]), hide_index=True,
-             key="readiness_clauses", width="stretch")
+             key="readiness_clauses", width="stretch",
+             column_config={"clause": st.column_config.TextColumn(width=60),
+                            "status": st.column_config.TextColumn(width=95)})
 st.caption("Judged by data: 6.2, 8.4, 9.1, 9.2.x, 9.3.x, 10.2. The others come from "
            "attestations.csv (a gap until one is recorded).")
 

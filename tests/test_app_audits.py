@@ -125,4 +125,4 @@ def test_empty_states_without_audits(app_db):
     assert not at.metric
     at = page("governance_lead", READINESS)
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["Annex A controls implemented"] == "0 of 38"
+    assert metrics["Controls implemented"] == "0 of 38"
