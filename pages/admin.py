@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import streamlit as st
 
@@ -100,6 +102,14 @@ with users_tab:
             else:
                 st.success(f"{target}: {done}.")
 
+def _is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return len(text) == 10
+
+
 with settings_tab:
     _ui.require(Action.EDIT_SETTINGS)
     months = list(range(1, 13))
@@ -118,14 +128,22 @@ with settings_tab:
             format_func=lambda m: month_names[m - 1],
             key="setting_fiscal_start",
         )
+        cycle_start = st.text_input(
+            "Certification cycle starts on (YYYY-MM-DD; empty: 1 January of the as-of year)",
+            value=_ui.setting("audit_cycle_start"),
+            key="setting_cycle_start",
+        )
         if st.form_submit_button("Save settings", type="primary", key="settings_submit"):
             values = {
                 "organisation_name": organisation.strip(),
                 "aims_scope": scope.strip(),
                 "fiscal_year_start_month": str(start_month),
+                "audit_cycle_start": cycle_start.strip(),
             }
             if not values["organisation_name"]:
                 st.error("The organisation name cannot be empty.")
+            elif values["audit_cycle_start"] and not _is_iso_date(values["audit_cycle_start"]):
+                st.error("The certification cycle start must be a date written YYYY-MM-DD.")
             else:
                 changed = [k for k, v in values.items() if v != _ui.setting(k)]
                 for name in changed:

@@ -126,3 +126,19 @@ def test_empty_states_without_audits(app_db):
     at = page("governance_lead", READINESS)
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Controls implemented"] == "0 of 38"
+
+
+def test_an_admin_sets_the_cycle_start_and_a_bad_date_is_refused(app_db):
+    from aims_metrics import store
+
+    at = page("admin", "pages/admin.py")
+    at.text_input(key="setting_cycle_start").set_value("2025-13-01")
+    at.button(key="settings_submit").click().run()
+    assert [e.value for e in at.error] == ["The certification cycle start must be a date written YYYY-MM-DD."]
+    at.text_input(key="setting_cycle_start").set_value("2025-04-01")
+    at.button(key="settings_submit").click().run()
+    assert not at.error
+    with open_db(app_db) as con:
+        assert store.get_setting(con, "audit_cycle_start") == "2025-04-01"
+    at = page("executive", PROGRAMME)
+    assert "01 Apr 2025 – 31 Mar 2028" in " ".join(m.value for m in at.markdown)
