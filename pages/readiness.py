@@ -110,6 +110,13 @@ st.dataframe(clauses.style.map(colour_cells, subset=["status"]), hide_index=True
                             "status": st.column_config.TextColumn(width=95)})
 st.caption("Judged by data: 6.2, 8.4, 9.1, 9.2.x, 9.3.x, 10.2. The others come from "
            "attestations.csv (a gap until one is recorded).")
+unattested = [r.ref for r in result.requirements
+              if r.source == "attestation" and r.evidence.startswith("No attestation")]
+if len(unattested) == sum(1 for r in result.requirements if r.source == "attestation"):
+    _ui.empty_state(
+        "No attestations yet — import attestations.csv (ref, status, evidence, owner, "
+        f"reviewed_on) on Data import for the {len(unattested)} requirements the data cannot judge."
+    )
 
 # --- Statement of Applicability --------------------------------------------------------------------
 
@@ -118,6 +125,12 @@ s = result.soa
 st.markdown(f"{s['applicable']} applicable, {s['excluded']} excluded; of the applicable: "
             f"{s['implemented']} implemented, {s['partial']} partial, {s['not_started']} not started.")
 table = _ui.query(soa.soa_table)
+if not table["in_soa"].any():
+    _ui.empty_state(
+        "No Statement of Applicability yet — import soa.csv on Data import"
+        + (" or edit it below" if _ui.allowed(Action.EDIT_SOA) else "")
+        + "; until then every Annex A control counts as applicable and not started."
+    )
 f1, f2 = st.columns([2, 3])
 shown_status = f1.multiselect("Status", ["implemented", "partial", "not_started", "excluded"],
                               format_func=word, key="soa_filter_status")

@@ -27,6 +27,8 @@ EMPTY_STATES = {  # page file → words its empty state must say
     "pages/review.py": "",
     "pages/data_import.py": "Nothing imported yet",
     "pages/metrics.py": "no saved versions yet",
+    "pages/audit_programme.py": "No audits yet",
+    "pages/readiness.py": "No attestations yet",
     "pages/admin.py": None,  # never empty: the users exist and their creation is audited
 }
 
