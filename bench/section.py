@@ -102,19 +102,19 @@ def check_catalog(results, quarters, every, pandas_values, sql_values) -> int:
 
 
 def section_catalog(db: Path, manifest: dict) -> list[Row]:
-    from aims_metrics.metrics import engine
+    from aims_metrics.metrics import evaluate
     from aims_metrics.store import open_db
     from bench import baselines_pandas, baselines_sql
 
     quarters = _quarters(manifest)
     every = sorted(set(quarters) | {q.previous() for q in quarters})
     with open_db(db) as con:
-        cold, results = timed(lambda: engine.catalog_series(con, quarters))
-        alone = [timed(lambda: engine.catalog_series(con, quarters))[0] for _ in range(ROUNDS)]
+        cold, results = timed(lambda: evaluate.catalog_series(con, quarters))
+        alone = [timed(lambda: evaluate.catalog_series(con, quarters))[0] for _ in range(ROUNDS)]
         peak = peak_mb()
         frames = baselines_pandas.load_frames(con)  # outside the timed region
         runs = alternate({
-            "engine": _runner(lambda: engine.catalog_series(con, quarters)),
+            "engine": _runner(lambda: evaluate.catalog_series(con, quarters)),
             "sql": _runner(lambda: baselines_sql.catalog(con, every)),
             "pandas": _runner(lambda: baselines_pandas.catalog(frames, every)),
         }, CATALOG_ROUNDS, warm_up=1)

@@ -16,7 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aims_metrics import auth, review, store
-from aims_metrics.metrics import catalog as definitions
+from aims_metrics.metrics import catalog
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.performance import objectives
 from aims_metrics.store import audit_entries, now, open_db
@@ -62,14 +62,14 @@ def test_mapping_preset_is_audited(con):
 
 
 def test_metric_edit_is_audited(con):
-    (current,) = [d for d in definitions.current_definitions(con) if d.name == "incidents_total"]
-    version = definitions.save_definition(
+    (current,) = [d for d in catalog.current_definitions(con) if d.name == "incidents_total"]
+    version = catalog.save_definition(
         con, current.model_copy(update={"target": 7}), "ana", "tighter target"
     )
     entry = last_entry(con)
     assert who_what(entry) == ("ana", "metric.save", "incidents_total")
     assert entry["detail"]["version"] == version and entry["detail"]["reason"] == "tighter target"
-    definitions.restore_version(con, "incidents_total", current.version, "ana", "undo")
+    catalog.restore_version(con, "incidents_total", current.version, "ana", "undo")
     entry = last_entry(con)
     assert who_what(entry) == ("ana", "metric.save", "incidents_total")
     assert entry["detail"]["reason"] == f"restored version {current.version}: undo"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from aims_metrics import demo, store
-from aims_metrics.metrics import engine
+from aims_metrics.metrics import evaluate
 from aims_metrics.metrics.periods import Quarter, last_completed_quarter
 from aims_metrics.performance import objectives
 from aims_metrics.tables import ingest
@@ -513,7 +513,7 @@ def test_load_demo_refuses_an_unknown_scale(con):
 
 def test_demo_kpis_on_the_last_quarter_are_varied(con):
     demo.load_demo(con, END)
-    statuses = {r.name: r.status.value for r in engine.kpis_for_quarter(con, END)}
+    statuses = {r.name: r.status.value for r in evaluate.kpis_for_quarter(con, END)}
     assert {"green", "amber", "red"} <= set(statuses.values()), statuses
     assert statuses["high_severity_incidents"] != "green"
     assert statuses["high_risk_bias_tested_before_deployment"] == "red"

@@ -14,7 +14,7 @@ import pytest
 from pypdf import PdfReader
 
 from aims_metrics import review
-from aims_metrics.metrics import catalog as definitions
+from aims_metrics.metrics import catalog
 from aims_metrics.metrics.models import MetricDefinition
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.review import Attendee, Decision, ReviewRecord, minutes
@@ -282,9 +282,9 @@ def test_cli_errors(db, tmp_path, args, code, message):
 
 def test_a_kpi_of_another_grain_says_what_span_its_figure_covers(db):
     with open_db(db) as con:
-        current = {d.name: d for d in definitions.current_definitions(con)}["incidents_total"]
+        current = {d.name: d for d in catalog.current_definitions(con)}["incidents_total"]
         monthly = current.model_dump(mode="json", exclude_none=True) | {"grain": "month"}
-        definitions.save_definition(
+        catalog.save_definition(
             con, MetricDefinition.model_validate(monthly), "analyst", "monthly view"
         )
         text = pdf_text(render_minutes(con, Q4))

@@ -9,8 +9,9 @@ from datetime import date
 import pytest
 
 from aims_metrics import review
-from aims_metrics.metrics.engine import KpiStatus, catalog_series
+from aims_metrics.metrics.evaluate import catalog_series
 from aims_metrics.metrics.periods import Quarter
+from aims_metrics.metrics.status import KpiStatus
 from aims_metrics.review import (
     ActionState,
     Attendee,

@@ -20,7 +20,7 @@ import pandas as pd
 import pyarrow as pa
 
 from aims_metrics import store
-from aims_metrics.metrics import engine
+from aims_metrics.metrics import evaluate
 from aims_metrics.metrics.periods import Quarter, last_completed_quarter
 from aims_metrics.performance.objectives import Objective
 from aims_metrics.tables.registry import TABLES
@@ -1118,7 +1118,7 @@ def demo_objectives(con: duckdb.DuckDBPyConnection, end_quarter: Quarter) -> lis
     """DEMO_OBJECTIVES with their deadline (end of the year after `end_quarter`) and their
     baseline: the metric's value in the data's first quarter, computed by the metrics engine."""
     first = end_quarter.shift(-(QUARTERS - 1))
-    series = engine.catalog_series(con, [first], [spec.metric for spec in DEMO_OBJECTIVES])
+    series = evaluate.catalog_series(con, [first], [spec.metric for spec in DEMO_OBJECTIVES])
     objectives = []
     for spec in DEMO_OBJECTIVES:
         baseline = series[spec.metric][0].value

@@ -820,7 +820,7 @@ class ReviewInputs:
     new_actions: list[ReviewAction]  # raised by this quarter's review (9.3.3)
     nonconformity_trend: list[NonconformityQuarter]
     aging: Any  # aims_metrics.performance.aging.AgingReport at the quarter end
-    kpis: list[Any]  # aims_metrics.metrics.engine.KpiResult, catalog order
+    kpis: list[Any]  # aims_metrics.metrics.status.KpiResult, catalog order
     kpi_series: dict[str, list[Any]]  # name → KpiResult per trend quarter, oldest first
     objectives: list[Any]  # aims_metrics.performance.objectives.ObjectiveProgress
     audits: list[AuditHeld]
@@ -979,7 +979,7 @@ def audit_results(
 
 def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> ReviewInputs:
     """Inputs a) and d) of 9.3.2 for a quarter, assembled from the data."""
-    from aims_metrics.metrics.engine import catalog_series
+    from aims_metrics.metrics.evaluate import catalog_series
     from aims_metrics.performance.aging import aging_report
     from aims_metrics.performance.objectives import objective_progress
 
