@@ -17,8 +17,8 @@ import pytest
 from import_helpers import dump_db
 
 from aims_metrics import auth, store
+from aims_metrics.demo.review import seed_demo_review
 from aims_metrics.metrics import catalog
-from aims_metrics.review import seed_demo_review
 from aims_metrics.tables import ingest
 
 REPO = Path(__file__).resolve().parents[1]

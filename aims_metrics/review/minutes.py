@@ -45,17 +45,15 @@ from reportlab.platypus import (
 
 from aims_metrics.metrics.formatting import format_change, format_value
 from aims_metrics.metrics.periods import Quarter
-from aims_metrics.review import (
-    FINDING_TYPES,
+from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs, assemble_inputs
+from aims_metrics.review.models import (
     ActionState,
     CarriedAction,
     DecisionKind,
-    ReviewInputs,
     ReviewRecord,
-    assemble_inputs,
     document_id,
-    get_review,
 )
+from aims_metrics.review.records import get_review
 
 # --- vocabulary shown in the minutes ---------------------------------------------------------
 
