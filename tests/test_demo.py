@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from aims_metrics import demo, store
+from aims_metrics.demo.vocabulary import FINDING_CLAUSES
 from aims_metrics.metrics import evaluate
 from aims_metrics.metrics.periods import Quarter, last_completed_quarter
 from aims_metrics.performance import objectives
@@ -358,7 +359,7 @@ def test_audits_every_quarter_and_an_external_audit_with_findings(frames):
     assert (external["audit_type"] == "certification").any()
     assert external["finding_type"].isin(NC).any()
     for ref in ("6.1", "8.4", "A.6.2.4", "A.8.4"):
-        assert ref in {c[0] for c in demo.FINDING_CLAUSES}
+        assert ref in {c[0] for c in FINDING_CLAUSES}
 
 
 def test_a_few_major_nonconformities_are_overdue_and_open_at_the_end(frames):
@@ -375,7 +376,7 @@ def test_a_few_major_nonconformities_are_overdue_and_open_at_the_end(frames):
 
 
 def test_every_finding_clause_is_a_known_reference():
-    assert {c[0] for c in demo.FINDING_CLAUSES} <= set(clause_refs())
+    assert {c[0] for c in FINDING_CLAUSES} <= set(clause_refs())
 
 
 # --- loading -------------------------------------------------------------------------------------
