@@ -155,15 +155,11 @@ def private_copy(path: Path, name: str) -> Path:
 
 
 def register_migrations() -> None:
-    """Import the product modules that register schema migrations, so every database the bench
-    opens has the full schema (as the app and the CLI see it)."""
-    import importlib
+    """Every schema migration the product declares, so every database the bench opens has the
+    full schema (as the app and the CLI see it)."""
+    from aims_metrics.store import load_migrations
 
-    for module in ("aims_metrics.auth", "aims_metrics.review"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
+    load_migrations()
 
 
 def log(message: str) -> None:

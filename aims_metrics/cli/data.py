@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
 from aims_metrics.tables.registry import TABLE_NAMES
 
 

@@ -7,7 +7,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
