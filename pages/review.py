@@ -116,7 +116,7 @@ with tabs[0]:
         _ui.empty_state("No actions from earlier reviews are open or were closed in this quarter.")
     else:
         st.dataframe(
-            pd.DataFrame(
+            _ui.records_frame(
                 [
                     {
                         "action": c.action.action_id,
@@ -429,7 +429,7 @@ with tabs[2]:
     raised = _ui.query(actions.review_actions, label)
     if raised:
         st.dataframe(
-            pd.DataFrame(
+            _ui.records_frame(
                 [
                     {
                         "action": a.action_id,
@@ -484,7 +484,7 @@ with tabs[3]:
     history = _ui.query(records.review_revisions, label)
     if history:
         st.dataframe(
-            pd.DataFrame(
+            _ui.records_frame(
                 [
                     {
                         "revision": r.revision,

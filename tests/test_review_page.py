@@ -118,6 +118,17 @@ def test_executive_downloads_the_final_minutes(app_db):
     assert list(carried_or_own["action"]) == [f"MR-{known_quarter().label}-01"]
 
 
+def test_empty_cells_show_empty_not_none(app_db):
+    """An open action has no closing date and no note: its cells are blank (issue 16 item 5)."""
+    seed_review(app_db, final=True)
+    at = on_review_page("executive")
+    actions_table = frame(at, "review_actions_table")
+    assert list(actions_table["closed on"]) == [""]
+    assert list(actions_table["due"]) == [known_quarter().end.isoformat()]
+    for table in (d.value for d in at.dataframe):
+        assert not table.isin(["None", "NaT", "nan"]).any().any(), list(table.columns)
+
+
 @pytest.mark.parametrize("role", ["governance_lead", "analyst", "admin"])
 def test_roles_that_may_edit_reviews_see_the_editor(app_db, role):
     # The permission matrix (auth.can) is the one authority: each role includes the one before.
