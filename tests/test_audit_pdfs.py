@@ -13,9 +13,9 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from aims_metrics import review
 from aims_metrics.audits import plan_pdf, programme, report_pdf
 from aims_metrics.metrics.periods import last_completed_quarter
+from aims_metrics.review.assembly import assemble_inputs
 from aims_metrics.review.minutes import render_minutes
 from aims_metrics.store import open_db
 from aims_metrics.tables import ingest
@@ -97,7 +97,7 @@ def test_both_pdfs_render_to_png(demo_con, tmp_path):
 
 def test_the_minutes_report_the_audit_programme(demo_con):
     quarter = last_completed_quarter()
-    inputs = review.assemble_inputs(demo_con, quarter)
+    inputs = assemble_inputs(demo_con, quarter)
     expected = programme.programme_summary(programme.audit_programme(demo_con, quarter.end))
     assert inputs.audit_programme == expected
     assert inputs.fingerprint_data()["audit_programme"] == expected

@@ -97,7 +97,7 @@ def test_9_1_monitoring_without_data_is_a_gap(con):
 
 
 def test_9_1_monitoring_names_the_metrics_without_data(demo_db_path):
-    from aims_metrics.metrics.engine import kpis_for_quarter
+    from aims_metrics.metrics.evaluate import kpis_for_quarter
     from aims_metrics.metrics.periods import last_completed_quarter
     from aims_metrics.store import open_db
 

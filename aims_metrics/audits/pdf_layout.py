@@ -31,7 +31,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from aims_metrics.review.minutes import fonts
+from aims_metrics.review.pdf_style import fonts
 
 INK = colors.HexColor("#1A1A1A")
 HEADING_INK = colors.HexColor("#1F3A5F")

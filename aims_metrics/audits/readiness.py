@@ -20,7 +20,7 @@ from aims_metrics import store
 from aims_metrics.audits import gaps as gap_register
 from aims_metrics.audits import soa
 from aims_metrics.audits.programme import COVERED, Cycle, audit_programme, cycle_start_setting
-from aims_metrics.metrics.engine import kpis_for_quarter
+from aims_metrics.metrics.evaluate import kpis_for_quarter
 from aims_metrics.metrics.periods import quarter_of
 from aims_metrics.tables.registry import (
     NONCONFORMITY_TYPES,

@@ -1,5 +1,6 @@
-"""The audit programme and readiness tables (migration 6), declared apart from aims_metrics.audits
-so that store.migrate() can register them without importing the programme or readiness code.
+"""The audit programme and readiness tables (migration 6), declared as data apart from the audits
+modules so that store.migrate() reads them without importing those, and without this module
+importing the store.
 
 `audits`, `soa` and `attestations` come from the table-spec registry (a new database gets them in
 migration 1 too; CREATE ... IF NOT EXISTS makes both paths meet). `gap_register` is append-only:
@@ -8,7 +9,6 @@ each save of a gap's remediation plan is a new version (aims_metrics.audits.gaps
 
 from __future__ import annotations
 
-from aims_metrics.store import Migration, register_migration
 from aims_metrics.tables.registry import table_spec
 
 AUDIT_TABLES = ("audits", "soa", "attestations")
@@ -20,17 +20,9 @@ GAP_REGISTER_SQL = """CREATE TABLE IF NOT EXISTS gap_register (
     target_date DATE, saved_by VARCHAR NOT NULL, saved_at TIMESTAMP NOT NULL, reason VARCHAR,
     PRIMARY KEY (ref, version))"""
 
-
-def _create_audit_tables(con) -> None:
-    for name in AUDIT_TABLES:
-        con.execute(table_spec(name).create_table_sql())
-    con.execute(GAP_REGISTER_SQL)
-
-
-register_migration(
-    Migration(
-        6,
-        "audit programme, Statement of Applicability, attestations, gap register",
-        _create_audit_tables,
-    )
+# (version, description, DDL statements): read by store.load_migrations
+MIGRATION = (
+    6,
+    "audit programme, Statement of Applicability, attestations, gap register",
+    (*(table_spec(name).create_table_sql() for name in AUDIT_TABLES), GAP_REGISTER_SQL),
 )

@@ -6,7 +6,7 @@ import argparse
 import json
 from datetime import date
 
-from aims_metrics.cli import EXIT_OK, UsageError
+from aims_metrics.cli.common import EXIT_OK, UsageError
 from aims_metrics.tables.registry import AuditType
 
 FORMATS = ("table", "json")

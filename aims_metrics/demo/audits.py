@@ -19,6 +19,7 @@ from aims_metrics import store
 from aims_metrics.audits.gaps import save_gap_plans
 from aims_metrics.audits.programme import Cycle
 from aims_metrics.audits.readiness import DATA_JUDGED
+from aims_metrics.demo.common import QUARTERS
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.tables.registry import control_refs, requirement_refs
 
@@ -187,13 +188,13 @@ Loader = Callable[[duckdb.DuckDBPyConnection, dict[str, pd.DataFrame], str], dic
 def load_demo_programme(
     con: duckdb.DuckDBPyConnection,
     end_quarter: Quarter,
-    first: Quarter,
     load_dataset: Loader,
     username: str = "demo",
 ) -> dict[str, int]:
     """Load the programme tables with `load_dataset` (aims_metrics.demo's, passed in so this
     module does not import its parent), set the cycle start to the data's first day and seed
     the gap plans. Returns the row count of each table loaded."""
+    first = end_quarter.shift(-(QUARTERS - 1))
     frames = demo_programme_frames(con, end_quarter, first)
     counts = load_dataset(con, frames, username)
     store.set_setting(con, "audit_cycle_start", first.start.isoformat(), username)
