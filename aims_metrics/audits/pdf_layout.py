@@ -2,12 +2,12 @@
 tables, status swatches and a canvas that writes "Page X of Y", a header and a footer.
 
 Deterministic like the minutes: ReportLab's invariant mode, the PDF date fixed by the caller
-(the as-of date, never "now"), the DejaVu fonts the minutes embed (review.minutes.fonts).
+(the as-of date, never "now"); the fonts, palette, margins and fixed timestamp are the minutes'
+(review.pdf_style). Unlike the minutes' canvas, no DRAFT/FINAL mark: these are working papers.
 """
 
 from __future__ import annotations
 
-import calendar
 import io
 from collections.abc import Callable
 from datetime import datetime
@@ -18,8 +18,6 @@ from xml.sax.saxutils import escape
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.lib.units import mm
-from reportlab.lib.utils import TimeStamp
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
@@ -31,14 +29,19 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from aims_metrics.review.pdf_style import fonts
+from aims_metrics.review.pdf_style import (
+    CONTENT_WIDTH,
+    HEADER_FILL,
+    HEADING_INK,
+    INK,
+    MARGIN,
+    MUTED,
+    RULE,
+    STRIPE_FILL,
+    fixed_timestamp,
+    fonts,
+)
 
-INK = colors.HexColor("#1A1A1A")
-HEADING_INK = colors.HexColor("#1F3A5F")
-MUTED = colors.HexColor("#5A5A5A")
-RULE = colors.HexColor("#B8C2CC")
-HEADER_FILL = colors.HexColor("#E8EDF2")
-STRIPE_FILL = colors.HexColor("#F6F8FA")
 # Okabe-Ito, always beside a word and a symbol.
 STATUS_STYLE: dict[str, tuple[str, str, colors.Color]] = {
     "met": ("●", "Met", colors.HexColor("#009E73")),
@@ -56,8 +59,6 @@ STATUS_STYLE: dict[str, tuple[str, str, colors.Color]] = {
     "cancelled": ("○", "Cancelled", colors.HexColor("#8C8C8C")),
 }
 PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN = 18 * mm
-CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 
 
 @cache
@@ -126,15 +127,6 @@ def table(rows: list[list[Any]], widths: list[float]) -> Table:
     return result
 
 
-def _timestamp(moment: datetime) -> TimeStamp:
-    stamp = TimeStamp(invariant=True)
-    stamp.t = calendar.timegm(moment.timetuple())
-    stamp.YMDhms = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
-    stamp.dhh = stamp.dmm = 0
-    stamp.tzname = "UTC"
-    return stamp
-
-
 def _canvas(header: str, footer: str, moment: datetime) -> type[Canvas]:
     regular = fonts()[0]
 
@@ -144,7 +136,7 @@ def _canvas(header: str, footer: str, moment: datetime) -> type[Canvas]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             kwargs["invariant"] = 1
             super().__init__(*args, **kwargs)
-            self._doc._timeStamp = _timestamp(moment)
+            self._doc._timeStamp = fixed_timestamp(moment)
             self._pages: list[dict] = []
 
         def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
