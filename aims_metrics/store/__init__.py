@@ -347,7 +347,11 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 
 # Modules that own tables register their migrations when imported; migrate() imports them all
 # first, so no process can skip a migration just because it never imported its module.
-MIGRATION_MODULES = ("aims_metrics.auth.schema", "aims_metrics.review.schema")
+MIGRATION_MODULES = (
+    "aims_metrics.auth.schema",
+    "aims_metrics.review.schema",
+    "aims_metrics.performance.fairness_schema",
+)
 
 
 def load_migrations() -> list[Migration]:
