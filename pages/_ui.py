@@ -95,6 +95,13 @@ PAGES: tuple[PageSpec, ...] = (
         Action.VIEW_DASHBOARDS,
     ),
     PageSpec(
+        "pages/fairness.py",
+        "Fairness",
+        ":material/balance:",
+        "fairness-evaluation",
+        Action.VIEW_DASHBOARDS,
+    ),
+    PageSpec(
         "pages/data_import.py",
         "Data import",
         ":material/upload_file:",

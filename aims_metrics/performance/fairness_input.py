@@ -257,3 +257,23 @@ def predictions_from_frame(
     table = pa.table(text + [rows], names=[f"c{i}" for i in range(len(text))] + [ROW_NUMBER])
     raw = RawFile(file_name=file_name, headers=[str(c) for c in frame.columns], table=table, sha256="")
     return predictions_from_raw(raw, columns)
+
+
+GUESSES = {
+    "y_true": ("y_true", "label", "actual", "target", "outcome", "truth", "approved", "income"),
+    "y_pred": ("y_pred", "prediction", "predicted", "pred", "decision"),
+    "score": ("score", "probability", "proba", "prob", "y_score"),
+    "sensitive": (
+        "sex", "gender", "race", "ethnicity", "age_band", "age_group", "disability",
+        "nationality", "marital_status", "religion",
+    ),
+}  # fmt: skip
+
+
+def guess_columns(headers: list[str]) -> dict[str, list[str]]:
+    """Likely columns for each role (the page's defaults), best first, by header name."""
+    normalised = {normalise_header(h): h for h in reversed(headers)}
+    return {
+        role: [normalised[name] for name in names if name in normalised]
+        for role, names in GUESSES.items()
+    }

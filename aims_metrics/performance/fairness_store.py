@@ -280,3 +280,9 @@ def groups_behind_tests(con: duckdb.DuckDBPyConnection, test_ids: list[str]) -> 
     """Per-group rates behind some bias tests (the KPI and minutes drill-down)."""
     evaluation_ids = sorted({str(t).split(":", 1)[0] for t in test_ids if ":" in str(t)})
     return group_results(con, evaluation_ids=evaluation_ids)
+
+
+def system_choices(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """system_id → name of every system, for pickers."""
+    rows = con.execute("SELECT system_id, name FROM systems ORDER BY system_id").fetchall()
+    return dict(rows)
