@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.common import DATA, MEMORY_LIMIT_MB, ROOT, ROUNDS, log
 
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("catalog", "import", "aging", "objectives", "minutes", "pages", "cli")
+SECTIONS = ("catalog", "import", "aging", "objectives", "minutes", "pages", "cli", "fairness")
 
 
 def _fmt(value, spec: str) -> str:

@@ -192,8 +192,10 @@ def _attribute(check: _Checker, raw: RawFile, lookup: dict[str, str], item: str)
         else:
             codes = codes * len(part_labels) + part_codes
             labels = [f"{a}{INTERSECTION}{b}" for a in labels for b in part_labels]
-    present, dense = np.unique(codes, return_inverse=True)
-    return Attribute(item, dense.astype(np.int64), tuple(labels[i] for i in present))
+    present = np.flatnonzero(np.bincount(codes, minlength=len(labels)))  # combinations seen
+    dense = np.zeros(len(labels), dtype=np.int64)
+    dense[present] = np.arange(len(present))
+    return Attribute(item, dense[codes], tuple(labels[i] for i in present))
 
 
 def predictions_from_raw(raw: RawFile, columns: PredictionColumns) -> Predictions:
@@ -252,7 +254,10 @@ def predictions_from_frame(
     frame: pd.DataFrame, columns: PredictionColumns, file_name: str = "predictions"
 ) -> Predictions:
     """Validate an in-memory frame exactly as a file would be (row 2 is the first data row)."""
-    text = [pa.array(frame[c].astype("string").to_numpy(na_value=""), pa.string()) for c in frame]
+    text = [
+        pc.fill_null(pc.cast(pa.array(frame[c], from_pandas=True), pa.string()), "")
+        for c in frame
+    ]
     rows = pa.array(np.arange(2, len(frame) + 2, dtype=np.int64))
     table = pa.table(text + [rows], names=[f"c{i}" for i in range(len(text))] + [ROW_NUMBER])
     raw = RawFile(file_name=file_name, headers=[str(c) for c in frame.columns], table=table, sha256="")
