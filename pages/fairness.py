@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from aims_metrics.auth import Action
-from aims_metrics.performance import fairness_policy, fairness_store
+from aims_metrics.performance import fairness_policy, fairness_results, fairness_store
 from aims_metrics.performance.fairness import DEFAULT_MIN_GROUP_SIZE, EvaluationRejected
 from aims_metrics.performance.fairness_input import (
     INTERSECTION,
@@ -35,7 +35,7 @@ st.caption(
     "rows are shown but never decide a result."
 )
 policy = _ui.query(fairness_policy.current_policy)
-systems = _ui.query(fairness_store.system_choices)
+systems = _ui.query(fairness_results.system_choices)
 
 
 def show_problems(problems: list) -> None:
@@ -217,7 +217,7 @@ def pending_run() -> None:
 
 def results_section() -> None:
     st.subheader("Evaluations by system and model version")
-    evaluated = _ui.query(fairness_store.evaluated_systems)
+    evaluated = _ui.query(fairness_results.evaluated_systems)
     if not evaluated:
         _ui.empty_state(
             "No computed evaluations yet. A governance lead or analyst can upload predictions "
@@ -230,7 +230,7 @@ def results_section() -> None:
         format_func=lambda s: f"{s} — {systems.get(s, '')}",
         key="fairness_history_system",
     )
-    history = _ui.query(fairness_store.evaluation_history, system)
+    history = _ui.query(fairness_results.evaluation_history, system)
     attributes = sorted(history["protected_attribute"].unique())
     attribute = st.selectbox("Attribute", attributes, key="fairness_history_attribute")
     sentence = charts.gap_sentence(history, attribute, "demographic_parity_difference")
@@ -246,7 +246,7 @@ def results_section() -> None:
     }
     chosen = st.selectbox("Evaluation", list(labels), format_func=labels.get,
                           key="fairness_history_run")  # fmt: skip
-    groups = _ui.query(fairness_store.group_results, system, [chosen])
+    groups = _ui.query(fairness_results.group_results, system, [chosen])
     draw_groups(groups, history[history["evaluation_id"] == chosen], "fairness_run", attribute)
     _ui.download_csv(groups, f"bias-test-groups-{system}.csv", key="fairness_groups_download")
 

@@ -25,14 +25,12 @@ from aims_metrics.performance.fairness_policy import (
     policy_history,
     save_policy,
 )
-from aims_metrics.performance.fairness_store import (
-    RunIdentity,
+from aims_metrics.performance.fairness_results import (
     evaluation_history,
     group_results,
     groups_behind_tests,
-    prepare_run,
-    save_run,
 )
+from aims_metrics.performance.fairness_store import RunIdentity, prepare_run, save_run
 from aims_metrics.tables import ingest
 from aims_metrics.tables.export import table_frame
 
@@ -379,3 +377,25 @@ def test_a_policy_change_decides_the_next_runs_passed(db):
     assert tests.loc["demographic_parity_difference", "passed"]
     assert tests.loc["demographic_parity_ratio", "passed"]  # 0.667 ≥ 0.6
     assert not tests.loc["equalized_odds_difference", "passed"]
+
+
+def test_the_minutes_show_the_groups_behind_a_failed_computed_test(db):
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    from aims_metrics.metrics.periods import parse_quarter
+    from aims_metrics.review.minutes import render_minutes
+
+    with store.open_db(db) as con:
+        save_run(con, known_run(con), "alice")  # executed 2025-06-30: every disparity fails
+        pdf = render_minutes(con, parse_quarter("2025Q2"))
+        clean = render_minutes(con, parse_quarter("2025Q3"))
+    text = " ".join(page.extract_text() for page in PdfReader(BytesIO(pdf)).pages)
+    text = " ".join(text.split())
+    assert "Failed bias tests: the groups behind them" in text
+    assert "5 computed bias test(s) of the quarter failed" in text
+    assert "A: 0.500 (n=4)" in text and "B: 0.750 (n=4)" in text  # selection rates, C left out
+    assert "C: 0.000" not in text
+    other = " ".join(page.extract_text() for page in PdfReader(BytesIO(clean)).pages)
+    assert "Failed bias tests" not in other

@@ -827,6 +827,7 @@ class ReviewInputs:
     findings_by_type: dict[str, int]
     findings_by_clause: list[ClauseFindings]
     trend_quarters: list[str] = field(default_factory=list)
+    bias_groups: list[dict] = field(default_factory=list)  # review.fairness_minutes rows
 
     def fingerprint_data(self) -> dict[str, Any]:
         """The data behind the minutes as plain JSON-able values (for the fingerprint)."""
@@ -847,6 +848,7 @@ class ReviewInputs:
             "audits": [_audit_json(a) for a in self.audits],
             "findings_by_type": self.findings_by_type,
             "findings_by_clause": [asdict(c) for c in self.findings_by_clause],
+            **({"bias_groups": self.bias_groups} if self.bias_groups else {}),
         }
 
     def fingerprint(self, record: ReviewRecord | None = None) -> str:
@@ -982,6 +984,7 @@ def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> R
     from aims_metrics.metrics.engine import catalog_series
     from aims_metrics.performance.aging import aging_report
     from aims_metrics.performance.objectives import objective_progress
+    from aims_metrics.review.fairness_minutes import failed_test_groups
 
     ensure_review_schema(con)
     q = _fiscal_quarter(con, quarter)
@@ -1007,6 +1010,7 @@ def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> R
         findings_by_type=by_type,
         findings_by_clause=by_clause,
         trend_quarters=[t.label for t in trend],
+        bias_groups=failed_test_groups(con, q),
     )
 
 

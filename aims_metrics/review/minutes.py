@@ -56,6 +56,7 @@ from aims_metrics.review import (
     document_id,
     get_review,
 )
+from aims_metrics.review.fairness_minutes import bias_groups_section
 
 # --- vocabulary shown in the minutes ---------------------------------------------------------
 
@@ -1214,6 +1215,7 @@ def minutes_story(inputs: ReviewInputs, record: ReviewRecord | None, fingerprint
     flow += _nonconformity_section(inputs)
     flow.append(CondPageBreak(60 * mm))
     flow += _kpi_section(inputs)
+    flow += bias_groups_section(inputs.bias_groups, _h2, _t, _table, CONTENT_WIDTH)
     flow.append(CondPageBreak(40 * mm))
     flow += _objective_section(inputs)
     flow.append(CondPageBreak(50 * mm))
