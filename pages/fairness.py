@@ -89,8 +89,9 @@ def pick(label: str, options: list[str], guesses: list[str], key: str) -> str | 
     return st.selectbox(label, options, index=index, key=key, placeholder="choose a column")
 
 
-def evaluate_form() -> None:
-    """Upload, pick the columns, preview, evaluate (governance leads and analysts)."""
+def uploaded_predictions():
+    """The uploaded file read once per upload (every widget change reruns the page), shown as a
+    preview; None (with a message) when there is none or it cannot be read."""
     upload = st.file_uploader(
         "Predictions (CSV or XLSX): one row per case with the true label, the prediction or "
         "score, and the sensitive attributes",
@@ -99,87 +100,101 @@ def evaluate_form() -> None:
     )
     if upload is None:
         _ui.empty_state("Upload a predictions file to evaluate it.")
-        return
+        return None
     if upload.size > MAX_UPLOAD_MB * 2**20:
         st.error(f"{upload.name} is over {MAX_UPLOAD_MB} MB: use the CLI (fairness evaluate).")
-        return
-    try:
-        raw = read_source(upload.getvalue(), upload.name)
-    except FileProblem as problem:
-        st.error(f"{upload.name} cannot be read: {problem}")
-        return
-    headers = raw.headers
-    guesses = guess_columns(headers)
-    preview = raw.table.slice(0, 10).to_pandas()
-    preview = preview.drop(columns="_row").set_axis(headers, axis=1)
+        return None
+    kept = st.session_state.get("fairness_file")
+    if kept is None or kept[0] != upload.file_id:
+        try:
+            kept = (upload.file_id, read_source(upload.getvalue(), upload.name))
+        except FileProblem as problem:
+            st.error(f"{upload.name} cannot be read: {problem}")
+            return None
+        st.session_state["fairness_file"] = kept
+    raw = kept[1]
+    preview = raw.table.slice(0, 10).to_pandas().drop(columns="_row").set_axis(raw.headers, axis=1)
     st.caption(f"{upload.name}: {raw.row_count:,} rows; the first 10")
     st.dataframe(preview, hide_index=True, key="fairness_preview")
+    return raw
 
-    if not systems:
-        _ui.empty_state("No systems yet: import the AI system inventory on Data import first.")
-        return
+
+def run_identity() -> fairness_store.RunIdentity | None:
     one, two, three, four = st.columns(4)
     system = one.selectbox(
-        "System",
-        list(systems),
-        format_func=lambda s: f"{s} — {systems[s]}",
-        key="fairness_system",
+        "System", list(systems), format_func=lambda s: f"{s} — {systems[s]}", key="fairness_system"
     )
-    version = two.text_input("Model version", key="fairness_model_version")
+    version = two.text_input("Model version", key="fairness_model_version").strip()
     stage = three.selectbox("Stage", ["pre_deployment", "production"], key="fairness_stage")
     executed = four.date_input("Executed on", value=date.today(), key="fairness_executed_on")
+    return fairness_store.RunIdentity(system, version, stage, executed) if version else None
 
+
+def column_choice(headers: list[str]) -> tuple[PredictionColumns | None, int]:
+    """The column pickers, pre-filled with guesses from the headers; (None, …) until complete."""
+    guesses = guess_columns(headers)
     one, two, three = st.columns(3)
-    y_true = pick("True label column", headers, guesses["y_true"], "fairness_y_true")
+    with one:
+        y_true = pick("True label column", headers, guesses["y_true"], "fairness_y_true")
+        positive = st.text_input(
+            "Positive label (when not 0/1)", key="fairness_positive_label",
+            help="The class that counts as a positive outcome, e.g. >50K or approved.",
+        )  # fmt: skip
     with two:
         mode = st.radio(
             "Prediction", ["label", "score"], horizontal=True, key="fairness_mode",
             index=0 if guesses["y_pred"] or not guesses["score"] else 1,
             format_func={"label": "Predicted label", "score": "Score and cutoff"}.get,
         )  # fmt: skip
+        y_pred = score = cutoff = None
         if mode == "label":
             y_pred = pick("Prediction column", headers, guesses["y_pred"], "fairness_y_pred")
-            score, cutoff = None, None
         else:
-            y_pred = None
             score = pick("Score column", headers, guesses["score"], "fairness_score")
             cutoff = st.number_input("Cutoff (positive when score ≥)", value=0.5,
                                      key="fairness_cutoff")  # fmt: skip
     with three:
-        positive = st.text_input(
-            "Positive label (when not 0/1)", key="fairness_positive_label",
-            help="The class that counts as a positive outcome, e.g. >50K or approved.",
-        )  # fmt: skip
         minimum = st.number_input("Minimum group size", min_value=1,
                                   value=DEFAULT_MIN_GROUP_SIZE, key="fairness_min_group_size")  # fmt: skip
     sensitive = st.multiselect(
-        "Sensitive attributes",
-        headers,
-        default=[h for h in guesses["sensitive"][:2]],
-        key="fairness_sensitive",
+        "Sensitive attributes", headers, default=guesses["sensitive"][:2], key="fairness_sensitive"
     )
     crossed = st.checkbox(
         "Also evaluate the intersection of the first two (e.g. Female*Black)",
         key="fairness_intersection",
         disabled=len(sensitive) < 2,
     )
-    ready = bool(y_true and (y_pred or score) and sensitive and version.strip())
-    if not ready:
-        st.caption("Pick the label, prediction (or score) and sensitive columns and a model version.")
-    if not st.button("Evaluate", type="primary", key="fairness_evaluate", disabled=not ready):
-        return
-    _ui.require(Action.EVALUATE_FAIRNESS)
+    if not (y_true and (y_pred or score) and sensitive):
+        return None, int(minimum)
     chosen = list(sensitive) + ([f"{sensitive[0]}{INTERSECTION}{sensitive[1]}"] if crossed else [])
     columns = PredictionColumns(
         y_true=y_true, sensitive=tuple(chosen), y_pred=y_pred, score=score,
         cutoff=cutoff, positive_label=positive.strip() or None,
     )  # fmt: skip
-    identity = fairness_store.RunIdentity(system, version.strip(), stage, executed)
+    return columns, int(minimum)
+
+
+def evaluate_form() -> None:
+    """Upload, preview, pick the columns, evaluate with a progress bar (leads and analysts)."""
+    raw = uploaded_predictions()
+    if raw is None:
+        return
+    if not systems:
+        _ui.empty_state("No systems yet: import the AI system inventory on Data import first.")
+        return
+    identity = run_identity()
+    columns, minimum = column_choice(raw.headers)
+    ready = identity is not None and columns is not None
+    if not ready:
+        st.caption("Pick the label, prediction (or score) and sensitive columns and a model version.")
+    if not st.button("Evaluate", type="primary", key="fairness_evaluate", disabled=not ready):
+        return
+    _ui.require(Action.EVALUATE_FAIRNESS)
     bar = st.progress(0.0, text="Checking every row…")
     try:
         predictions = predictions_from_raw(raw, columns)
         bar.progress(0.4, text="Computing per-group rates and 200 bootstrap rounds…")
-        run = _ui.read(fairness_store.prepare_run, predictions, identity, int(minimum))
+        run = _ui.read(fairness_store.prepare_run, predictions, identity, minimum)
     except PredictionsRejected as rejected:
         bar.empty()
         show_problems(rejected.problems)

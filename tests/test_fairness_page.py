@@ -98,6 +98,12 @@ def test_upload_guesses_columns_evaluates_and_saves_as_bias_tests(app_db):
     at.switch_page("pages/overview.py").run()
     card = next(m for m in at.metric if m.label == "Bias test pass rate")
     assert card.value == "20.0 %"  # 1 of 5 passed (false_positive_rate_difference)
+    at.selectbox(key="overview_drilldown_metric").select("bias_test_pass_rate").run()
+    behind = next(d.value for d in at.dataframe if "group_value" in d.value.columns)
+    assert behind[["group_value", "n", "selection_rate"]].values.tolist() == [
+        ["Female", 40, 0.5],
+        ["Male", 40, 0.65],
+    ]  # the drill-down from the bias KPI reaches the per-group rates
 
 
 def test_a_bad_file_shows_every_problem_and_writes_nothing(app_db):
