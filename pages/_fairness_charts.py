@@ -121,9 +121,10 @@ def history_chart(history: pd.DataFrame, attribute: str, thresholds: dict[str, f
             figure.add_hline(y=threshold, line_dash="dash", line_color="#555555")
             break
     figure.update_layout(
-        title=f"Disparities for {attribute} across model versions (x: failed; dashed: the "
-        "difference threshold)",
-        yaxis={"title": "value"},
+        title=f"Disparities for {attribute} across model versions",
+        yaxis={"title": "value (x: failed; dashed: difference threshold)"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+        margin={"t": 50, "b": 10},
     )
     return figure
 
