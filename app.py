@@ -14,7 +14,7 @@ import sys
 import streamlit as st
 
 from aims_metrics import auth, store
-from aims_metrics.metrics.engine import MetricTimeout
+from aims_metrics.metrics.evaluate import MetricTimeout
 from pages import _ui
 
 log = logging.getLogger("aims_review")

@@ -20,7 +20,10 @@ DATA = Path(os.environ.get("AIMS_BENCH_DATA") or ROOT / "bench" / "data")  # git
 MEMORY_LIMIT_MB = 1536.0
 ROUNDS = int(os.environ.get("AIMS_BENCH_ROUNDS", "3"))
 # The generator's name in the bench (`small`) and in the product (`demo`).
-PRODUCT_SCALE = {"enterprise": "enterprise", "small": "demo"}
+PRODUCT_SCALE = {"enterprise": "enterprise", "small": "demo", "x10": "enterprise"}
+# The 10x enterprise data set of the growth section (design §9; not in CI): generate_enterprise's
+# scale factor.
+SCALE_FACTOR = {"x10": 10.0}
 
 
 @dataclass
@@ -135,13 +138,26 @@ def dataset(scale: str, rebuild: bool = False) -> tuple[Path, dict]:
         counts, generator = {}, "bench.synth (stand-in: aims_metrics.demo missing)"
     else:
         with open_db(path) as con:
-            counts = load_demo(con, end_quarter=end_quarter, scale=PRODUCT_SCALE[scale])
+            if scale in SCALE_FACTOR:
+                counts = _load_scaled(con, end_quarter, SCALE_FACTOR[scale])
+                generator = f"aims_metrics.demo.generate_enterprise(scale_factor={SCALE_FACTOR[scale]})"
+            else:
+                counts = load_demo(con, end_quarter=end_quarter, scale=PRODUCT_SCALE[scale])
+                generator = f"aims_metrics.demo.load_demo(scale={PRODUCT_SCALE[scale]!r})"
             con.execute("CHECKPOINT")
-        generator = f"aims_metrics.demo.load_demo(scale={PRODUCT_SCALE[scale]!r})"
     manifest = {**wanted, "generator_name": generator, "counts": counts,
                 "build_s": round(time.perf_counter() - start, 2)}
     manifest_path.write_text(json.dumps(manifest, indent=2))
     return path, manifest
+
+
+def _load_scaled(con, end_quarter, factor: float) -> dict[str, int]:
+    """The enterprise generator at `factor` times its size, loaded like `init --demo`."""
+    from aims_metrics.demo import generate_enterprise, load_dataset, seed_objectives
+
+    counts = load_dataset(con, generate_enterprise(end_quarter, scale_factor=factor), "bench")
+    counts["objectives"] = len(seed_objectives(con, end_quarter, "bench"))
+    return counts
 
 
 def private_copy(path: Path, name: str) -> Path:
@@ -155,15 +171,11 @@ def private_copy(path: Path, name: str) -> Path:
 
 
 def register_migrations() -> None:
-    """Import the product modules that register schema migrations, so every database the bench
-    opens has the full schema (as the app and the CLI see it)."""
-    import importlib
+    """Every schema migration the product declares, so every database the bench opens has the
+    full schema (as the app and the CLI see it)."""
+    from aims_metrics.store import load_migrations
 
-    for module in ("aims_metrics.auth", "aims_metrics.review"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
+    load_migrations()
 
 
 def log(message: str) -> None:

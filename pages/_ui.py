@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -334,6 +335,11 @@ CSS = """
 <style>
 [data-testid="stMetricValue"] { font-size: 2.6rem; font-weight: 700; }
 [data-testid="stMetricLabel"] p { font-size: 1.05rem; }
+/* KPI titles wrap instead of being cut mid-word ("Mean days to resolve a…") */
+[data-testid="stMetricLabel"], [data-testid="stMetricLabel"] div,
+[data-testid="stMetricLabel"] .stMarkdownEllipsis, [data-testid="stMetricLabel"] p {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  height: auto !important; }
 .aims-status { font-weight: 700; font-size: 1.05rem; padding: 0.1rem 0.55rem;
   border-radius: 0.4rem; color: #fff; display: inline-block; }
 </style>
@@ -409,6 +415,26 @@ def with_dates(frame: pd.DataFrame) -> pd.DataFrame:
 
 def empty_state(message: str) -> None:
     st.info(message, icon=":material/info:")
+
+
+def _cell_text(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, datetime):
+        return f"{value:%Y-%m-%d %H:%M}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def records_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
+    """Rows for st.dataframe in which an empty cell shows empty, not "None"; dates as
+    YYYY-MM-DD (and times to the minute)."""
+    frame = pd.DataFrame(rows)
+    for column in frame.columns:
+        if frame[column].dtype == object:
+            frame[column] = frame[column].map(_cell_text).astype(str)
+    return frame
 
 
 def role_title(role: Role | str) -> str:

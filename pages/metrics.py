@@ -10,8 +10,7 @@ import pydantic
 import streamlit as st
 
 from aims_metrics.auth import Action
-from aims_metrics.metrics import catalog as definitions
-from aims_metrics.metrics import engine
+from aims_metrics.metrics import catalog, compiler, definition_files, editing, evaluate, status
 from aims_metrics.metrics.models import Grain, MetricDefinition
 from pages import _ui
 
@@ -19,10 +18,10 @@ me = _ui.require(Action.EDIT_METRICS)
 
 st.title("Metric definitions")
 quarters = _ui.trend_quarters(8)
-catalog = _ui.query(definitions.current_definitions)
-if not catalog:
+current = _ui.query(catalog.current_definitions)
+if not current:
     _ui.empty_state("No metrics yet. Paste a metric file in the YAML editor to add one.")
-by_name = {d.name: d for d in catalog}
+by_name = {d.name: d for d in current}
 
 st.dataframe(
     pd.DataFrame(
@@ -38,7 +37,7 @@ st.dataframe(
                 "grain": d.grain.value,
                 "target": d.target,
             }
-            for d in catalog
+            for d in current
         ]
     ),
     hide_index=True,
@@ -68,11 +67,11 @@ def show_problems(problems: list, key: str) -> None:
 def show_preview(candidate: MetricDefinition, key: str) -> None:
     """The unsaved definition evaluated over eight quarters, beside the saved one."""
     try:
-        preview = _ui.read(engine.preview_definition, candidate, quarters)
-    except (engine.MetricError, engine.MetricTimeout) as error:
+        preview = _ui.read(evaluate.preview_definition, candidate, quarters)
+    except (compiler.MetricError, evaluate.MetricTimeout) as error:
         st.error(f"The preview cannot be computed: {error}")
         return
-    saved = _ui.query(engine.catalog_series, quarters).get(candidate.name, [])
+    saved = _ui.query(evaluate.catalog_series, quarters).get(candidate.name, [])
     scale = 100.0 if candidate.unit.value == "percent" else 1.0
     figure = go.Figure()
     if saved:
@@ -118,7 +117,7 @@ def save(candidate: MetricDefinition, reason: str) -> None:
         st.error("Say why you change the metric (the reason is kept with the version).")
         return
     version = _ui.write(
-        Action.EDIT_METRICS, definitions.save_definition, candidate, me.username, reason.strip()
+        Action.EDIT_METRICS, catalog.save_definition, candidate, me.username, reason.strip()
     )
     if version == current.version:
         st.info("Nothing changed, so no new version was saved.")
@@ -134,7 +133,7 @@ with form_tab:
         f"{current.direction.value.replace('_', ' ')}"
     )
     for part, measure in current.parts():
-        sentences = [definitions.describe_filter(f) for f in measure.filters]
+        sentences = [definition_files.describe_filter(f) for f in measure.filters]
         st.caption(
             f"{part}: {measure.agg.value} of {measure.source}"
             + (f" where {'; '.join(sentences)}" if sentences else "")
@@ -152,7 +151,7 @@ with form_tab:
         "Grain (span of each quarter's figure)",
         GRAINS,
         index=GRAINS.index(current.grain.value),
-        format_func=lambda g: engine.GRAIN_WINDOW_NOTES[Grain(g)] or "the quarter",
+        format_func=lambda g: status.GRAIN_WINDOW_NOTES[Grain(g)] or "the quarter",
         key=f"metric_grain_{name}",
     )
     target = target_column.number_input(
@@ -204,7 +203,7 @@ with form_tab:
             st.markdown(f"- **{_ui.plain(where)}**: {_ui.plain(problem['msg'])}")
     if candidate is not None:
         problems = _ui.read(
-            definitions.validate_metric_file, definitions.definition_to_yaml(candidate)
+            editing.validate_metric_file, definition_files.definition_to_yaml(candidate)
         )
         if problems:
             show_problems(problems, key="metric_form_problems")
@@ -221,15 +220,15 @@ with yaml_tab:
     )
     text = st.text_area(
         "Metric file",
-        value=definitions.definition_to_yaml(current),
+        value=definition_files.definition_to_yaml(current),
         height=420,
         key=f"metric_yaml_{name}",
     )
-    problems = _ui.read(definitions.validate_metric_file, text)
+    problems = _ui.read(editing.validate_metric_file, text)
     if problems:
         show_problems(problems, key="metric_yaml_problems")
     else:
-        parsed, _ = definitions.parse_metric_file(text)
+        parsed, _ = definition_files.parse_metric_file(text)
         if parsed is not None and len(parsed.metrics) == 1:
             show_preview(parsed.metrics[0], key="metric_yaml_preview")
         yaml_reason = st.text_input("Reason for the change", key=f"metric_yaml_reason_{name}")
@@ -239,7 +238,7 @@ with yaml_tab:
             else:
                 saved = _ui.write(
                     Action.EDIT_METRICS,
-                    definitions.apply_metric_file,
+                    editing.apply_metric_file,
                     text,
                     me.username,
                     yaml_reason.strip(),
@@ -250,7 +249,7 @@ with yaml_tab:
                     st.info("Nothing changed, so no new version was saved.")
 
 with history_tab:
-    history = _ui.query(definitions.definition_history, name)
+    history = _ui.query(catalog.definition_history, name)
     if not history:
         _ui.empty_state("This metric has no saved versions yet (it is the shipped definition).")
     else:
@@ -280,8 +279,8 @@ with history_tab:
             "with version", versions, index=len(versions) - 1, key="metric_diff_new"
         )
         diff = difflib.unified_diff(
-            definitions.definition_to_yaml(by_version[old].definition).splitlines(),
-            definitions.definition_to_yaml(by_version[new].definition).splitlines(),
+            definition_files.definition_to_yaml(by_version[old].definition).splitlines(),
+            definition_files.definition_to_yaml(by_version[new].definition).splitlines(),
             fromfile=f"{name}@{old}",
             tofile=f"{name}@{new}",
             lineterm="",
@@ -295,7 +294,7 @@ with history_tab:
             else:
                 version = _ui.write(
                     Action.EDIT_METRICS,
-                    definitions.restore_version,
+                    catalog.restore_version,
                     name,
                     old,
                     me.username,

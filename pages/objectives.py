@@ -10,7 +10,7 @@ import pydantic
 import streamlit as st
 
 from aims_metrics.auth import Action
-from aims_metrics.metrics import engine
+from aims_metrics.metrics import compiler
 from aims_metrics.metrics.catalog import current_definitions
 from aims_metrics.performance import objectives
 from pages import _ui
@@ -187,7 +187,7 @@ if saved:
     except pydantic.ValidationError as error:
         for problem in error.errors():
             st.error(f"{'.'.join(str(p) for p in problem['loc'])}: {problem['msg']}")
-    except (ValueError, engine.MetricError) as error:
+    except (ValueError, compiler.MetricError) as error:
         st.error(str(error))
     else:
         st.success(f"Saved objective {objective.objective_id}.")

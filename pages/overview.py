@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from aims_metrics.auth import Action
-from aims_metrics.metrics import engine
+from aims_metrics.metrics import compiler, evaluate, status
 from aims_metrics.performance import aging, objectives
 from pages import _ui
 
@@ -20,7 +20,7 @@ st.caption(
     "status: ● Green on target, ▲ Amber watch, ■ Red act now, ○ No data"
 )
 
-series: dict[str, list[engine.KpiResult]] = _ui.query(engine.catalog_series, quarters)
+series: dict[str, list[status.KpiResult]] = _ui.query(evaluate.catalog_series, quarters)
 current = [results[-1] for results in series.values()]
 
 if not current:
@@ -33,7 +33,7 @@ if all(kpi.value is None for kpi in current):
     )
 
 
-def delta_text(kpi: engine.KpiResult) -> str | None:
+def delta_text(kpi: status.KpiResult) -> str | None:
     if kpi.value is None or kpi.previous_value is None:
         return None
     change = kpi.value - kpi.previous_value
@@ -116,7 +116,7 @@ with attention_column:
     st.subheader("Needs attention")
     items: list[dict] = []
     for kpi in current:
-        if kpi.status == engine.KpiStatus.RED:
+        if kpi.status == status.KpiStatus.RED:
             items.append(
                 {
                     "what": "Red KPI",
@@ -138,7 +138,7 @@ with attention_column:
             }
         )
     if "assessments_overdue" in series:
-        overdue_assessments = _ui.query(engine.metric_records, "assessments_overdue", quarter)
+        overdue_assessments = _ui.query(evaluate.metric_records, "assessments_overdue", quarter)
         for row in overdue_assessments.itertuples():
             items.append(
                 {
@@ -164,8 +164,8 @@ chosen = st.selectbox(
 )
 if chosen:
     try:
-        records = _ui.query(engine.metric_records, chosen, quarter)
-    except engine.MetricError as error:
+        records = _ui.query(evaluate.metric_records, chosen, quarter)
+    except compiler.MetricError as error:
         st.warning(f"These records cannot be listed: {error}")
     else:
         if records.empty:

@@ -12,10 +12,9 @@ import pandas as pd
 import pydantic
 import streamlit as st
 
-from aims_metrics import review
 from aims_metrics.auth import Action
 from aims_metrics.metrics.formatting import format_change
-from aims_metrics.review import minutes
+from aims_metrics.review import actions, assembly, finalise, minutes, models, records
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)
@@ -27,8 +26,8 @@ can_edit = _ui.allowed(Action.EDIT_REVIEWS)
 can_finalise = _ui.allowed(Action.FINALISE_MINUTES)
 can_download = _ui.allowed(Action.DOWNLOAD_MINUTES)
 
-record = _ui.query(review.get_review, label)
-inputs = _ui.query(review.assemble_inputs, label)
+record = _ui.query(records.get_review, label)
+inputs = _ui.query(assembly.assemble_inputs, label)
 editable = can_edit and (record is None or not record.is_final)
 
 CHANGED_KEY = "review_flash"
@@ -69,7 +68,7 @@ else:
     )
 
 if can_download:
-    archived = _ui.query(review.archived_minutes, label) if record is not None else None
+    archived = _ui.query(records.archived_minutes, label) if record is not None else None
     columns = st.columns(2)
     if archived is not None:
         columns[0].download_button(
@@ -95,7 +94,7 @@ if can_download:
                 st.rerun()
         else:
             pdf = _ui.query(minutes.render_minutes, label)
-            draft_id = review.document_id(label, record.revision if record else None)
+            draft_id = models.document_id(label, record.revision if record else None)
             columns[1].download_button(
                 f"Download draft review pack ({draft_id})",
                 data=pdf,
@@ -117,7 +116,7 @@ with tabs[0]:
         _ui.empty_state("No actions from earlier reviews are open or were closed in this quarter.")
     else:
         st.dataframe(
-            pd.DataFrame(
+            _ui.records_frame(
                 [
                     {
                         "action": c.action.action_id,
@@ -134,7 +133,7 @@ with tabs[0]:
             hide_index=True,
             key="review_carried",
         )
-    open_actions = _ui.query(review.all_actions, review.ActionStatus.OPEN)
+    open_actions = _ui.query(actions.all_actions, models.ActionStatus.OPEN)
     if can_edit and (open_actions or inputs.carried):
         with st.expander("Update an action (status, closing date, note)"):
             choices = {a.action_id: a for a in open_actions}
@@ -168,14 +167,14 @@ with tabs[0]:
                     try:
                         _ui.write(
                             Action.EDIT_REVIEWS,
-                            review.update_action,
+                            actions.update_action,
                             picked,
                             status,
                             closed_on if status == "done" else None,
                             note,
                             me.username,
                         )
-                    except review.ReviewError as error:
+                    except models.ReviewError as error:
                         st.error(str(error))
                     else:
                         done(f"{picked} saved as {status}.")
@@ -275,7 +274,7 @@ with tabs[0]:
 
 # --- meeting and inputs b), c), e) -------------------------------------------------------------
 
-shown = record or review.ReviewRecord(quarter=label, scope=inputs.default_scope)
+shown = record or models.ReviewRecord(quarter=label, scope=inputs.default_scope)
 
 with tabs[1]:
     if not editable:
@@ -337,7 +336,7 @@ with tabs[1]:
                             "held_on": held_on,
                             "chair": chair,
                             "attendees": [
-                                review.Attendee(name=r["name"], role=r["role"])
+                                models.Attendee(name=r["name"], role=r["role"])
                                 for r in rows
                                 if str(r["name"]).strip()
                             ],
@@ -347,15 +346,15 @@ with tabs[1]:
                             "input_e": input_e,
                         }
                     )
-                    _ui.write(Action.EDIT_REVIEWS, review.save_review, updated, me.username)
-                except (review.ReviewError, pydantic.ValidationError) as error:
+                    _ui.write(Action.EDIT_REVIEWS, records.save_review, updated, me.username)
+                except (models.ReviewError, pydantic.ValidationError) as error:
                     st.error(str(error))
                 else:
                     done(f"Review of {label} saved.")
 
 # --- decisions and actions -------------------------------------------------------------------
 
-KIND_TITLES = {kind.value: kind.title for kind in review.DecisionKind}
+KIND_TITLES = {kind.value: kind.title for kind in models.DecisionKind}
 
 with tabs[2]:
     st.subheader("Decisions (9.3.3)")
@@ -389,17 +388,17 @@ with tabs[2]:
                 rows = edited.fillna("").to_dict("records")
                 try:
                     decisions = [
-                        review.Decision(kind=r["kind"], text=r["decision"])
+                        models.Decision(kind=r["kind"], text=r["decision"])
                         for r in rows
                         if str(r["decision"]).strip()
                     ]
                     _ui.write(
                         Action.EDIT_REVIEWS,
-                        review.save_review,
+                        records.save_review,
                         record.model_copy(update={"decisions": decisions}),
                         me.username,
                     )
-                except (review.ReviewError, pydantic.ValidationError) as error:
+                except (models.ReviewError, pydantic.ValidationError) as error:
                     st.error(str(error))
                 else:
                     done(f"{len(decisions)} decision(s) saved.")
@@ -414,23 +413,23 @@ with tabs[2]:
             text = right.text_input("Decision", key="review_new_decision_text")
             if st.form_submit_button("Add decision", key="review_new_decision_add"):
                 try:
-                    decision = review.Decision(kind=kind, text=text)
+                    decision = models.Decision(kind=kind, text=text)
                     _ui.write(
                         Action.EDIT_REVIEWS,
-                        review.save_review,
+                        records.save_review,
                         record.model_copy(update={"decisions": [*record.decisions, decision]}),
                         me.username,
                     )
-                except (review.ReviewError, pydantic.ValidationError):
+                except (models.ReviewError, pydantic.ValidationError):
                     st.error("A decision needs a text.")
                 else:
                     done("Decision added.")
 
     st.subheader("Actions raised by this review")
-    actions = _ui.query(review.review_actions, label)
-    if actions:
+    raised = _ui.query(actions.review_actions, label)
+    if raised:
         st.dataframe(
-            pd.DataFrame(
+            _ui.records_frame(
                 [
                     {
                         "action": a.action_id,
@@ -440,7 +439,7 @@ with tabs[2]:
                         "status": a.status.value,
                         "closed on": a.closed_on,
                     }
-                    for a in actions
+                    for a in raised
                 ]
             ),
             hide_index=True,
@@ -458,34 +457,34 @@ with tabs[2]:
                 try:
                     added = _ui.write(
                         Action.EDIT_REVIEWS,
-                        review.add_action,
+                        actions.add_action,
                         label,
                         description,
                         owner,
                         due_on,
                         me.username,
                     )
-                except review.ReviewError as error:
+                except models.ReviewError as error:
                     st.error(str(error))
                 else:
                     done(f"{added.action_id} added.")
-        removable = [a.action_id for a in actions if a.revision == record.revision]
+        removable = [a.action_id for a in raised if a.revision == record.revision]
         if removable:
             left, right = st.columns([3, 1])
             withdrawn = left.selectbox(
                 "Withdraw an action raised in this draft", removable, key="review_remove_pick"
             )
             if right.button("Withdraw", key="review_remove_action"):
-                _ui.write(Action.EDIT_REVIEWS, review.remove_action, withdrawn, me.username)
+                _ui.write(Action.EDIT_REVIEWS, actions.remove_action, withdrawn, me.username)
                 done(f"{withdrawn} withdrawn.")
 
 # --- finalise and revise -------------------------------------------------------------------------
 
 with tabs[3]:
-    history = _ui.query(review.review_revisions, label)
+    history = _ui.query(records.review_revisions, label)
     if history:
         st.dataframe(
-            pd.DataFrame(
+            _ui.records_frame(
                 [
                     {
                         "revision": r.revision,
@@ -507,7 +506,7 @@ with tabs[3]:
     elif record is None:
         _ui.empty_state("Record the meeting first; then finalise the minutes here.")
     elif not record.is_final:
-        problems = review.finalise_problems(record)
+        problems = finalise.finalise_problems(record)
         if problems:
             st.warning("Before finalising: " + "; ".join(problems) + ".")
         st.caption(
@@ -523,9 +522,9 @@ with tabs[3]:
         ):
             try:
                 digest = _ui.write(
-                    Action.FINALISE_MINUTES, review.finalise_review, label, me.username
+                    Action.FINALISE_MINUTES, finalise.finalise_review, label, me.username
                 )
-            except review.ReviewError as error:
+            except models.ReviewError as error:
                 st.error(str(error))
             else:
                 done(f"Minutes of {label} finalised and archived (sha256 {digest}).")
@@ -538,9 +537,9 @@ with tabs[3]:
             if st.form_submit_button("Create new revision", key="review_revise_submit"):
                 try:
                     revised = _ui.write(
-                        Action.EDIT_REVIEWS, review.revise_review, label, me.username, reason
+                        Action.EDIT_REVIEWS, records.revise_review, label, me.username, reason
                     )
-                except review.ReviewError as error:
+                except models.ReviewError as error:
                     st.error(str(error))
                 else:
                     done(f"Revision {revised.revision} created as a draft.")

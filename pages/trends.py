@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aims_metrics.auth import Action
-from aims_metrics.metrics import engine
+from aims_metrics.metrics import compiler, evaluate, status
 from aims_metrics.tables import export as exports
 from pages import _ui
 
@@ -19,7 +19,7 @@ quarter = _ui.selected_quarter()
 left, right = st.columns([3, 1])
 count = right.slider("Quarters", 8, 16, 8, key="trends_quarters")
 quarters = _ui.trend_quarters(count)
-series: dict[str, list[engine.KpiResult]] = _ui.query(engine.catalog_series, quarters)
+series: dict[str, list[status.KpiResult]] = _ui.query(evaluate.catalog_series, quarters)
 if not series:
     _ui.empty_state("No metrics are defined yet. An analyst can add them on Metric definitions.")
     st.stop()
@@ -117,8 +117,8 @@ else:
 
 st.subheader(f"Breakdown in {quarter.label}")
 try:
-    records = _ui.query(engine.metric_records, name, quarter)
-except engine.MetricError as error:
+    records = _ui.query(evaluate.metric_records, name, quarter)
+except compiler.MetricError as error:
     st.warning(f"No breakdown for this metric: {error}")
     st.stop()
 if records.empty:

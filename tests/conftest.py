@@ -116,25 +116,3 @@ def app_db(app_db_template: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setenv("AIMS_DB", str(path))
     monkeypatch.setenv("AIMS_SESSION_KEY", "test-session-key-0123456789")
     return path
-
-
-@pytest.fixture
-def split_catalogs(monkeypatch):
-    """`split_catalogs(cores)`: the engine splits every catalog across that many cores, whatever
-    the database's size; returns the list of splits it makes (one list of groups per catalog)."""
-    from aims_metrics.metrics import engine
-
-    splits: list = []
-    real_split = engine.split_catalog
-
-    def record(*args):
-        splits.append(real_split(*args))
-        return splits[-1]
-
-    def force(cores: int) -> list:
-        monkeypatch.setattr(engine, "PARALLEL_MIN_ROWS", 0)
-        monkeypatch.setattr(engine, "_workers", lambda: cores)
-        monkeypatch.setattr(engine, "split_catalog", record)
-        return splits
-
-    return force

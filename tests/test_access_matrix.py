@@ -225,6 +225,7 @@ WRITE_ACTIONS = {
     "seed_classic_objectives": Action.EDIT_OBJECTIVES,
     "save_definition": Action.EDIT_METRICS,
     "apply_metric_file": Action.EDIT_METRICS,
+    "save_in_transaction": Action.EDIT_METRICS,
     "restore_version": Action.EDIT_METRICS,
     "install_shipped_catalog": Action.EDIT_METRICS,
     "save_review": Action.EDIT_REVIEWS,

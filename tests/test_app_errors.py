@@ -4,8 +4,8 @@ from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
-from aims_metrics.metrics import engine
-from aims_metrics.metrics.engine import MetricTimeout
+from aims_metrics.metrics import evaluate
+from aims_metrics.metrics.evaluate import MetricTimeout
 from pages import _ui
 from tests.conftest import app_usernames
 
@@ -16,7 +16,7 @@ def test_a_metric_timeout_on_the_overview_says_which_limit_stopped_it(app_db, mo
     def stopped(*args, **kwargs):
         raise MetricTimeout("metric evaluation took longer than 30 s and was stopped")
 
-    monkeypatch.setattr(engine, "catalog_series", stopped)
+    monkeypatch.setattr(evaluate, "catalog_series", stopped)
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60)
     at.session_state[_ui.USER_KEY] = app_usernames()["executive"]
     at.run()

@@ -13,7 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from aims_metrics import auth
-from aims_metrics.metrics import catalog as definitions
+from aims_metrics.metrics import catalog
 from aims_metrics.store import open_db
 from pages import _ui
 from tests.conftest import app_usernames, known_quarter
@@ -161,7 +161,7 @@ def test_import_page_lets_the_user_pick_the_sheet_of_a_workbook(app_db):
 
 def current_version(app_db, name: str) -> int:
     with open_db(app_db) as con:
-        return {d.name: d.version for d in definitions.current_definitions(con)}[name]
+        return {d.name: d.version for d in catalog.current_definitions(con)}[name]
 
 
 def test_metric_editor_refuses_an_invalid_definition(app_db):
@@ -202,7 +202,7 @@ def test_metric_editor_changes_the_grain_and_the_overview_says_what_span_it_show
     at.button(key="metric_form_save").click().run()
     assert not at.exception
     with open_db(app_db) as con:
-        saved = {d.name: d for d in definitions.current_definitions(con)}["incidents_total"]
+        saved = {d.name: d for d in catalog.current_definitions(con)}["incidents_total"]
         last_month = known_quarter().end.replace(day=1)
         (in_last_month,) = con.execute(
             "SELECT count(*) FROM incidents WHERE detected_on BETWEEN ? AND ?",

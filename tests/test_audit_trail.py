@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from aims_metrics import auth, review, store
-from aims_metrics.metrics import catalog as definitions
+from aims_metrics import auth, store
+from aims_metrics.metrics import catalog
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.performance import objectives
+from aims_metrics.review import actions, finalise, models, records
 from aims_metrics.store import audit_entries, now, open_db
 from aims_metrics.tables import ingest
 from pages import _ui
@@ -62,14 +63,14 @@ def test_mapping_preset_is_audited(con):
 
 
 def test_metric_edit_is_audited(con):
-    (current,) = [d for d in definitions.current_definitions(con) if d.name == "incidents_total"]
-    version = definitions.save_definition(
+    (current,) = [d for d in catalog.current_definitions(con) if d.name == "incidents_total"]
+    version = catalog.save_definition(
         con, current.model_copy(update={"target": 7}), "ana", "tighter target"
     )
     entry = last_entry(con)
     assert who_what(entry) == ("ana", "metric.save", "incidents_total")
     assert entry["detail"]["version"] == version and entry["detail"]["reason"] == "tighter target"
-    definitions.restore_version(con, "incidents_total", current.version, "ana", "undo")
+    catalog.restore_version(con, "incidents_total", current.version, "ana", "undo")
     entry = last_entry(con)
     assert who_what(entry) == ("ana", "metric.save", "incidents_total")
     assert entry["detail"]["reason"] == f"restored version {current.version}: undo"
@@ -89,32 +90,32 @@ def test_objective_edit_and_delete_are_audited(con):
 
 
 def test_review_changes_are_audited(con):
-    record = review.new_review(con, Q).model_copy(
+    record = records.new_review(con, Q).model_copy(
         update={
             "held_on": date(2025, 7, 10),
             "chair": "Chair",
-            "attendees": [review.Attendee(name="A", role="CEO")],
-            "decisions": [review.Decision(kind="improvement", text="Keep going")],
+            "attendees": [models.Attendee(name="A", role="CEO")],
+            "decisions": [models.Decision(kind="improvement", text="Keep going")],
         }
     )
-    saved = review.save_review(con, record, "gina")
+    saved = records.save_review(con, record, "gina")
     entry = last_entry(con)
     assert entry["username"] == "gina" and entry["action"].startswith("review.")
     assert entry["target"] == f"review:{Q.label}:r1" and entry["detail"]["decisions"] == 1
-    review.save_review(con, saved.model_copy(update={"input_b": "changed"}), "gina")
+    records.save_review(con, saved.model_copy(update={"input_b": "changed"}), "gina")
     assert who_what(last_entry(con)) == ("gina", "review.update", f"review:{Q.label}:r1")
 
-    action = review.add_action(con, Q, "Train staff", "Owner", date(2025, 12, 31), "gina")
+    action = actions.add_action(con, Q, "Train staff", "Owner", date(2025, 12, 31), "gina")
     assert who_what(last_entry(con))[:2] == ("gina", "review_action.add")
-    review.update_action(con, action.action_id, "done", date(2025, 8, 1), "trained", "gina")
+    actions.update_action(con, action.action_id, "done", date(2025, 8, 1), "trained", "gina")
     assert who_what(last_entry(con))[:2] == ("gina", "review_action.update")
-    extra = review.add_action(con, Q, "Withdraw me", "Owner", date(2025, 12, 31), "gina")
-    review.remove_action(con, extra.action_id, "gina")
+    extra = actions.add_action(con, Q, "Withdraw me", "Owner", date(2025, 12, 31), "gina")
+    actions.remove_action(con, extra.action_id, "gina")
     assert who_what(last_entry(con))[:2] == ("gina", "review_action.remove")
 
-    review.finalise_review(con, Q, "lead")
+    finalise.finalise_review(con, Q, "lead")
     assert who_what(last_entry(con))[:2] == ("lead", "review.finalise")
-    review.revise_review(con, Q, "lead", "auditor asked for a correction")
+    records.revise_review(con, Q, "lead", "auditor asked for a correction")
     entry = last_entry(con)
     assert who_what(entry)[:2] == ("lead", "review.revise")
     assert "auditor asked for a correction" in json.dumps(entry["detail"])

@@ -17,8 +17,8 @@ import pytest
 from import_helpers import dump_db
 
 from aims_metrics import auth, store
-from aims_metrics.metrics import catalog as definitions
-from aims_metrics.review import seed_demo_review
+from aims_metrics.demo.review import seed_demo_review
+from aims_metrics.metrics import catalog
 from aims_metrics.tables import ingest
 
 REPO = Path(__file__).resolve().parents[1]
@@ -48,9 +48,9 @@ def full_db(demo_db_path: Path) -> Path:
         auth.add_user(con, "root", "admin", PASSWORD, actor="system")
         auth.add_user(con, "ana", "analyst", PASSWORD, actor="root")
         (incidents,) = [
-            d for d in definitions.current_definitions(con) if d.name == "incidents_total"
+            d for d in catalog.current_definitions(con) if d.name == "incidents_total"
         ]
-        definitions.save_definition(
+        catalog.save_definition(
             con, incidents.model_copy(update={"label": "Incidents (edited)"}), "ana", "test"
         )
         store.set_setting(con, "organisation_name", "Backup Test Ltd", "root")

@@ -37,12 +37,12 @@ def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_engine_pandas_and_sql_agree_on_every_metric_and_quarter(small_db: Path):
-    from aims_metrics.metrics import engine
+    from aims_metrics.metrics import evaluate
 
     quarters = quarters_ending(last_completed_quarter(), 8)
     every = sorted(set(quarters) | {q.previous() for q in quarters})
     with open_db(small_db) as con:
-        results = engine.catalog_series(con, quarters)
+        results = evaluate.catalog_series(con, quarters)
         pandas_values = baselines_pandas.catalog(baselines_pandas.load_frames(con), every)
         sql_values = baselines_sql.catalog(con, every)
     # the baselines cover the whole shipped catalog, and nothing else
@@ -54,13 +54,13 @@ def test_engine_pandas_and_sql_agree_on_every_metric_and_quarter(small_db: Path)
 
 
 def test_check_catalog_fails_loudly_on_a_disagreement(small_db: Path):
-    from aims_metrics.metrics import engine
+    from aims_metrics.metrics import evaluate
     from bench.section import Mismatch
 
     quarters = quarters_ending(last_completed_quarter(), 2)
     every = sorted(set(quarters) | {q.previous() for q in quarters})
     with open_db(small_db) as con:
-        results = engine.catalog_series(con, quarters)
+        results = evaluate.catalog_series(con, quarters)
         sql_values = baselines_sql.catalog(con, every)
     wrong = {name: list(values) for name, values in sql_values.items()}
     wrong["incidents_total"][-1] = (wrong["incidents_total"][-1] or 0) + 1

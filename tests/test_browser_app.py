@@ -159,6 +159,24 @@ def test_each_role_sees_its_pages_and_only_those(server, browser, role):
     page.context.close()
 
 
+def test_kpi_card_titles_are_shown_whole(server, browser):
+    """Long KPI titles wrap instead of being cut mid-word ("Mean days to resolve a…")."""
+    base, _ = server
+    page = sign_in(browser, base, "executive")
+    labels = page.locator('[data-testid="stMetricLabel"] [data-testid="stMarkdownContainer"]')
+    expect(labels.first).to_be_visible()
+    assert labels.count() >= 10
+    for index in range(labels.count()):
+        label = labels.nth(index)
+        cut = label.evaluate(
+            "e => [e, ...e.querySelectorAll('*')].some(n => n.scrollWidth > n.clientWidth + 1"
+            " || getComputedStyle(n).textOverflow === 'ellipsis')"
+        )
+        assert not cut, label.inner_text()
+    expect(page.get_by_text("Mean days to resolve an incident", exact=True)).to_be_visible()
+    page.context.close()
+
+
 def test_executive_cannot_reach_the_import_page_by_url(server, browser):
     base, _ = server
     page = sign_in(browser, base, "executive")

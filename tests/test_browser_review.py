@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from aims_metrics import review
+from aims_metrics.review import actions, models, records
 from aims_metrics.store import open_db
 from tests.conftest import APP_PASSWORD, app_usernames, known_quarter
 
@@ -56,13 +56,13 @@ def server(app_db: Path, tmp_path: Path):
     _require_browser()
     q = known_quarter()
     with open_db(app_db) as con:
-        review.save_review(
+        records.save_review(
             con,
-            review.ReviewRecord(
+            models.ReviewRecord(
                 quarter=q.label,
                 held_on=q.end,
                 chair="Dana Whitfield",
-                attendees=[review.Attendee(name="Dana Whitfield", role="Chief Executive Officer")],
+                attendees=[models.Attendee(name="Dana Whitfield", role="Chief Executive Officer")],
             ),
             "seed",
         )
@@ -171,9 +171,9 @@ def test_governance_lead_decides_adds_an_action_finalises_and_downloads(server, 
     assert target.name == f"AIMS-MR-{q.label}-r1.pdf"
     pdf = target.read_bytes()
     with open_db(app_db) as con:
-        archived = review.archived_minutes(con, q)
-        final = review.get_review(con, q)
-        (action,) = review.review_actions(con, q)
+        archived = records.archived_minutes(con, q)
+        final = records.get_review(con, q)
+        (action,) = actions.review_actions(con, q)
     assert pdf == archived.pdf and archived.intact
     assert final.is_final and final.finalised_by == user
     assert [d.text for d in final.decisions] == ["Fund an internal auditor for AI systems"]

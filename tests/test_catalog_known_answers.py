@@ -11,8 +11,9 @@ from __future__ import annotations
 import pytest
 
 from aims_metrics import store
-from aims_metrics.metrics.engine import KpiStatus, catalog_series, kpis_for_quarter
+from aims_metrics.metrics.evaluate import catalog_series, kpis_for_quarter
 from aims_metrics.metrics.periods import Quarter
+from aims_metrics.metrics.status import KpiStatus
 
 Q1, Q2, Q3, Q4 = (Quarter(2025, n) for n in (1, 2, 3, 4))
 

@@ -19,7 +19,9 @@ REPO = Path(__file__).resolve().parents[1]
 CHILD = """
 import sys, yaml
 from aims_metrics import store
-from aims_metrics.metrics.catalog import apply_metric_file, definition_to_yaml, shipped_catalog
+from aims_metrics.metrics.editing import apply_metric_file
+from aims_metrics.metrics.definition_files import definition_to_yaml
+from aims_metrics.metrics.catalog import shipped_catalog
 db = sys.argv[1]
 catalog = shipped_catalog()
 round_ = 0

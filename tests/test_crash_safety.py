@@ -111,7 +111,8 @@ def test_completed_import_is_durable_after_kill(tmp_path, files):
     _database_with_old_state(db, files)
     code = (
         "import os, signal, sys\n"
-        "from aims_metrics import ingest, store\n"
+        "from aims_metrics import store\n"
+        "from aims_metrics.tables import ingest\n"
         f"con = store.connect({str(db)!r})\n"
         f"ingest.import_file(con, 'bias_tests', {str(files['old'])!r}.replace('old', 'old'), 'x')\n"
         "ingest.import_file(con, 'systems', "

@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from aims_metrics import demo, store
-from aims_metrics.metrics import engine
+from aims_metrics.demo.vocabulary import FINDING_CLAUSES
+from aims_metrics.metrics import evaluate
 from aims_metrics.metrics.periods import Quarter, last_completed_quarter
 from aims_metrics.performance import objectives
 from aims_metrics.tables import ingest
@@ -358,7 +359,7 @@ def test_audits_every_quarter_and_an_external_audit_with_findings(frames):
     assert (external["audit_type"] == "certification").any()
     assert external["finding_type"].isin(NC).any()
     for ref in ("6.1", "8.4", "A.6.2.4", "A.8.4"):
-        assert ref in {c[0] for c in demo.FINDING_CLAUSES}
+        assert ref in {c[0] for c in FINDING_CLAUSES}
 
 
 def test_a_few_major_nonconformities_are_overdue_and_open_at_the_end(frames):
@@ -375,7 +376,7 @@ def test_a_few_major_nonconformities_are_overdue_and_open_at_the_end(frames):
 
 
 def test_every_finding_clause_is_a_known_reference():
-    assert {c[0] for c in demo.FINDING_CLAUSES} <= set(clause_refs())
+    assert {c[0] for c in FINDING_CLAUSES} <= set(clause_refs())
 
 
 # --- loading -------------------------------------------------------------------------------------
@@ -518,7 +519,7 @@ def test_load_demo_refuses_an_unknown_scale(con):
 
 def test_demo_kpis_on_the_last_quarter_are_varied(con):
     demo.load_demo(con, END)
-    statuses = {r.name: r.status.value for r in engine.kpis_for_quarter(con, END)}
+    statuses = {r.name: r.status.value for r in evaluate.kpis_for_quarter(con, END)}
     assert {"green", "amber", "red"} <= set(statuses.values()), statuses
     assert statuses["high_severity_incidents"] != "green"
     assert statuses["high_risk_bias_tested_before_deployment"] == "red"

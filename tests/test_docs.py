@@ -39,3 +39,26 @@ def test_every_command_is_owned_by_the_module_that_registers_it():
             if isinstance(action, argparse._SubParsersAction):
                 registered.update(dict.fromkeys(action.choices, module_name))
     assert registered == COMMAND_OWNERS
+
+
+def _project_map() -> dict[str, str]:
+    text = README.read_text(encoding="utf-8")
+    section = text[text.index("## Project map") :]
+    section = section[: section.index("\n## ", 4)] if "\n## " in section[4:] else section
+    rows = re.findall(r"^\| `([^`]+)`[^|]*\| (.+) \|$", section, re.M)
+    return dict(rows)
+
+
+def test_the_project_map_names_every_package_folder_and_only_real_paths():
+    root = README.parent
+    mapped = _project_map()
+    folders = {
+        f"aims_metrics/{p.parent.name}/"
+        for p in (root / "aims_metrics").glob("*/__init__.py")
+    }
+    assert folders <= set(mapped), sorted(folders - set(mapped))
+    for path in mapped:
+        assert (root / path).exists(), path
+    for path, text in mapped.items():  # the files a row names exist in its folder
+        for name in re.findall(r"`([a-z_]+\.(?:py|yaml|csv))`", text):
+            assert list((root / path).glob(name)), f"{path}{name}"

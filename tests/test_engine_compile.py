@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from aims_metrics.metrics.catalog import shipped_catalog
-from aims_metrics.metrics.engine import _Binder, _filter_sql, compile_records, compile_series
+from aims_metrics.metrics.compiler import Binder, compile_records, compile_series, filter_sql
 from aims_metrics.metrics.models import Filter
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.metrics.sources import shipped_sources
@@ -110,16 +110,16 @@ FILTERS = [
 
 @pytest.mark.parametrize(("flt", "sql", "params"), FILTERS)
 def test_filter_compiles_to_sql_with_bound_params(flt, sql, params):
-    bind = _Binder()
-    assert _filter_sql(Filter.model_validate(flt), shipped_sources()["incidents"], bind) == sql
+    bind = Binder()
+    assert filter_sql(Filter.model_validate(flt), shipped_sources()["incidents"], bind) == sql
     assert bind.params == params
 
 
 @pytest.mark.parametrize(("op", "sql"), [("is_true", 's."passed" IS TRUE'), ("is_false", 's."passed" IS FALSE')])
 def test_boolean_filters(op, sql):
-    bind = _Binder()
+    bind = Binder()
     flt = Filter(field="passed", op=op)
-    assert _filter_sql(flt, shipped_sources()["bias_tests"], bind) == sql
+    assert filter_sql(flt, shipped_sources()["bias_tests"], bind) == sql
 
 
 def test_records_query_of_a_ratio_marks_the_numerator_rows():

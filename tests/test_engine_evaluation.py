@@ -7,10 +7,10 @@ import pytest
 import yaml
 
 from aims_metrics import store
-from aims_metrics.metrics.catalog import apply_metric_file, shipped_catalog
-from aims_metrics.metrics.engine import (
-    KpiStatus,
-    MetricError,
+from aims_metrics.metrics.catalog import shipped_catalog
+from aims_metrics.metrics.compiler import MetricError
+from aims_metrics.metrics.editing import apply_metric_file
+from aims_metrics.metrics.evaluate import (
     catalog_series,
     evaluate_series,
     kpis_for_quarter,
@@ -20,6 +20,7 @@ from aims_metrics.metrics.engine import (
 from aims_metrics.metrics.models import MetricDefinition, Source, SourceColumn
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.metrics.sources import shipped_sources
+from aims_metrics.metrics.status import KpiStatus
 from tests.test_catalog_known_answers import load_known_answer_data
 
 Q2, Q3 = Quarter(2025, 2), Quarter(2025, 3)
@@ -204,7 +205,7 @@ def _extra_definitions() -> list[MetricDefinition]:
 
 
 def _per_metric(con, definitions, quarters):
-    from aims_metrics.metrics.engine import compile_series
+    from aims_metrics.metrics.compiler import compile_series
 
     sources = shipped_sources()
     out = {}
@@ -216,8 +217,8 @@ def _per_metric(con, definitions, quarters):
 
 def _period_filter_definitions() -> list[MetricDefinition]:
     """Every order comparison of a date with $period_start and $period_end, in every grain: the
-    folded catalog turns each into a bound on quarter or month numbers of the date shifted by a
-    day, so each must count exactly the rows SQL's comparison keeps."""
+    catalog scan compares each on quarter or month numbers of the groups, so each must
+    count exactly the rows SQL's comparison keeps."""
     common = {"label": "x", "description": "d", "owner": "o", "clause": "9.1",
               "direction": "lower_is_better", "unit": "count"}
     specs = []
@@ -237,77 +238,117 @@ def _period_filter_definitions() -> list[MetricDefinition]:
     return [MetricDefinition.model_validate(common | spec) for spec in specs]
 
 
-# Extras the folded catalog handles too (the others need the rows or free-form SQL).
-_FOLDABLE_EXTRAS = {
+# Extras whose aggregates the catalog scan rebuilds from per-group parts; the others (a median, a
+# distinct count, a free-form SQL filter) are evaluated by their own query.
+_SCANNED_EXTRAS = {
     "x_min_days", "x_max_days_open", "x_sum_days", "x_raised_after_start", "x_two_sources",
     "x_month_high", "x_month_sum_days", "x_year_raised", "x_year_mean_days",
-    "x_month_raised_after_start",
+    "x_month_raised_after_start", "x_mean_value",
 }
+# Means of a DOUBLE column: the scan adds per-group sums, so the last bit may differ.
+_FLOAT_SUMS = {"x_mean_value"}
 
 
-@pytest.mark.parametrize("catalog, folded, start_month", [
-    ("shipped", True, 1),
-    ("shipped+foldable extras", True, 1),
-    ("shipped+period filters", True, 1),
-    ("shipped+period filters", True, 4),  # fiscal years from April
-    ("shipped+every extra", False, 1),  # a median, a distinct count, free SQL: joined in SQL
+@pytest.mark.parametrize("catalog, start_month", [
+    ("shipped", 1),
+    ("shipped+scanned extras", 1),
+    ("shipped+period filters", 1),
+    ("shipped+period filters", 4),  # fiscal years from April
 ])
-def test_fused_catalog_query_equals_the_per_metric_queries(
-    demo_db_path, catalog, folded, start_month
-):
-    from aims_metrics.metrics.engine import (
-        _existing_columns,
-        compile_catalog,
-        computed_column_types,
-        fused_values,
-    )
+def test_the_catalog_scan_equals_the_per_metric_queries(demo_db_path, catalog, start_month):
     from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
+    from aims_metrics.metrics.scan import compile_catalog
 
     quarters = quarters_ending(last_completed_quarter(start_month=start_month), 9)
     definitions = shipped_catalog() + {
         "shipped": [],
-        "shipped+foldable extras": [d for d in _extra_definitions() if d.name in _FOLDABLE_EXTRAS],
+        "shipped+scanned extras": [d for d in _extra_definitions() if d.name in _SCANNED_EXTRAS],
         "shipped+period filters": _period_filter_definitions(),
-        "shipped+every extra": _extra_definitions(),
     }[catalog]
-    sources = shipped_sources()
     with store.open_db(demo_db_path) as con:
-        types = _existing_columns(con)
-        computed = computed_column_types(con, definitions, sources)
-        fused = compile_catalog(definitions, sources, quarters, types, computed)
-        values = fused_values(fused, con.execute(fused.sql, fused.params).fetchall())
+        query = compile_catalog(definitions, shipped_sources(), quarters)
+        values = query.values(con.execute(query.sql, query.params).fetchall())
         expected = _per_metric(con, definitions, quarters)
-    assert (fused.fold is not None) == folded
-    assert list(fused.names) == [d.name for d in definitions]
+    assert list(query.names) == [d.name for d in definitions]
     for definition in definitions:
         got = [(q.label, values[definition.name][q.label]) for q in quarters]
         want = [(row[0], row[1]) for row in expected[definition.name]]
-        assert got == want, definition.name  # exact: same values, no rounding differences
+        if definition.name in _FLOAT_SUMS:  # floating-point addition in another order
+            assert [label for label, _ in got] == [label for label, _ in want], definition.name
+            assert [v for _, v in got] == pytest.approx([v for _, v in want], rel=1e-12)
+        else:
+            assert got == want, definition.name  # exact: same values, no rounding differences
         assert [type(v) for _, v in got] == [type(v) for _, v in want], definition.name
 
 
-def test_catalog_falls_back_to_one_query_per_metric_when_the_fused_query_fails(con, monkeypatch):
-    from aims_metrics.metrics import engine
+def test_which_shapes_the_catalog_scan_takes():
+    from aims_metrics.metrics.scan import scannable
 
-    def broken(*args, **kwargs):
-        return engine.FusedQuery("SELECT * FROM no_such_table", {}, ())
-
-    expected = {name: [(r.value, r.previous_value) for r in series]
-                for name, series in catalog_series(con, [Q2, Q3]).items()}
-    monkeypatch.setattr(engine, "compile_catalog", broken)
-    fallback = {name: [(r.value, r.previous_value) for r in series]
-                for name, series in catalog_series(con, [Q2, Q3]).items()}
-    assert fallback == expected
+    sources = shipped_sources()
+    assert all(scannable(d, sources) for d in shipped_catalog())
+    taken = {d.name for d in _extra_definitions() if scannable(d, sources)}
+    assert taken == _SCANNED_EXTRAS
 
 
-def test_catalog_series_runs_the_fused_query_not_the_fallback(demo_db_path, monkeypatch):
-    from aims_metrics.metrics import engine
+def test_the_catalog_scan_refuses_a_shape_it_cannot_rebuild():
+    from aims_metrics.metrics.scan import compile_catalog
+
+    median = next(d for d in _extra_definitions() if d.measure and d.measure.agg == "median")
+    with pytest.raises(MetricError, match=f"not evaluable in the catalog scan: {median.name}"):
+        compile_catalog([median], shipped_sources(), [Q3])
+
+
+def test_a_catalog_with_every_shape_gives_the_per_metric_figures(demo_db_path):
+    """evaluate_series scans what it can and runs the rest on their own: same figures."""
+    from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
+
+    quarters = quarters_ending(last_completed_quarter(), 4)
+    definitions = shipped_catalog() + _extra_definitions()
+    with store.open_db(demo_db_path) as con:
+        series = evaluate_series(con, definitions, quarters)
+        expected = _per_metric(con, definitions, sorted(set(quarters) | {quarters[0].previous()}))
+    for definition in definitions:
+        want = {row[0]: row[1] for row in expected[definition.name]}
+        typed = int if definition.unit == "count" else float
+        got = [r.value for r in series[definition.name]]
+        expected_values = [None if want[q.label] is None else typed(want[q.label]) for q in quarters]
+        assert [v is None for v in got] == [v is None for v in expected_values], definition.name
+        assert [v for v in got if v is not None] == pytest.approx(
+            [v for v in expected_values if v is not None], rel=1e-12
+        ), definition.name
+
+
+def test_a_failing_catalog_query_says_so_for_each_metric_it_covers(con, monkeypatch):
+    """No silent fallback: a broken scan shows as a problem on every metric it covers (and no
+    per-metric query is run instead)."""
+    from aims_metrics.metrics import evaluate, scan
+
+    scanned: list[str] = []
+
+    def broken(definitions, sources, quarters):
+        scanned.extend(d.name for d in definitions)
+        return scan.CatalogQuery("SELECT * FROM no_such_table", {}, tuple(scanned))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a scanned metric was evaluated on its own")
+
+    monkeypatch.setattr(evaluate, "compile_catalog", broken)
+    monkeypatch.setattr(evaluate, "compile_series", refuse)
+    results = catalog_series(con, [Q3])
+    assert len(scanned) > 10
+    for name in scanned:
+        assert results[name][0].problem.startswith("evaluation failed: Catalog Error"), name
+        assert results[name][0].status is KpiStatus.NO_DATA
+
+
+def test_catalog_series_runs_the_scan_not_one_query_per_metric(demo_db_path, monkeypatch):
+    from aims_metrics.metrics import evaluate
     from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
 
     def refuse(*args, **kwargs):
-        raise AssertionError("catalog_series fell back to one query per metric")
+        raise AssertionError("catalog_series ran one query per metric")
 
-    monkeypatch.setattr(engine, "compile_series", refuse)
+    monkeypatch.setattr(evaluate, "compile_series", refuse)
     with store.open_db(demo_db_path) as con:
         for count in (1, 2, 8):
             series = catalog_series(con, quarters_ending(last_completed_quarter(), count))
@@ -320,90 +361,32 @@ def test_catalog_series_runs_the_fused_query_not_the_fallback(demo_db_path, monk
 def test_the_shipped_catalog_reads_each_table_once_whatever_the_windows(demo_db_path):
     """Metrics over one source share one scan: event windows on different dates, snapshots,
     filters against the period end, and a mean of computed whole days."""
-    from aims_metrics.metrics.engine import (
-        _existing_columns,
-        compile_catalog,
-        computed_column_types,
-    )
     from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
+    from aims_metrics.metrics.scan import compile_catalog
 
     definitions, sources = shipped_catalog(), shipped_sources()
-    with store.open_db(demo_db_path) as con:
-        computed = computed_column_types(con, definitions, sources)
-        fused = compile_catalog(
-            definitions, sources, quarters_ending(last_completed_quarter(), 9),
-            _existing_columns(con), computed,
-        )
-    assert computed == {"incidents": {"days_to_resolve": "BIGINT"},
-                        "findings": {"days_to_close": "BIGINT"},
-                        "systems": {"impact_assessed_on": "DATE"}}
+    query = compile_catalog(definitions, sources, quarters_ending(last_completed_quarter(), 9))
     tables = {sources[m.source].table for d in definitions for _, m in d.parts()}
-    assert {table: fused.sql.count(f'FROM "{table}" t') for table in tables} == dict.fromkeys(tables, 1)
+    assert {table: query.sql.count(f'FROM "{table}" t') for table in tables} == dict.fromkeys(tables, 1)
 
 
-def test_a_catalog_split_across_cores_gives_the_figures_of_one_query(demo_db_path, split_catalogs):
-    from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
-
-    quarters = quarters_ending(last_completed_quarter(), 8)
-    with store.open_db(demo_db_path) as con:
-        one_query = catalog_series(con, quarters)
-        splits = split_catalogs(3)
-        split = catalog_series(con, quarters)
-        # the cursors are closed and their transactions ended: the connection goes on working
-        assert con.execute("SELECT count(*) FROM incidents").fetchall()[0][0] > 0
-    assert len(splits) == 1 and len(splits[0]) == 3
-    assert split == one_query
-
-
-def test_split_catalog_balances_the_work_and_keeps_a_metric_over_two_sources_whole():
-    from aims_metrics.metrics.engine import split_catalog
-
-    shipped = split_catalog(shipped_catalog(), shipped_sources(), 2)
-    # one scan per source plus one aggregate per metric part: findings (5 parts), bias tests (2),
-    # assessments (2) against incidents (4), systems (4), review actions (2)
-    assert [sorted({m.source for d in g for _, m in d.parts()}) for g in shipped] == [
-        ["assessments", "bias_tests", "findings"], ["incidents", "review_actions", "systems"]]
-
-    definitions = shipped_catalog() + _extra_definitions()
-    groups = split_catalog(definitions, shipped_sources(), 3)
-    assert len(groups) == 3
-    assert sorted(d.name for g in groups for d in g) == sorted(d.name for d in definitions)
-    order = [d.name for d in definitions]
-    for group in groups:
-        names = [d.name for d in group]
-        assert names == sorted(names, key=order.index)  # catalog order within a part
-    sources_of = [{m.source for d in g for _, m in d.parts()} for g in groups]
-    for index, sources in enumerate(sources_of):  # no source is read by two parts
-        assert not sources & set().union(*sources_of[:index], *sources_of[index + 1:])
-    assert {"incidents", "findings"} <= next(s for s in sources_of if "incidents" in s)
-    assert split_catalog(definitions, shipped_sources(), 1) == [definitions]
-
-
-def test_one_transaction_tells_the_tables_columns_rows_and_computed_types(demo_db_path):
-    """_database_facts gives what the three separate lookups give, or None when a table is
-    missing (evaluate_series then asks them one by one)."""
-    from aims_metrics.metrics.engine import (
-        _database_facts,
-        _existing_columns,
-        _row_counts,
-        computed_column_types,
-    )
+def test_the_database_facts_name_existing_tables_and_count_their_rows(demo_db_path):
+    from aims_metrics.metrics.evaluate import existing_tables, row_counts, tables_read
 
     definitions, sources = shipped_catalog(), shipped_sources()
-    tables = {sources[m.source].table for d in definitions for _, m in d.parts()}
+    tables = tables_read(definitions, sources)
     with store.open_db(demo_db_path) as con:
-        existing, rows, computed = _database_facts(con, tables, definitions, sources)
-        assert existing == _existing_columns(con, tables)
-        assert rows == _row_counts(con, tables)
-        assert rows["incidents"] == con.execute("SELECT count(*) FROM incidents").fetchall()[0][0]
-        assert computed == computed_column_types(con, definitions, sources)
-        assert _database_facts(con, tables | {"no_such_table"}, definitions, sources) is None
+        existing = existing_tables(con, tables | {"no_such_table"})
+        assert set(existing) == tables
+        counts = row_counts(con, set(existing))
+        assert counts["incidents"] == con.execute("SELECT count(*) FROM incidents").fetchall()[0][0]
+        assert set(counts) == tables
 
 
 def test_binding_a_table_names_its_column_types_as_describe_does(con):
-    """_bound_columns (binding, no query) and DESCRIBE agree on every registry table and on types
+    """bound_columns (binding, no query) and DESCRIBE agree on every registry table and on types
     the registry does not use yet (parametrised, nested, time zone)."""
-    from aims_metrics.metrics.engine import _bound_columns
+    from aims_metrics.metrics.evaluate import bound_columns
 
     con.execute(
         "CREATE TABLE many_types (a DECIMAL(18,3), b TIMESTAMPTZ, c ENUM('x', 'y'), d INTEGER[], "
@@ -414,25 +397,6 @@ def test_binding_a_table_names_its_column_types_as_describe_does(con):
     assert "many_types" in names and "incidents" in names
     for table in names:
         described = {row[0]: row[1] for row in con.execute(f'DESCRIBE "{table}"').fetchall()}
-        assert _bound_columns(con, table) == described, table
+        assert bound_columns(con, table) == described, table
     with pytest.raises(duckdb.CatalogException):
-        _bound_columns(con, "no_such_table")
-
-
-def test_computed_column_types_are_described_again_when_a_table_they_read_changes(con):
-    """The computed columns' types are remembered per schema: a catalog call after the first does
-    not DESCRIBE them, and a change to a table an expression reads (not only the source's own)
-    is seen at once."""
-    from aims_metrics.metrics import engine
-
-    definitions, sources = shipped_catalog(), shipped_sources()
-    tables = {sources[m.source].table for d in definitions for _, m in d.parts()}
-    _, _, computed = engine._database_facts(con, tables, definitions, sources)
-    assert computed["systems"] == {"impact_assessed_on": "DATE"}
-    described = len(engine._computed_types_seen)
-    assert engine._database_facts(con, tables, definitions, sources)[2] == computed
-    assert len(engine._computed_types_seen) == described  # the same schemas: nothing new
-    con.execute("ALTER TABLE assessments ALTER completed_on TYPE TIMESTAMP")
-    _, _, changed = engine._database_facts(con, tables, definitions, sources)
-    assert changed["systems"] == {"impact_assessed_on": "TIMESTAMP"}
-    assert changed["incidents"] == computed["incidents"]
+        bound_columns(con, "no_such_table")

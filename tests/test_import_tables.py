@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from import_helpers import SYSTEMS_CSV, dump_db, new_db, rows, run_main, write
 
-from aims_metrics.cli import cli_user
+from aims_metrics.cli.common import cli_user
 
 
 @pytest.fixture

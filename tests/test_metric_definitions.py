@@ -12,20 +12,21 @@ import yaml
 import aims_metrics.review  # noqa: F401  (its migration creates review_actions, a shipped source)
 from aims_metrics import store
 from aims_metrics.metrics.catalog import (
-    apply_metric_file,
     content_hash,
     current_definitions,
     definition_history,
-    definition_to_yaml,
-    describe_filter,
     install_shipped_catalog,
-    parse_metric_file,
     restore_version,
     save_definition,
     shipped_catalog,
-    validate_metric_file,
 )
-from aims_metrics.metrics.engine import compile_series
+from aims_metrics.metrics.compiler import compile_series
+from aims_metrics.metrics.definition_files import (
+    definition_to_yaml,
+    describe_filter,
+    parse_metric_file,
+)
+from aims_metrics.metrics.editing import apply_metric_file, validate_metric_file
 from aims_metrics.metrics.models import Filter, MetricDefinition
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.metrics.sources import shipped_sources

@@ -10,8 +10,9 @@ import duckdb
 import pytest
 
 from aims_metrics import store
-from aims_metrics.metrics.catalog import validate_metric_file
-from aims_metrics.metrics.engine import MetricError, MetricTimeout, compile_series, time_limit
+from aims_metrics.metrics.compiler import MetricError, compile_series
+from aims_metrics.metrics.editing import validate_metric_file
+from aims_metrics.metrics.evaluate import MetricTimeout, time_limit
 from aims_metrics.metrics.models import Filter, MetricDefinition
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.metrics.sources import shipped_sources

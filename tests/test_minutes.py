@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
-from aims_metrics import review
-from aims_metrics.metrics import catalog as definitions
+from aims_metrics.demo.review import seed_demo_review
+from aims_metrics.metrics import catalog
 from aims_metrics.metrics.models import MetricDefinition
 from aims_metrics.metrics.periods import Quarter
-from aims_metrics.review import Attendee, Decision, ReviewRecord, minutes
+from aims_metrics.review import actions, assembly, finalise, minutes, records
 from aims_metrics.review.minutes import SECTION_HEADINGS, render_minutes
+from aims_metrics.review.models import Attendee, Decision, ReviewRecord
 from aims_metrics.store import open_db
 
 REPO = Path(__file__).resolve().parents[1]
@@ -63,9 +64,9 @@ def reviewed_db(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("minutes") / "demo.duckdb"
     with open_db(path) as con:
         load_demo(con, end_quarter=Q3)
-        review.seed_demo_review(con, Q3)
-        review.save_review(con, q3_record(), LEAD)
-        review.add_action(
+        seed_demo_review(con, Q3)
+        records.save_review(con, q3_record(), LEAD)
+        actions.add_action(
             con,
             Q3,
             "Extend the AIMS scope document to generative AI",
@@ -73,7 +74,7 @@ def reviewed_db(tmp_path_factory) -> Path:
             date(2025, 12, 15),
             LEAD,
         )
-        review.finalise_review(con, Q3, "chief")
+        finalise.finalise_review(con, Q3, "chief")
     return path
 
 
@@ -87,7 +88,7 @@ def db(reviewed_db: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="module")
 def final_pdf(reviewed_db: Path) -> bytes:
     with open_db(reviewed_db) as con:
-        return review.archived_minutes(con, Q3).pdf
+        return records.archived_minutes(con, Q3).pdf
 
 
 def test_every_section_heading_is_in_the_minutes(final_pdf):
@@ -100,7 +101,7 @@ def test_every_section_heading_is_in_the_minutes(final_pdf):
 def test_kpi_table_has_every_label_and_name_at_version(reviewed_db, final_pdf):
     text = pdf_text(final_pdf)
     with open_db(reviewed_db) as con:
-        inputs = review.assemble_inputs(con, Q3)
+        inputs = assembly.assemble_inputs(con, Q3)
     assert len(inputs.kpis) >= 15
     for kpi in inputs.kpis:
         assert kpi.label in text, kpi.label
@@ -112,12 +113,12 @@ def test_kpi_table_has_every_label_and_name_at_version(reviewed_db, final_pdf):
 def test_aging_table_rows_are_in_the_minutes(reviewed_db, final_pdf):
     text = pdf_text(final_pdf)
     with open_db(reviewed_db) as con:
-        aging = review.assemble_inputs(con, Q3).aging
+        aging = assembly.assemble_inputs(con, Q3).aging
     assert f"Aging of open findings at {Q3.end.isoformat()}" in text
     lines = [" ".join(line.split()) for line in text.splitlines()]
     joined = " ".join(lines)
     for bucket in aging.buckets:
-        counts = " ".join(str(getattr(bucket, t)) for t in review.FINDING_TYPES)
+        counts = " ".join(str(getattr(bucket, t)) for t in assembly.FINDING_TYPES)
         assert f"{bucket.bucket} {counts} {bucket.total}" in joined, bucket
     assert "All open" in joined and str(aging.open_total) in joined
 
@@ -153,7 +154,7 @@ def test_meeting_data_identity_and_page_numbers(reviewed_db, final_pdf):
     assert "<before> HR models go live & more." in text  # markup is escaped, not interpreted
     assert "Date held\n2025-10-14" in text
     with open_db(reviewed_db) as con:
-        fingerprint = review.assemble_inputs(con, Q3).fingerprint(review.get_review(con, Q3))
+        fingerprint = assembly.assemble_inputs(con, Q3).fingerprint(records.get_review(con, Q3))
     assert f"data fingerprint {fingerprint[:12]}" in text
     info = PdfReader(io.BytesIO(final_pdf)).metadata
     assert fingerprint in info["/Keywords"]
@@ -163,7 +164,7 @@ def test_meeting_data_identity_and_page_numbers(reviewed_db, final_pdf):
 
 def test_same_data_and_record_give_identical_bytes(db):
     with open_db(db) as con:
-        archived = review.archived_minutes(con, Q3).pdf
+        archived = records.archived_minutes(con, Q3).pdf
         assert render_minutes(con, Q3) == archived  # re-rendering the final revision
         draft = render_minutes(con, Q4)
         assert render_minutes(con, Q4) == draft
@@ -200,7 +201,7 @@ def test_draft_pack_without_a_record_shows_assembled_inputs(db):
 
 def test_a_revision_shows_who_when_why(db):
     with open_db(db) as con:
-        review.revise_review(con, Q3, "auditor", "chair's title was wrong")
+        records.revise_review(con, Q3, "auditor", "chair's title was wrong")
         text = " ".join(pdf_text(render_minutes(con, Q3)).split())
     assert "AIMS-MR-2025Q3-r2" in text and "DRAFT" in text
     assert "Revision 2 of the minutes, created by auditor" in text
@@ -257,7 +258,7 @@ def test_cli_writes_the_archived_final_minutes(db, tmp_path):
     result = run_cli(db, "minutes", "--quarter", "2025q3", "--out", str(out))
     assert result.returncode == 0, result.stderr
     with open_db(db) as con:
-        archived = review.archived_minutes(con, Q3)
+        archived = records.archived_minutes(con, Q3)
     assert out.read_bytes() == archived.pdf
     assert "final AIMS-MR-2025Q3-r1 (archived)" in result.stdout
 
@@ -282,9 +283,9 @@ def test_cli_errors(db, tmp_path, args, code, message):
 
 def test_a_kpi_of_another_grain_says_what_span_its_figure_covers(db):
     with open_db(db) as con:
-        current = {d.name: d for d in definitions.current_definitions(con)}["incidents_total"]
+        current = {d.name: d for d in catalog.current_definitions(con)}["incidents_total"]
         monthly = current.model_dump(mode="json", exclude_none=True) | {"grain": "month"}
-        definitions.save_definition(
+        catalog.save_definition(
             con, MetricDefinition.model_validate(monthly), "analyst", "monthly view"
         )
         text = pdf_text(render_minutes(con, Q4))

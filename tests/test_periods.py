@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aims_metrics.metrics.engine import period_index
+from aims_metrics.metrics.compiler import period_index
 from aims_metrics.metrics.periods import Quarter, parse_quarter, quarter_of, quarters_ending
 
 start_months = st.integers(min_value=1, max_value=12)
@@ -77,7 +77,7 @@ def test_bad_quarter_labels(text):
 
 @given(days, start_months)
 def test_the_engines_quarter_number_matches_quarter_membership(day, start_month):
-    # engine.compile_series joins on this number instead of BETWEEN period_start AND period_end.
+    # compiler.compile_series joins on this number instead of BETWEEN period_start AND period_end.
     quarter = quarter_of(day, start_month)
     assert (day.year * 12 + day.month - start_month) // 3 == period_index(quarter)
     assert period_index(quarter.next()) == period_index(quarter) + 1

@@ -8,10 +8,12 @@ from datetime import date
 
 import pytest
 
-from aims_metrics import review
-from aims_metrics.metrics.engine import KpiStatus, catalog_series
+from aims_metrics.demo.review import seed_demo_review
+from aims_metrics.metrics.evaluate import catalog_series
 from aims_metrics.metrics.periods import Quarter
-from aims_metrics.review import (
+from aims_metrics.metrics.status import KpiStatus
+from aims_metrics.review import actions, assembly, finalise, models, records
+from aims_metrics.review.models import (
     ActionState,
     Attendee,
     Decision,
@@ -52,12 +54,12 @@ def audit_actions(con) -> list[tuple[str, str, str]]:
 
 
 def test_no_review_yet(con):
-    assert review.get_review(con, Q3) is None
-    assert review.new_review(con, "2025q3").scope.startswith("The AI management system")
+    assert records.get_review(con, Q3) is None
+    assert records.new_review(con, "2025q3").scope.startswith("The AI management system")
 
 
 def test_save_creates_then_updates_the_draft_and_audits(con):
-    saved = review.save_review(con, complete_record(Q3), LEAD)
+    saved = records.save_review(con, complete_record(Q3), LEAD)
     assert (saved.quarter, saved.revision, saved.status) == ("2025Q3", 1, "draft")
     assert saved.attendees[0] == Attendee(name="Dana Whitfield", role="CEO")
     assert saved.decisions == [Decision(kind="improvement", text="Gate releases on bias tests")]
@@ -67,7 +69,7 @@ def test_save_creates_then_updates_the_draft_and_audits(con):
             "decisions": [*saved.decisions, Decision(kind="resources", text="Hire an auditor")],
         }
     )
-    again = review.save_review(con, changed, "other")
+    again = records.save_review(con, changed, "other")
     assert again.input_b == "changed"
     assert [d.kind for d in again.decisions] == ["improvement", "resources"]
     assert (again.created_by, again.updated_by) == (LEAD, "other")
@@ -78,11 +80,11 @@ def test_save_creates_then_updates_the_draft_and_audits(con):
 
 
 def test_a_failed_save_changes_nothing(con):
-    review.save_review(con, complete_record(Q3), LEAD)
+    records.save_review(con, complete_record(Q3), LEAD)
     before = con.execute("SELECT * FROM review_decisions").fetchall()
     stale = complete_record(Q3, revision=2, decisions=[])
     with pytest.raises(ReviewError, match="not the latest"):
-        review.save_review(con, stale, LEAD)
+        records.save_review(con, stale, LEAD)
     assert con.execute("SELECT * FROM review_decisions").fetchall() == before
     assert len(audit_actions(con)) == 1
 
@@ -97,20 +99,20 @@ def test_a_failed_save_changes_nothing(con):
     ],
 )
 def test_finalise_lists_what_is_missing(con, changes, problem):
-    review.save_review(con, complete_record(Q3, **changes), LEAD)
+    records.save_review(con, complete_record(Q3, **changes), LEAD)
     with pytest.raises(ReviewIncomplete) as error:
-        review.finalise_review(con, Q3, LEAD)
+        finalise.finalise_review(con, Q3, LEAD)
     assert len(error.value.problems) == 1 and error.value.problems[0].startswith(problem)
-    assert review.get_review(con, Q3).status == "draft"
-    assert review.archived_minutes(con, Q3) is None
+    assert records.get_review(con, Q3).status == "draft"
+    assert records.archived_minutes(con, Q3) is None
 
 
 def test_finalise_archives_the_pdf_with_its_sha256_and_locks(con):
-    review.save_review(con, complete_record(Q3), LEAD)
-    digest = review.finalise_review(con, Q3, "chief")
-    final = review.get_review(con, Q3)
+    records.save_review(con, complete_record(Q3), LEAD)
+    digest = finalise.finalise_review(con, Q3, "chief")
+    final = records.get_review(con, Q3)
     assert (final.status, final.finalised_by) == ("final", "chief")
-    archived = review.archived_minutes(con, Q3)
+    archived = records.archived_minutes(con, Q3)
     assert archived.sha256 == digest and archived.intact and archived.pdf.startswith(b"%PDF")
     assert (archived.revision, archived.created_by, archived.document_id) == (
         1,
@@ -128,44 +130,44 @@ def test_finalise_archives_the_pdf_with_its_sha256_and_locks(con):
 
 
 def test_a_finalised_review_is_locked(con):
-    review.save_review(con, complete_record(Q3), LEAD)
-    review.finalise_review(con, Q3, LEAD)
-    final = review.get_review(con, Q3)
+    records.save_review(con, complete_record(Q3), LEAD)
+    finalise.finalise_review(con, Q3, LEAD)
+    final = records.get_review(con, Q3)
     with pytest.raises(ReviewLocked, match="finalised"):
-        review.save_review(con, final.model_copy(update={"input_b": "sneaky"}), LEAD)
+        records.save_review(con, final.model_copy(update={"input_b": "sneaky"}), LEAD)
     with pytest.raises(ReviewLocked):
-        review.finalise_review(con, Q3, LEAD)
+        finalise.finalise_review(con, Q3, LEAD)
     with pytest.raises(ReviewLocked):
-        review.add_action(con, Q3, "late action", "Sam", date(2025, 12, 1), LEAD)
-    assert review.get_review(con, Q3).input_b == "EU AI Act applies"
+        actions.add_action(con, Q3, "late action", "Sam", date(2025, 12, 1), LEAD)
+    assert records.get_review(con, Q3).input_b == "EU AI Act applies"
 
 
 def test_revision_copies_the_final_one_and_records_who_when_why(con):
-    review.save_review(con, complete_record(Q3), LEAD)
-    first_digest = review.finalise_review(con, Q3, LEAD)
+    records.save_review(con, complete_record(Q3), LEAD)
+    first_digest = finalise.finalise_review(con, Q3, LEAD)
     with pytest.raises(ReviewError, match="needs a reason"):
-        review.revise_review(con, Q3, "auditor", "  ")
-    revised = review.revise_review(con, Q3, "auditor", "attendee list incomplete")
+        records.revise_review(con, Q3, "auditor", "  ")
+    revised = records.revise_review(con, Q3, "auditor", "attendee list incomplete")
     assert (revised.revision, revised.status, revised.revision_reason) == (
         2,
         "draft",
         "attendee list incomplete",
     )
     assert revised.created_by == "auditor" and revised.created_at is not None
-    assert revised.decisions == review.get_review(con, Q3, revision=1).decisions
+    assert revised.decisions == records.get_review(con, Q3, revision=1).decisions
     assert revised.document_id == "AIMS-MR-2025Q3-r2"
     with pytest.raises(ReviewError, match="still a draft"):
-        review.revise_review(con, Q3, "auditor", "again")
+        records.revise_review(con, Q3, "auditor", "again")
     edited = revised.model_copy(
         update={"attendees": [*revised.attendees, Attendee(name="Lena", role="Audit")]}
     )
-    review.save_review(con, edited, "auditor")
-    second_digest = review.finalise_review(con, Q3, "auditor")
+    records.save_review(con, edited, "auditor")
+    second_digest = finalise.finalise_review(con, Q3, "auditor")
     assert second_digest != first_digest
-    assert [r.revision for r in review.review_revisions(con, Q3)] == [1, 2]
-    assert review.archived_minutes(con, Q3, 1).sha256 == first_digest
-    assert review.archived_minutes(con, Q3).revision == 2
-    assert review.get_review(con, Q3, revision=1).attendees == complete_record(Q3).attendees
+    assert [r.revision for r in records.review_revisions(con, Q3)] == [1, 2]
+    assert records.archived_minutes(con, Q3, 1).sha256 == first_digest
+    assert records.archived_minutes(con, Q3).revision == 2
+    assert records.get_review(con, Q3, revision=1).attendees == complete_record(Q3).attendees
     assert ("auditor", "review.revise", "review:2025Q3:r2") in audit_actions(con)
 
 
@@ -174,15 +176,15 @@ def test_revision_copies_the_final_one_and_records_who_when_why(con):
 
 def test_actions_need_a_saved_draft_and_their_fields(con):
     with pytest.raises(ReviewError, match="save the review first"):
-        review.add_action(con, Q1, "x", "Sam", date(2025, 5, 1), LEAD)
-    review.save_review(con, complete_record(Q1), LEAD)
+        actions.add_action(con, Q1, "x", "Sam", date(2025, 5, 1), LEAD)
+    records.save_review(con, complete_record(Q1), LEAD)
     with pytest.raises(ReviewError, match="needs a description; an action needs an owner"):
-        review.add_action(con, Q1, " ", "", date(2025, 5, 1), LEAD)
-    first = review.add_action(con, Q1, "Publish model cards", "Priya", date(2025, 5, 1), LEAD)
-    second = review.add_action(con, Q1, "Hire auditor", "Sam", date(2025, 6, 1), LEAD)
+        actions.add_action(con, Q1, " ", "", date(2025, 5, 1), LEAD)
+    first = actions.add_action(con, Q1, "Publish model cards", "Priya", date(2025, 5, 1), LEAD)
+    second = actions.add_action(con, Q1, "Hire auditor", "Sam", date(2025, 6, 1), LEAD)
     assert [first.action_id, second.action_id] == ["MR-2025Q1-01", "MR-2025Q1-02"]
     assert first.status == "open" and first.closed_on is None
-    assert [a.action_id for a in review.review_actions(con, Q1)] == ["MR-2025Q1-01", "MR-2025Q1-02"]
+    assert [a.action_id for a in actions.review_actions(con, Q1)] == ["MR-2025Q1-01", "MR-2025Q1-02"]
 
 
 @pytest.mark.parametrize(
@@ -194,26 +196,26 @@ def test_actions_need_a_saved_draft_and_their_fields(con):
     ],
 )
 def test_update_action_refuses_bad_input(con, status, closed_on, message):
-    review.save_review(con, complete_record(Q1), LEAD)
-    action = review.add_action(con, Q1, "x", "Sam", date(2025, 5, 1), LEAD)
+    records.save_review(con, complete_record(Q1), LEAD)
+    action = actions.add_action(con, Q1, "x", "Sam", date(2025, 5, 1), LEAD)
     with pytest.raises(ReviewError, match=message):
-        review.update_action(con, action.action_id, status, closed_on, None, LEAD)
-    assert review.get_action(con, action.action_id).status == "open"
+        actions.update_action(con, action.action_id, status, closed_on, None, LEAD)
+    assert actions.get_action(con, action.action_id).status == "open"
 
 
 def test_update_action_between_meetings_is_audited_and_reopening_clears_the_date(con):
-    review.save_review(con, complete_record(Q1), LEAD)
-    review.finalise_review(con, Q1, LEAD)
-    review.revise_review(con, Q1, LEAD, "add the action we forgot")
-    action = review.add_action(con, Q1, "x", "Sam", date(2025, 5, 1), LEAD)
-    done = review.update_action(con, action.action_id, "done", date(2025, 4, 20), " done ", "sam")
+    records.save_review(con, complete_record(Q1), LEAD)
+    finalise.finalise_review(con, Q1, LEAD)
+    records.revise_review(con, Q1, LEAD, "add the action we forgot")
+    action = actions.add_action(con, Q1, "x", "Sam", date(2025, 5, 1), LEAD)
+    done = actions.update_action(con, action.action_id, "done", date(2025, 4, 20), " done ", "sam")
     assert (done.status, done.closed_on, done.closing_note, done.updated_by) == (
         "done",
         date(2025, 4, 20),
         "done",
         "sam",
     )
-    reopened = review.update_action(con, action.action_id, "open", date(2025, 4, 20), None, "sam")
+    reopened = actions.update_action(con, action.action_id, "open", date(2025, 4, 20), None, "sam")
     assert (reopened.status, reopened.closed_on) == ("open", None)
     assert [e for e in audit_actions(con) if e[1] == "review_action.update"] == [
         ("sam", "review_action.update", "MR-2025Q1-01"),
@@ -222,57 +224,57 @@ def test_update_action_between_meetings_is_audited_and_reopening_clears_the_date
 
 
 def test_only_actions_of_the_current_draft_can_be_removed(con):
-    review.save_review(con, complete_record(Q1), LEAD)
-    kept = review.add_action(con, Q1, "kept", "Sam", date(2025, 5, 1), LEAD)
-    review.finalise_review(con, Q1, LEAD)
-    review.revise_review(con, Q1, LEAD, "typo")
+    records.save_review(con, complete_record(Q1), LEAD)
+    kept = actions.add_action(con, Q1, "kept", "Sam", date(2025, 5, 1), LEAD)
+    finalise.finalise_review(con, Q1, LEAD)
+    records.revise_review(con, Q1, LEAD, "typo")
     with pytest.raises(ReviewError, match="part of finalised minutes"):
-        review.remove_action(con, kept.action_id, LEAD)
-    extra = review.add_action(con, Q1, "extra", "Sam", date(2025, 5, 1), LEAD)
-    review.remove_action(con, extra.action_id, LEAD)
-    assert [a.action_id for a in review.review_actions(con, Q1)] == [kept.action_id]
+        actions.remove_action(con, kept.action_id, LEAD)
+    extra = actions.add_action(con, Q1, "extra", "Sam", date(2025, 5, 1), LEAD)
+    actions.remove_action(con, extra.action_id, LEAD)
+    assert [a.action_id for a in actions.review_actions(con, Q1)] == [kept.action_id]
 
 
 def carried(con, quarter, as_of=None) -> dict[str, tuple[ActionState, date | None]]:
     return {
         c.action.action_id: (c.state, c.action.closed_on if c.state is ActionState.DONE else None)
-        for c in review.carried_actions(con, quarter, as_of)
+        for c in actions.carried_actions(con, quarter, as_of)
     }
 
 
 def test_actions_carry_forward_until_closed_across_three_quarters(con):
-    review.save_review(con, complete_record(Q1), LEAD)
-    closed_in_q2 = review.add_action(con, Q1, "closed in Q2", "Ann", date(2025, 5, 15), LEAD)
-    still_open = review.add_action(con, Q1, "still open", "Bob", date(2025, 8, 15), LEAD)
+    records.save_review(con, complete_record(Q1), LEAD)
+    closed_in_q2 = actions.add_action(con, Q1, "closed in Q2", "Ann", date(2025, 5, 15), LEAD)
+    still_open = actions.add_action(con, Q1, "still open", "Bob", date(2025, 8, 15), LEAD)
     assert carried(con, Q1) == {}  # a review never carries its own actions
-    review.finalise_review(con, Q1, LEAD)
+    finalise.finalise_review(con, Q1, LEAD)
 
     assert carried(con, Q2) == {
         closed_in_q2.action_id: (ActionState.OVERDUE, None),  # due 05-15, open at 06-30
         still_open.action_id: (ActionState.OPEN, None),
     }
-    review.update_action(con, closed_in_q2.action_id, "done", date(2025, 5, 10), "ok", LEAD)
+    actions.update_action(con, closed_in_q2.action_id, "done", date(2025, 5, 10), "ok", LEAD)
     assert carried(con, Q2) == {
         closed_in_q2.action_id: (ActionState.DONE, date(2025, 5, 10)),
         still_open.action_id: (ActionState.OPEN, None),
     }
-    done = review.carried_actions(con, Q2)[0]
+    done = actions.carried_actions(con, Q2)[0]
     assert done.on_time is True
 
     # Q3: the action closed in Q2 is no longer listed; the open one is, now overdue.
     assert carried(con, Q3) == {still_open.action_id: (ActionState.OVERDUE, None)}
     assert (
-        review.carried_actions(con, Q3)[0].days_overdue
+        actions.carried_actions(con, Q3)[0].days_overdue
         == (date(2025, 9, 30) - date(2025, 8, 15)).days
     )
 
 
 def test_status_is_reported_as_of_the_meeting_day(con):
-    review.save_review(con, complete_record(Q1), LEAD)
-    action = review.add_action(con, Q1, "x", "Ann", date(2025, 7, 10), LEAD)
-    review.update_action(con, action.action_id, "done", date(2025, 7, 5), None, LEAD)
+    records.save_review(con, complete_record(Q1), LEAD)
+    action = actions.add_action(con, Q1, "x", "Ann", date(2025, 7, 10), LEAD)
+    actions.update_action(con, action.action_id, "done", date(2025, 7, 5), None, LEAD)
     # Q2's review held on 2025-07-08, after the quarter: done by then.
-    review.save_review(con, complete_record(Q2, held_on=date(2025, 7, 8)), LEAD)
+    records.save_review(con, complete_record(Q2, held_on=date(2025, 7, 8)), LEAD)
     assert carried(con, Q2) == {action.action_id: (ActionState.DONE, date(2025, 7, 5))}
     # without a meeting date the quarter end is used: the closure had not happened yet.
     assert carried(con, Q2, as_of=Q2.end) == {action.action_id: (ActionState.OPEN, None)}
@@ -282,10 +284,10 @@ def test_status_is_reported_as_of_the_meeting_day(con):
 
 
 def test_done_late_is_not_on_time(con):
-    review.save_review(con, complete_record(Q1), LEAD)
-    action = review.add_action(con, Q1, "x", "Ann", date(2025, 5, 1), LEAD)
-    review.update_action(con, action.action_id, "done", date(2025, 5, 2), None, LEAD)
-    (item,) = review.carried_actions(con, Q2)
+    records.save_review(con, complete_record(Q1), LEAD)
+    action = actions.add_action(con, Q1, "x", "Ann", date(2025, 5, 1), LEAD)
+    actions.update_action(con, action.action_id, "done", date(2025, 5, 2), None, LEAD)
+    (item,) = actions.carried_actions(con, Q2)
     assert (item.state, item.on_time) == (ActionState.DONE, False)
 
 
@@ -293,17 +295,17 @@ def test_done_late_is_not_on_time(con):
 
 
 def test_review_actions_closed_on_time_known_answer(con):
-    review.save_review(con, complete_record(Q1), LEAD)
+    records.save_review(con, complete_record(Q1), LEAD)
     due = {
         "a": date(2025, 5, 10),  # Q2, closed on the due date: on time
         "b": date(2025, 6, 10),  # Q2, closed a day late
         "c": date(2025, 6, 30),  # Q2, still open
         "d": date(2025, 8, 1),  # Q3, closed early
     }
-    ids = {k: review.add_action(con, Q1, k, "Ann", d, LEAD).action_id for k, d in due.items()}
-    review.update_action(con, ids["a"], "done", date(2025, 5, 10), None, LEAD)
-    review.update_action(con, ids["b"], "done", date(2025, 6, 11), None, LEAD)
-    review.update_action(con, ids["d"], "done", date(2025, 4, 1), None, LEAD)
+    ids = {k: actions.add_action(con, Q1, k, "Ann", d, LEAD).action_id for k, d in due.items()}
+    actions.update_action(con, ids["a"], "done", date(2025, 5, 10), None, LEAD)
+    actions.update_action(con, ids["b"], "done", date(2025, 6, 11), None, LEAD)
+    actions.update_action(con, ids["d"], "done", date(2025, 4, 1), None, LEAD)
     (series,) = catalog_series(con, [Q1, Q2, Q3, Q4], ["review_actions_closed_on_time"]).values()
     assert [r.value for r in series] == [None, pytest.approx(1 / 3), 1.0, None]
     assert [r.status for r in series] == [
@@ -337,7 +339,7 @@ def test_assembled_inputs_for_audits_and_nonconformities(con):
     add_finding(con, "F3", "IA-2", "minor_nc", "A.5.2", date(2025, 8, 5), date(2025, 9, 1))
     add_finding(con, "F4", "IA-2", "observation", "6.2", date(2025, 8, 6))
     add_finding(con, "F5", "EX-1", "ofi", "8.3", date(2025, 9, 9), audit_type="surveillance")
-    inputs = review.assemble_inputs(con, Q3)
+    inputs = assembly.assemble_inputs(con, Q3)
     assert [(a.audit_id, a.audit_type, a.findings) for a in inputs.audits] == [
         ("IA-2", "internal", 2),
         ("EX-1", "surveillance", 1),
@@ -351,7 +353,7 @@ def test_assembled_inputs_for_audits_and_nonconformities(con):
     ]
     assert inputs.findings_by_clause[0].title == "AI objectives and planning to achieve them"
     trend = {n.quarter: n for n in inputs.nonconformity_trend}
-    assert len(trend) == review.TREND_QUARTERS and list(trend)[-1] == "2025Q3"
+    assert len(trend) == models.TREND_QUARTERS and list(trend)[-1] == "2025Q3"
     # Q1: F1 and F2 raised; both open at the end, F1 overdue.
     assert (
         trend["2025Q1"].raised,
@@ -367,14 +369,14 @@ def test_assembled_inputs_for_audits_and_nonconformities(con):
         "open_nonconformities",
         "review_actions_closed_on_time",
     }
-    assert all(len(s) == review.TREND_QUARTERS for s in inputs.kpi_series.values())
+    assert all(len(s) == models.TREND_QUARTERS for s in inputs.kpi_series.values())
 
 
 def test_fingerprint_follows_the_data(con):
-    first = review.assemble_inputs(con, Q3).fingerprint()
-    assert review.assemble_inputs(con, Q3).fingerprint() == first
+    first = assembly.assemble_inputs(con, Q3).fingerprint()
+    assert assembly.assemble_inputs(con, Q3).fingerprint() == first
     add_finding(con, "F1", "IA-1", "major_nc", "8.3", date(2025, 8, 1))
-    assert review.assemble_inputs(con, Q3).fingerprint() != first
+    assert assembly.assemble_inputs(con, Q3).fingerprint() != first
 
 
 def test_review_tables_are_created_for_a_database_migrated_without_them(tmp_path):
@@ -383,8 +385,8 @@ def test_review_tables_are_created_for_a_database_migrated_without_them(tmp_path
     with open_db(tmp_path / "x.duckdb") as con:
         for table in ("minutes_archive", "review_actions", "review_decisions", "reviews"):
             con.execute(f"DROP TABLE {table}")
-        assert review.get_review(con, Q3) is None
-        assert review.save_review(con, complete_record(Q3), LEAD).revision == 1
+        assert records.get_review(con, Q3) is None
+        assert records.save_review(con, complete_record(Q3), LEAD).revision == 1
 
 
 # --- demo ----------------------------------------------------------------------------------------
@@ -396,12 +398,12 @@ def test_demo_seed_gives_the_next_review_done_overdue_and_open_actions(tmp_path)
 
     with open_db(tmp_path / "demo.duckdb") as con:
         load_demo(con, end_quarter=Q3)
-        seeded = review.seed_demo_review(con, Q3)
+        seeded = seed_demo_review(con, Q3)
         assert (seeded.quarter, seeded.status) == ("2025Q2", "final")
-        assert review.archived_minutes(con, Q2).intact
-        states = [c.state for c in review.carried_actions(con, Q3)]
+        assert records.archived_minutes(con, Q2).intact
+        states = [c.state for c in actions.carried_actions(con, Q3)]
         assert states == [ActionState.DONE, ActionState.OVERDUE, ActionState.OPEN]
-        assert review.seed_demo_review(con, Q3) == seeded  # idempotent
+        assert seed_demo_review(con, Q3) == seeded  # idempotent
         (kpi,) = catalog_series(con, [Q3], ["review_actions_closed_on_time"]).values()
         assert kpi[0].value == pytest.approx(0.5)  # two due in Q3: one on time, one overdue
 
@@ -410,7 +412,7 @@ def test_audit_fingerprint_entry_equals_dataclasses_asdict():
     from dataclasses import asdict, fields
     from datetime import date
 
-    from aims_metrics.review import AuditHeld, _audit_json
+    from aims_metrics.review.assembly import AuditHeld, _audit_json
 
     audit = AuditHeld("A-1", "internal", date(2025, 7, 1), date(2025, 7, 3), 3, {"major_nc": 1, "ofi": 2})
     assert _audit_json(audit) == asdict(audit)

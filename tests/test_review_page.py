@@ -14,8 +14,9 @@ import pytest
 from pypdf import PdfReader
 from streamlit.testing.v1 import AppTest
 
-from aims_metrics import auth, review
+from aims_metrics import auth
 from aims_metrics.auth import Action, Role
+from aims_metrics.review import actions, finalise, models, records
 from aims_metrics.store import open_db
 from pages import _ui
 from tests.conftest import app_usernames, known_quarter
@@ -71,20 +72,20 @@ def frame(at: AppTest, key: str):
 def seed_review(app_db, final: bool) -> None:
     q = known_quarter()
     with open_db(app_db) as con:
-        review.save_review(
+        records.save_review(
             con,
-            review.ReviewRecord(
+            models.ReviewRecord(
                 quarter=q.label,
                 held_on=q.end,
                 chair="Dana",
-                attendees=[review.Attendee(name="Dana", role="CEO")],
-                decisions=[review.Decision(kind="improvement", text="Automate bias gates")],
+                attendees=[models.Attendee(name="Dana", role="CEO")],
+                decisions=[models.Decision(kind="improvement", text="Automate bias gates")],
             ),
             "seed",
         )
-        review.add_action(con, q, "Publish model cards", "Priya", q.end, "seed")
+        actions.add_action(con, q, "Publish model cards", "Priya", q.end, "seed")
         if final:
-            review.finalise_review(con, q, "seed")
+            finalise.finalise_review(con, q, "seed")
 
 
 def test_executive_reads_the_inputs_and_cannot_edit(app_db):
@@ -111,10 +112,21 @@ def test_executive_downloads_the_final_minutes(app_db):
     seed_review(app_db, final=True)
     at = on_review_page("executive")
     labels = [d.proto.label for d in at.get("download_button")]
-    doc_id = review.document_id(known_quarter(), 1)
+    doc_id = models.document_id(known_quarter(), 1)
     assert labels == [f"Download final minutes ({doc_id})"]
     carried_or_own = frame(at, "review_actions_table")
     assert list(carried_or_own["action"]) == [f"MR-{known_quarter().label}-01"]
+
+
+def test_empty_cells_show_empty_not_none(app_db):
+    """An open action has no closing date and no note: its cells are blank (issue 16 item 5)."""
+    seed_review(app_db, final=True)
+    at = on_review_page("executive")
+    actions_table = frame(at, "review_actions_table")
+    assert list(actions_table["closed on"]) == [""]
+    assert list(actions_table["due"]) == [known_quarter().end.isoformat()]
+    for table in (d.value for d in at.dataframe):
+        assert not table.isin(["None", "NaT", "nan"]).any().any(), list(table.columns)
 
 
 @pytest.mark.parametrize("role", ["governance_lead", "analyst", "admin"])
@@ -136,7 +148,7 @@ def test_governance_lead_records_the_meeting_decisions_actions_and_finalises(app
     assert_clean(at)
     assert "saved" in at.success[0].value
     with open_db(app_db) as con:
-        saved = review.get_review(con, q)
+        saved = records.get_review(con, q)
     assert (saved.chair, saved.input_b, saved.held_on, saved.created_by) == (
         "Dana Whitfield",
         "New regulation",
@@ -145,12 +157,12 @@ def test_governance_lead_records_the_meeting_decisions_actions_and_finalises(app
     )
     # attendees and decisions through the library (data_editor is not scriptable in AppTest)
     with open_db(app_db) as con:
-        review.save_review(
+        records.save_review(
             con,
             saved.model_copy(
                 update={
-                    "attendees": [review.Attendee(name="Dana Whitfield", role="CEO")],
-                    "decisions": [review.Decision(kind="resources", text="Hire an auditor")],
+                    "attendees": [models.Attendee(name="Dana Whitfield", role="CEO")],
+                    "decisions": [models.Decision(kind="resources", text="Hire an auditor")],
                 }
             ),
             USERS["governance_lead"],
@@ -166,8 +178,8 @@ def test_governance_lead_records_the_meeting_decisions_actions_and_finalises(app
     assert_clean(at)
     assert "finalised and archived" in at.success[0].value
     with open_db(app_db) as con:
-        archived = review.archived_minutes(con, q)
-        assert archived.intact and review.get_review(con, q).is_final
+        archived = records.archived_minutes(con, q)
+        assert archived.intact and records.get_review(con, q).is_final
     text = "\n".join(p.extract_text() for p in PdfReader(io.BytesIO(archived.pdf)).pages)
     assert "Hire an AI auditor" in text and "Hire an auditor" in text
     # locked now: no editor, a revision form instead
@@ -183,8 +195,8 @@ def test_governance_lead_updates_a_carried_action(app_db):
     q = known_quarter()
     earlier = q.previous()
     with open_db(app_db) as con:
-        review.save_review(con, review.ReviewRecord(quarter=earlier.label), "seed")
-        action = review.add_action(con, earlier, "Old action", "Ann", q.start, "seed")
+        records.save_review(con, models.ReviewRecord(quarter=earlier.label), "seed")
+        action = actions.add_action(con, earlier, "Old action", "Ann", q.start, "seed")
     at = on_review_page("governance_lead")
     carried = frame(at, "review_carried")
     assert list(carried["action"]) == [action.action_id]
@@ -195,7 +207,7 @@ def test_governance_lead_updates_a_carried_action(app_db):
     at.button(key=f"review_action_save_{action.action_id}").click().run()
     assert_clean(at)
     with open_db(app_db) as con:
-        updated = review.get_action(con, action.action_id)
+        updated = actions.get_action(con, action.action_id)
     assert (updated.status, updated.closed_on, updated.updated_by) == (
         "done",
         q.start,

@@ -17,8 +17,9 @@ import streamlit as st
 from streamlit import config as st_config
 from streamlit.testing.v1 import AppTest
 
-from aims_metrics import auth, review
+from aims_metrics import auth
 from aims_metrics.performance import objectives
+from aims_metrics.review import models, records
 from aims_metrics.store import open_db, set_setting
 from aims_metrics.tables import ingest
 from aims_metrics.tables.export import FORMULA_PREFIXES
@@ -73,16 +74,16 @@ def hostile_db(app_db):
             ),
             "test",
         )  # fmt: skip
-        record = review.new_review(con, q).model_copy(
+        record = records.new_review(con, q).model_copy(
             update={
                 "chair": f"{SCRIPT}{IMG}",
                 "input_b": SCRIPT,
                 "input_c": IMG,
                 "input_e": SCRIPT,
-                "decisions": [review.Decision(kind="improvement", text=f"{IMG} decision")],
+                "decisions": [models.Decision(kind="improvement", text=f"{IMG} decision")],
             }
         )
-        review.save_review(con, record, "test")
+        records.save_review(con, record, "test")
         set_setting(con, "organisation_name", f"{SCRIPT} Ltd", "test")
         admin = USERS["admin"]
         con.execute("UPDATE users SET display_name = ? WHERE username = ?", [IMG, admin])

@@ -24,7 +24,6 @@ from functools import cache
 import bcrypt
 import duckdb
 
-import aims_metrics.auth.schema  # noqa: F401  (registers migration 4, user_sessions)
 from aims_metrics.store import now, record_audit, transaction
 
 
@@ -417,7 +416,7 @@ def authenticate(
 
 # --- browser sessions ------------------------------------------------------------------------
 
-# user_sessions: declared (and registered as migration 4) in aims_metrics.auth.schema
+# user_sessions: declared (migration 4) in aims_metrics.auth.schema
 
 
 def _sign(token: str, key: bytes) -> str:

@@ -9,12 +9,11 @@ Exit codes: 0 success, 1 invalid data or a failed operation, 2 usage error.
 from __future__ import annotations
 
 import argparse
-import getpass
 import importlib
-import os
 import sys
 from pathlib import Path
 
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_USAGE, UsageError
 from aims_metrics.store import DatabaseBusy, default_db_path
 
 COMMAND_MODULES = (
@@ -43,18 +42,6 @@ COMMAND_OWNERS = {
     "audit-log": "aims_metrics.cli.ops",
     "fairness": "aims_metrics.cli.fairness",
 }
-
-EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """Wrong arguments: reported on stderr with exit code 2."""
-
-
-def cli_user() -> str:
-    """Who runs the CLI, for import batches and the audit log."""
-    return os.environ.get("AIMS_USER") or f"cli:{getpass.getuser()}"
-
 
 def _requested_command(argv: list[str]) -> str | None:
     """The first word that names a command (after --db PATH), or None."""

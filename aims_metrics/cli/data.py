@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
 from aims_metrics.tables.registry import EXPORT_TABLE_NAMES, TABLE_NAMES
 
 
@@ -58,8 +58,8 @@ def run_init(args: argparse.Namespace) -> int:
         print(f"database {args.db} at schema version {version}")
         if args.demo:
             from aims_metrics.demo import load_demo
+            from aims_metrics.demo.review import seed_demo_review
             from aims_metrics.metrics.periods import last_completed_quarter
-            from aims_metrics.review import seed_demo_review
 
             end = end or last_completed_quarter()
             counts = load_demo(con, end_quarter=end, scale=args.scale)

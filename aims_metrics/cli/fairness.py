@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
 
 STAGES = ("pre_deployment", "production")
 

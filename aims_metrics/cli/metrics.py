@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
 from aims_metrics.metrics.formatting import format_value
 
 FORMATS = ("table", "json")
@@ -71,7 +71,7 @@ def _table(headers: list[str], rows: list[list[str]], right: set[int] = frozense
 
 def run_kpis(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.metrics.engine import MetricTimeout, kpis_for_quarter
+    from aims_metrics.metrics.evaluate import MetricTimeout, kpis_for_quarter
 
     with store.open_db(args.db) as con:
         quarter = _quarter(con, args.quarter)
@@ -172,11 +172,8 @@ def run_list(args: argparse.Namespace) -> int:
 
 def run_show(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.metrics.catalog import (
-        current_definitions,
-        definition_history,
-        definition_to_yaml,
-    )
+    from aims_metrics.metrics.catalog import current_definitions, definition_history
+    from aims_metrics.metrics.definition_files import definition_to_yaml
 
     with store.open_db(args.db) as con:
         by_name = {d.name: d for d in current_definitions(con)}
@@ -200,7 +197,7 @@ def _read(path: Path) -> str:
 
 def run_validate(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.metrics.catalog import validate_metric_file
+    from aims_metrics.metrics.editing import validate_metric_file
 
     text = _read(args.file)
     with store.open_db(args.db) as con:
@@ -215,7 +212,7 @@ def run_validate(args: argparse.Namespace) -> int:
 
 def run_apply(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.metrics.catalog import apply_metric_file, validate_metric_file
+    from aims_metrics.metrics.editing import apply_metric_file, validate_metric_file
 
     text = _read(args.file)
     with store.open_db(args.db) as con:

@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from aims_metrics.cli import EXIT_INVALID, EXIT_OK, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, cli_user
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -7,7 +7,7 @@ import hashlib
 import sys
 from pathlib import Path
 
-from aims_metrics.cli import EXIT_INVALID, EXIT_OK, UsageError
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,8 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_minutes(args: argparse.Namespace) -> int:
-    from aims_metrics import review, store
+    from aims_metrics import store
     from aims_metrics.metrics.periods import parse_quarter
+    from aims_metrics.review import models, records
     from aims_metrics.review.minutes import render_minutes
 
     try:
@@ -38,10 +39,10 @@ def run_minutes(args: argparse.Namespace) -> int:
     if args.out.exists() and args.out.is_dir():
         raise UsageError(f"{args.out} is a directory: give a file name, e.g. minutes.pdf")
     with store.open_db(args.db) as con:
-        record = review.get_review(con, quarter)
+        record = records.get_review(con, quarter)
         archived = None
         if args.revision is not None:
-            archived = review.archived_minutes(con, quarter, args.revision)
+            archived = records.archived_minutes(con, quarter, args.revision)
             if archived is None:
                 print(
                     f"error: revision {args.revision} of the review of {quarter} is not finalised",
@@ -49,7 +50,7 @@ def run_minutes(args: argparse.Namespace) -> int:
                 )
                 return EXIT_INVALID
         elif record is not None and record.is_final:
-            archived = review.archived_minutes(con, quarter, record.revision)
+            archived = records.archived_minutes(con, quarter, record.revision)
         if archived is not None:
             if not archived.intact:
                 print(
@@ -61,7 +62,7 @@ def run_minutes(args: argparse.Namespace) -> int:
             pdf, what = archived.pdf, f"final {archived.document_id} (archived)"
         else:
             pdf = render_minutes(con, quarter)
-            what = f"draft {review.document_id(quarter, record.revision if record else None)}"
+            what = f"draft {models.document_id(quarter, record.revision if record else None)}"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(pdf)
     print(f"wrote {args.out}: {what}, sha256 {hashlib.sha256(pdf).hexdigest()}")

@@ -24,15 +24,11 @@ from aims_metrics.metrics.vocabulary import (  # noqa: F401  (re-exported: the m
     PERIOD_START,
     PERIOD_VARIABLES,
     Agg,
-    BoundBehaviour,
     ColumnType,
     Direction,
     Grain,
-    MetricBehaviour,
     MetricType,
     Op,
-    SourceBehaviour,
-    ThresholdsBehaviour,
     Unit,
 )
 
@@ -54,7 +50,7 @@ class SourceColumn(Strict):
     description: str = ""
 
 
-class Source(SourceBehaviour, Strict):
+class Source(Strict):
     """A table (or a table plus computed columns) that metrics may read."""
 
     name: Annotated[str, Field(pattern=NAME_PATTERN)]
@@ -62,6 +58,14 @@ class Source(SourceBehaviour, Strict):
     description: str = ""
     key: str | None = None  # primary key, for count_distinct defaults and drill-down order
     columns: tuple[SourceColumn, ...] = ()
+
+    def column(self, name: str) -> SourceColumn | None:
+        """The declared column of that name, or None."""
+        return next((c for c in self.columns if c.name == name), None)
+
+    @property
+    def column_names(self) -> list[str]:
+        return [c.name for c in self.columns]
 
 
 class SourceFile(Strict):
@@ -122,7 +126,9 @@ class Measure(Strict):
     time_dimension: str | None = None  # overrides the metric's time_dimension for this part
 
 
-class Bound(BoundBehaviour, Strict):
+class Bound(Strict):
+    """A threshold bound: exactly one of `gte` and `lte`."""
+
     gte: int | float | None = None
     lte: int | float | None = None
 
@@ -132,13 +138,28 @@ class Bound(BoundBehaviour, Strict):
             raise ValueError("a threshold is exactly one of {gte: X} or {lte: X}")
         return self
 
+    def holds(self, value: float) -> bool:
+        return value >= self.gte if self.gte is not None else value <= self.lte
 
-class Thresholds(ThresholdsBehaviour, Strict):
+    @property
+    def limit(self) -> float:
+        return self.gte if self.gte is not None else self.lte
+
+
+class Thresholds(Strict):
     green: Bound
     amber: Bound | None = None
 
+    def as_data(self) -> dict[str, dict[str, int | float]]:
+        """The bounds as plain data, unset parts left out: {"green": {"gte": 0.9}, ...}."""
+        return {
+            level: bound.model_dump(exclude_none=True)
+            for level, bound in (("green", self.green), ("amber", self.amber))
+            if bound is not None
+        }
 
-class MetricDefinition(MetricBehaviour, Strict):
+
+class MetricDefinition(Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
     label: Annotated[str, Field(min_length=1)]
     description: Annotated[str, Field(min_length=1)]
@@ -175,6 +196,20 @@ class MetricDefinition(MetricBehaviour, Strict):
         if self.type is not MetricType.SNAPSHOT and self.snapshot is not None:
             raise ValueError("snapshot at the metric level is only for type snapshot")
         return self
+
+    @property
+    def ref(self) -> str:
+        """`name@version`, printed beside each figure so it can be reproduced."""
+        return f"{self.name}@{self.version}"
+
+    def parts(self) -> list[tuple[str, Measure]]:
+        """The measures with their YAML path fragment (measure, or numerator and denominator)."""
+        if self.type is MetricType.RATIO:
+            return [("numerator", self.numerator), ("denominator", self.denominator)]
+        return [("measure", self.measure)]
+
+    def sources(self) -> list[str]:
+        return sorted({m.source for _, m in self.parts()})
 
 
 class MetricFile(Strict):

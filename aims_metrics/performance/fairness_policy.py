@@ -15,7 +15,6 @@ from datetime import datetime
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-import aims_metrics.performance.fairness_schema  # noqa: F401  (registers migration 5)
 from aims_metrics import store
 
 DISPARITY_METRICS: tuple[str, ...] = (

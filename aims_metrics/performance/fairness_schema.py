@@ -1,10 +1,10 @@
-"""The fairness tables (migration 5), declared apart from the evaluation so that store.migrate()
-can register them without importing fairlearn: `bias_test_groups` (its DDL from the table-spec
-registry) and the append-only `fairness_policy` versions."""
+"""The fairness tables (migration 5), declared as data apart from the evaluation so that
+store.migrate() reads them without importing fairlearn, and without this module importing the
+store: `bias_test_groups` (its DDL from the table-spec registry) and the append-only
+`fairness_policy` versions."""
 
 from __future__ import annotations
 
-from aims_metrics import store
 from aims_metrics.tables.registry import BIAS_TEST_GROUPS
 
 FAIRNESS_TABLES_SQL = (
@@ -14,10 +14,9 @@ FAIRNESS_TABLES_SQL = (
         author VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL, reason VARCHAR NOT NULL)""",
 )
 
-store.register_migration(
-    store.Migration(
-        5,
-        "fairness: per-group rates behind bias tests, versioned fairness policy",
-        store.sql_migration(*FAIRNESS_TABLES_SQL),
-    )
+# (version, description, DDL statements): read by store.load_migrations
+MIGRATION = (
+    5,
+    "fairness: per-group rates behind bias tests, versioned fairness policy",
+    FAIRNESS_TABLES_SQL,
 )

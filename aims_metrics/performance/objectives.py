@@ -188,7 +188,7 @@ def _evaluate(
     con: duckdb.DuckDBPyConnection, objectives: list[Objective], quarters: list[Quarter]
 ) -> list[list[ObjectiveProgress]]:
     from aims_metrics.metrics.catalog import current_definitions
-    from aims_metrics.metrics.engine import evaluate_series
+    from aims_metrics.metrics.evaluate import evaluate_series
     from aims_metrics.metrics.models import Direction
 
     definitions = {d.name: d for d in current_definitions(con)}

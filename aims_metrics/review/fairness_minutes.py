@@ -2,18 +2,17 @@
 failed, the groups behind it — the lowest and the highest group on the rate the test compares.
 
 `failed_test_groups` reads the data (its rows go into the review inputs and their fingerprint);
-`bias_groups_section` lays them out with the minutes' own helpers, passed in by the caller, so this
-module never imports the minutes module.
+`bias_groups_section` lays them out in the minutes' style (review.pdf_style).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import duckdb
 
 from aims_metrics.metrics.periods import Quarter
+from aims_metrics.review.pdf_style import CONTENT_WIDTH, cell, heading2, table
 
 # The rate each disparity compares between groups.
 RATE_OF_METRIC = {
@@ -63,18 +62,12 @@ def failed_test_groups(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> list
     return result
 
 
-def bias_groups_section(
-    rows: list[dict[str, Any]],
-    heading: Callable[[str], Any],
-    text: Callable[..., Any],
-    table: Callable[..., Any],
-    width: float,
-) -> list:
+def bias_groups_section(rows: list[dict[str, Any]], width: float = CONTENT_WIDTH) -> list:
     """Flowables of the section; nothing when the quarter has no failed computed test."""
     if not rows:
         return []
-    flow = [heading(HEADING)]
-    flow.append(text(
+    flow = [heading2(HEADING)]
+    flow.append(cell(
         f"{len(rows)} computed bias test(s) of the quarter failed. For each, the groups with the "
         "lowest and highest rate the test compares (groups too small to count are left out); "
         "the Fairness page has every group with its 95 % interval.",
@@ -93,5 +86,5 @@ def bias_groups_section(
     share = (0.22, 0.26, 0.14, 0.19, 0.19)
     flow.append(table(lines, [width * s for s in share]))
     if len(rows) > MAX_ROWS:
-        flow.append(text(f"… and {len(rows) - MAX_ROWS} more on the Fairness page.", "muted"))
+        flow.append(cell(f"… and {len(rows) - MAX_ROWS} more on the Fairness page.", "muted"))
     return flow

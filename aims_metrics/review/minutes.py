@@ -10,26 +10,15 @@ invariant mode, the PDF dates come from the review record (never "now"), and eve
 
 from __future__ import annotations
 
-import calendar
 import io
-from datetime import date, datetime
-from functools import cache
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 import duckdb
-from reportlab.graphics.charts.barcharts import VerticalBarChart
-from reportlab.graphics.shapes import Drawing, Group, Line, PolyLine, Rect, String
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_LEFT
 from reportlab.lib.pagesizes import A4
-from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import TimeStamp
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     CondPageBreak,
@@ -45,18 +34,41 @@ from reportlab.platypus import (
 
 from aims_metrics.metrics.formatting import format_change, format_value
 from aims_metrics.metrics.periods import Quarter
-from aims_metrics.review import (
-    FINDING_TYPES,
+from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs, assemble_inputs
+from aims_metrics.review.fairness_minutes import bias_groups_section
+from aims_metrics.review.minutes_charts import kpi_trend_rows, nonconformity_charts
+from aims_metrics.review.models import (
     ActionState,
     CarriedAction,
     DecisionKind,
-    ReviewInputs,
     ReviewRecord,
-    assemble_inputs,
     document_id,
-    get_review,
 )
-from aims_metrics.review.fairness_minutes import bias_groups_section
+from aims_metrics.review.pdf_style import (
+    CONTENT_WIDTH,
+    FINDING_TYPE_TITLES,
+    MARGIN,
+    NO_DATA,
+    OKABE_ITO,
+    PAGE_HEIGHT,
+    STATUS_STYLE,
+    canvas_class,
+    cell,
+    day_text,
+    fonts,
+    heading1,
+    heading2,
+    key_values,
+    long_day_text,
+    para,
+    paragraph_styles,
+    safe,
+    swatch,
+    table,
+    watermark,
+    when_text,
+)
+from aims_metrics.review.records import get_review
 
 # --- vocabulary shown in the minutes ---------------------------------------------------------
 
@@ -105,12 +117,6 @@ AGENDA: tuple[str, ...] = (
     "Approval of the minutes",
 )
 
-FINDING_TYPE_TITLES = {
-    "major_nc": "Major NC",
-    "minor_nc": "Minor NC",
-    "observation": "Observation",
-    "ofi": "OFI",
-}
 
 FINDING_TYPE_SHORT = {
     "major_nc": "Major NC",
@@ -126,24 +132,6 @@ FINDING_TYPE_PHRASES = {
     "ofi": "OFI(s)",
 }
 
-# Okabe-Ito palette: distinguishable with the common colour-vision deficiencies. Every colour is
-# shown beside a word, never alone.
-OKABE_ITO = {
-    "bluish_green": colors.HexColor("#009E73"),
-    "orange": colors.HexColor("#E69F00"),
-    "vermillion": colors.HexColor("#D55E00"),
-    "sky_blue": colors.HexColor("#56B4E9"),
-    "blue": colors.HexColor("#0072B2"),
-    "yellow": colors.HexColor("#F0E442"),
-    "reddish_purple": colors.HexColor("#CC79A7"),
-    "grey": colors.HexColor("#8C8C8C"),
-}
-STATUS_STYLE: dict[str, tuple[str, colors.Color]] = {
-    "green": ("Green", OKABE_ITO["bluish_green"]),
-    "amber": ("Amber", OKABE_ITO["orange"]),
-    "red": ("Red", OKABE_ITO["vermillion"]),
-    "no_data": ("No data", OKABE_ITO["grey"]),
-}
 OBJECTIVE_STYLE: dict[str, tuple[str, colors.Color]] = {
     "achieved": ("Achieved", OKABE_ITO["bluish_green"]),
     "on_track": ("On track", OKABE_ITO["bluish_green"]),
@@ -157,488 +145,14 @@ ACTION_STYLE: dict[ActionState, tuple[str, colors.Color]] = {
     ActionState.OPEN: ("Open", OKABE_ITO["blue"]),
     ActionState.OVERDUE: ("Overdue", OKABE_ITO["vermillion"]),
 }
-FINDING_TYPE_COLOURS = {
-    "major_nc": OKABE_ITO["vermillion"],
-    "minor_nc": OKABE_ITO["orange"],
-    "observation": OKABE_ITO["sky_blue"],
-    "ofi": OKABE_ITO["bluish_green"],
-}
 DECISION_KIND_TITLES = {
     DecisionKind.IMPROVEMENT: "Improvement",
     DecisionKind.CHANGE_TO_AIMS: "Change to the AIMS",
     DecisionKind.RESOURCES: "Resources",
 }
 
-INK = colors.HexColor("#1A1A1A")
-HEADING_INK = colors.HexColor("#1F3A5F")
-MUTED = colors.HexColor("#5A5A5A")
-RULE = colors.HexColor("#B8C2CC")
-HEADER_FILL = colors.HexColor("#E8EDF2")
-STRIPE_FILL = colors.HexColor("#F6F8FA")
-
-PAGE_WIDTH, PAGE_HEIGHT = A4
-MARGIN = 18 * mm
-CONTENT_WIDTH = PAGE_WIDTH - 2 * MARGIN
 MAX_CLAUSE_ROWS = 15
 MAX_AUDIT_ROWS = 20  # the audits with the most findings; the rest in one line
-
-# --- fonts -------------------------------------------------------------------------------------
-
-DEJAVU_DIR = Path("/usr/share/fonts/truetype/dejavu")
-
-
-@cache
-def fonts() -> tuple[str, str, bool]:
-    """(regular, bold, unicode): DejaVu Sans embedded when installed, else Helvetica."""
-    regular, bold = DEJAVU_DIR / "DejaVuSans.ttf", DEJAVU_DIR / "DejaVuSans-Bold.ttf"
-    if regular.exists() and bold.exists():
-        pdfmetrics.registerFont(TTFont("AimsSans", str(regular)))
-        pdfmetrics.registerFont(TTFont("AimsSans-Bold", str(bold)))
-        pdfmetrics.registerFontFamily("AimsSans", normal="AimsSans", bold="AimsSans-Bold")
-        return "AimsSans", "AimsSans-Bold", True
-    return "Helvetica", "Helvetica-Bold", False
-
-
-_LATIN1_FALLBACKS = {
-    "■": "#",
-    "—": "-",
-    "–": "-",
-    "…": "...",
-    "≤": "<=",
-    "≥": ">=",
-    "−": "-",
-    "▲": "+",
-    "▼": "-",
-    "→": "->",
-    "‘": "'",
-    "’": "'",
-    "“": '"',
-    "”": '"',
-}
-
-
-def _safe(text: str) -> str:
-    """Text the chosen font can draw: unchanged with DejaVu; latin-1 with Helvetica."""
-    if fonts()[2]:
-        return text
-    for char, replacement in _LATIN1_FALLBACKS.items():
-        text = text.replace(char, replacement)
-    return text.encode("latin-1", "replace").decode("latin-1")
-
-
-def _markup(text: str) -> str:
-    """User text as Paragraph markup: escaped, line breaks kept."""
-    return "<br/>".join(escape(_safe(line)) for line in text.strip().splitlines())
-
-
-# --- styles ------------------------------------------------------------------------------------
-
-
-@cache
-def _styles() -> dict[str, ParagraphStyle]:
-    regular, bold, _ = fonts()
-    base = ParagraphStyle(
-        "body", fontName=regular, fontSize=9, leading=12, textColor=INK, alignment=TA_LEFT
-    )
-    return {
-        "body": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5),
-        "muted": ParagraphStyle("muted", parent=base, fontSize=7.5, leading=9.5, textColor=MUTED),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=8, leading=10),
-        "cell_bold": ParagraphStyle(
-            "cell_bold", parent=base, fontName=bold, fontSize=8, leading=10
-        ),
-        "head": ParagraphStyle("head", parent=base, fontName=bold, fontSize=7.5, leading=9.5),
-        "title": ParagraphStyle(
-            "title", parent=base, fontName=bold, fontSize=20, leading=24, textColor=HEADING_INK
-        ),
-        "subtitle": ParagraphStyle(
-            "subtitle", parent=base, fontSize=12, leading=16, textColor=HEADING_INK
-        ),
-        "h1": ParagraphStyle(
-            "h1",
-            parent=base,
-            fontName=bold,
-            fontSize=12.5,
-            leading=16,
-            textColor=HEADING_INK,
-            spaceBefore=10,
-            spaceAfter=5,
-        ),
-        "h2": ParagraphStyle(
-            "h2",
-            parent=base,
-            fontName=bold,
-            fontSize=10,
-            leading=13,
-            textColor=HEADING_INK,
-            spaceBefore=7,
-            spaceAfter=3,
-        ),
-        "empty": ParagraphStyle("empty", parent=base, textColor=MUTED),
-    }
-
-
-def _p(text: str, style: str = "body") -> Paragraph:
-    """A paragraph of already-escaped markup."""
-    return Paragraph(text, _styles()[style])
-
-
-def _t(text: str, style: str = "body") -> Paragraph:
-    """A paragraph of plain text (escaped here)."""
-    return Paragraph(_markup(text) if text else "", _styles()[style])
-
-
-def _h1(text: str) -> Paragraph:
-    return _t(text, "h1")
-
-
-def _h2(text: str) -> Paragraph:
-    return _t(text, "h2")
-
-
-def _swatch(word: str, colour: colors.Color, style: str = "cell") -> Paragraph:
-    return _p(
-        f'<font color="{colour.hexval().replace("0x", "#")}">{_safe("■")}</font> {word}', style
-    )
-
-
-def _table(
-    rows: list[list[Any]],
-    widths: list[float],
-    numeric_columns: tuple[int, ...] = (),
-    total_row: bool = False,
-) -> Table:
-    """A striped table with a header row; rows are Paragraphs or plain strings."""
-    styles = _styles()
-    header = [
-        c if isinstance(c, Flowable) else Paragraph(escape(_safe(c)), styles["head"])
-        for c in rows[0]
-    ]
-    body = [
-        [
-            c if isinstance(c, Flowable) else Paragraph(escape(_safe(str(c))), styles["cell"])
-            for c in row
-        ]
-        for row in rows[1:]
-    ]
-    table = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
-    commands: list[tuple] = [
-        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
-        ("LINEBELOW", (0, 0), (-1, 0), 0.6, RULE),
-        ("LINEBELOW", (0, -1), (-1, -1), 0.6, RULE),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-    ]
-    for index in range(2, len(rows), 2):
-        commands.append(("BACKGROUND", (0, index), (-1, index), STRIPE_FILL))
-    if total_row:
-        commands.append(("LINEABOVE", (0, -1), (-1, -1), 0.6, RULE))
-    table.setStyle(TableStyle(commands))
-    for column in numeric_columns:
-        for row_cells in body:
-            cell = row_cells[column]
-            if isinstance(cell, Paragraph):
-                cell.style = ParagraphStyle(f"{cell.style.name}_r", parent=cell.style, alignment=2)
-        head = header[column]
-        if isinstance(head, Paragraph):
-            head.style = ParagraphStyle("head_r", parent=head.style, alignment=2)
-    return table
-
-
-def _key_values(pairs: list[tuple[str, Any]]) -> Table:
-    styles = _styles()
-    rows = [
-        [
-            Paragraph(escape(label), styles["head"]),
-            value if isinstance(value, Flowable) else _t(str(value), "cell"),
-        ]
-        for label, value in pairs
-    ]
-    table = Table(rows, colWidths=[36 * mm, CONTENT_WIDTH - 36 * mm], hAlign="LEFT")
-    table.setStyle(
-        TableStyle(
-            [
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LINEBELOW", (0, 0), (-1, -1), 0.3, RULE),
-                ("TOPPADDING", (0, 0), (-1, -1), 2.5),
-                ("BOTTOMPADDING", (0, 0), (-1, -1), 2.5),
-                ("LEFTPADDING", (0, 0), (-1, -1), 4),
-            ]
-        )
-    )
-    return table
-
-
-# --- formatting ---------------------------------------------------------------------------------
-
-
-NO_DATA = "no data"  # a KPI without a value in the minutes
-
-
-def _day(value: date | None) -> str:
-    return value.isoformat() if value else "—"
-
-
-def _long_day(value: date) -> str:
-    return f"{value.day} {calendar.month_name[value.month]} {value.year}"
-
-
-def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
-
-
-# --- charts ------------------------------------------------------------------------------------
-
-
-def _nice_step(maximum: float) -> float:
-    if maximum <= 0:
-        return 1
-    raw = maximum / 4
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        if step >= raw:
-            return step
-    return raw
-
-
-def _bar_chart(
-    title: str,
-    categories: list[str],
-    series: list[tuple[str, list[int], colors.Color]],
-    width: float,
-    height: float,
-    stacked: bool,
-) -> Drawing:
-    """A (stacked) vertical bar chart with a title and a legend below it."""
-    regular, bold, _ = fonts()
-    drawing = Drawing(width, height)
-    drawing.add(
-        String(0, height - 10, _safe(title), fontName=bold, fontSize=8, fillColor=HEADING_INK)
-    )
-    chart = VerticalBarChart()
-    chart.x, chart.y = 26, 34
-    chart.width, chart.height = width - 34, height - 54
-    chart.data = [values for _, values, _ in series]
-    totals = (
-        [sum(column) for column in zip(*chart.data, strict=True)]
-        if stacked
-        else [max(column) for column in zip(*chart.data, strict=True)]
-    )
-    top = max(totals) if totals else 0
-    step = _nice_step(top)
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.valueMax = max(step, step * -(-top // step))
-    chart.valueAxis.valueStep = step
-    chart.valueAxis.labelTextFormat = "%d"
-    chart.valueAxis.labels.fontName = regular
-    chart.valueAxis.labels.fontSize = 6.5
-    chart.valueAxis.strokeColor = RULE
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = colors.HexColor("#E3E7EB")
-    chart.valueAxis.gridStrokeWidth = 0.4
-    chart.categoryAxis.categoryNames = categories
-    chart.categoryAxis.labels.fontName = regular
-    chart.categoryAxis.labels.fontSize = 6.5
-    chart.categoryAxis.strokeColor = RULE
-    if stacked:
-        chart.categoryAxis.style = "stacked"
-    chart.barSpacing = 0
-    chart.groupSpacing = 6
-    chart.strokeColor = None
-    for index, (_, _, colour) in enumerate(series):
-        chart.bars[index].fillColor = colour
-        chart.bars[index].strokeColor = colors.white
-        chart.bars[index].strokeWidth = 0.3
-    drawing.add(chart)
-    if len(series) > 1:
-        x = 26.0
-        for name, _, colour in series:
-            drawing.add(Rect(x, 6, 7, 7, fillColor=colour, strokeColor=None))
-            drawing.add(
-                String(x + 10, 7, _safe(name), fontName=regular, fontSize=6.5, fillColor=INK)
-            )
-            x += 14 + pdfmetrics.stringWidth(_safe(name), regular, 6.5) + 8
-    return drawing
-
-
-def nonconformity_charts(inputs: ReviewInputs) -> Drawing:
-    """Open nonconformities per quarter end beside the aging buckets stacked by finding type."""
-    half = CONTENT_WIDTH / 2 - 6
-    height = 150.0
-    combined = Drawing(CONTENT_WIDTH, height)
-    trend = _bar_chart(
-        "Open nonconformities at each quarter end",
-        [n.quarter for n in inputs.nonconformity_trend],
-        [
-            (
-                "Open nonconformities",
-                [n.open_at_end for n in inputs.nonconformity_trend],
-                OKABE_ITO["blue"],
-            )
-        ],
-        half,
-        height,
-        stacked=False,
-    )
-    buckets = inputs.aging.buckets
-    aging = _bar_chart(
-        f"Open findings by age at {inputs.quarter.end.isoformat()} (days)",
-        [b.bucket for b in buckets],
-        [
-            (FINDING_TYPE_TITLES[t], [int(getattr(b, t)) for b in buckets], FINDING_TYPE_COLOURS[t])
-            for t in FINDING_TYPES
-        ],
-        half,
-        height,
-        stacked=True,
-    )
-    trend_group = trend.asGroup()
-    aging_group = aging.asGroup()
-    aging_group.translate(half + 12, 0)
-    combined.add(trend_group)
-    combined.add(aging_group)
-    return combined
-
-
-def _wrap(text: str, font: str, size: float, width: float, max_lines: int) -> list[str]:
-    """Greedy word wrap; the last allowed line is shortened with an ellipsis if needed."""
-    ellipsis = _safe("…")
-    lines: list[str] = []
-    words = text.split()
-    while words and len(lines) < max_lines:
-        line = words.pop(0)
-        while words and pdfmetrics.stringWidth(f"{line} {words[0]}", font, size) <= width:
-            line += f" {words.pop(0)}"
-        lines.append(line)
-    if words:
-        last = f"{lines[-1]} {' '.join(words)}"
-        while pdfmetrics.stringWidth(last + ellipsis, font, size) > width and len(last) > 1:
-            last = last[:-1]
-        lines[-1] = last.rstrip() + ellipsis
-    return lines
-
-
-def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list:
-    """Shapes of one small-multiple KPI trend: title, latest value and status, value line,
-    dashed target line, first and last quarter."""
-    regular, bold, _ = fonts()
-    shapes: list = []
-    latest = kpi_results[-1]
-    unit = latest.unit
-    for index, line in enumerate(_wrap(_safe(latest.label), bold, 7, width, 2)):
-        shapes.append(
-            String(
-                0, height - 8 - 8.5 * index, line, fontName=bold, fontSize=7, fillColor=HEADING_INK
-            )
-        )
-    status_word, status_colour = STATUS_STYLE.get(latest.status.value, STATUS_STYLE["no_data"])
-    line_y = height - 28
-    shapes.append(Rect(0, line_y - 0.5, 5, 5, fillColor=status_colour, strokeColor=None))
-    shapes.append(
-        String(
-            8,
-            line_y,
-            _safe(f"{format_value(latest.value, unit, NO_DATA)} · {status_word}"),
-            fontName=regular,
-            fontSize=6.5,
-            fillColor=INK,
-        )
-    )
-    if latest.target is not None:
-        shapes.append(
-            String(
-                width,
-                line_y,
-                _safe(f"target {format_value(latest.target, unit, NO_DATA)}"),
-                fontName=regular,
-                fontSize=6,
-                fillColor=MUTED,
-                textAnchor="end",
-            )
-        )
-    values = [k.value for k in kpi_results]
-    known = [float(v) for v in values if v is not None]
-    target = latest.target
-    scale_values = known + ([float(target)] if target is not None else [])
-    top = max(scale_values) if scale_values else 1.0
-    bottom = min(0.0, *scale_values) if scale_values else 0.0
-    if unit == "percent":
-        top, bottom = max(top, 1.0), min(bottom, 0.0)
-    if top == bottom:
-        top = bottom + 1
-    plot_x, plot_y = 0.0, 12.0
-    plot_w, plot_h = width, line_y - 6 - plot_y
-
-    def y_of(value: float) -> float:
-        return plot_y + 2 + (value - bottom) / (top - bottom) * (plot_h - 4)
-
-    def x_of(index: int) -> float:
-        return plot_x + 4 + (index / max(len(values) - 1, 1)) * (plot_w - 8)
-
-    shapes.append(Rect(plot_x, plot_y, plot_w, plot_h, fillColor=STRIPE_FILL, strokeColor=None))
-    if target is not None:
-        target_y = y_of(float(target))
-        shapes.append(
-            Line(
-                plot_x,
-                target_y,
-                plot_x + plot_w,
-                target_y,
-                strokeColor=OKABE_ITO["orange"],
-                strokeWidth=0.8,
-                strokeDashArray=[2, 1.5],
-            )
-        )
-    segments: list[list[float]] = [[]]
-    for index, value in enumerate(values):
-        if value is None:
-            segments.append([])
-        else:
-            segments[-1] += [x_of(index), y_of(float(value))]
-    for points in segments:
-        if len(points) >= 4:
-            shapes.append(PolyLine(points, strokeColor=OKABE_ITO["blue"], strokeWidth=1.1))
-    for index, value in enumerate(values):
-        if value is not None:
-            x, y = x_of(index), y_of(float(value))
-            shapes.append(
-                Rect(x - 1.3, y - 1.3, 2.6, 2.6, fillColor=OKABE_ITO["blue"], strokeColor=None)
-            )
-    shapes.append(
-        String(plot_x, 4, kpi_results[0].quarter, fontName=regular, fontSize=5.5, fillColor=MUTED)
-    )
-    shapes.append(
-        String(
-            plot_x + plot_w,
-            4,
-            latest.quarter,
-            fontName=regular,
-            fontSize=5.5,
-            fillColor=MUTED,
-            textAnchor="end",
-        )
-    )
-    return shapes
-
-
-def kpi_trend_rows(inputs: ReviewInputs, per_row: int = 3) -> list[Drawing]:
-    """KPI trends as small multiples, one Drawing per row so the grid can break across pages."""
-    names = [k.name for k in inputs.kpis if inputs.kpi_series.get(k.name)]
-    gap = 10.0
-    cell_w = (CONTENT_WIDTH - gap * (per_row - 1)) / per_row
-    cell_h = 84.0
-    rows = []
-    for start in range(0, len(names), per_row):
-        drawing = Drawing(CONTENT_WIDTH, cell_h + 6)
-        for offset, name in enumerate(names[start : start + per_row]):
-            group = Group(*_sparkline_cell(inputs.kpi_series[name], cell_w, cell_h))
-            group.translate(offset * (cell_w + gap), 3)
-            drawing.add(group)
-        rows.append(drawing)
-    return rows
 
 
 # --- the document --------------------------------------------------------------------------
@@ -653,87 +167,6 @@ def _record_timestamp(record: ReviewRecord | None, quarter: Quarter) -> datetime
     return datetime(quarter.end.year, quarter.end.month, quarter.end.day)
 
 
-def _fixed_timestamp(moment: datetime) -> TimeStamp:
-    stamp = TimeStamp(invariant=True)
-    stamp.t = calendar.timegm(moment.timetuple())
-    stamp.YMDhms = (
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-    )
-    stamp.dhh = stamp.dmm = 0
-    stamp.tzname = "UTC"
-    return stamp
-
-
-def _canvas_class(
-    header_left: str, footer_left: str, draft: bool, moment: datetime
-) -> type[Canvas]:
-    regular, bold, _ = fonts()
-
-    class MinutesCanvas(Canvas):
-        """Defers each page so the footer can say "Page X of Y"."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["invariant"] = 1
-            super().__init__(*args, **kwargs)
-            self._doc._timeStamp = _fixed_timestamp(moment)
-            self._pages: list[dict] = []
-
-        def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            total = len(self._pages)
-            for number, state in enumerate(self._pages, start=1):
-                self.__dict__.update(state)
-                self._decorate(number, total)
-                super().showPage()
-            super().save()
-
-        def _decorate(self, number: int, total: int) -> None:
-            self.saveState()
-            self.setStrokeColor(RULE)
-            self.setLineWidth(0.5)
-            self.line(
-                MARGIN, PAGE_HEIGHT - MARGIN + 8, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN + 8
-            )
-            self.line(MARGIN, MARGIN - 8, PAGE_WIDTH - MARGIN, MARGIN - 8)
-            self.setFillColor(MUTED)
-            self.setFont(regular, 7.5)
-            self.drawString(MARGIN, PAGE_HEIGHT - MARGIN + 12, _safe(header_left))
-            self.drawRightString(
-                PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN + 12, "DRAFT" if draft else "FINAL"
-            )
-            self.drawString(MARGIN, MARGIN - 18, _safe(footer_left))
-            self.drawRightString(PAGE_WIDTH - MARGIN, MARGIN - 18, f"Page {number} of {total}")
-            self.restoreState()
-
-    return MinutesCanvas
-
-
-def _watermark(draft: bool):
-    """A page callback drawing "DRAFT" across the page beneath the content of a draft."""
-    bold = fonts()[1]
-
-    def draw(canvas: Canvas, doc: BaseDocTemplate) -> None:
-        if not draft:
-            return
-        canvas.saveState()
-        canvas.setFillColor(colors.HexColor("#F1F1F1"))
-        canvas.setFont(bold, 110)
-        canvas.translate(PAGE_WIDTH / 2, PAGE_HEIGHT / 2)
-        canvas.rotate(50)
-        canvas.drawCentredString(0, -38, "DRAFT")
-        canvas.restoreState()
-
-    return draw
-
-
 def _status_line(record: ReviewRecord | None) -> str:
     if record is None:
         return (
@@ -743,30 +176,30 @@ def _status_line(record: ReviewRecord | None) -> str:
     if record.is_final:
         return (
             f"FINAL, revision {record.revision}: finalised by {record.finalised_by} on "
-            f"{_when(record.finalised_at)}. This revision is locked; any change makes a new revision."
+            f"{when_text(record.finalised_at)}. This revision is locked; any change makes a new revision."
         )
     return (
         f"DRAFT, revision {record.revision}: not finalised; last saved by "
-        f"{record.updated_by or record.created_by} on {_when(record.updated_at or record.created_at)}."
+        f"{record.updated_by or record.created_by} on {when_text(record.updated_at or record.created_at)}."
     )
 
 
 def _text_section(heading: str, text: str, record: ReviewRecord | None) -> list:
     if text.strip():
-        body: Flowable = _t(text)
+        body: Flowable = cell(text)
     elif record is None or not record.is_final:
-        body = _t("Not recorded yet: to be completed at the meeting.", "empty")
+        body = cell("Not recorded yet: to be completed at the meeting.", "empty")
     else:
-        body = _t("Nothing to report for this quarter.", "empty")
-    return [_h1(heading), body]
+        body = cell("Nothing to report for this quarter.", "empty")
+    return [heading1(heading), body]
 
 
 def _carried_section(inputs: ReviewInputs) -> list:
-    flow: list = [_h1(HEADING_A)]
+    flow: list = [heading1(HEADING_A)]
     carried = inputs.carried
     if not carried:
         flow.append(
-            _t(
+            cell(
                 "No actions from earlier management reviews were open at the start of the quarter "
                 "or closed during it.",
                 "empty",
@@ -775,7 +208,7 @@ def _carried_section(inputs: ReviewInputs) -> list:
         return flow
     counts = {state: sum(1 for c in carried if c.state is state) for state in ActionState}
     flow.append(
-        _t(
+        cell(
             f"{len(carried)} action(s) from earlier reviews, status as of "
             f"{inputs.as_of.isoformat()}: {counts[ActionState.DONE]} done, "
             f"{counts[ActionState.OPEN]} open, {counts[ActionState.OVERDUE]} overdue. Actions stay "
@@ -787,7 +220,7 @@ def _carried_section(inputs: ReviewInputs) -> list:
     for item in carried:
         rows.append(_carried_row(item))
     widths = [27 * mm, 54 * mm, 25 * mm, 20 * mm, 28 * mm, 20 * mm]
-    flow.append(_table(rows, widths))
+    flow.append(table(rows, widths))
     return flow
 
 
@@ -798,28 +231,28 @@ def _carried_row(item: CarriedAction) -> list[Any]:
         word += " (late)"
     elif item.state is ActionState.OVERDUE:
         word += f" ({item.days_overdue} d)"
-    description = escape(_safe(action.description))
+    description = escape(safe(action.description))
     if action.closing_note:
         description += (
-            f'<br/><font color="#5A5A5A">Note: {escape(_safe(action.closing_note))}</font>'
+            f'<br/><font color="#5A5A5A">Note: {escape(safe(action.closing_note))}</font>'
         )
     return [
-        _t(action.action_id, "cell"),
-        _p(description, "cell"),
-        _t(action.owner, "cell"),
-        _day(action.due_on),
-        _swatch(escape(word), colour),
-        _day(action.closed_on if item.state is ActionState.DONE else None),
+        cell(action.action_id, "cell"),
+        para(description, "cell"),
+        cell(action.owner, "cell"),
+        day_text(action.due_on),
+        swatch(escape(word), colour),
+        day_text(action.closed_on if item.state is ActionState.DONE else None),
     ]
 
 
 def _nonconformity_section(inputs: ReviewInputs) -> list:
-    flow: list = [_h2(HEADING_D1)]
+    flow: list = [heading2(HEADING_D1)]
     current = inputs.nonconformity_trend[-1] if inputs.nonconformity_trend else None
     aging = inputs.aging
     if current is not None:
         flow.append(
-            _t(
+            cell(
                 f"At {inputs.quarter.end.isoformat()}, {current.open_at_end} nonconformities "
                 f"(major and minor) were open, {current.overdue_at_end} of them past their due "
                 f"date; {current.raised} were raised and {current.closed} closed in the quarter. "
@@ -841,7 +274,7 @@ def _nonconformity_section(inputs: ReviewInputs) -> list:
                 "—" if n.mean_days_to_close is None else f"{n.mean_days_to_close:.1f}",
             ]
         )
-    flow.append(_table(rows, [30 * mm] + [(CONTENT_WIDTH - 30 * mm) / 5] * 5, (1, 2, 3, 4, 5)))
+    flow.append(table(rows, [30 * mm] + [(CONTENT_WIDTH - 30 * mm) / 5] * 5, (1, 2, 3, 4, 5)))
     flow.append(Spacer(1, 6))
     flow.append(nonconformity_charts(inputs))
     flow.append(Spacer(1, 6))
@@ -854,21 +287,21 @@ def _nonconformity_section(inputs: ReviewInputs) -> list:
         )
     aging_rows.append(
         [
-            _t("All open", "cell_bold"),
+            cell("All open", "cell_bold"),
             *[str(sum(getattr(b, t) for b in aging.buckets)) for t in FINDING_TYPES],
-            _t(str(aging.open_total), "cell_bold"),
+            cell(str(aging.open_total), "cell_bold"),
         ]
     )
     flow.append(
         KeepTogether(
             [
-                _t(
+                cell(
                     f"Aging of open findings at {aging.as_of.isoformat()} (all finding types; "
                     f"overdue: {aging.overdue})",
                     "cell_bold",
                 ),
                 Spacer(1, 2),
-                _table(
+                table(
                     aging_rows,
                     [30 * mm] + [(CONTENT_WIDTH - 30 * mm) / 5] * 5,
                     (1, 2, 3, 4, 5),
@@ -881,13 +314,13 @@ def _nonconformity_section(inputs: ReviewInputs) -> list:
 
 
 def _kpi_section(inputs: ReviewInputs) -> list:
-    flow: list = [_h2(HEADING_D2)]
+    flow: list = [heading2(HEADING_D2)]
     if not inputs.kpis:
-        flow.append(_t("No metric definitions are installed: run init.", "empty"))
+        flow.append(cell("No metric definitions are installed: run init.", "empty"))
         return flow
     counts = {s: sum(1 for k in inputs.kpis if k.status.value == s) for s in STATUS_STYLE}
     flow.append(
-        _t(
+        cell(
             f"{len(inputs.kpis)} KPIs of the metric catalog for {inputs.quarter.label}: "
             f"{counts['green']} green, {counts['amber']} amber, {counts['red']} red, "
             f"{counts['no_data']} without data. Each figure carries name@version so it can be "
@@ -902,7 +335,7 @@ def _kpi_section(inputs: ReviewInputs) -> list:
     for kpi in inputs.kpis:
         word, colour = STATUS_STYLE.get(kpi.status.value, STATUS_STYLE["no_data"])
         metric = (
-            f"{escape(_safe(kpi.label))}<br/>"
+            f"{escape(safe(kpi.label))}<br/>"
             f'<font size="6.5" color="#5A5A5A">{escape(kpi.ref)} · clause {escape(kpi.clause)}'
             + (f" · {escape(kpi.window_note)}" if kpi.window_note else "")
             + "</font>"
@@ -911,32 +344,32 @@ def _kpi_section(inputs: ReviewInputs) -> list:
             notes.append(f"{kpi.ref}: {kpi.problem}")
         rows.append(
             [
-                _p(metric, "cell"),
+                para(metric, "cell"),
                 format_value(kpi.value, kpi.unit, NO_DATA),
                 format_value(kpi.target, kpi.unit, NO_DATA) if kpi.target is not None else "—",
-                _swatch(word, colour),
+                swatch(word, colour),
                 format_change(kpi.value, kpi.previous_value, kpi.unit, kpi.direction),
             ]
         )
     widths = [74 * mm, 20 * mm, 20 * mm, 22 * mm, CONTENT_WIDTH - 136 * mm]
-    flow.append(_table(rows, widths, (1, 2)))
+    flow.append(table(rows, widths, (1, 2)))
     legend = " ".join(
-        f'<font color="{c.hexval().replace("0x", "#")}">{_safe("■")}</font> {w}'
+        f'<font color="{c.hexval().replace("0x", "#")}">{safe("■")}</font> {w}'
         for w, c in STATUS_STYLE.values()
     )
     flow.append(
-        _p(
+        para(
             f"Status against the metric's thresholds: {legend}. Change compares with "
             f"{inputs.quarter.previous().label} computed with the same definition version.",
             "muted",
         )
     )
     for note in notes:
-        flow.append(_t(f"No value — {note}", "muted"))
+        flow.append(cell(f"No value — {note}", "muted"))
     flow.append(Spacer(1, 6))
     flow.append(CondPageBreak(60 * mm))
     flow.append(
-        _t(
+        cell(
             f"KPI trends over {inputs.trend_quarters[0]}–{inputs.trend_quarters[-1]} "
             "(line: value; dashed: target)",
             "cell_bold",
@@ -948,9 +381,9 @@ def _kpi_section(inputs: ReviewInputs) -> list:
 
 
 def _objective_section(inputs: ReviewInputs) -> list:
-    flow: list = [_h2(HEADING_OBJECTIVES)]
+    flow: list = [heading2(HEADING_OBJECTIVES)]
     if not inputs.objectives:
-        flow.append(_t("No AI objectives are recorded: add them on the Objectives page.", "empty"))
+        flow.append(cell("No AI objectives are recorded: add them on the Objectives page.", "empty"))
         return flow
     units = {k.name: k.unit for k in inputs.kpis}
     rows: list[list[Any]] = [["Objective", "Target", "Deadline", "Value", "Progress", "Status"]]
@@ -959,9 +392,9 @@ def _objective_section(inputs: ReviewInputs) -> list:
         unit = units.get(objective.metric, "count")
         word, colour = OBJECTIVE_STYLE.get(progress.status.value, OBJECTIVE_STYLE["no_data"])
         title = (
-            f'{escape(_safe(objective.title))}<br/><font size="6.5" color="#5A5A5A">'
+            f'{escape(safe(objective.title))}<br/><font size="6.5" color="#5A5A5A">'
             f"{escape(objective.objective_id)} · metric {escape(objective.metric)}"
-            f"{' · owner ' + escape(_safe(objective.owner)) if objective.owner else ''}</font>"
+            f"{' · owner ' + escape(safe(objective.owner)) if objective.owner else ''}</font>"
         )
         if progress.progress is None:
             done = "—"
@@ -971,18 +404,18 @@ def _objective_section(inputs: ReviewInputs) -> list:
                 done += f" (time {progress.expected * 100:.0f} %)"
         rows.append(
             [
-                _p(title, "cell"),
+                para(title, "cell"),
                 format_value(objective.target, unit, NO_DATA),
-                _day(objective.deadline),
+                day_text(objective.deadline),
                 format_value(progress.value, unit, NO_DATA),
                 done,
-                _swatch(word, colour),
+                swatch(word, colour),
             ]
         )
     widths = [70 * mm, 18 * mm, 20 * mm, 18 * mm, 25 * mm, CONTENT_WIDTH - 151 * mm]
-    flow.append(_table(rows, widths, (1, 3)))
+    flow.append(table(rows, widths, (1, 3)))
     flow.append(
-        _t(
+        cell(
             "Progress: share of the way from the baseline to the target; time: share of the time "
             "from the baseline date to the deadline already elapsed.",
             "muted",
@@ -992,16 +425,16 @@ def _objective_section(inputs: ReviewInputs) -> list:
 
 
 def _audit_section(inputs: ReviewInputs) -> list:
-    flow: list = [_h2(HEADING_D3)]
+    flow: list = [heading2(HEADING_D3)]
     if not inputs.audits:
-        flow.append(_t(f"No audit findings were raised in {inputs.quarter.label}.", "empty"))
+        flow.append(cell(f"No audit findings were raised in {inputs.quarter.label}.", "empty"))
         return flow
     total = sum(inputs.findings_by_type.values())
     parts = ", ".join(
         f"{inputs.findings_by_type[t]} {FINDING_TYPE_PHRASES[t]}" for t in FINDING_TYPES
     )
     flow.append(
-        _t(
+        cell(
             f"{len(inputs.audits)} audit(s) raised {total} finding(s) in {inputs.quarter.label}: "
             f"{parts}."
         )
@@ -1028,7 +461,7 @@ def _audit_section(inputs: ReviewInputs) -> list:
         )
     num_w = 16 * mm
     flow.append(
-        _table(
+        table(
             rows,
             [30 * mm, 24 * mm, CONTENT_WIDTH - 54 * mm - 5 * num_w, *[num_w] * 5],
             (3, 4, 5, 6, 7),
@@ -1036,7 +469,7 @@ def _audit_section(inputs: ReviewInputs) -> list:
     )
     if more_audits:
         flow.append(
-            _t(
+            cell(
                 f"… and {len(more_audits)} more audit(s) with "
                 f"{sum(a.findings for a in more_audits)} finding(s).",
                 "muted",
@@ -1054,10 +487,10 @@ def _audit_section(inputs: ReviewInputs) -> list:
                 str(clause.total),
             ]
         )
-    flow.append(_t("Findings of the quarter by clause or control", "cell_bold"))
+    flow.append(cell("Findings of the quarter by clause or control", "cell_bold"))
     flow.append(Spacer(1, 2))
     flow.append(
-        _table(
+        table(
             clause_rows,
             [18 * mm, CONTENT_WIDTH - 18 * mm - 5 * num_w, *[num_w] * 5],
             (2, 3, 4, 5, 6),
@@ -1066,59 +499,59 @@ def _audit_section(inputs: ReviewInputs) -> list:
     rest = inputs.findings_by_clause[MAX_CLAUSE_ROWS:]
     if rest:
         flow.append(
-            _t(
+            cell(
                 f"… and {len(rest)} more clause(s) with {sum(c.total for c in rest)} finding(s).",
                 "muted",
             )
         )
     flow.append(
-        _t("Audits are identified by the audit id of the findings raised in the quarter.", "muted")
+        cell("Audits are identified by the audit id of the findings raised in the quarter.", "muted")
     )
     return flow
 
 
 def _results_section(inputs: ReviewInputs, record: ReviewRecord | None) -> list:
-    flow: list = [_h1(HEADING_RESULTS)]
+    flow: list = [heading1(HEADING_RESULTS)]
     decisions = record.decisions if record else []
     if decisions:
         rows: list[list[Any]] = [["No.", "Kind", "Decision"]]
         for number, decision in enumerate(decisions, start=1):
             rows.append(
-                [str(number), DECISION_KIND_TITLES[decision.kind], _t(decision.text, "cell")]
+                [str(number), DECISION_KIND_TITLES[decision.kind], cell(decision.text, "cell")]
             )
-        flow.append(_table(rows, [12 * mm, 34 * mm, CONTENT_WIDTH - 46 * mm]))
+        flow.append(table(rows, [12 * mm, 34 * mm, CONTENT_WIDTH - 46 * mm]))
     else:
-        flow.append(_t("No decisions recorded yet.", "empty"))
+        flow.append(cell("No decisions recorded yet.", "empty"))
     flow.append(Spacer(1, 6))
     flow.append(
-        _t("Actions raised by this review (each with an owner and a due date)", "cell_bold")
+        cell("Actions raised by this review (each with an owner and a due date)", "cell_bold")
     )
     flow.append(Spacer(1, 2))
     if inputs.new_actions:
         rows = [["Action", "Description", "Owner", "Due", "Status"]]
         for action in inputs.new_actions:
-            status = "Done " + _day(action.closed_on) if action.status.value == "done" else "Open"
+            status = "Done " + day_text(action.closed_on) if action.status.value == "done" else "Open"
             rows.append(
                 [
                     action.action_id,
-                    _t(action.description, "cell"),
-                    _t(action.owner, "cell"),
-                    _day(action.due_on),
+                    cell(action.description, "cell"),
+                    cell(action.owner, "cell"),
+                    day_text(action.due_on),
                     status,
                 ]
             )
-        flow.append(_table(rows, [27 * mm, 75 * mm, 32 * mm, 20 * mm, CONTENT_WIDTH - 154 * mm]))
+        flow.append(table(rows, [27 * mm, 75 * mm, 32 * mm, 20 * mm, CONTENT_WIDTH - 154 * mm]))
         flow.append(
-            _t(
+            cell(
                 "The next management review reports the status of these actions under input a).",
                 "muted",
             )
         )
     else:
-        flow.append(_t("No actions raised.", "empty"))
+        flow.append(cell("No actions raised.", "empty"))
     flow.append(Spacer(1, 4))
     flow.append(
-        _t(
+        cell(
             "These minutes are the documented information kept as evidence of the results of the "
             "management review (ISO/IEC 42001 9.3.3, 7.5).",
             "muted",
@@ -1130,12 +563,12 @@ def _results_section(inputs: ReviewInputs, record: ReviewRecord | None) -> list:
 def _approval_block(record: ReviewRecord | None) -> Flowable:
     regular, bold, _ = fonts()
     chair = record.chair if record and record.chair else ""
-    styles = _styles()
+    styles = paragraph_styles()
     line = "_" * 38
     rows = [
-        [Paragraph("Chair", styles["head"]), _t(chair or "—", "cell")],
-        [Paragraph("Signature", styles["head"]), _t(line, "cell")],
-        [Paragraph("Date", styles["head"]), _t(line, "cell")],
+        [Paragraph("Chair", styles["head"]), cell(chair or "—", "cell")],
+        [Paragraph("Signature", styles["head"]), cell(line, "cell")],
+        [Paragraph("Date", styles["head"]), cell(line, "cell")],
     ]
     table = Table(rows, colWidths=[36 * mm, 90 * mm], rowHeights=[16, 26, 26], hAlign="LEFT")
     table.setStyle(
@@ -1143,14 +576,14 @@ def _approval_block(record: ReviewRecord | None) -> Flowable:
     )
     if record is not None and record.is_final:
         note = (
-            f"Finalised in AIMS Review by {record.finalised_by} on {_when(record.finalised_at)} "
+            f"Finalised in AIMS Review by {record.finalised_by} on {when_text(record.finalised_at)} "
             f"and archived as {record.document_id} with its sha256."
         )
     else:
         note = (
             "Draft: the minutes are approved when the review is finalised and signed by the chair."
         )
-    return KeepTogether([_h1(HEADING_APPROVAL), _t(note, "muted"), Spacer(1, 4), table])
+    return KeepTogether([heading1(HEADING_APPROVAL), cell(note, "muted"), Spacer(1, 4), table])
 
 
 def minutes_story(inputs: ReviewInputs, record: ReviewRecord | None, fingerprint: str) -> list:
@@ -1158,19 +591,19 @@ def minutes_story(inputs: ReviewInputs, record: ReviewRecord | None, fingerprint
     quarter = inputs.quarter
     doc_id = record.document_id if record else document_id(quarter, None)
     flow: list = [
-        _t(inputs.organisation, "title"),
-        _t(f"{TITLE} — {quarter.label}", "subtitle"),
-        _t(
-            f"Quarter {quarter.label}: {_long_day(quarter.start)} – {_long_day(quarter.end)}",
+        cell(inputs.organisation, "title"),
+        cell(f"{TITLE} — {quarter.label}", "subtitle"),
+        cell(
+            f"Quarter {quarter.label}: {long_day_text(quarter.start)} – {long_day_text(quarter.end)}",
             "muted",
         ),
         Spacer(1, 4),
-        _t(_status_line(record), "small"),
-        _h1(HEADING_MEETING),
+        cell(_status_line(record), "small"),
+        heading1(HEADING_MEETING),
     ]
     meeting: list[tuple[str, Any]] = [
         ("Document id", doc_id),
-        ("Date held", _day(record.held_on) if record and record.held_on else "not recorded yet"),
+        ("Date held", day_text(record.held_on) if record and record.held_on else "not recorded yet"),
         ("Chair", record.chair if record and record.chair else "not recorded yet"),
         ("AIMS scope", (record.scope if record and record.scope else inputs.default_scope)),
         (
@@ -1188,22 +621,22 @@ def minutes_story(inputs: ReviewInputs, record: ReviewRecord | None, fingerprint
             (
                 "Revision",
                 f"Revision {record.revision} of the minutes, created by {record.created_by} on "
-                f"{_when(record.created_at)}. Reason: {record.revision_reason or '—'}",
+                f"{when_text(record.created_at)}. Reason: {record.revision_reason or '—'}",
             )
         )
-    flow.append(_key_values(meeting))
-    flow.append(_h1(HEADING_ATTENDEES))
+    flow.append(key_values(meeting))
+    flow.append(heading1(HEADING_ATTENDEES))
     attendees = record.attendees if record else []
     if attendees:
         rows: list[list[Any]] = [["Name", "Role"]]
-        rows += [[_t(a.name, "cell"), _t(a.role or "—", "cell")] for a in attendees]
-        flow.append(_table(rows, [60 * mm, CONTENT_WIDTH - 60 * mm]))
+        rows += [[cell(a.name, "cell"), cell(a.role or "—", "cell")] for a in attendees]
+        flow.append(table(rows, [60 * mm, CONTENT_WIDTH - 60 * mm]))
     else:
-        flow.append(_t("Not recorded yet.", "empty"))
-    flow.append(_h1(HEADING_AGENDA))
+        flow.append(cell("Not recorded yet.", "empty"))
+    flow.append(heading1(HEADING_AGENDA))
     flow.append(
-        _p(
-            "<br/>".join(f"{n}. {escape(_safe(item))}" for n, item in enumerate(AGENDA, start=1)),
+        para(
+            "<br/>".join(f"{n}. {escape(safe(item))}" for n, item in enumerate(AGENDA, start=1)),
             "body",
         )
     )
@@ -1211,11 +644,11 @@ def minutes_story(inputs: ReviewInputs, record: ReviewRecord | None, fingerprint
     flow += _text_section(HEADING_B, record.input_b if record else "", record)
     flow += _text_section(HEADING_C, record.input_c if record else "", record)
     flow.append(CondPageBreak(80 * mm))
-    flow.append(_h1(HEADING_D))
+    flow.append(heading1(HEADING_D))
     flow += _nonconformity_section(inputs)
     flow.append(CondPageBreak(60 * mm))
     flow += _kpi_section(inputs)
-    flow += bias_groups_section(inputs.bias_groups, _h2, _t, _table, CONTENT_WIDTH)
+    flow += bias_groups_section(inputs.bias_groups)
     flow.append(CondPageBreak(40 * mm))
     flow += _objective_section(inputs)
     flow.append(CondPageBreak(50 * mm))
@@ -1260,12 +693,12 @@ def build_minutes_pdf(inputs: ReviewInputs, record: ReviewRecord | None) -> byte
         topPadding=0,
         bottomPadding=0,
     )
-    doc.addPageTemplates([PageTemplate(id="minutes", frames=[frame], onPage=_watermark(draft))])
+    doc.addPageTemplates([PageTemplate(id="minutes", frames=[frame], onPage=watermark(draft))])
     header = f"{inputs.organisation} · {TITLE} {quarter.label}"
     footer = f"{doc_id} · data fingerprint {fingerprint[:12]}"
     doc.build(
         minutes_story(inputs, record, fingerprint),
-        canvasmaker=_canvas_class(header, footer, draft, _record_timestamp(record, quarter)),
+        canvasmaker=canvas_class(header, footer, draft, _record_timestamp(record, quarter)),
     )
     return buffer.getvalue()
 

@@ -1,10 +1,9 @@
-"""The management review tables (migration 3), declared apart from aims_metrics.review so that
-store.migrate() can register them without importing the review module (pydantic models, every
-CLI start-up). aims_metrics.review uses REVIEW_TABLES_SQL from here: one source of truth."""
+"""The management review tables (migration 3), declared as data apart from the review modules so
+that store.migrate() reads them without importing those (pydantic models, every CLI start-up),
+and without this module importing the store. review.records uses REVIEW_TABLES_SQL from here: one
+source of truth."""
 
 from __future__ import annotations
-
-from aims_metrics import store
 
 REVIEW_TABLES_SQL = (
     """CREATE TABLE IF NOT EXISTS reviews (
@@ -34,10 +33,5 @@ REVIEW_TABLES_SQL = (
         PRIMARY KEY (quarter, revision))""",
 )
 
-store.register_migration(
-    store.Migration(
-        3,
-        "management review: reviews, decisions, actions, minutes archive",
-        store.sql_migration(*REVIEW_TABLES_SQL),
-    )
-)
+# (version, description, DDL statements): read by store.load_migrations
+MIGRATION = (3, "management review: reviews, decisions, actions, minutes archive", REVIEW_TABLES_SQL)

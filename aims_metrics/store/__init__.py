@@ -345,8 +345,9 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return int(version)
 
 
-# Modules that own tables register their migrations when imported; migrate() imports them all
-# first, so no process can skip a migration just because it never imported its module.
+# Modules that own tables declare their migration as data, MIGRATION = (version, description, DDL
+# statements), and import nothing of the store; migrate() reads them all first, so no process can
+# skip a migration just because it never imported the module that owns the tables.
 MIGRATION_MODULES = (
     "aims_metrics.auth.schema",
     "aims_metrics.review.schema",
@@ -355,11 +356,15 @@ MIGRATION_MODULES = (
 
 
 def load_migrations() -> list[Migration]:
-    """Every registered migration, after importing the modules that declare them."""
+    """Every migration: the store's own and those the MIGRATION_MODULES declare."""
     import importlib
 
+    known = {m.version for m in MIGRATIONS}
     for module in MIGRATION_MODULES:
-        importlib.import_module(module)
+        version, description, statements = importlib.import_module(module).MIGRATION
+        if version not in known:
+            register_migration(Migration(version, description, sql_migration(*statements)))
+            known.add(version)
     return MIGRATIONS
 
 

@@ -1,0 +1,194 @@
+"""Metric files (YAML, analyst-owned): parse and validate their shape and reference rules, and
+render definitions as text (a filter as a sentence, a definition as a one-metric file).
+
+Validation reports every problem at once with its YAML path; `metrics.editing` adds the DuckDB
+dry run and saves.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from aims_metrics.metrics.models import (
+    NO_VALUE_OPS,
+    PERIOD_END,
+    PERIOD_START,
+    DefinitionProblem,
+    Filter,
+    MetricDefinition,
+    MetricFile,
+    Op,
+    yaml_path,
+)
+from aims_metrics.metrics.sources import shipped_sources
+from aims_metrics.metrics.validation import definition_problems
+
+_UNION_TAGS = {"str", "int", "float", "bool", "date", "none", "list"}
+
+
+# --- parsing ---------------------------------------------------------------------------------
+
+
+def _pydantic_problems(error: ValidationError) -> list[DefinitionProblem]:
+    problems = []
+    for item in error.errors():
+        loc = tuple(
+            p for p in item["loc"] if not (isinstance(p, str) and (p in _UNION_TAGS or "[" in p))
+        )
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = f"unknown field {loc[-1]!r} (not part of the metric format)"
+        elif item["type"] == "missing":
+            message = f"{loc[-1]} is required"
+        problems.append(DefinitionProblem(yaml_path(loc), message))
+    return list(dict.fromkeys(problems))
+
+
+# User files go through the pure-Python parser, whose error messages (with line numbers) the
+# editor and `metrics validate` report.
+def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
+    """The YAML document as data, or the file-level problem (syntax, not a mapping)."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error)
+        return None, [DefinitionProblem("<file>", f"not valid YAML: {where}{problem}")]
+    if not isinstance(data, dict):
+        return None, [
+            DefinitionProblem("<file>", "a metric file is a mapping with schema_version and metrics")
+        ]
+    return data, []
+
+
+def validate_document(data: dict) -> tuple[MetricFile | None, list[DefinitionProblem]]:
+    try:
+        return MetricFile.model_validate(data), []
+    except ValidationError as error:
+        return None, _pydantic_problems(error)
+
+
+def parse_metric_file(text: str) -> tuple[MetricFile | None, list[DefinitionProblem]]:
+    """Parse YAML and validate its shape with pydantic; every problem at once."""
+    data, problems = load_document(text)
+    if data is None:
+        return None, problems
+    return validate_document(data)
+
+
+def reference_problems(metric_file: MetricFile) -> list[DefinitionProblem]:
+    """Reference rules for every metric of a parsed file, plus duplicate names."""
+    return reference_problems_of(list(enumerate(metric_file.metrics)))
+
+
+def reference_problems_of(
+    indexed: list[tuple[int, MetricDefinition]],
+) -> list[DefinitionProblem]:
+    sources = shipped_sources()
+    problems: list[DefinitionProblem] = []
+    first_seen: dict[str, int] = {}
+    for index, definition in indexed:
+        prefix = f"metrics[{index}]"
+        if definition.name in first_seen:
+            problems.append(
+                DefinitionProblem(
+                    f"{prefix}.name",
+                    f"metric {definition.name!r} appears more than once "
+                    f"(also metrics[{first_seen[definition.name]}])",
+                )
+            )
+        first_seen.setdefault(definition.name, index)
+        problems += definition_problems(definition, sources, prefix)
+    return problems
+
+
+def metrics_valid_alone(data: dict) -> list[tuple[int, MetricDefinition]]:
+    """In a document whose shape is invalid, the metrics whose own shape is valid (so their
+    reference problems can be reported in the same pass), with their index in the file."""
+    entries = data.get("metrics")
+    valid = []
+    for index, entry in enumerate(entries if isinstance(entries, list) else []):
+        try:
+            valid.append((index, MetricDefinition.model_validate(entry)))
+        except ValidationError:
+            continue
+    return valid
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+_OP_WORDS = {
+    Op.EQ: "is",
+    Op.NEQ: "is not",
+    Op.IN: "is one of",
+    Op.NOT_IN: "is none of",
+    Op.GT: "is greater than",
+    Op.GTE: "is at least",
+    Op.LT: "is less than",
+    Op.LTE: "is at most",
+}
+_DATE_OP_WORDS = {
+    Op.GT: "is after",
+    Op.GTE: "is on or after",
+    Op.LT: "is before",
+    Op.LTE: "is on or before",
+}
+_NO_VALUE_WORDS = {
+    Op.IS_NULL: "is empty",
+    Op.IS_NOT_NULL: "is set",
+    Op.IS_TRUE: "is true",
+    Op.IS_FALSE: "is false",
+}
+
+
+def _value_words(value: Any) -> str:
+    if value == PERIOD_START:
+        return "the period start"
+    if value == PERIOD_END:
+        return "the period end"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def describe_filter(filter: Filter) -> str:
+    """A filter as a human sentence, e.g. "severity is one of high, critical"."""
+    if filter.sql is not None:
+        return f"condition: {filter.sql.strip()}"
+    op = filter.op
+    assert op is not None
+    if op in NO_VALUE_OPS:
+        return f"{filter.field} {_NO_VALUE_WORDS[op]}"
+    if isinstance(filter.value, list):
+        return f"{filter.field} {_OP_WORDS[op]} {', '.join(_value_words(v) for v in filter.value)}"
+    datelike = filter.value in (PERIOD_START, PERIOD_END) or _looks_like_date(filter.value)
+    words = _DATE_OP_WORDS.get(op, _OP_WORDS[op]) if datelike else _OP_WORDS[op]
+    return f"{filter.field} {words} {_value_words(filter.value)}"
+
+
+def _looks_like_date(value: Any) -> bool:
+    from datetime import date
+
+    if isinstance(value, date):
+        return True
+    try:
+        date.fromisoformat(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def definition_to_yaml(definition: MetricDefinition) -> str:
+    """A definition as a one-metric file in the metric format (for the editor and `metrics show`)."""
+    data = definition.model_dump(mode="json", exclude_none=True)
+    for key in ("grain",):
+        if data.get(key) == "quarter":
+            data.pop(key)
+    document = {"schema_version": 1, "metrics": [data]}
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100)

@@ -1,0 +1,270 @@
+"""The minutes' charts, drawn with reportlab.graphics (no browser needed): nonconformities per
+quarter by finding type, and the KPI trends as small multiples."""
+
+
+from __future__ import annotations
+
+from typing import Any
+
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Drawing, Group, Line, PolyLine, Rect, String
+from reportlab.lib import colors
+from reportlab.pdfbase import pdfmetrics
+
+from aims_metrics.metrics.formatting import format_value
+from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs
+from aims_metrics.review.pdf_style import (
+    CONTENT_WIDTH,
+    FINDING_TYPE_COLOURS,
+    FINDING_TYPE_TITLES,
+    HEADING_INK,
+    INK,
+    MUTED,
+    NO_DATA,
+    OKABE_ITO,
+    RULE,
+    STATUS_STYLE,
+    STRIPE_FILL,
+    fonts,
+    safe,
+)
+
+# --- charts ------------------------------------------------------------------------------------
+
+
+def nice_step(maximum: float) -> float:
+    if maximum <= 0:
+        return 1
+    raw = maximum / 4
+    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
+        if step >= raw:
+            return step
+    return raw
+
+
+def bar_chart(
+    title: str,
+    categories: list[str],
+    series: list[tuple[str, list[int], colors.Color]],
+    width: float,
+    height: float,
+    stacked: bool,
+) -> Drawing:
+    """A (stacked) vertical bar chart with a title and a legend below it."""
+    regular, bold, _ = fonts()
+    drawing = Drawing(width, height)
+    drawing.add(
+        String(0, height - 10, safe(title), fontName=bold, fontSize=8, fillColor=HEADING_INK)
+    )
+    chart = VerticalBarChart()
+    chart.x, chart.y = 26, 34
+    chart.width, chart.height = width - 34, height - 54
+    chart.data = [values for _, values, _ in series]
+    totals = (
+        [sum(column) for column in zip(*chart.data, strict=True)]
+        if stacked
+        else [max(column) for column in zip(*chart.data, strict=True)]
+    )
+    top = max(totals) if totals else 0
+    step = nice_step(top)
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.valueMax = max(step, step * -(-top // step))
+    chart.valueAxis.valueStep = step
+    chart.valueAxis.labelTextFormat = "%d"
+    chart.valueAxis.labels.fontName = regular
+    chart.valueAxis.labels.fontSize = 6.5
+    chart.valueAxis.strokeColor = RULE
+    chart.valueAxis.visibleGrid = True
+    chart.valueAxis.gridStrokeColor = colors.HexColor("#E3E7EB")
+    chart.valueAxis.gridStrokeWidth = 0.4
+    chart.categoryAxis.categoryNames = categories
+    chart.categoryAxis.labels.fontName = regular
+    chart.categoryAxis.labels.fontSize = 6.5
+    chart.categoryAxis.strokeColor = RULE
+    if stacked:
+        chart.categoryAxis.style = "stacked"
+    chart.barSpacing = 0
+    chart.groupSpacing = 6
+    chart.strokeColor = None
+    for index, (_, _, colour) in enumerate(series):
+        chart.bars[index].fillColor = colour
+        chart.bars[index].strokeColor = colors.white
+        chart.bars[index].strokeWidth = 0.3
+    drawing.add(chart)
+    if len(series) > 1:
+        x = 26.0
+        for name, _, colour in series:
+            drawing.add(Rect(x, 6, 7, 7, fillColor=colour, strokeColor=None))
+            drawing.add(
+                String(x + 10, 7, safe(name), fontName=regular, fontSize=6.5, fillColor=INK)
+            )
+            x += 14 + pdfmetrics.stringWidth(safe(name), regular, 6.5) + 8
+    return drawing
+
+
+def nonconformity_charts(inputs: ReviewInputs) -> Drawing:
+    """Open nonconformities per quarter end beside the aging buckets stacked by finding type."""
+    half = CONTENT_WIDTH / 2 - 6
+    height = 150.0
+    combined = Drawing(CONTENT_WIDTH, height)
+    trend = bar_chart(
+        "Open nonconformities at each quarter end",
+        [n.quarter for n in inputs.nonconformity_trend],
+        [
+            (
+                "Open nonconformities",
+                [n.open_at_end for n in inputs.nonconformity_trend],
+                OKABE_ITO["blue"],
+            )
+        ],
+        half,
+        height,
+        stacked=False,
+    )
+    buckets = inputs.aging.buckets
+    aging = bar_chart(
+        f"Open findings by age at {inputs.quarter.end.isoformat()} (days)",
+        [b.bucket for b in buckets],
+        [
+            (FINDING_TYPE_TITLES[t], [int(getattr(b, t)) for b in buckets], FINDING_TYPE_COLOURS[t])
+            for t in FINDING_TYPES
+        ],
+        half,
+        height,
+        stacked=True,
+    )
+    trend_group = trend.asGroup()
+    aging_group = aging.asGroup()
+    aging_group.translate(half + 12, 0)
+    combined.add(trend_group)
+    combined.add(aging_group)
+    return combined
+
+
+def wrap_text(text: str, font: str, size: float, width: float, max_lines: int) -> list[str]:
+    """Greedy word wrap; the last allowed line is shortened with an ellipsis if needed."""
+    ellipsis = safe("…")
+    lines: list[str] = []
+    words = text.split()
+    while words and len(lines) < max_lines:
+        line = words.pop(0)
+        while words and pdfmetrics.stringWidth(f"{line} {words[0]}", font, size) <= width:
+            line += f" {words.pop(0)}"
+        lines.append(line)
+    if words:
+        last = f"{lines[-1]} {' '.join(words)}"
+        while pdfmetrics.stringWidth(last + ellipsis, font, size) > width and len(last) > 1:
+            last = last[:-1]
+        lines[-1] = last.rstrip() + ellipsis
+    return lines
+
+
+def _sparkline_header(latest: Any, width: float, height: float) -> tuple[list, float]:
+    """Title (up to two lines), latest value with its status, and the target; returns the shapes
+    and the baseline of the value line."""
+    regular, bold, _ = fonts()
+    shapes: list = []
+    unit = latest.unit
+    for index, line in enumerate(wrap_text(safe(latest.label), bold, 7, width, 2)):
+        shapes.append(
+            String(
+                0, height - 8 - 8.5 * index, line, fontName=bold, fontSize=7, fillColor=HEADING_INK
+            )
+        )
+    status_word, status_colour = STATUS_STYLE.get(latest.status.value, STATUS_STYLE["no_data"])
+    line_y = height - 28
+    shapes.append(Rect(0, line_y - 0.5, 5, 5, fillColor=status_colour, strokeColor=None))
+    value_text = safe(f"{format_value(latest.value, unit, NO_DATA)} · {status_word}")
+    shapes.append(String(8, line_y, value_text, fontName=regular, fontSize=6.5, fillColor=INK))
+    if latest.target is not None:
+        target_text = safe(f"target {format_value(latest.target, unit, NO_DATA)}")
+        shapes.append(
+            String(
+                width, line_y, target_text, fontName=regular, fontSize=6, fillColor=MUTED,
+                textAnchor="end",
+            )
+        )
+    return shapes, line_y
+
+
+def _value_range(values: list[Any], target: Any, unit: str) -> tuple[float, float]:
+    """The bottom and top of a sparkline's scale: the values and the target, from 0 (0..1 at
+    least for percentages)."""
+    scale_values = [float(v) for v in values if v is not None]
+    scale_values += [float(target)] if target is not None else []
+    top = max(scale_values) if scale_values else 1.0
+    bottom = min(0.0, *scale_values) if scale_values else 0.0
+    if unit == "percent":
+        top, bottom = max(top, 1.0), min(bottom, 0.0)
+    return bottom, (bottom + 1 if top == bottom else top)
+
+
+def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list:
+    """Shapes of one small-multiple KPI trend: the header, the value line, the dashed target line,
+    and the first and last quarter."""
+    regular = fonts()[0]
+    latest = kpi_results[-1]
+    shapes, line_y = _sparkline_header(latest, width, height)
+    values = [k.value for k in kpi_results]
+    target = latest.target
+    bottom, top = _value_range(values, target, latest.unit)
+    plot_y, plot_w = 12.0, width
+    plot_h = line_y - 6 - plot_y
+
+    def y_of(value: float) -> float:
+        return plot_y + 2 + (value - bottom) / (top - bottom) * (plot_h - 4)
+
+    def x_of(index: int) -> float:
+        return 4 + (index / max(len(values) - 1, 1)) * (plot_w - 8)
+
+    shapes.append(Rect(0, plot_y, plot_w, plot_h, fillColor=STRIPE_FILL, strokeColor=None))
+    if target is not None:
+        target_y = y_of(float(target))
+        shapes.append(
+            Line(
+                0, target_y, plot_w, target_y, strokeColor=OKABE_ITO["orange"], strokeWidth=0.8,
+                strokeDashArray=[2, 1.5],
+            )
+        )
+    segments: list[list[float]] = [[]]
+    for index, value in enumerate(values):
+        if value is None:
+            segments.append([])
+        else:
+            segments[-1] += [x_of(index), y_of(float(value))]
+    for points in segments:
+        if len(points) >= 4:
+            shapes.append(PolyLine(points, strokeColor=OKABE_ITO["blue"], strokeWidth=1.1))
+    for index, value in enumerate(values):
+        if value is not None:
+            x, y = x_of(index), y_of(float(value))
+            shapes.append(
+                Rect(x - 1.3, y - 1.3, 2.6, 2.6, fillColor=OKABE_ITO["blue"], strokeColor=None)
+            )
+    shapes.append(
+        String(0, 4, kpi_results[0].quarter, fontName=regular, fontSize=5.5, fillColor=MUTED)
+    )
+    shapes.append(
+        String(
+            plot_w, 4, latest.quarter, fontName=regular, fontSize=5.5, fillColor=MUTED,
+            textAnchor="end",
+        )
+    )
+    return shapes
+
+
+def kpi_trend_rows(inputs: ReviewInputs, per_row: int = 3) -> list[Drawing]:
+    """KPI trends as small multiples, one Drawing per row so the grid can break across pages."""
+    names = [k.name for k in inputs.kpis if inputs.kpi_series.get(k.name)]
+    gap = 10.0
+    cell_w = (CONTENT_WIDTH - gap * (per_row - 1)) / per_row
+    cell_h = 84.0
+    rows = []
+    for start in range(0, len(names), per_row):
+        drawing = Drawing(CONTENT_WIDTH, cell_h + 6)
+        for offset, name in enumerate(names[start : start + per_row]):
+            group = Group(*_sparkline_cell(inputs.kpi_series[name], cell_w, cell_h))
+            group.translate(offset * (cell_w + gap), 3)
+            drawing.add(group)
+        rows.append(drawing)
+    return rows
