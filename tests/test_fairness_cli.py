@@ -229,3 +229,18 @@ def test_logistic_regression_on_adult_by_sex_and_race(tmp_path):
     by_sex = p.groupby(test["sex"]).mean()
     assert sex_dp["value"] == pytest.approx(by_sex["Male"] - by_sex["Female"], rel=1e-12)
     assert sex_dp["passed"] is (sex_dp["value"] <= 0.1)
+
+
+def test_an_xlsx_workbook_is_read_like_a_csv_with_spreadsheet_rows(db, tmp_path):
+    frame = pd.read_csv(CLEAN)
+    frame.loc[4, "group"] = None  # spreadsheet row 6
+    path = tmp_path / "predictions.xlsx"
+    frame.to_excel(path, index=False, sheet_name="scores")
+    code, _out, err = evaluate(db, path, *BASE, *LABELS, "--sensitive", "group")
+    assert code == 1
+    assert err.splitlines()[0] == f"{path}:6: group: empty value: every row needs a group"
+    frame.loc[4, "group"] = "A"
+    frame.to_excel(path, index=False, sheet_name="scores")
+    code, out, err = evaluate(db, path, *BASE, *LABELS, "--sensitive", "group", "--format", "json")
+    assert code == 0, err
+    assert [g["n"] for g in json.loads(out)["groups"]] == [40, 40]
