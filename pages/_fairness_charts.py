@@ -3,6 +3,8 @@ disparities with pass/fail as word, symbol and colour, and disparities across mo
 
 from __future__ import annotations
 
+from html import escape
+
 import pandas as pd
 import plotly.graph_objects as go
 
@@ -37,7 +39,7 @@ def group_chart(groups: pd.DataFrame, rate: str, threshold: float | None) -> go.
     values = shown[rate].astype(float)
     colours = [INSUFFICIENT if small else _ui.SERIES_COLOURS[0] for small in shown["insufficient"]]
     labels = [
-        f"{g} (n={int(n):,}{', too few' if small else ''})"
+        f"{escape(str(g))} (n={int(n):,}{', too few' if small else ''})"
         for g, n, small in zip(shown["group"], shown["n"], shown["insufficient"], strict=True)
     ]
     figure = go.Figure(
@@ -107,7 +109,7 @@ def history_chart(history: pd.DataFrame, attribute: str, thresholds: dict[str, f
         colour = _ui.SERIES_COLOURS[index % len(_ui.SERIES_COLOURS)]
         figure.add_trace(
             go.Scatter(
-                x=[f"{v} ({d:%Y-%m-%d})" for v, d in zip(part["model_version"],
+                x=[f"{escape(str(v))} ({d:%Y-%m-%d})" for v, d in zip(part["model_version"],
                                                           part["executed_on"], strict=True)],
                 y=part["value"],
                 mode="lines+markers",
@@ -121,7 +123,7 @@ def history_chart(history: pd.DataFrame, attribute: str, thresholds: dict[str, f
             figure.add_hline(y=threshold, line_dash="dash", line_color="#555555")
             break
     figure.update_layout(
-        title=f"Disparities for {attribute} across model versions",
+        title=f"Disparities for {escape(attribute)} across model versions",
         yaxis={"title": "value (x: failed; dashed: difference threshold)"},
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
         margin={"t": 50, "b": 10},

@@ -51,7 +51,7 @@ def draw_run(run: fairness_store.FairnessRun, key: str) -> None:
     groups = pd.DataFrame(run.group_rows())
     tests = pd.DataFrame(run.test_rows())
     for warning in run.evaluation.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(_ui.plain(warning), icon=":material/warning:")
     draw_groups(groups, tests, key)
 
 
@@ -102,19 +102,19 @@ def uploaded_predictions():
         _ui.empty_state("Upload a predictions file to evaluate it.")
         return None
     if upload.size > MAX_UPLOAD_MB * 2**20:
-        st.error(f"{upload.name} is over {MAX_UPLOAD_MB} MB: use the CLI (fairness evaluate).")
+        st.error(f"{_ui.plain(upload.name)} is over {MAX_UPLOAD_MB} MB: use the CLI (fairness evaluate).")
         return None
     kept = st.session_state.get("fairness_file")
     if kept is None or kept[0] != upload.file_id:
         try:
             kept = (upload.file_id, read_source(upload.getvalue(), upload.name))
         except FileProblem as problem:
-            st.error(f"{upload.name} cannot be read: {problem}")
+            st.error(f"{_ui.plain(upload.name)} cannot be read: {_ui.plain(problem)}")
             return None
         st.session_state["fairness_file"] = kept
     raw = kept[1]
     preview = raw.table.slice(0, 10).to_pandas().drop(columns="_row").set_axis(raw.headers, axis=1)
-    st.caption(f"{upload.name}: {raw.row_count:,} rows; the first 10")
+    st.caption(f"{_ui.plain(upload.name)}: {raw.row_count:,} rows; the first 10")
     st.dataframe(preview, hide_index=True, key="fairness_preview")
     return raw
 
@@ -201,7 +201,7 @@ def evaluate_form() -> None:
         return
     except EvaluationRejected as error:
         bar.empty()
-        st.error(f"Nothing was evaluated: {error}")
+        st.error(f"Nothing was evaluated: {_ui.plain(error)}")
         return
     bar.progress(1.0, text="Evaluated")
     st.session_state[RUN_KEY] = run
@@ -212,7 +212,9 @@ def pending_run() -> None:
     if run is None:
         return
     who = run.identity
-    st.subheader(f"Result: {who.system_id} {who.model_version}, {who.stage}, {who.executed_on}")
+    st.subheader(
+        _ui.plain(f"Result: {who.system_id} {who.model_version}, {who.stage}, {who.executed_on}")
+    )
     failed = sum(not t["passed"] for t in run.test_rows())
     st.markdown(
         f"{_ui.status_badge('red' if failed else 'green')} &nbsp; {failed} of "
@@ -250,7 +252,7 @@ def results_section() -> None:
     attribute = st.selectbox("Attribute", attributes, key="fairness_history_attribute")
     sentence = charts.gap_sentence(history, attribute, "demographic_parity_difference")
     if sentence:
-        st.info(sentence, icon=":material/trending_down:")
+        st.info(_ui.plain(sentence), icon=":material/trending_down:")
     thresholds = policy.thresholds.model_dump()
     _ui.chart(charts.history_chart(history, attribute, thresholds), key="fairness_history_chart")
     runs = history[["evaluation_id", "model_version", "executed_on", "stage"]].drop_duplicates()
