@@ -175,3 +175,13 @@ def test_demo_history_shows_the_gap_closing(demo_db_path, monkeypatch):
     assert "demographic_parity_difference for gender" in sentence and "closing" in sentence
     groups = next(d.value for d in at.dataframe if "insufficient" in d.value.columns)
     assert groups.set_index("group").loc["non-binary", "insufficient"]
+
+
+def test_text_from_the_file_is_shown_inert(app_db):
+    hostile = "[click](http://evil.example)"
+    text = predictions_csv() + f"1,1,{hostile}\n"
+    at = evaluate(upload(signed_in("governance_lead"), text))
+    assert not at.exception and not at.error, [e.value for e in at.error]
+    warning = at.warning[0].value
+    assert "\\[click\\](http://evil.example)" in warning  # brackets escaped: no link is drawn
+    assert hostile not in warning
