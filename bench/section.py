@@ -34,6 +34,7 @@ from bench.common import (
     register_migrations,
     timed,
 )
+from bench.fairness import section_fairness
 
 
 class Mismatch(AssertionError):
@@ -448,6 +449,7 @@ SECTIONS: dict[str, Callable[[Path, dict], list[Row]]] = {
     "minutes": section_minutes,
     "pages": section_pages,
     "cli": section_cli,
+    "fairness": section_fairness,
     "growth": section_growth,
 }
 

@@ -39,6 +39,8 @@ CAN = {
     Action.MANAGE_USERS:     "- - - - Y",
     Action.EDIT_SETTINGS:    "- - - - Y",
     Action.VIEW_AUDIT_LOG:   "- - - - Y",
+    Action.EVALUATE_FAIRNESS:    "- - Y Y Y",
+    Action.EDIT_FAIRNESS_POLICY: "- - - Y Y",
 }  # fmt: skip
 
 # page url path → allowed for (signed out, executive, governance_lead, analyst, admin)
@@ -48,6 +50,7 @@ PAGE_ACCESS = {
     "nonconformity-aging": "- Y Y Y Y",
     "ai-objectives":       "- Y Y Y Y",
     "management-review":   "- Y Y Y Y",
+    "fairness-evaluation": "- Y Y Y Y",
     "data-import":         "- - Y Y Y",
     "metric-definitions":  "- - - Y Y",
     "administration":      "- - - - Y",
@@ -238,6 +241,9 @@ WRITE_ACTIONS = {
     "set_password": Action.MANAGE_USERS,
     "set_setting": Action.EDIT_SETTINGS,
     "restore_database": Action.MANAGE_USERS,
+    "save_run": Action.EVALUATE_FAIRNESS,
+    "evaluate_file": Action.EVALUATE_FAIRNESS,
+    "save_policy": Action.EDIT_FAIRNESS_POLICY,
 }
 # admin.py picks one of these into a variable before the guarded write.
 ADMIN_USER_OPERATIONS = {"set_role", "disable_user", "enable_user", "set_password"}
@@ -283,6 +289,7 @@ def test_every_library_write_is_known_to_this_test():
         "load_dataset",
         "seed_objectives",
         "seed_demo_review",
+        "seed_fairness_demo",
         "migrate",
         "main",
         "run_restore",
@@ -360,6 +367,10 @@ FORGED_STATE = {
     # metrics page
     "metric_form_save": True,
     "metric_yaml_save": True,
+    # fairness page
+    "fairness_save": True,
+    "fairness_policy_save": True,
+    "fairness_policy_reason": "forged policy",
 }
 
 
@@ -398,6 +409,8 @@ FORBIDDEN_BUTTONS = {
     Action.EDIT_OBJECTIVES: {"objective_delete"},
     Action.FINALISE_MINUTES: {"review_finalise"},
     Action.EDIT_METRICS: {"metric_form_save", "metric_yaml_save"},
+    Action.EVALUATE_FAIRNESS: {"fairness_evaluate", "fairness_save"},
+    Action.EDIT_FAIRNESS_POLICY: {"fairness_policy_save"},
     Action.MANAGE_USERS: {
         "change_user_set_role",
         "change_user_disable",

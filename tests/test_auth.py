@@ -31,6 +31,8 @@ EXPECTED = {
     Action.MANAGE_USERS: {"admin"},
     Action.EDIT_SETTINGS: {"admin"},
     Action.VIEW_AUDIT_LOG: {"admin"},
+    Action.EVALUATE_FAIRNESS: {"governance_lead", "analyst", "admin"},
+    Action.EDIT_FAIRNESS_POLICY: {"analyst", "admin"},
 }
 
 

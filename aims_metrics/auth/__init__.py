@@ -55,6 +55,8 @@ class Action(StrEnum):
     MANAGE_USERS = "manage_users"
     EDIT_SETTINGS = "edit_settings"
     VIEW_AUDIT_LOG = "view_audit_log"
+    EVALUATE_FAIRNESS = "evaluate_fairness"
+    EDIT_FAIRNESS_POLICY = "edit_fairness_policy"
 
 
 # The permission matrix: the least role allowed to perform each action.
@@ -69,6 +71,8 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.MANAGE_USERS: Role.ADMIN,
     Action.EDIT_SETTINGS: Role.ADMIN,
     Action.VIEW_AUDIT_LOG: Role.ADMIN,
+    Action.EVALUATE_FAIRNESS: Role.GOVERNANCE_LEAD,
+    Action.EDIT_FAIRNESS_POLICY: Role.ANALYST,
 }
 
 

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "aims_metrics.cli.review",
     "aims_metrics.cli.users",
     "aims_metrics.cli.ops",
+    "aims_metrics.cli.fairness",
 )
 # Which module registers each top-level command, so a run imports only the module it needs
 # (start-up time of `kpis` matters to scripts); tests/test_docs.py keeps this table honest.
@@ -39,6 +40,7 @@ COMMAND_OWNERS = {
     "backup": "aims_metrics.cli.ops",
     "restore": "aims_metrics.cli.ops",
     "audit-log": "aims_metrics.cli.ops",
+    "fairness": "aims_metrics.cli.fairness",
 }
 
 def _requested_command(argv: list[str]) -> str | None:

@@ -348,7 +348,11 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
 # Modules that own tables declare their migration as data, MIGRATION = (version, description, DDL
 # statements), and import nothing of the store; migrate() reads them all first, so no process can
 # skip a migration just because it never imported the module that owns the tables.
-MIGRATION_MODULES = ("aims_metrics.auth.schema", "aims_metrics.review.schema")
+MIGRATION_MODULES = (
+    "aims_metrics.auth.schema",
+    "aims_metrics.review.schema",
+    "aims_metrics.performance.fairness_schema",
+)
 
 
 def load_migrations() -> list[Migration]:
