@@ -21,7 +21,7 @@ from pathlib import Path
 from bench.common import DATA, MEMORY_LIMIT_MB, ROOT, ROUNDS, log
 
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("catalog", "import", "aging", "objectives", "minutes", "pages", "cli", "growth")
+SECTIONS = ("catalog", "import", "aging", "objectives", "minutes", "pages", "cli", "fairness", "growth")
 # Sections a small-scale run leaves out unless named with --only (growth builds the 10x set).
 ENTERPRISE_ONLY = ("growth",)
 

@@ -28,6 +28,7 @@ from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
 from aims_metrics.metrics import periods
 from aims_metrics.metrics.formatting import format_value  # noqa: F401  (pages use _ui.format_value)
+from aims_metrics.performance import fairness_results
 from aims_metrics.tables.export import safe_csv_bytes
 
 log = logging.getLogger("aims_review")
@@ -107,6 +108,10 @@ PAGES: tuple[PageSpec, ...] = (
         "Certification readiness",
         ":material/verified:",
         "certification-readiness",
+        "pages/fairness.py",
+        "Fairness",
+        ":material/balance:",
+        "fairness-evaluation",
         Action.VIEW_DASHBOARDS,
     ),
     PageSpec(
@@ -445,3 +450,20 @@ def records_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 def role_title(role: Role | str) -> str:
     return Role(role).title
+
+
+def fairness_drilldown(test_ids: list[str], key: str) -> None:
+    """The per-group rates behind computed bias tests (bias KPIs, review inputs), with a link to
+    the Fairness page; nothing when none of the tests was computed from predictions."""
+    groups = query(fairness_results.groups_behind_tests, list(test_ids))
+    if groups.empty:
+        return
+    st.caption(
+        f"Per-group rates behind {groups['evaluation_id'].nunique()} computed evaluations among "
+        "these tests (groups marked insufficient are left out of the disparities)"
+    )
+    shown = groups[["system_id", "model_version", "executed_on", "stage", "protected_attribute",
+                    "group_value", "n", "insufficient", "selection_rate", "false_positive_rate",
+                    "false_negative_rate", "true_positive_rate", "accuracy"]]  # fmt: skip
+    st.dataframe(with_dates(shown).round(3), hide_index=True, key=f"{key}_groups")
+    st.page_link("pages/fairness.py", label="Open Fairness", icon=":material/balance:")

@@ -176,3 +176,5 @@ if chosen:
             _ui.download_csv(
                 records, f"{chosen}-{quarter.label}.csv", key="overview_drilldown_download"
             )
+            if "test_id" in records.columns:  # bias KPIs: the per-group rates behind the tests
+                _ui.fairness_drilldown(records["test_id"].tolist(), "overview_drilldown")

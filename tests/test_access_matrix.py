@@ -41,6 +41,8 @@ CAN = {
     Action.VIEW_AUDIT_LOG:   "- - - - Y",
     Action.EDIT_SOA:         "- - Y Y Y",
     Action.EDIT_GAPS:        "- - Y Y Y",
+    Action.EVALUATE_FAIRNESS:    "- - Y Y Y",
+    Action.EDIT_FAIRNESS_POLICY: "- - - Y Y",
 }  # fmt: skip
 
 # page url path → allowed for (signed out, executive, governance_lead, analyst, admin)
@@ -52,6 +54,7 @@ PAGE_ACCESS = {
     "management-review":   "- Y Y Y Y",
     "audit-programme":     "- Y Y Y Y",
     "certification-readiness": "- Y Y Y Y",
+    "fairness-evaluation": "- Y Y Y Y",
     "data-import":         "- - Y Y Y",
     "metric-definitions":  "- - - Y Y",
     "administration":      "- - - - Y",
@@ -244,6 +247,9 @@ WRITE_ACTIONS = {
     "restore_database": Action.MANAGE_USERS,
     "save_soa": Action.EDIT_SOA,
     "save_gap_plans": Action.EDIT_GAPS,
+    "save_run": Action.EVALUATE_FAIRNESS,
+    "evaluate_file": Action.EVALUATE_FAIRNESS,
+    "save_policy": Action.EDIT_FAIRNESS_POLICY,
 }
 # admin.py picks one of these into a variable before the guarded write.
 ADMIN_USER_OPERATIONS = {"set_role", "disable_user", "enable_user", "set_password"}
@@ -291,6 +297,7 @@ def test_every_library_write_is_known_to_this_test():
         "seed_demo_review",
         "seed_gap_plans",
         "load_demo_programme",
+        "seed_fairness_demo",
         "migrate",
         "main",
         "run_restore",
@@ -372,6 +379,10 @@ FORGED_STATE = {
     "soa_save": True,
     "gaps_save": True,
     "gaps_reason": "forged",
+    # fairness page
+    "fairness_save": True,
+    "fairness_policy_save": True,
+    "fairness_policy_reason": "forged policy",
 }
 
 
@@ -412,6 +423,8 @@ FORBIDDEN_BUTTONS = {
     Action.EDIT_METRICS: {"metric_form_save", "metric_yaml_save"},
     Action.EDIT_SOA: {"soa_save"},
     Action.EDIT_GAPS: {"gaps_save"},
+    Action.EVALUATE_FAIRNESS: {"fairness_evaluate", "fairness_save"},
+    Action.EDIT_FAIRNESS_POLICY: {"fairness_policy_save"},
     Action.MANAGE_USERS: {
         "change_user_set_role",
         "change_user_disable",

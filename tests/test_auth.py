@@ -33,6 +33,8 @@ EXPECTED = {
     Action.VIEW_AUDIT_LOG: {"admin"},
     Action.EDIT_SOA: {"governance_lead", "analyst", "admin"},
     Action.EDIT_GAPS: {"governance_lead", "analyst", "admin"},
+    Action.EVALUATE_FAIRNESS: {"governance_lead", "analyst", "admin"},
+    Action.EDIT_FAIRNESS_POLICY: {"analyst", "admin"},
 }
 
 

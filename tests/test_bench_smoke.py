@@ -95,7 +95,9 @@ def test_bench_runs_every_section_at_small_scale(tmp_path: Path):
     results = json.loads(out.read_text())
     assert results["errors"] == []
     sections = {row["section"] for row in results["rows"]}
-    assert sections == {"catalog", "import", "aging", "objectives", "minutes", "pages", "cli"}
+    assert sections == {
+        "catalog", "import", "aging", "objectives", "minutes", "pages", "cli", "fairness"
+    }
     for row in results["rows"]:
         assert row["project_s"] is not None and row["project_s"] > 0, row
         assert row["peak_mb"] and row["peak_mb"] > 0, row

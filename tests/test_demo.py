@@ -500,9 +500,14 @@ def test_seed_objectives_derives_deadline_and_baselines_from_the_first_quarter(c
 
 def test_load_demo_loads_everything_in_one_call(con, frames):
     counts = demo.load_demo(con, END)
-    programme = {name: counts[name] for name in PROGRAMME}
-    assert counts == {**{name: len(df) for name, df in frames.items()}, "objectives": 2, **programme}
-    assert table_counts(con) == {name: len(df) for name, df in frames.items()}
+    loaded = {name: len(df) for name, df in frames.items()}
+    # demo.fairness: 3 systems × 3 model versions × 3 attributes (gender, age band, both):
+    # 5 computed bias tests each, and 3 + 3 + 9 groups per run
+    loaded["bias_tests"] += 135
+    programme = {name: counts[name] for name in PROGRAMME}  # demo.audits
+    assert counts == {**loaded, "bias_test_groups": 135, "objectives": 2, **programme}
+    assert table_counts(con) == loaded
+    assert con.execute("SELECT count(*) FROM bias_test_groups").fetchall() == [(135,)]
     for name in PROGRAMME:
         assert con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] == programme[name] > 0
 

@@ -25,6 +25,7 @@ EMPTY_STATES = {  # page file → words its empty state must say
     "pages/nonconformities.py": "",
     "pages/objectives.py": "",
     "pages/review.py": "",
+    "pages/fairness.py": "No computed evaluations yet",
     "pages/data_import.py": "Nothing imported yet",
     "pages/metrics.py": "no saved versions yet",
     "pages/audit_programme.py": "No audits yet",

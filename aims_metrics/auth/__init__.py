@@ -57,6 +57,8 @@ class Action(StrEnum):
     VIEW_AUDIT_LOG = "view_audit_log"
     EDIT_SOA = "edit_soa"
     EDIT_GAPS = "edit_gaps"
+    EVALUATE_FAIRNESS = "evaluate_fairness"
+    EDIT_FAIRNESS_POLICY = "edit_fairness_policy"
 
 
 # The permission matrix: the least role allowed to perform each action.
@@ -73,6 +75,8 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.VIEW_AUDIT_LOG: Role.ADMIN,
     Action.EDIT_SOA: Role.GOVERNANCE_LEAD,
     Action.EDIT_GAPS: Role.GOVERNANCE_LEAD,
+    Action.EVALUATE_FAIRNESS: Role.GOVERNANCE_LEAD,
+    Action.EDIT_FAIRNESS_POLICY: Role.ANALYST,
 }
 
 

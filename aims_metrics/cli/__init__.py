@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "aims_metrics.cli.users",
     "aims_metrics.cli.ops",
     "aims_metrics.cli.audits",
+    "aims_metrics.cli.fairness",
 )
 # Which module registers each top-level command, so a run imports only the module it needs
 # (start-up time of `kpis` matters to scripts); tests/test_docs.py keeps this table honest.
@@ -42,6 +43,7 @@ COMMAND_OWNERS = {
     "audit-log": "aims_metrics.cli.ops",
     "audits": "aims_metrics.cli.audits",
     "readiness": "aims_metrics.cli.audits",
+    "fairness": "aims_metrics.cli.fairness",
 }
 
 def _requested_command(argv: list[str]) -> str | None:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
-from aims_metrics.tables.registry import TABLE_NAMES
+from aims_metrics.tables.registry import EXPORT_TABLE_NAMES, TABLE_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,11 +31,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     imp.set_defaults(handler=run_import)
 
     template = subparsers.add_parser("template", help="print the CSV header of a table")
-    template.add_argument("table", choices=TABLE_NAMES)
+    template.add_argument("table", choices=EXPORT_TABLE_NAMES)
     template.set_defaults(handler=run_template)
 
     export = subparsers.add_parser("export", help="export a table as formula-safe CSV")
-    export.add_argument("table", choices=TABLE_NAMES)
+    export.add_argument("table", choices=EXPORT_TABLE_NAMES)
     export.add_argument("--out", type=Path, required=True)
     export.set_defaults(handler=run_export)
 

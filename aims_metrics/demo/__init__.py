@@ -163,6 +163,11 @@ def load_demo(
         frames = generate_enterprise(end_quarter, ENTERPRISE_SEED if seed is None else seed)
     store.migrate(con)
     counts = load_dataset(con, frames, username)
+    if scale == "demo":  # per-group fairness results for a few systems (aims_metrics.demo.fairness)
+        from aims_metrics.demo.fairness import seed_fairness_demo
+
+        for table, added in seed_fairness_demo(con, username).items():
+            counts[table] = counts.get(table, 0) + added
     counts["objectives"] = len(seed_objectives(con, end_quarter, username))
     counts.update(load_demo_programme(con, end_quarter, load_dataset, username))
     return counts

@@ -18,6 +18,7 @@ from aims_metrics.metrics.periods import Quarter, quarters_ending
 from aims_metrics.performance.aging import aging_report, open_nonconformity_trend
 from aims_metrics.performance.objectives import objective_progress
 from aims_metrics.review.actions import carried_actions, review_actions, status_date
+from aims_metrics.review.fairness_minutes import failed_test_groups
 from aims_metrics.review.models import TREND_QUARTERS, CarriedAction, ReviewAction, ReviewRecord
 from aims_metrics.review.records import ensure_review_schema, fiscal_quarter
 from aims_metrics.tables.registry import NONCONFORMITY_TYPES, FindingType, clause_refs
@@ -81,6 +82,7 @@ class ReviewInputs:
     trend_quarters: list[str] = field(default_factory=list)
     # 9.2.2 audit programme as of the quarter end, in sentences (aims_metrics.audits.programme)
     audit_programme: list[str] = field(default_factory=list)
+    bias_groups: list[dict] = field(default_factory=list)  # review.fairness_minutes rows
 
     def fingerprint_data(self) -> dict[str, Any]:
         """The data behind the minutes as plain JSON-able values (for the fingerprint)."""
@@ -101,7 +103,8 @@ class ReviewInputs:
             "audits": [_audit_json(a) for a in self.audits],
             "findings_by_type": self.findings_by_type,
             "findings_by_clause": [asdict(c) for c in self.findings_by_clause],
-            "audit_programme": self.audit_programme,
+            **({"audit_programme": self.audit_programme} if self.audit_programme else {}),
+            **({"bias_groups": self.bias_groups} if self.bias_groups else {}),
         }
 
     def fingerprint(self, record: ReviewRecord | None = None) -> str:
@@ -259,4 +262,5 @@ def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> R
         findings_by_clause=by_clause,
         trend_quarters=[t.label for t in trend],
         audit_programme=programme_summary_as_of(con, q.end),
+        bias_groups=failed_test_groups(con, q),
     )

@@ -35,6 +35,7 @@ from reportlab.platypus import (
 from aims_metrics.metrics.formatting import format_change, format_value
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs, assemble_inputs
+from aims_metrics.review.fairness_minutes import bias_groups_section
 from aims_metrics.review.minutes_charts import kpi_trend_rows, nonconformity_charts
 from aims_metrics.review.models import (
     ActionState,
@@ -656,6 +657,7 @@ def minutes_story(inputs: ReviewInputs, record: ReviewRecord | None, fingerprint
     flow += _nonconformity_section(inputs)
     flow.append(CondPageBreak(60 * mm))
     flow += _kpi_section(inputs)
+    flow += bias_groups_section(inputs.bias_groups)
     flow.append(CondPageBreak(40 * mm))
     flow += _objective_section(inputs)
     flow.append(CondPageBreak(50 * mm))

@@ -352,6 +352,7 @@ MIGRATION_MODULES = (
     "aims_metrics.auth.schema",
     "aims_metrics.review.schema",
     "aims_metrics.audits.schema",
+    "aims_metrics.performance.fairness_schema",
 )
 
 

@@ -377,19 +377,58 @@ ATTESTATIONS = TableSpec(
     ),
 )
 
+# The rates behind a computed bias test (aims_metrics.performance.fairness): one row per
+# evaluation × protected attribute × group. Written by the fairness evaluation, not imported;
+# exported, templated and documented like the data tables.
+_RATE_COLUMNS = tuple(
+    _col(f"{rate}{suffix}", N, description=f"{what} of {rate}" if what else "")
+    for rate in (
+        "selection_rate",
+        "false_positive_rate",
+        "false_negative_rate",
+        "true_positive_rate",
+        "accuracy",
+    )
+    for suffix, what in (("", ""), ("_low", "95 % bootstrap low"), ("_high", "95 % bootstrap high"))
+)
+
+BIAS_TEST_GROUPS = TableSpec(
+    name="bias_test_groups",
+    title="Per-group rates behind computed bias tests",
+    primary_key="group_id",
+    columns=(
+        _col("group_id", T, True),
+        _col("evaluation_id", T, True, description="shared with the bias_tests rows' test_id"),
+        _col("system_id", T, True, references="systems"),
+        _col("model_version", T),
+        _col("executed_on", D, True),
+        _enum("stage", BiasStage, True),
+        _col("protected_attribute", T, True),
+        _col("group_value", T, True),
+        _col("n", N, True),
+        _col("insufficient", B, True, description="fewer rows than the minimum group size"),
+        *_RATE_COLUMNS,
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (SYSTEMS, INCIDENTS, ASSESSMENTS, BIAS_TESTS, FINDINGS, AUDITS, SOA, ATTESTATIONS)
 }
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
+# Tables the product computes (not imported); they have templates, exports and docs too.
+RESULT_TABLES: dict[str, TableSpec] = {BIAS_TEST_GROUPS.name: BIAS_TEST_GROUPS}
+EXPORT_TABLE_NAMES: tuple[str, ...] = (*TABLES, *RESULT_TABLES)
 
 
 def table_spec(name: str) -> TableSpec:
-    """The spec of a data table, or KeyError naming the valid tables."""
+    """The spec of a data or result table, or KeyError naming the valid tables."""
     try:
-        return TABLES[name]
+        return TABLES[name] if name in TABLES else RESULT_TABLES[name]
     except KeyError:
-        raise KeyError(f"unknown table {name!r}: use one of {', '.join(TABLES)}") from None
+        raise KeyError(
+            f"unknown table {name!r}: use one of {', '.join(EXPORT_TABLE_NAMES)}"
+        ) from None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -460,7 +499,7 @@ def _column_doc(c: Column) -> str:
 def docs_markdown() -> str:
     """The data-contract table for the README, generated from the registry."""
     lines = ["| table | columns (`*` required) | rules |", "|---|---|---|"]
-    for spec in TABLES.values():
+    for spec in (*TABLES.values(), *RESULT_TABLES.values()):
         cols = [_column_doc(c) for c in spec.columns]
         rules = [f"{spec.primary_key} unique"]
         rules += [r.describe() for r in spec.date_orders]

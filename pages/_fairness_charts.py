@@ -1,0 +1,146 @@
+"""Figures and tables of the Fairness page: per-group rates with intervals and the policy's band,
+disparities with pass/fail as word, symbol and colour, and disparities across model versions."""
+
+from __future__ import annotations
+
+from html import escape
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from pages import _ui
+
+RATE_LABELS = {
+    "selection_rate": "Selection rate",
+    "false_positive_rate": "False positive rate",
+    "false_negative_rate": "False negative rate",
+    "true_positive_rate": "True positive rate",
+    "accuracy": "Accuracy",
+}
+# The disparity whose threshold bounds the gap in each rate (accuracy has none).
+RATE_POLICY = {
+    "selection_rate": "demographic_parity_difference",
+    "false_positive_rate": "false_positive_rate_difference",
+    "false_negative_rate": "false_negative_rate_difference",
+    "true_positive_rate": "equalized_odds_difference",
+}
+PASS, FAIL = "#009E73", "#D55E00"  # Okabe-Ito bluish green and vermillion
+INSUFFICIENT = "#8C8C8C"
+
+
+def result_word(passed: bool) -> str:
+    return "● Pass" if passed else "■ Fail"
+
+
+def group_chart(groups: pd.DataFrame, rate: str, threshold: float | None) -> go.Figure:
+    """Bars of one rate per group with 95 % intervals; a band of the policy's allowed gap below
+    the highest sufficient group (groups outside it are what fails). Insufficient groups grey."""
+    shown = groups.dropna(subset=[rate])
+    values = shown[rate].astype(float)
+    colours = [INSUFFICIENT if small else _ui.SERIES_COLOURS[0] for small in shown["insufficient"]]
+    labels = [
+        f"{escape(str(g))} (n={int(n):,}{', too few' if small else ''})"
+        for g, n, small in zip(shown["group"], shown["n"], shown["insufficient"], strict=True)
+    ]
+    figure = go.Figure(
+        go.Bar(
+            x=labels,
+            y=values,
+            marker_color=colours,
+            error_y={
+                "type": "data",
+                "symmetric": False,
+                "array": (shown[f"{rate}_high"].astype(float) - values).clip(lower=0),
+                "arrayminus": (values - shown[f"{rate}_low"].astype(float)).clip(lower=0),
+                "color": "#333333",
+            },
+            name=RATE_LABELS[rate],
+            hovertemplate="%{x}: %{y:.3f}<extra></extra>",
+        )
+    )
+    sufficient = values[~shown["insufficient"].astype(bool)]
+    if threshold is not None and len(sufficient):
+        top = float(sufficient.max())
+        figure.add_hrect(
+            y0=max(top - threshold, 0.0),
+            y1=top,
+            fillcolor=PASS,
+            opacity=0.15,
+            line_width=0,
+            annotation_text=f"within {threshold:g} of the highest group",
+            annotation_position="top left",
+        )
+    figure.update_layout(
+        title=f"{RATE_LABELS[rate]} per group (bars: 95 % bootstrap interval)",
+        yaxis={"range": [0, 1.05], "title": RATE_LABELS[rate]},
+        showlegend=False,
+        hovermode="closest",
+    )
+    return figure
+
+
+def disparity_table(tests: pd.DataFrame):
+    """The disparities with their rule and result (word + symbol + colour-blind-safe colour)."""
+    table = pd.DataFrame(
+        {
+            "attribute": tests["protected_attribute"],
+            "metric": tests["metric"],
+            "value": tests["value"].round(3),
+            "rule": [
+                f"{'≥' if m.endswith('_ratio') else '≤'} {t:g}"
+                for m, t in zip(tests["metric"], tests["threshold"], strict=True)
+            ],
+            "result": [result_word(bool(p)) for p in tests["passed"]],
+        }
+    )
+
+    def colour(word: str) -> str:
+        background = PASS if word.endswith("Pass") else FAIL
+        return f"background-color: {background}; color: #ffffff; font-weight: 700"
+
+    return table.style.map(colour, subset=["result"]).format({"value": "{:.3f}"})
+
+
+def history_chart(history: pd.DataFrame, attribute: str, thresholds: dict[str, float]):
+    """Each disparity of one attribute across model versions (in order of execution)."""
+    rows = history[history["protected_attribute"] == attribute]
+    figure = go.Figure()
+    for index, (metric, part) in enumerate(rows.groupby("metric", sort=True)):
+        colour = _ui.SERIES_COLOURS[index % len(_ui.SERIES_COLOURS)]
+        figure.add_trace(
+            go.Scatter(
+                x=[f"{escape(str(v))} ({d:%Y-%m-%d})" for v, d in zip(part["model_version"],
+                                                          part["executed_on"], strict=True)],
+                y=part["value"],
+                mode="lines+markers",
+                name=metric,
+                line={"color": colour},
+                marker={"symbol": ["circle" if p else "x" for p in part["passed"]], "size": 10},
+            )
+        )
+    for metric, threshold in thresholds.items():
+        if metric.endswith("_difference"):
+            figure.add_hline(y=threshold, line_dash="dash", line_color="#555555")
+            break
+    figure.update_layout(
+        title=f"Disparities for {escape(attribute)} across model versions",
+        yaxis={"title": "value (x: failed; dashed: difference threshold)"},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+        margin={"t": 50, "b": 10},
+    )
+    return figure
+
+
+def gap_sentence(history: pd.DataFrame, attribute: str, metric: str) -> str | None:
+    """Whether a gap is closing: first versus latest evaluation of one disparity."""
+    rows = history[(history["protected_attribute"] == attribute) & (history["metric"] == metric)]
+    if len(rows) < 2:
+        return None
+    first, last = rows.iloc[0], rows.iloc[-1]
+    bigger_is_better = metric.endswith("_ratio")
+    better = last["value"] > first["value"] if bigger_is_better else last["value"] < first["value"]
+    trend = "closing" if better else "not closing" if last["value"] != first["value"] else "flat"
+    return (
+        f"{metric} for {attribute}: {first['value']:.3f} in {first['model_version']} → "
+        f"{last['value']:.3f} in {last['model_version']} — the gap is {trend}."
+    )
