@@ -108,6 +108,9 @@ PAGES: tuple[PageSpec, ...] = (
         "Certification readiness",
         ":material/verified:",
         "certification-readiness",
+        Action.VIEW_DASHBOARDS,
+    ),
+    PageSpec(
         "pages/fairness.py",
         "Fairness",
         ":material/balance:",
