@@ -6,7 +6,7 @@ import argparse
 import json
 from datetime import date
 
-from aims_metrics.cli.common import EXIT_OK, UsageError
+from aims_metrics.cli.common import EXIT_OK, UsageError, text_table
 from aims_metrics.tables.registry import AuditType
 
 FORMATS = ("table", "json")
@@ -45,12 +45,6 @@ def _date(text: str | None, flag: str) -> date | None:
         raise UsageError(f"{flag} {text!r} is not a date: write YYYY-MM-DD") from None
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> str:
-    from aims_metrics.cli.metrics import _table as table
-
-    return table(headers, rows)
-
-
 def run_programme(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.audits.programme import audit_programme
@@ -68,7 +62,7 @@ def run_programme(args: argparse.Namespace) -> int:
     kind = f" ({programme.audit_type} audits)" if programme.audit_type else ""
     print(f"Audit programme {cycle.start} – {cycle.end}{kind}, as of {programme.as_of}")
     rows = [[e.ref, e.title[:48], e.status, ", ".join(e.audits)] for e in programme.coverage]
-    print(_table(["ref", "title", "status", "audits"], rows))
+    print(text_table(["ref", "title", "status", "audits"], rows))
     counts = programme.counts
     print(f"\n{counts['covered']} covered, {counts['planned']} planned, {counts['gap']} gap")
     print(f"overdue: {', '.join(programme.overdue) or 'none'}")
@@ -93,7 +87,7 @@ def run_readiness(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{result.verdict_words} (score {result.score:.0%}) as of {result.as_of}")
     rows = [[r.ref, r.title[:48], r.status, r.source] for r in result.requirements]
-    print(_table(["ref", "title", "status", "source"], rows))
+    print(text_table(["ref", "title", "status", "source"], rows))
     soa = result.soa
     print(
         f"\nSoA: {soa['applicable']} applicable, {soa['excluded']} excluded; {soa['implemented']} "

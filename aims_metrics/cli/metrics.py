@@ -8,7 +8,7 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user, text_table
 from aims_metrics.metrics.formatting import format_value
 
 FORMATS = ("table", "json")
@@ -58,17 +58,6 @@ def _quarter(con, text: str | None):
         raise UsageError(str(error)) from None
 
 
-def _table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
-    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
-
-    def line(cells: list[str]) -> str:
-        return "  ".join(
-            c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        ).rstrip()
-
-    return "\n".join([line(headers), line(["-" * w for w in widths]), *(line(r) for r in rows)])
-
-
 def run_kpis(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.metrics.evaluate import MetricTimeout, kpis_for_quarter
@@ -100,7 +89,7 @@ def run_kpis(args: argparse.Namespace) -> int:
         for r in results
     ]
     print(f"KPIs for {quarter.label} (as of {quarter.end.isoformat()})")
-    print(_table(["metric", "label", "value", "target", "status", "previous"], rows, {2, 3, 5}))
+    print(text_table(["metric", "label", "value", "target", "status", "previous"], rows, {2, 3, 5}))
     for r in results:
         if r.problem:
             print(f"note: {r.name}: {r.problem}", file=sys.stderr)
@@ -123,7 +112,7 @@ def run_aging(args: argparse.Namespace) -> int:
     kinds = ["major_nc", "minor_nc", "observation", "ofi", "total"]
     rows = [[b.bucket, *(str(getattr(b, k)) for k in kinds)] for b in report.buckets]
     print(f"Open findings as of {as_of.isoformat()}: {report.open_total} open, {report.overdue} overdue")
-    print(_table(["age (days)", *kinds], rows, {1, 2, 3, 4, 5}))
+    print(text_table(["age (days)", *kinds], rows, {1, 2, 3, 4, 5}))
     return EXIT_OK
 
 
@@ -155,7 +144,7 @@ def run_objectives(args: argparse.Namespace) -> int:
         for p in progress
     ]
     print(f"Objectives at the end of {quarter.label}")
-    print(_table(["id", "title", "metric", "value", "target", "deadline", "status"], rows, {3, 4}))
+    print(text_table(["id", "title", "metric", "value", "target", "deadline", "status"], rows, {3, 4}))
     return EXIT_OK
 
 
@@ -166,7 +155,7 @@ def run_list(args: argparse.Namespace) -> int:
     with store.open_db(args.db) as con:
         definitions = current_definitions(con)
     rows = [[d.ref, d.type.value, d.unit.value, d.clause, d.owner, d.label] for d in definitions]
-    print(_table(["metric", "type", "unit", "clause", "owner", "label"], rows))
+    print(text_table(["metric", "type", "unit", "clause", "owner", "label"], rows))
     return EXIT_OK
 
 
