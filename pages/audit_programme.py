@@ -95,23 +95,23 @@ if result.findings_without_audit:
 
 st.subheader("Schedule")
 timeline = go.Figure()
+bars: dict[str, dict[str, list]] = {}  # one trace per status: thousands of audits stay fast
 for audit in reversed(result.audits):
     status = "overdue" if audit.audit_id in result.overdue else audit.status
     start = audit.planned_start
     end = audit.actual_end if audit.completed_by(as_of) else (audit.planned_end or start)
     end = max(end, start + timedelta(days=9)) + timedelta(days=1)  # at least 10 days: visible
+    bar = bars.setdefault(status, {"x": [], "base": [], "y": [], "text": []})
+    bar["x"].append((end - start).days * 86_400_000)
+    bar["base"].append(start.isoformat())
+    bar["y"].append(audit.audit_id)
+    bar["text"].append(f"{html.escape(audit.title)} — {WORDS[status]} — from {start}")
+for status, bar in bars.items():
     timeline.add_trace(
         go.Bar(
-            x=[(end - start).days * 86_400_000],
-            base=[start.isoformat()],
-            y=[audit.audit_id],
-            orientation="h",
-            marker_color=_ui.STATUS_COLOURS[FAMILY[status]],
-            name=WORDS[status],
-            legendgroup=status,
-            showlegend=False,
-            hovertext=f"{html.escape(audit.title)} — {WORDS[status]} — from {start}",
-            hoverinfo="text",
+            x=bar["x"], base=bar["base"], y=bar["y"], orientation="h",
+            marker_color=_ui.STATUS_COLOURS[FAMILY[status]], name=WORDS[status],
+            legendgroup=status, showlegend=False, hovertext=bar["text"], hoverinfo="text",
         )
     )
 for status in ("completed", "in_progress", "planned", "overdue", "cancelled"):
@@ -128,21 +128,28 @@ timeline.update_layout(
     title="Audits over the cycle", barmode="overlay", hovermode="closest",
     xaxis={"type": "date", "range": [cycle.start.isoformat(), (cycle.end + timedelta(days=1)).isoformat()]},
 )
-_ui.chart(timeline, key="programme_timeline", height=max(320, 28 * len(result.audits) + 140))
+_ui.chart(timeline, key="programme_timeline", height=min(1600, max(320, 28 * len(result.audits) + 140)))
 
 plan = plan_pdf.plan_frame(result)
 st.dataframe(_ui.with_dates(plan), hide_index=True, key="programme_schedule")
-plan_pdf_bytes, plan_csv_bytes = _ui.query(plan_pdf.render_plan, as_of, None, audit_type)
 downloads = st.columns(4)
-downloads[0].download_button(
-    "Audit plan (PDF)", data=plan_pdf_bytes, file_name=f"audit-plan-{cycle.start}.pdf",
-    mime="application/pdf", key="programme_plan_pdf", icon=":material/picture_as_pdf:",
-    on_click="ignore",
-)
 downloads[1].download_button(
-    "Audit plan (CSV)", data=plan_csv_bytes, file_name=f"audit-plan-{cycle.start}.csv",
-    mime="text/csv", key="programme_plan_csv", icon=":material/download:", on_click="ignore",
+    "Audit plan (CSV)", data=_ui.query(plan_pdf.render_plan_csv, as_of, None, audit_type),
+    file_name=f"audit-plan-{cycle.start}.csv", mime="text/csv", key="programme_plan_csv",
+    icon=":material/download:", on_click="ignore",
 )
+plan_key = f"programme_plan_ready_{as_of}_{audit_type}"
+if not st.session_state.get(plan_key):  # a large programme takes seconds to typeset: on demand
+    if downloads[0].button("Prepare audit plan (PDF)", key="programme_plan_prepare",
+                           icon=":material/picture_as_pdf:"):
+        st.session_state[plan_key] = True
+        st.rerun()
+else:
+    downloads[0].download_button(
+        "Audit plan (PDF)", data=_ui.query(plan_pdf.render_plan_pdf, as_of, None, audit_type),
+        file_name=f"audit-plan-{cycle.start}.pdf", mime="application/pdf",
+        key="programme_plan_pdf", icon=":material/picture_as_pdf:", on_click="ignore",
+    )
 
 # --- coverage heatmap ------------------------------------------------------------------------------
 

@@ -69,6 +69,10 @@ def test_programme_page_tells_the_demo_story(demo_app, role):
     assert any(w.startswith("Overdue") and "IA-SUPPLIERS" in w for w in warnings)
     assert any(w.startswith("Objectivity (9.2.2)") for w in warnings)
     assert len(at.get("plotly_chart")) == 3  # timeline, heatmap, findings per audit
+    assert "programme_plan_csv" in downloads(at)
+    assert "programme_plan_pdf" not in downloads(at)  # typeset on demand
+    at.button(key="programme_plan_prepare").click().run()
+    assert not at.exception
     assert downloads(at) >= {"programme_plan_pdf", "programme_plan_csv"}
     assert at.selectbox(key="programme_drill").value is not None
 

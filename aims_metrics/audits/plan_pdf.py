@@ -95,10 +95,18 @@ def build_plan_pdf(programme: Programme, organisation: str) -> bytes:
     )
 
 
-def render_plan(
+def render_plan_pdf(
     con: duckdb.DuckDBPyConnection, as_of: date | None = None, cycle_start: date | None = None,
     audit_type: str | None = None,
-) -> tuple[bytes, bytes]:
-    """(PDF, CSV) of the audit plan of the cycle as of a date."""
+) -> bytes:
+    """The audit plan of the cycle as of a date, as a PDF."""
     programme = audit_programme(con, as_of, cycle_start, audit_type)
-    return build_plan_pdf(programme, store.get_setting(con, "organisation_name")), plan_csv(programme)
+    return build_plan_pdf(programme, store.get_setting(con, "organisation_name"))
+
+
+def render_plan_csv(
+    con: duckdb.DuckDBPyConnection, as_of: date | None = None, cycle_start: date | None = None,
+    audit_type: str | None = None,
+) -> bytes:
+    """The audit plan of the cycle as of a date, as formula-safe CSV."""
+    return plan_csv(audit_programme(con, as_of, cycle_start, audit_type))
