@@ -126,6 +126,7 @@ for day, label in ((as_of, "as of"), *((first, f"year {n}") for n, first, _ in c
                             yanchor="bottom", font={"size": 12})
 timeline.update_layout(
     title="Audits over the cycle", barmode="overlay", hovermode="closest",
+    yaxis={"categoryorder": "array", "categoryarray": [a.audit_id for a in reversed(result.audits)]},
     xaxis={"type": "date", "range": [cycle.start.isoformat(), (cycle.end + timedelta(days=1)).isoformat()]},
 )
 _ui.chart(timeline, key="programme_timeline", height=min(1600, max(320, 28 * len(result.audits) + 140)))
