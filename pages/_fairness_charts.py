@@ -8,6 +8,7 @@ from html import escape
 import pandas as pd
 import plotly.graph_objects as go
 
+from aims_metrics.performance.fairness_policy import is_ratio
 from pages import _ui
 
 RATE_LABELS = {
@@ -137,7 +138,7 @@ def gap_sentence(history: pd.DataFrame, attribute: str, metric: str) -> str | No
     if len(rows) < 2:
         return None
     first, last = rows.iloc[0], rows.iloc[-1]
-    bigger_is_better = metric.endswith("_ratio")
+    bigger_is_better = is_ratio(metric)
     better = last["value"] > first["value"] if bigger_is_better else last["value"] < first["value"]
     trend = "closing" if better else "not closing" if last["value"] != first["value"] else "flat"
     return (

@@ -3,7 +3,7 @@ tables, status swatches and a canvas that writes "Page X of Y", a header and a f
 
 Deterministic like the minutes: ReportLab's invariant mode, the PDF date fixed by the caller
 (the as-of date, never "now"); the fonts, palette, margins and fixed timestamp are the minutes'
-(review.pdf_style). Unlike the minutes' canvas, no DRAFT/FINAL mark: these are working papers.
+(review.pdf_style), and so is the canvas, without the DRAFT/FINAL mark: these are working papers.
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from xml.sax.saxutils import escape
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
-from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import (
     BaseDocTemplate,
     Flowable,
@@ -38,8 +37,9 @@ from aims_metrics.review.pdf_style import (
     MUTED,
     RULE,
     STRIPE_FILL,
-    fixed_timestamp,
+    canvas_class,
     fonts,
+    safe,
 )
 
 # Okabe-Ito, always beside a word and a symbol.
@@ -76,15 +76,6 @@ def styles() -> dict[str, ParagraphStyle]:
         "h1": ParagraphStyle("h1", parent=base, fontName=bold, fontSize=12.5, leading=16,
                              textColor=HEADING_INK, spaceBefore=10, spaceAfter=5),
     }
-
-
-def safe(text: str) -> str:
-    """Text the font can draw (DejaVu draws everything; Helvetica only latin-1)."""
-    if fonts()[2]:
-        return text
-    for char, plain in {"●": "*", "▲": "+", "■": "#", "○": "o", "–": "-", "—": "-", "½": "1/2"}.items():
-        text = text.replace(char, plain)
-    return text.encode("latin-1", "replace").decode("latin-1")
 
 
 def _shown(value: Any) -> str:
@@ -127,42 +118,6 @@ def table(rows: list[list[Any]], widths: list[float]) -> Table:
     return result
 
 
-def _canvas(header: str, footer: str, moment: datetime) -> type[Canvas]:
-    regular = fonts()[0]
-
-    class NumberedCanvas(Canvas):
-        """Defers each page so the footer can say "Page X of Y"."""
-
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            kwargs["invariant"] = 1
-            super().__init__(*args, **kwargs)
-            self._doc._timeStamp = fixed_timestamp(moment)
-            self._pages: list[dict] = []
-
-        def showPage(self) -> None:  # noqa: N802 (ReportLab's name)
-            self._pages.append(dict(self.__dict__))
-            self._startPage()
-
-        def save(self) -> None:
-            for number, state in enumerate(self._pages, start=1):
-                self.__dict__.update(state)
-                self.saveState()
-                self.setStrokeColor(RULE)
-                self.setLineWidth(0.5)
-                self.line(MARGIN, PAGE_HEIGHT - MARGIN + 8, PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN + 8)
-                self.line(MARGIN, MARGIN - 8, PAGE_WIDTH - MARGIN, MARGIN - 8)
-                self.setFillColor(MUTED)
-                self.setFont(regular, 7.5)
-                self.drawString(MARGIN, PAGE_HEIGHT - MARGIN + 12, safe(header))
-                self.drawString(MARGIN, MARGIN - 18, safe(footer))
-                self.drawRightString(PAGE_WIDTH - MARGIN, MARGIN - 18, f"Page {number} of {len(self._pages)}")
-                self.restoreState()
-                super().showPage()
-            super().save()
-
-    return NumberedCanvas
-
-
 def build_pdf(
     story: Callable[[], list], *, title: str, subject: str, author: str, header: str,
     footer: str, keywords: str, moment: datetime,
@@ -177,5 +132,5 @@ def build_pdf(
     frame = Frame(MARGIN, MARGIN, CONTENT_WIDTH, PAGE_HEIGHT - 2 * MARGIN, id="body",
                   leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-    doc.build(story(), canvasmaker=_canvas(header, footer, moment))
+    doc.build(story(), canvasmaker=canvas_class(header, footer, moment))
     return buffer.getvalue()

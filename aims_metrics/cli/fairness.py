@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.performance.fairness_policy import rule_symbol
 
 STAGES = ("pre_deployment", "production")
 
@@ -146,7 +147,7 @@ def run_policy_show(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(f"{current.ref} ({current.author}: {current.reason})")
     for metric, threshold in current.thresholds.model_dump().items():
-        rule = "≥" if metric.endswith("_ratio") else "≤"
+        rule = rule_symbol(metric)
         print(f"  {metric:<32} {rule} {threshold}")
     return EXIT_OK
 

@@ -33,6 +33,11 @@ def is_ratio(metric: str) -> bool:
     return metric.endswith("_ratio")
 
 
+def rule_symbol(metric: str) -> str:
+    """How a metric's value is held against its threshold, as a symbol: ≥ for a ratio, else ≤."""
+    return "≥" if is_ratio(metric) else "≤"
+
+
 def passes(metric: str, value: float, threshold: float) -> bool:
     """`passed` as bias_tests derives it: ratio ≥ threshold, otherwise abs(value) ≤ threshold."""
     return value >= threshold if is_ratio(metric) else abs(value) <= threshold

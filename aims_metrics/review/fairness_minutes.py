@@ -12,6 +12,7 @@ from typing import Any
 import duckdb
 
 from aims_metrics.metrics.periods import Quarter
+from aims_metrics.performance.fairness_policy import rule_symbol
 from aims_metrics.review.pdf_style import CONTENT_WIDTH, cell, heading2, table
 
 # The rate each disparity compares between groups.
@@ -75,7 +76,7 @@ def bias_groups_section(rows: list[dict[str, Any]], width: float = CONTENT_WIDTH
     lines = [["System, model, date", "Attribute · test", "Value (rule)", "Lowest group",
               "Highest group"]]  # fmt: skip
     for r in rows[:MAX_ROWS]:
-        rule = "≥" if r["metric"].endswith("_ratio") else "≤"
+        rule = rule_symbol(r["metric"])
         lines.append([
             f"{r['system_id']} {r['model_version']}, {r['executed_on']}",
             f"{r['attribute']} · {r['metric']}",

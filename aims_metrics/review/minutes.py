@@ -707,7 +707,9 @@ def build_minutes_pdf(inputs: ReviewInputs, record: ReviewRecord | None) -> byte
     footer = f"{doc_id} · data fingerprint {fingerprint[:12]}"
     doc.build(
         minutes_story(inputs, record, fingerprint),
-        canvasmaker=canvas_class(header, footer, draft, _record_timestamp(record, quarter)),
+        canvasmaker=canvas_class(
+            header, footer, _record_timestamp(record, quarter), "DRAFT" if draft else "FINAL"
+        ),
     )
     return buffer.getvalue()
 

@@ -105,6 +105,9 @@ _LATIN1_FALLBACKS = {
     "’": "'",
     "“": '"',
     "”": '"',
+    "●": "*",
+    "○": "o",
+    "½": "1/2",
 }
 
 
@@ -303,11 +306,13 @@ def fixed_timestamp(moment: datetime) -> TimeStamp:
 
 
 def canvas_class(
-    header_left: str, footer_left: str, draft: bool, moment: datetime
+    header_left: str, footer_left: str, moment: datetime, header_right: str = ""
 ) -> type[Canvas]:
-    regular, bold, _ = fonts()
+    """A canvas class for every report: invariant, dated `moment`, each page with a header
+    (left text, optional right mark such as DRAFT/FINAL), a footer and "Page X of Y"."""
+    regular = fonts()[0]
 
-    class MinutesCanvas(Canvas):
+    class NumberedCanvas(Canvas):
         """Defers each page so the footer can say "Page X of Y"."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -339,14 +344,13 @@ def canvas_class(
             self.setFillColor(MUTED)
             self.setFont(regular, 7.5)
             self.drawString(MARGIN, PAGE_HEIGHT - MARGIN + 12, safe(header_left))
-            self.drawRightString(
-                PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN + 12, "DRAFT" if draft else "FINAL"
-            )
+            if header_right:
+                self.drawRightString(PAGE_WIDTH - MARGIN, PAGE_HEIGHT - MARGIN + 12, header_right)
             self.drawString(MARGIN, MARGIN - 18, safe(footer_left))
             self.drawRightString(PAGE_WIDTH - MARGIN, MARGIN - 18, f"Page {number} of {total}")
             self.restoreState()
 
-    return MinutesCanvas
+    return NumberedCanvas
 
 
 def watermark(draft: bool):
