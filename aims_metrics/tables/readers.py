@@ -20,16 +20,14 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from charset_normalizer import from_bytes
 
+from aims_metrics.tables.files import FileProblem, read_input_file
+
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
 MAX_COLUMNS = 500
 MAX_CELL_CHARS = 100_000
 CANDIDATE_DELIMITERS = (",", ";", "\t")
 ROW_NUMBER = "_row"
-
-
-class FileProblem(ValueError):
-    """The file as a whole cannot be read; reported on row 1."""
 
 
 @dataclass
@@ -53,13 +51,7 @@ def _load_bytes(source: Path | bytes) -> bytes:
     if isinstance(source, bytes | bytearray):
         data = bytes(source)
     else:
-        size = Path(source).stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise FileProblem(
-                f"the file is {size / 1e6:.0f} MB; the limit is {MAX_FILE_BYTES / 1e6:.0f} MB — "
-                "split it into smaller files"
-            )
-        data = Path(source).read_bytes()
+        data = read_input_file(source, MAX_FILE_BYTES)
     if len(data) > MAX_FILE_BYTES:
         raise FileProblem(f"the file is larger than {MAX_FILE_BYTES / 1e6:.0f} MB")
     return data

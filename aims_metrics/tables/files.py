@@ -1,0 +1,59 @@
+"""Reading an input file the user named: a regular file, under a size bound, checked before reading.
+
+Imports, predictions, metric files and backups all come through here, so `/dev/zero`, a FIFO, a
+directory or a file larger than the bound is refused with a message naming the file, never read
+until memory or the disk runs out.
+"""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+
+class FileProblem(ValueError):
+    """The file as a whole cannot be read; reported on row 1 (or as a usage error)."""
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.0f} MB"
+
+
+def check_input_file(path: str | Path, max_bytes: int) -> int:
+    """The size of a readable regular file no larger than `max_bytes`; FileProblem otherwise."""
+    path = Path(path)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise FileProblem("no such file") from None
+    except PermissionError:
+        raise FileProblem("permission denied") from None
+    except OSError as error:
+        raise FileProblem(f"cannot read the file: {error.strerror or error}") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise FileProblem("this is a directory, not a file")
+    if not stat.S_ISREG(info.st_mode):
+        raise FileProblem("this is not a regular file (a device, a pipe or a socket)")
+    if info.st_size > max_bytes:
+        raise FileProblem(
+            f"the file is {_megabytes(info.st_size)}; the limit is {_megabytes(max_bytes)} — "
+            "split it into smaller files"
+        )
+    return info.st_size
+
+
+def read_input_file(path: str | Path, max_bytes: int) -> bytes:
+    """The bytes of a regular file, refused (FileProblem) if it is anything else or too large.
+
+    The size is checked before reading and again while reading, so a file that grows meanwhile
+    cannot push past the bound.
+    """
+    check_input_file(path, max_bytes)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as error:
+        raise FileProblem(f"cannot read the file: {error.strerror or error}") from None
+    if len(data) > max_bytes:
+        raise FileProblem(f"the file is larger than {_megabytes(max_bytes)}")
+    return data

@@ -1,0 +1,51 @@
+"""The one rule for text that arrives from outside: import cells, fairness predictions, metric
+files, user identifiers.
+
+A cell is trimmed of every Unicode whitespace character (space, TAB, CR, LF, NBSP, the typographic
+spaces, line and paragraph separators) and of the zero-width characters that spreadsheets and web
+forms leave behind, at both ends; what is left empty is no value. Inside a value nothing changes.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+
+# Zero-width characters that are not whitespace to Python but are invisible in every viewer.
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+
+# Every character Python calls whitespace (str.isspace), plus the zero-width ones: one constant
+# used by Python (str.strip), Arrow (utf8_trim) and DuckDB (trim(x, chars)) alike.
+TRIMMED_CHARACTERS = "".join(
+    chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()
+) + ZERO_WIDTH
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def normalise_text(value: str | None) -> str | None:
+    """The value with whitespace and zero-width characters trimmed at both ends; None if empty."""
+    if value is None:
+        return None
+    trimmed = value.strip(TRIMMED_CHARACTERS)
+    return trimmed or None
+
+
+def is_blank(value: str | None) -> bool:
+    """Whether a value is empty once trimmed (a TAB or an NBSP alone is blank)."""
+    return normalise_text(value) is None
+
+
+def control_character(value: str) -> str | None:
+    """The first control character in a value (shown as U+XXXX), or None.
+
+    Identifiers people see in tables and logs (user names, e-mail addresses, channel names) must
+    not carry line breaks or other control characters that could forge a row on a terminal.
+    """
+    found = _CONTROL.search(value)
+    if found is None:
+        return None
+    character = found.group()
+    name = unicodedata.name(character, "control character")
+    return f"U+{ord(character):04X} ({name.lower()})"
