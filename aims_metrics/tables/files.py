@@ -7,7 +7,9 @@ until memory or the disk runs out.
 
 from __future__ import annotations
 
+import os
 import stat
+import tempfile
 from pathlib import Path
 
 
@@ -57,3 +59,36 @@ def read_input_file(path: str | Path, max_bytes: int) -> bytes:
     if len(data) > max_bytes:
         raise FileProblem(f"the file is larger than {_megabytes(max_bytes)}")
     return data
+
+
+def check_output_path(path: str | Path) -> Path:
+    """The path a command may write to: not a directory, in a folder that exists and is writable.
+
+    Checked before any work, so a bad `--out` is a usage error, not a traceback after the work.
+    """
+    path = Path(path)
+    if path.is_dir():
+        raise FileProblem(f"{path} is a directory: name a file to write")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileProblem(f"the folder {folder} does not exist: create it first")
+    if not os.access(folder, os.W_OK):
+        raise FileProblem(f"the folder {folder} is not writable")
+    if path.exists() and not path.is_file():
+        raise FileProblem(f"{path} is not a regular file")
+    return path
+
+
+def write_output_file(path: str | Path, data: bytes) -> None:
+    """Write all of `data` to `path` or nothing: a temporary file beside it, then a rename."""
+    path = check_output_path(path)
+    handle = tempfile.NamedTemporaryFile(
+        dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", delete=False
+    )
+    try:
+        with handle:
+            handle.write(data)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
