@@ -3,8 +3,11 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 DB := $(or $(AIMS_DB),data/aims.duckdb)
+PORT ?= 8501
+# pytest-xdist workers: the suite runs on two cores in CI
+WORKERS ?= 2
 
-.PHONY: run test bench lint
+.PHONY: run test test-fast bench lint
 
 $(VENV)/.run-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +20,14 @@ $(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.run-insta
 
 run: $(VENV)/.run-installed
 	@test -f "$(DB)" || $(PY) -m aims_metrics --db "$(DB)" init --demo
-	AIMS_DB="$(DB)" $(PY) -m streamlit run app.py --server.address localhost --server.port 8501
+	AIMS_DB="$(DB)" $(PY) -m streamlit run app.py --server.address localhost --server.port $(PORT)
 
 test: $(VENV)/.dev-installed
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(WORKERS)
+
+# the edit loop: no browser, no slow tests
+test-fast: $(VENV)/.dev-installed
+	$(PY) -m pytest -n $(WORKERS) -m "not browser and not slow"
 
 bench: $(VENV)/.dev-installed
 	$(PY) -m bench
