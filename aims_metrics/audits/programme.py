@@ -156,20 +156,57 @@ class CoverageEntry:
         return {"ref": self.ref, "status": self.status, "audits": list(self.audits)}
 
 
+COVERAGE_CELL_COLUMNS = ["ref", "year", "audit_id", "completed"]
+
+
+def coverage_cells(audits: list[Audit], refs: list[str], cycle: Cycle, as_of: date) -> pd.DataFrame:
+    """One row per reference an audit of the cycle covers: ref, cycle year, audit id, completed.
+
+    The one pass behind every coverage figure: each scope entry is expanded to the references it
+    covers once (a few dozen distinct entries), so the cost grows with the audits, not with
+    references × years × audits. Rows keep the audits' order.
+    """
+    expanded: dict[str, list[str]] = {}
+    rows = []
+    for audit in audits:
+        if audit.status == "cancelled":
+            continue
+        year = cycle.year_of(audit.reference_day(as_of))
+        if year is None:
+            continue
+        covered: dict[str, None] = {}
+        for entry in audit.scope:
+            if entry not in expanded:
+                expanded[entry] = [ref for ref in refs if ref_covers(entry, ref)]
+            covered.update(dict.fromkeys(expanded[entry]))
+        completed = audit.completed_by(as_of)
+        rows.extend((ref, year, audit.audit_id, completed) for ref in covered)
+    return pd.DataFrame(rows, columns=COVERAGE_CELL_COLUMNS)
+
+
+def _status_by(cells: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Per key: the coverage status and the audits behind it (completed ones when covered)."""
+    grouped = cells.groupby(keys + ["completed"], sort=False)["audit_id"].agg(tuple).unstack()
+    done = grouped.get(True, pd.Series(index=grouped.index, dtype=object))
+    planned = grouped.get(False, pd.Series(index=grouped.index, dtype=object))
+    status = pd.Series(GAP, index=grouped.index)
+    status[planned.notna()] = PLANNED
+    status[done.notna()] = COVERED
+    audits = done.where(done.notna(), planned)
+    return pd.DataFrame({"status": status, "audits": audits})
+
+
 def coverage(audits: list[Audit], refs: list[str], cycle: Cycle, as_of: date) -> list[CoverageEntry]:
     """Per reference: covered by a completed audit in the cycle, only planned, or a gap.
 
     The audits listed are those behind the status: the completed ones when covered, the planned
     (not yet completed, overdue included) ones when planned."""
     known = clause_refs()
-    in_cycle = [a for a in audits if a.status != "cancelled" and cycle.contains(a.reference_day(as_of))]
+    by_ref = _status_by(coverage_cells(audits, refs, cycle, as_of), ["ref"])
     entries = []
     for ref in refs:
-        scoping = [a for a in in_cycle if a.covers(ref)]
-        done = tuple(a.audit_id for a in scoping if a.completed_by(as_of))
-        planned = tuple(a.audit_id for a in scoping if not a.completed_by(as_of))
-        status, ids = (COVERED, done) if done else (PLANNED, planned) if planned else (GAP, ())
-        entries.append(CoverageEntry(ref, known[ref].title, known[ref].kind, status, ids))
+        status, ids = (by_ref.at[ref, "status"], by_ref.at[ref, "audits"]) if ref in by_ref.index else (GAP, ())
+        entries.append(CoverageEntry(ref, known[ref].title, known[ref].kind, status, tuple(ids)))
     return entries
 
 
@@ -248,22 +285,15 @@ def audit_programme(
 
 def coverage_by_year(programme: Programme) -> pd.DataFrame:
     """ref × cycle year → covered / planned / gap, for the heatmap (one row per ref and year)."""
-    rows = []
-    for entry in programme.coverage:
-        for number, first, last in programme.cycle.years():
-            scoping = [
-                a
-                for a in programme.audits
-                if a.covers(entry.ref) and first <= a.reference_day(programme.as_of) <= last
-            ]
-            if any(a.completed_by(programme.as_of) for a in scoping):
-                status = COVERED
-            elif scoping:
-                status = PLANNED
-            else:
-                status = GAP
-            rows.append({"ref": entry.ref, "title": entry.title, "year": number, "status": status})
-    return pd.DataFrame(rows, columns=["ref", "title", "year", "status"])
+    refs = [entry.ref for entry in programme.coverage]
+    cells = coverage_cells(programme.audits, refs, programme.cycle, programme.as_of)
+    by_ref_year = _status_by(cells, ["ref", "year"])["status"]
+    years = [number for number, _first, _last in programme.cycle.years()]
+    grid = pd.MultiIndex.from_product([refs, years], names=["ref", "year"])
+    frame = by_ref_year.reindex(grid, fill_value=GAP).rename("status").reset_index()
+    titles = {entry.ref: entry.title for entry in programme.coverage}
+    frame.insert(1, "title", frame["ref"].map(titles))
+    return frame[["ref", "title", "year", "status"]]
 
 
 def findings_per_audit(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
