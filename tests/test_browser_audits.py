@@ -106,6 +106,8 @@ def test_import_audits_see_the_gap_edit_the_soa_and_readiness_changes(server, br
     page.get_by_role("textbox", name="Control or title contains").fill("A.10.4")
     page.keyboard.press("Enter")
     settle(page)
+    # Until the rerun has finished, the previous run's editor may still be shown beside the new one.
+    expect(page.locator(".st-key-soa_editor")).to_have_count(1, timeout=60_000)
     expect(page.locator(".st-key-soa_editor")).to_be_visible()
     page.wait_for_timeout(3000)  # the grid is interactive a moment after it is drawn
     x, y = soa_cell(page, "justification")
