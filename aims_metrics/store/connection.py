@@ -74,7 +74,7 @@ def check_database_path(path: str | Path) -> Path:
     path = Path(path)
     try:
         info = path.stat()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         if path.is_symlink():
             raise DatabasePathProblem(f"{path}: is a broken link") from None
         _creatable_at(path)
