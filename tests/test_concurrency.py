@@ -23,8 +23,10 @@ def _bias_csv(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_eight_readers_see_all_of_an_import_or_none(tmp_path, monkeypatch):
-    monkeypatch.setattr(store, "keep_open_seconds", 2.0)  # as the app runs it
+def test_eight_readers_see_all_of_an_import_or_none(tmp_path):
+    """As the app runs: threads of one process, each request opening the database through
+    store.open_db and closing it after (the process's one instance is shared while any thread
+    uses it and closed when the last leaves), reading in read-only transactions."""
     db = tmp_path / "aims.duckdb"
     (tmp_path / "systems.csv").write_text("system_id,name,risk_level\nSYS-1,Scorer,high\n")
     _bias_csv(tmp_path / "batch.csv", BATCH_ROWS)

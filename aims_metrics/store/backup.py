@@ -133,7 +133,7 @@ def verified_schema_version(candidate: Path, shown_as: str | Path | None = None)
     finally:
         con.close()
     if problems:
-        shown = "; ".join(problems[:10]) + ("; …" if len(problems) > 10 else "")
+        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
         raise RestoreRefused(
             f"{name} does not hold the complete schema of version {version}: {shown}"
         )
