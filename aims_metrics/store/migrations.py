@@ -95,7 +95,9 @@ def migrate(con: duckdb.DuckDBPyConnection, upto: int | None = None) -> int:
 
 # Every kind of object a database file can hold, as DuckDB lists it: (kind, query of name and
 # definition for the current database). Tables are described column by column (name, type,
-# default, nullability) plus their constraints (primary keys, checks).
+# default, nullability) plus their constraints (primary keys, checks). Secrets are not listed:
+# DuckDB never stores them in a database file (they live in memory or in
+# ~/.duckdb/stored_secrets, which a connection with external access off cannot read).
 _OBJECT_QUERIES = {
     "schema": "SELECT schema_name, '' FROM duckdb_schemas() "
     "WHERE database_name = current_database() AND NOT internal",
