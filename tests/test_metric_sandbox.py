@@ -182,3 +182,17 @@ def test_evaluations_use_the_metric_time_limit_setting(con, monkeypatch):
     store.set_setting(con, "metric_time_limit_seconds", "2.5", "tester")
     evaluate.kpis_for_quarter(con, last_completed_quarter())
     assert used == [2.5]
+
+
+def test_a_stopped_evaluation_leaves_no_transaction_open(tmp_path):
+    """The limit keeps interrupting until the block exits, so it may hit the ROLLBACK too; the
+    rollback is retried and the connection takes the next transaction."""
+    with store.open_db(tmp_path / "t.duckdb") as con:
+        for _ in range(5):
+            started = time.monotonic()
+            with pytest.raises(MetricTimeout):
+                with time_limit(con, 0.02), store.transaction(con, read_only=True):
+                    _spin_past(started + 0.1)
+                    con.execute(LONG_QUERY).fetchall()
+            with store.transaction(con, read_only=True):
+                assert con.execute("SELECT 3").fetchall() == [(3,)]
