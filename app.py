@@ -166,6 +166,14 @@ def main() -> None:
         )
         st.stop()
     try:
+        store.check_database_path(path)
+    except store.DatabasePathProblem as problem:
+        st.error(
+            f"AIMS Review cannot use the database that AIMS_DB names: {problem}. Set AIMS_DB to "
+            "an AIMS Review database file, or to a new path in a writable folder."
+        )
+        st.stop()
+    try:
         prepare_database(path)
         user = resolve_user(key)
     except store.DatabaseBusy:

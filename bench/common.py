@@ -123,7 +123,6 @@ def dataset(scale: str, rebuild: bool = False) -> tuple[Path, dict]:
     for stale in (path, Path(f"{path}.wal"), manifest_path):
         stale.unlink(missing_ok=True)
 
-    register_migrations()
     from aims_metrics.store import open_db
 
     start = time.perf_counter()
@@ -168,14 +167,6 @@ def private_copy(path: Path, name: str) -> Path:
         Path(f"{target}{suffix}").unlink(missing_ok=True)
     shutil.copyfile(path, target)
     return target
-
-
-def register_migrations() -> None:
-    """Every schema migration the product declares, so every database the bench opens has the
-    full schema (as the app and the CLI see it)."""
-    from aims_metrics.store import load_migrations
-
-    load_migrations()
 
 
 def log(message: str) -> None:

@@ -31,7 +31,6 @@ from bench.common import (
     peak_mb,
     private_copy,
     ratio_row,
-    register_migrations,
     timed,
 )
 from bench.fairness import section_fairness
@@ -463,7 +462,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", default="enterprise")
     parser.add_argument("--rebuild", action="store_true")
     args = parser.parse_args(argv)
-    register_migrations()
     if args.name == "dataset":  # built here so the bench's main process stays small
         from bench.common import dataset
 

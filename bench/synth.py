@@ -30,8 +30,6 @@ def _u(salt: str, seed: int) -> str:
 
 def generate(path: Path, end_quarter: Quarter, scale: str = "enterprise", seed: int = 42) -> None:
     """Create a migrated database at `path` filled with synthetic data ending at `end_quarter`."""
-    import aims_metrics.auth  # noqa: F401  (registers its migration)
-
     n = SIZES[scale]
     start = end_quarter.shift(-7).start
     end = end_quarter.end

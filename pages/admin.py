@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
@@ -102,48 +100,49 @@ with users_tab:
             else:
                 st.success(f"{target}: {done}.")
 
-def _is_iso_date(text: str) -> bool:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        return False
-    return len(text) == 10
-
-
 with settings_tab:
     _ui.require(Action.EDIT_SETTINGS)
     months = list(range(1, 13))
     month_names = [pd.Timestamp(2000, m, 1).strftime("%B") for m in months]
+    labels = {key: declared.label for key, declared in store.SETTINGS.items()}
     with st.form("settings"):
         organisation = st.text_input(
-            "Organisation name", value=_ui.setting("organisation_name"), key="setting_org"
+            labels["organisation_name"], value=_ui.setting("organisation_name"), key="setting_org"
         )
         scope = st.text_area(
-            "AIMS scope statement", value=_ui.setting("aims_scope"), key="setting_scope", height=120
+            labels["aims_scope"], value=_ui.setting("aims_scope"), key="setting_scope", height=120
         )
         start_month = st.selectbox(
-            "Fiscal year starts in",
+            labels["fiscal_year_start_month"],
             months,
             index=_ui.fiscal_start_month() - 1,
             format_func=lambda m: month_names[m - 1],
             key="setting_fiscal_start",
         )
         cycle_start = st.text_input(
-            "Certification cycle starts on (YYYY-MM-DD; empty: 1 January of the as-of year)",
+            f"{labels['audit_cycle_start']} (YYYY-MM-DD; empty: 1 January of the as-of year)",
             value=_ui.setting("audit_cycle_start"),
             key="setting_cycle_start",
         )
+        time_limit = st.text_input(
+            labels["metric_time_limit_seconds"],
+            value=_ui.setting("metric_time_limit_seconds"),
+            key="setting_metric_time_limit",
+            help=store.SETTINGS["metric_time_limit_seconds"].description,
+        )
         if st.form_submit_button("Save settings", type="primary", key="settings_submit"):
-            values = {
-                "organisation_name": organisation.strip(),
-                "aims_scope": scope.strip(),
+            typed = {
+                "organisation_name": organisation,
+                "aims_scope": scope,
                 "fiscal_year_start_month": str(start_month),
-                "audit_cycle_start": cycle_start.strip(),
+                "audit_cycle_start": cycle_start,
+                "metric_time_limit_seconds": time_limit,
             }
-            if not values["organisation_name"]:
-                st.error("The organisation name cannot be empty.")
-            elif values["audit_cycle_start"] and not _is_iso_date(values["audit_cycle_start"]):
-                st.error("The certification cycle start must be a date written YYYY-MM-DD.")
+            try:
+                values = store.parse_settings(typed)  # the library decides what is valid
+            except store.SettingError as error:
+                for problem in error.problems:
+                    st.error(problem.message)
             else:
                 changed = [k for k, v in values.items() if v != _ui.setting(k)]
                 for name in changed:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-import aims_metrics.auth  # noqa: F401  (registers its schema migration before any db is made)
 from aims_metrics.store import open_db
 
 

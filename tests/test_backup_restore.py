@@ -108,9 +108,8 @@ def test_restore_replaces_a_changed_database_and_is_audited(full_db, tmp_path):
     assert json.loads(last["detail"])["from"] == backup.name
 
 
-def test_restore_while_this_process_had_the_database_open(full_db, tmp_path, monkeypatch):
-    """The app keeps its idle instance open for a while; restore must release and replace it."""
-    monkeypatch.setattr(store, "keep_open_seconds", 30.0)
+def test_restore_right_after_this_process_used_the_database(full_db, tmp_path):
+    """Like the app between two requests: no instance of the file is left open to go stale."""
     backup = tmp_path / "b.duckdb"
     store.backup_database(full_db, backup)
     with store.open_db(full_db) as con:
@@ -118,21 +117,19 @@ def test_restore_while_this_process_had_the_database_open(full_db, tmp_path, mon
     store.restore_database(full_db, backup, "admin")
     with store.open_db(full_db) as con:
         assert con.execute("SELECT count(*) FROM findings").fetchall()[0][0] > 0
-    store.release_database(full_db)
 
 
-def test_a_backup_holds_writes_still_in_the_write_ahead_log(full_db, tmp_path, monkeypatch):
-    """The app keeps its instance open, so recent commits may live only in the .wal file."""
-    monkeypatch.setattr(store, "keep_open_seconds", 30.0)
+def test_a_backup_holds_writes_still_in_the_write_ahead_log(full_db, tmp_path):
+    """While another request of the app holds the database, recent commits may live only in the
+    .wal file; a backup taken meanwhile must hold them."""
     with store.open_db(full_db) as con:
         con.execute("CHECKPOINT")
         con.execute("DELETE FROM findings WHERE status = 'open'")
         store.record_audit(con, "tester", "test.write", "findings")
         expected = con.execute("SELECT count(*) FROM findings").fetchall()
-    assert Path(f"{full_db}.wal").exists() and Path(f"{full_db}.wal").stat().st_size > 0
-    backup = tmp_path / "b.duckdb"
-    store.backup_database(full_db, backup)
-    store.release_database(full_db)
+        assert Path(f"{full_db}.wal").exists() and Path(f"{full_db}.wal").stat().st_size > 0
+        backup = tmp_path / "b.duckdb"
+        store.backup_database(full_db, backup)
     con = duckdb.connect(str(backup), read_only=True)
     try:
         assert con.execute("SELECT count(*) FROM findings").fetchall() == expected
@@ -188,6 +185,134 @@ def test_restore_refuses_a_backup_from_a_newer_program(full_db, tmp_path):
     assert dump_db(full_db) == before
 
 
+# --- restore verifies the whole candidate on a copy ---------------------------------------------
+
+
+def _claims_version_6_without_tables(path: Path) -> Path:
+    con = duckdb.connect(str(path))
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description VARCHAR, "
+        "applied_at TIMESTAMP)"
+    )
+    con.execute("INSERT INTO schema_version SELECT v, 'claimed', now() FROM (VALUES (1), (3), (4), (5), (6)) t(v)")
+    con.close()
+    return path
+
+
+def _backup_then(full_db: Path, path: Path, *statements: str) -> Path:
+    """A real backup of the full database, then changed with plain DuckDB (external access on)."""
+    store.backup_database(full_db, path)
+    con = duckdb.connect(str(path))
+    for statement in statements:
+        con.execute(statement)
+    con.close()
+    return path
+
+
+HOSTILE_BACKUPS = {
+    "view-over-a-file": (
+        ("CREATE VIEW leak AS SELECT * FROM read_text('/etc/hostname')",),
+        "unexpected view main.leak",
+    ),
+    "macro": (
+        ("CREATE MACRO peek(p) AS TABLE SELECT * FROM read_text(p)",),
+        "unexpected macro main.peek",
+    ),
+    "missing-table": (("DROP TABLE review_actions",), "table main.review_actions is missing"),
+    "missing-column": (
+        ("ALTER TABLE incidents DROP COLUMN root_cause",),
+        "table main.incidents lacks column root_cause (VARCHAR)",
+    ),
+    "wrong-type": (
+        ("ALTER TABLE bias_tests ALTER COLUMN value TYPE VARCHAR",),
+        "column main.bias_tests.value is VARCHAR",
+    ),
+    "default-that-reads-the-environment": (
+        ("ALTER TABLE incidents ALTER COLUMN title SET DEFAULT current_setting('home_directory')",),
+        "column main.incidents.title is VARCHAR default",
+    ),
+    "extra-table": (("CREATE TABLE stash AS SELECT 1 AS x",), "unexpected table main.stash"),
+    "unknown-version": (
+        ("INSERT INTO schema_version VALUES (2, 'never released', now())",),
+        "records schema version(s) 2 this program never made",
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(HOSTILE_BACKUPS))
+def test_restore_refuses_an_incomplete_or_hostile_backup_naming_the_users_file(
+    full_db, tmp_path, kind
+):
+    statements, reason = HOSTILE_BACKUPS[kind]
+    candidate = _backup_then(full_db, tmp_path / "users-backup.duckdb", *statements)
+    before = dump_db(full_db)
+    with pytest.raises(store.RestoreRefused) as refused:
+        store.restore_database(full_db, candidate, "ops")
+    message = str(refused.value)
+    assert message.startswith(str(candidate)), message
+    assert reason in message, message
+    assert ".restoring" not in message
+    assert dump_db(full_db) == before
+    assert not list(full_db.parent.glob("*.restoring"))
+
+
+def test_a_backup_claiming_version_6_without_its_tables_is_refused_and_the_db_kept(full_db, tmp_path):
+    candidate = _claims_version_6_without_tables(tmp_path / "claims-6.duckdb")
+    before = dump_db(full_db)
+    done = cli(full_db, "restore", str(candidate))
+    assert done.returncode == 1
+    assert f"error: {candidate} does not hold the complete schema of version 6: " in done.stderr
+    assert "table main.assessments is missing" in done.stderr and " more\n" in done.stderr
+    assert "restoring" not in done.stderr.replace("nothing restored", "")
+    assert "Traceback" not in done.stderr
+    assert dump_db(full_db) == before
+
+
+def test_restoring_dev_zero_is_refused_quickly(full_db, tmp_path):
+    before = dump_db(full_db)
+    started = time.monotonic()
+    with pytest.raises(store.RestoreRefused, match="^/dev/zero: this is not a regular file"):
+        store.restore_database(full_db, Path("/dev/zero"), "ops")
+    assert time.monotonic() - started < 10  # generous: it must not copy at all
+    assert dump_db(full_db) == before
+    assert not list(full_db.parent.glob("*.restoring"))
+
+
+def test_a_backup_over_the_size_bound_is_refused_before_copying(full_db, tmp_path, monkeypatch):
+    from aims_metrics.store import backup as backup_module
+
+    candidate = tmp_path / "big.duckdb"
+    store.backup_database(full_db, candidate)
+    monkeypatch.setattr(backup_module, "RESTORE_MAX_BYTES", candidate.stat().st_size - 1)
+    before = dump_db(full_db)
+    with pytest.raises(store.RestoreRefused, match=f"^{candidate}: the file is .* the limit is"):
+        store.restore_database(full_db, candidate, "ops")
+    assert dump_db(full_db) == before
+
+
+def test_a_backup_that_grows_while_copied_is_cut_off(tmp_path):
+    from aims_metrics.store import backup as backup_module
+
+    source, target = tmp_path / "growing", tmp_path / "copy"
+    source.write_bytes(bytes(3 * 1024 * 1024))
+    with pytest.raises(store.RestoreRefused, match="grew past the restore limit"):
+        backup_module._copy_bounded(source, target, 2 * 1024 * 1024)
+    assert target.stat().st_size <= 2 * 1024 * 1024
+
+
+def test_a_backup_from_an_older_release_restores_and_is_migrated(full_db, tmp_path):
+    old = tmp_path / "old-release.duckdb"
+    con = duckdb.connect(str(old), config=dict(store.CONNECTION_CONFIG))
+    store.migrate(con, upto=4)  # a database as release 4 made it
+    con.execute("INSERT INTO incidents (incident_id, title, severity, detected_on) "
+                "VALUES ('OLD-1', 'from release 4', 'low', DATE '2024-01-02')")
+    con.close()
+    assert store.restore_database(full_db, old, "ops") == 4
+    with store.open_db(full_db) as con:
+        assert store.schema_version(con) == store.latest_schema_version()
+        assert con.execute("SELECT incident_id FROM incidents").fetchall() == [("OLD-1",)]
+
+
 # --- consistency while others read and import --------------------------------------------------
 
 BATCH_ROWS = 150_000
@@ -218,10 +343,9 @@ def _state(path: Path) -> tuple[int, int, int]:
         con.close()
 
 
-def test_backups_during_reads_and_an_import_each_hold_a_whole_state(tmp_path, monkeypatch):
+def test_backups_during_reads_and_an_import_each_hold_a_whole_state(tmp_path):
     """Reader threads and backups in this process (like the app) while another process imports:
     every backup opens and holds either the state before the import or the state after it."""
-    monkeypatch.setattr(store, "keep_open_seconds", 0.0)
     db = tmp_path / "aims.duckdb"
     systems = tmp_path / "systems.csv"
     systems.write_text("system_id,name,risk_level\nSYS-1,Scorer,high\n")

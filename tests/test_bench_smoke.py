@@ -17,7 +17,6 @@ import pytest
 from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
 from aims_metrics.store import open_db
 from bench import baselines_pandas, baselines_sql
-from bench.common import register_migrations
 from bench.section import check_catalog
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,7 +28,6 @@ def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     pytest.importorskip("aims_metrics.demo")
     from aims_metrics.demo import load_demo
 
-    register_migrations()
     path = tmp_path_factory.mktemp("bench") / "small.duckdb"
     with open_db(path) as con:
         load_demo(con, end_quarter=last_completed_quarter())

@@ -23,8 +23,10 @@ def _bias_csv(path: Path, rows: int) -> None:
     path.write_text("\n".join(lines) + "\n")
 
 
-def test_eight_readers_see_all_of_an_import_or_none(tmp_path, monkeypatch):
-    monkeypatch.setattr(store, "keep_open_seconds", 2.0)  # as the app runs it
+def test_eight_readers_see_all_of_an_import_or_none(tmp_path):
+    """As the app runs: threads of one process, each request opening the database through
+    store.open_db and closing it after (the process's one instance is shared while any thread
+    uses it and closed when the last leaves), reading in read-only transactions."""
     db = tmp_path / "aims.duckdb"
     (tmp_path / "systems.csv").write_text("system_id,name,risk_level\nSYS-1,Scorer,high\n")
     _bias_csv(tmp_path / "batch.csv", BATCH_ROWS)
@@ -112,3 +114,15 @@ def test_cli_reports_a_busy_database_clearly_after_the_timeout(tmp_path):
     assert result.returncode == 1
     assert "the database is busy" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_the_app_frees_the_file_for_other_processes_as_soon_as_it_is_idle(tmp_path):
+    """The app opens the database per request through store.open_db (no instance kept open after
+    the last request ends), so the CLI can use the file between requests without waiting."""
+    db = tmp_path / "aims.duckdb"
+    with store.open_db(db) as con:
+        con.execute("SELECT 1").fetchall()
+        busy = _cli(db, "audit-log", timeout_env="0")
+    idle = _cli(db, "audit-log", timeout_env="0")
+    assert busy.returncode == 1 and "the database is busy" in busy.stderr
+    assert idle.returncode == 0, idle.stderr

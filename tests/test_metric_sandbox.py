@@ -6,6 +6,8 @@ the validator and by the compiler. Evaluation is read-only, without external acc
 
 from __future__ import annotations
 
+import time
+
 import duckdb
 import pytest
 
@@ -124,3 +126,73 @@ def test_time_limit_interrupts_a_long_query(tmp_path):
             with time_limit(con, 0.2):
                 con.execute("SELECT count(*) FROM range(100000000000) a").fetchall()
         assert con.execute("SELECT 1").fetchone() == (1,)  # the connection is still usable
+
+
+LONG_QUERY = "SELECT sum(a.range * b.range) FROM range(30000) a CROSS JOIN range(30000) b"
+
+
+def _spin_past(deadline: float) -> None:
+    """Python work (no statement running) until the deadline has passed; not a sleep."""
+    while time.monotonic() < deadline:
+        pass
+
+
+def test_a_deadline_that_passes_between_statements_still_stops_the_next_one(tmp_path):
+    with store.open_db(tmp_path / "t.duckdb") as con:
+        started = time.monotonic()
+        with pytest.raises(MetricTimeout, match="took longer than 0.05 s"):
+            with time_limit(con, 0.05):
+                assert con.execute("SELECT 1").fetchall() == [(1,)]
+                _spin_past(started + 0.5)  # the deadline passes while no statement runs
+                con.execute(LONG_QUERY).fetchall()  # takes seconds unless interrupted
+        assert con.execute("SELECT 2").fetchall() == [(2,)]  # nothing interrupts after the block
+
+
+def test_the_time_limit_holds_after_many_short_statements(tmp_path):
+    with store.open_db(tmp_path / "t.duckdb") as con:
+        started = time.monotonic()
+        with pytest.raises(MetricTimeout):
+            with time_limit(con, 0.05):
+                while time.monotonic() < started + 0.5:  # short statements past the deadline
+                    con.execute("SELECT count(*) FROM range(1000)").fetchall()
+                con.execute(LONG_QUERY).fetchall()
+
+
+def test_a_block_that_ends_in_time_is_not_interrupted_later(tmp_path):
+    with store.open_db(tmp_path / "t.duckdb") as con:
+        with time_limit(con, 30):
+            assert con.execute("SELECT 1").fetchall() == [(1,)]
+        # a query after the block runs to its end, whatever the limit was
+        assert con.execute("SELECT count(*) FROM range(1000000)").fetchall() == [(1000000,)]
+
+
+def test_evaluations_use_the_metric_time_limit_setting(con, monkeypatch):
+    from aims_metrics.metrics import evaluate
+    from aims_metrics.metrics.periods import last_completed_quarter
+
+    used: list[float] = []
+    real = evaluate.time_limit
+
+    def recording(connection, seconds):
+        used.append(seconds)
+        return real(connection, seconds)
+
+    monkeypatch.setattr(evaluate, "time_limit", recording)
+    assert evaluate.evaluation_time_limit(con) == 30.0  # the default
+    store.set_setting(con, "metric_time_limit_seconds", "2.5", "tester")
+    evaluate.kpis_for_quarter(con, last_completed_quarter())
+    assert used == [2.5]
+
+
+def test_a_stopped_evaluation_leaves_no_transaction_open(tmp_path):
+    """The limit keeps interrupting until the block exits, so it may hit the ROLLBACK too; the
+    rollback is retried and the connection takes the next transaction."""
+    with store.open_db(tmp_path / "t.duckdb") as con:
+        for _ in range(5):
+            started = time.monotonic()
+            with pytest.raises(MetricTimeout):
+                with time_limit(con, 0.02), store.transaction(con, read_only=True):
+                    _spin_past(started + 0.1)
+                    con.execute(LONG_QUERY).fetchall()
+            with store.transaction(con, read_only=True):
+                assert con.execute("SELECT 3").fetchall() == [(3,)]

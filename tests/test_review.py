@@ -379,16 +379,6 @@ def test_fingerprint_follows_the_data(con):
     assert assembly.assemble_inputs(con, Q3).fingerprint() != first
 
 
-def test_review_tables_are_created_for_a_database_migrated_without_them(tmp_path):
-    from aims_metrics.store import open_db
-
-    with open_db(tmp_path / "x.duckdb") as con:
-        for table in ("minutes_archive", "review_actions", "review_decisions", "reviews"):
-            con.execute(f"DROP TABLE {table}")
-        assert records.get_review(con, Q3) is None
-        assert records.save_review(con, complete_record(Q3), LEAD).revision == 1
-
-
 # --- demo ----------------------------------------------------------------------------------------
 
 

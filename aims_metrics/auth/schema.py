@@ -11,5 +11,5 @@ USER_SESSIONS_SQL = (
         revoked_at TIMESTAMP)""",
 )
 
-# (version, description, DDL statements): read by store.load_migrations
+# (version, description, DDL statements): read by store.migrations
 MIGRATION = (4, "browser sessions for signed-in users", USER_SESSIONS_SQL)

@@ -14,7 +14,12 @@ import sys
 from pathlib import Path
 
 from aims_metrics.cli.common import EXIT_INVALID, EXIT_USAGE, UsageError
-from aims_metrics.store import DatabaseBusy, default_db_path
+from aims_metrics.store import (
+    DatabaseBusy,
+    DatabasePathProblem,
+    check_database_path,
+    default_db_path,
+)
 
 COMMAND_MODULES = (
     "aims_metrics.cli.data",
@@ -22,6 +27,7 @@ COMMAND_MODULES = (
     "aims_metrics.cli.review",
     "aims_metrics.cli.users",
     "aims_metrics.cli.ops",
+    "aims_metrics.cli.settings",
     "aims_metrics.cli.audits",
     "aims_metrics.cli.fairness",
 )
@@ -41,10 +47,12 @@ COMMAND_OWNERS = {
     "backup": "aims_metrics.cli.ops",
     "restore": "aims_metrics.cli.ops",
     "audit-log": "aims_metrics.cli.ops",
+    "settings": "aims_metrics.cli.settings",
     "audits": "aims_metrics.cli.audits",
     "readiness": "aims_metrics.cli.audits",
     "fairness": "aims_metrics.cli.fairness",
 }
+
 
 def _requested_command(argv: list[str]) -> str | None:
     """The first word that names a command (after --db PATH), or None."""
@@ -89,8 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.db is None:
         args.db = default_db_path()
     try:
+        check_database_path(args.db)  # before anything: never treat a CSV or a folder as the db
         return int(args.handler(args) or 0)
-    except UsageError as error:
+    except (UsageError, DatabasePathProblem) as error:
         print(f"{parser.prog}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except DatabaseBusy as error:

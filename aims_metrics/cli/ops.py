@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,7 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_backup(args: argparse.Namespace) -> int:
     from aims_metrics.store import backup_database
+    from aims_metrics.tables.files import FileProblem, check_output_path
 
+    try:  # before any work: a bad --out is a usage error and nothing is written
+        check_output_path(args.out)
+    except FileProblem as error:
+        raise UsageError(f"backup --out: {error}") from None
+    if args.out.resolve() == args.db.resolve():
+        raise UsageError(f"backup --out: {args.out} is the database itself; name another file")
     version = backup_database(args.db, args.out)
     print(f"backed up {args.db} (schema version {version}) to {args.out}")
     return EXIT_OK
@@ -35,15 +42,13 @@ def run_backup(args: argparse.Namespace) -> int:
 def run_restore(args: argparse.Namespace) -> int:
     import sys
 
-    from aims_metrics.store import restore_database
+    from aims_metrics.store import RestoreRefused, restore_database
 
-    if not args.file.exists():
-        print(f"error: {args.file}: no such file", file=sys.stderr)
-        return EXIT_INVALID
     try:
         version = restore_database(args.db, args.file, cli_user())
-    except ValueError as error:
+    except RestoreRefused as error:
         print(f"error: {error}", file=sys.stderr)
+        print("nothing restored: the database is unchanged", file=sys.stderr)
         return EXIT_INVALID
     print(f"restored {args.db} from {args.file} (schema version {version})")
     return EXIT_OK

@@ -11,7 +11,6 @@ import getpass
 import json
 import sys
 
-# Imported eagerly (it is light) so every CLI run registers the auth schema migration.
 from aims_metrics import auth
 from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
 from aims_metrics.store import now, open_db

@@ -16,7 +16,7 @@ from aims_metrics.metrics.definition_files import (
     validate_document,
 )
 from aims_metrics.metrics.evaluate import (
-    EVALUATION_TIME_LIMIT_SECONDS,
+    evaluation_time_limit,
     existing_tables,
     source_availability_problem,
     time_limit,
@@ -42,7 +42,7 @@ def dry_run_problems(
         return problems
     try:
         query = compile_series(definition, sources, [Quarter(2000, 1)])
-        with time_limit(con, EVALUATION_TIME_LIMIT_SECONDS):
+        with time_limit(con, evaluation_time_limit(con)):
             with store.transaction(con, read_only=True):
                 con.execute(f"EXPLAIN {query.sql}", query.params).fetchall()
     except MetricError as error:

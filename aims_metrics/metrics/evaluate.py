@@ -3,9 +3,10 @@
 The current catalog is evaluated by one query that reads each source table once
 (`metrics.scan`); a metric of a shape the scan cannot rebuild gets its own query
 (`metrics.compiler.compile_series`). Every query runs in a read-only transaction, on a connection
-with external access disabled, under a time limit (a timer interrupts the connection). A metric
-whose source cannot be read yet, or whose source tables are all still empty, is `no_data` with the
-reason in `problem`; the rest of the catalog is unaffected.
+with external access disabled, under a time limit (the `metric_time_limit_seconds` setting, held
+however many statements run; see time_limit). A metric whose source cannot be read yet, or whose
+source tables are all still empty, is `no_data` with the reason in `problem`; the rest of the
+catalog is unaffected.
 """
 
 from __future__ import annotations
@@ -36,19 +37,40 @@ from aims_metrics.metrics.validation import definition_problems
 if TYPE_CHECKING:
     import pandas as pd
 
-EVALUATION_TIME_LIMIT_SECONDS = 30.0
+# How often the time limit interrupts the connection once its deadline has passed: a statement
+# that starts after the deadline is stopped within this interval.
+INTERRUPT_INTERVAL_SECONDS = 0.01
 
 
 class MetricTimeout(RuntimeError):
     """A metric evaluation ran longer than its time limit and was interrupted."""
 
 
+def evaluation_time_limit(con: duckdb.DuckDBPyConnection) -> float:
+    """The `metric_time_limit_seconds` setting: how long one evaluation may run."""
+    return float(store.setting_value(con, "metric_time_limit_seconds"))
+
+
 @contextmanager
 def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]:
-    """Interrupt the connection's running query after `seconds`; raise MetricTimeout."""
-    timer = threading.Timer(seconds, con.interrupt)
-    timer.daemon = True
-    timer.start()
+    """Stop every statement run on the connection inside the block once `seconds` have passed;
+    raise MetricTimeout.
+
+    DuckDB has no statement timeout and forgets an interrupt that arrives between statements, so
+    after the deadline a watcher keeps interrupting until the block exits: however many
+    statements the block runs, none runs unbounded.
+    """
+    finished = threading.Event()
+
+    def watch() -> None:
+        if finished.wait(seconds):
+            return
+        while not finished.is_set():
+            con.interrupt()
+            finished.wait(INTERRUPT_INTERVAL_SECONDS)
+
+    watcher = threading.Thread(target=watch, name="metric-time-limit", daemon=True)
+    watcher.start()
     try:
         yield
     except duckdb.InterruptException:
@@ -57,7 +79,8 @@ def time_limit(con: duckdb.DuckDBPyConnection, seconds: float) -> Iterator[None]
             "narrow the filters or ask an engineer to index the source"
         ) from None
     finally:
-        timer.cancel()
+        finished.set()
+        watcher.join()  # no interrupt may reach a statement run after the block
 
 
 # --- what the database holds ------------------------------------------------------------------
@@ -180,11 +203,13 @@ def evaluate_series(
     definitions: list[MetricDefinition],
     quarters: list[Quarter],
     sources: dict[str, Source] | None = None,
-    seconds: float = EVALUATION_TIME_LIMIT_SECONDS,
+    seconds: float | None = None,
 ) -> dict[str, list[KpiResult]]:
-    """Evaluate definitions for the quarters (each with previous_value), read-only, time-limited.
-    The lists follow `quarters`' order."""
+    """Evaluate definitions for the quarters (each with previous_value), read-only, time-limited
+    (`seconds`, default the `metric_time_limit_seconds` setting). The lists follow `quarters`'
+    order."""
     sources = shipped_sources() if sources is None else sources
+    seconds = evaluation_time_limit(con) if seconds is None else seconds
     wanted = sorted(set(quarters))
     every = sorted(set(wanted) | {q.previous() for q in wanted})
     with time_limit(con, seconds):
@@ -244,7 +269,7 @@ def metric_records(con: duckdb.DuckDBPyConnection, name: str, quarter: Quarter) 
     if problem:
         raise MetricError(problem)
     query = compile_records(definition, sources, quarter)
-    with time_limit(con, EVALUATION_TIME_LIMIT_SECONDS):
+    with time_limit(con, evaluation_time_limit(con)):
         with store.transaction(con, read_only=True):
             return con.execute(query.sql, query.params).df()
 

@@ -21,7 +21,6 @@ from aims_metrics.review.models import (
     quarter_label,
 )
 from aims_metrics.review.records import (
-    ensure_review_schema,
     fiscal_quarter,
     get_review,
     latest_state,
@@ -42,7 +41,6 @@ def _action_from_row(row: tuple) -> ReviewAction:
 
 
 def get_action(con: duckdb.DuckDBPyConnection, action_id: str) -> ReviewAction | None:
-    ensure_review_schema(con)
     row = store.fetch_one(
         con, f"SELECT {_ACTION_COLUMNS} FROM review_actions WHERE action_id = ?", [action_id]
     )
@@ -51,7 +49,6 @@ def get_action(con: duckdb.DuckDBPyConnection, action_id: str) -> ReviewAction |
 
 def review_actions(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> list[ReviewAction]:
     """The actions raised by a quarter's review (its 9.3.3 action items), by id."""
-    ensure_review_schema(con)
     rows = con.execute(
         f"SELECT {_ACTION_COLUMNS} FROM review_actions WHERE quarter = ? ORDER BY action_id",
         [quarter_label(quarter)],
@@ -63,7 +60,6 @@ def all_actions(
     con: duckdb.DuckDBPyConnection, status: ActionStatus | None = None
 ) -> list[ReviewAction]:
     """Every review action (optionally only open or done ones), oldest review first."""
-    ensure_review_schema(con)
     sql = f"SELECT {_ACTION_COLUMNS} FROM review_actions"
     params: list[Any] = []
     if status is not None:
@@ -92,7 +88,6 @@ def add_action(
     username: str,
 ) -> ReviewAction:
     """Raise an action in the quarter's draft review; ids are MR-<quarter>-<nn>."""
-    ensure_review_schema(con)
     label = quarter_label(quarter)
     problems = []
     if not (description or "").strip():
@@ -169,7 +164,6 @@ def update_action(
     username: str,
 ) -> ReviewAction:
     """Record progress on an action between meetings: done with a closing date, or (re)open."""
-    ensure_review_schema(con)
     try:
         status = ActionStatus(status)
     except ValueError:
@@ -232,7 +226,6 @@ def carried_actions(
 
     Status is reported as of `as_of` (default: the day the review was held, else quarter end).
     """
-    ensure_review_schema(con)
     q = fiscal_quarter(con, quarter)
     as_of = as_of or status_date(con, q)
     rows = con.execute(

@@ -20,7 +20,7 @@ from aims_metrics.performance.objectives import objective_progress
 from aims_metrics.review.actions import carried_actions, review_actions, status_date
 from aims_metrics.review.fairness_minutes import failed_test_groups
 from aims_metrics.review.models import TREND_QUARTERS, CarriedAction, ReviewAction, ReviewRecord
-from aims_metrics.review.records import ensure_review_schema, fiscal_quarter
+from aims_metrics.review.records import fiscal_quarter
 from aims_metrics.tables.registry import NONCONFORMITY_TYPES, FindingType, clause_refs
 
 # --- input d): performance information ---------------------------------------------------------
@@ -237,7 +237,6 @@ def audit_results(
 def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> ReviewInputs:
     """Inputs a) and d) of 9.3.2 for a quarter, assembled from the data."""
 
-    ensure_review_schema(con)
     q = fiscal_quarter(con, quarter)
     trend = quarters_ending(q, TREND_QUARTERS)
     # One catalog evaluation: the quarter's KPIs (with the previous quarter's values) are the

@@ -19,29 +19,6 @@ from aims_metrics.review.models import (
     ReviewStatus,
     quarter_label,
 )
-from aims_metrics.review.schema import REVIEW_TABLES_SQL
-
-# --- schema ------------------------------------------------------------------------------------
-
-# REVIEW_TABLES_SQL: declared (and registered as migration 3) in aims_metrics.review.schema
-
-
-def ensure_review_schema(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the review tables if a database was migrated before this module was imported.
-
-    Migrations are registered at import time, so a database migrated past version 3 by a process
-    that never imported this module would otherwise lack them. The DDL is idempotent.
-    """
-    rows = con.execute(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name IN "
-        "('reviews', 'review_decisions', 'review_actions', 'minutes_archive') "
-        "AND table_schema = current_schema()"
-    ).fetchall()
-    if rows[0][0] == len(REVIEW_TABLES_SQL):
-        return
-    with store.transaction(con):
-        for statement in REVIEW_TABLES_SQL:
-            con.execute(statement)
 
 
 def fiscal_quarter(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> Quarter:
@@ -76,7 +53,6 @@ def get_review(
     con: duckdb.DuckDBPyConnection, quarter: Quarter | str, revision: int | None = None
 ) -> ReviewRecord | None:
     """The latest revision of a quarter's review (or the given revision), or None."""
-    ensure_review_schema(con)
     label = quarter_label(quarter)
     if revision is None:
         row = store.fetch_one(
@@ -95,7 +71,6 @@ def get_review(
 
 def review_revisions(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> list[ReviewRecord]:
     """Every revision of a quarter's review, oldest first (the revision history)."""
-    ensure_review_schema(con)
     rows = con.execute(
         f"SELECT {_REVIEW_COLUMNS} FROM reviews WHERE quarter = ? ORDER BY revision",
         [quarter_label(quarter)],
@@ -105,7 +80,6 @@ def review_revisions(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> 
 
 def list_reviews(con: duckdb.DuckDBPyConnection) -> list[ReviewRecord]:
     """The latest revision of every quarter's review, newest quarter first."""
-    ensure_review_schema(con)
     rows = con.execute(
         f"SELECT {_REVIEW_COLUMNS} FROM reviews r WHERE revision = "
         "(SELECT max(revision) FROM reviews x WHERE x.quarter = r.quarter) ORDER BY quarter DESC"
@@ -161,7 +135,6 @@ def save_review(
 
     The record's revision must be the latest one (an edit of a stale copy is refused).
     """
-    ensure_review_schema(con)
     label = record.quarter
     at = store.now()
     with store.transaction(con):
@@ -224,7 +197,6 @@ def revise_review(
     con: duckdb.DuckDBPyConnection, quarter: Quarter | str, username: str, reason: str
 ) -> ReviewRecord:
     """A new draft revision copied from the finalised one, recording who, when and why."""
-    ensure_review_schema(con)
     label = quarter_label(quarter)
     reason = (reason or "").strip()
     if not reason:
@@ -270,7 +242,6 @@ def archived_minutes(
     con: duckdb.DuckDBPyConnection, quarter: Quarter | str, revision: int | None = None
 ) -> ArchivedMinutes | None:
     """The archived PDF of a finalised revision (the latest one by default), or None."""
-    ensure_review_schema(con)
     label = quarter_label(quarter)
     sql = (
         "SELECT quarter, revision, sha256, pdf, created_by, created_at FROM minutes_archive "

@@ -1,7 +1,7 @@
 """The management review tables (migration 3), declared as data apart from the review modules so
 that store.migrate() reads them without importing those (pydantic models, every CLI start-up),
-and without this module importing the store. review.records uses REVIEW_TABLES_SQL from here: one
-source of truth."""
+and without this module importing the store. Frozen literal DDL: a released migration never
+changes."""
 
 from __future__ import annotations
 
@@ -33,5 +33,5 @@ REVIEW_TABLES_SQL = (
         PRIMARY KEY (quarter, revision))""",
 )
 
-# (version, description, DDL statements): read by store.load_migrations
+# (version, description, DDL statements): read by store.migrations
 MIGRATION = (3, "management review: reviews, decisions, actions, minutes archive", REVIEW_TABLES_SQL)

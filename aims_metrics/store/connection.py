@@ -1,0 +1,203 @@
+"""Which file is the database, and connections to it.
+
+Every connection in the product uses one configuration — external access disabled, configuration
+locked — so no SQL run through it can read files, URLs or the environment. Connections are
+short-lived: open, work, close, so the app and the CLI can share the file.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import stat
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from aims_metrics.store.config import CONNECTION_CONFIG
+from aims_metrics.store.migrations import migrate
+
+DEFAULT_DB_PATH = Path("data") / "aims.duckdb"
+BUSY_TIMEOUT_SECONDS = float(os.environ.get("AIMS_DB_BUSY_TIMEOUT", "5"))
+
+# A DuckDB database file: an 8-byte checksum, then this magic (main header, every version).
+DUCKDB_MAGIC_OFFSET, DUCKDB_MAGIC = 8, b"DUCK"
+
+
+class DatabaseBusy(RuntimeError):
+    """Another process held the database longer than the busy timeout."""
+
+
+class DatabasePathProblem(ValueError):
+    """The database path names something that is not a DuckDB file nor a place to create one."""
+
+
+def default_db_path() -> Path:
+    """`$AIMS_DB`, else `data/aims.duckdb` (the CLI and the app agree on this)."""
+    return Path(os.environ.get("AIMS_DB") or DEFAULT_DB_PATH)
+
+
+def is_duckdb_file(path: str | Path) -> bool:
+    """Whether a regular file starts with DuckDB's header (reads 12 bytes, nothing else)."""
+    with open(path, "rb") as handle:
+        header = handle.read(DUCKDB_MAGIC_OFFSET + len(DUCKDB_MAGIC))
+    return header[DUCKDB_MAGIC_OFFSET:] == DUCKDB_MAGIC
+
+
+def _creatable_at(path: Path) -> None:
+    """A new database can be made at `path`: the nearest existing folder above is writable."""
+    folder = path.parent
+    while not folder.exists():
+        if folder.is_symlink():
+            raise DatabasePathProblem(f"{path}: the folder {folder} is a broken link")
+        folder = folder.parent
+    if not folder.is_dir():
+        raise DatabasePathProblem(f"{path}: {folder} is a file, not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise DatabasePathProblem(f"{path}: cannot create the database, {folder} is not writable")
+
+
+def check_database_path(path: str | Path) -> Path:
+    """The path, if it names an existing DuckDB file or a place where one can be created.
+
+    Anything else — a directory, a device or pipe, an empty file, a CSV or any file without
+    DuckDB's header — raises DatabasePathProblem naming the path and why, so no command
+    treats it as a database (DuckDB would open some of them as an empty in-memory database).
+    An empty file is refused too: DuckDB cannot open it, and it may be a file the user meant
+    for something else.
+    """
+    path = Path(path)
+    try:
+        info = path.stat()
+    except (FileNotFoundError, NotADirectoryError):
+        if path.is_symlink():
+            raise DatabasePathProblem(f"{path}: is a broken link") from None
+        _creatable_at(path)
+        return path
+    except OSError as error:
+        raise DatabasePathProblem(f"{path}: cannot be read ({error.strerror or error})") from None
+    if stat.S_ISDIR(info.st_mode):
+        raise DatabasePathProblem(f"{path}: is a directory, not a database file")
+    if not stat.S_ISREG(info.st_mode):
+        raise DatabasePathProblem(f"{path}: is not a regular file (a device, a pipe or a socket)")
+    if info.st_size == 0:
+        raise DatabasePathProblem(
+            f"{path}: is an empty file, not a DuckDB database (delete it, or name a new path)"
+        )
+    if not os.access(path, os.R_OK | os.W_OK):
+        raise DatabasePathProblem(f"{path}: permission denied (the database must be writable)")
+    if not is_duckdb_file(path):
+        raise DatabasePathProblem(f"{path}: is not a DuckDB database file")
+    return path
+
+
+def _is_lock_conflict(error: Exception) -> bool:
+    text = str(error).lower()
+    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+
+
+def connect(path: str | Path, busy_timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the database, retrying with backoff while another process holds its lock.
+
+    The path is checked first (check_database_path), so nothing but a DuckDB file is opened.
+    """
+    path = check_database_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    deadline = time.monotonic() + (BUSY_TIMEOUT_SECONDS if busy_timeout is None else busy_timeout)
+    delay = 0.02
+    while True:
+        try:
+            return duckdb.connect(str(path), config=dict(CONNECTION_CONFIG))
+        except duckdb.IOException as error:
+            if not _is_lock_conflict(error):
+                raise
+            if time.monotonic() >= deadline:
+                raise DatabaseBusy(
+                    f"the database is busy: {path} is in use by another process "
+                    "(an import or the app); try again in a moment"
+                ) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.5)
+
+
+@dataclass
+class _SharedDatabase:
+    root: duckdb.DuckDBPyConnection
+    users: int = 0
+
+
+_shared: dict[str, _SharedDatabase] = {}
+_shared_guard = threading.Lock()
+
+
+@contextmanager
+def open_db(path: str | Path, migrate_schema: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A migrated connection (a cursor on the process's one database instance), always closed.
+
+    Threads of one process share a single root connection per file, opened when the first user
+    arrives and closed when the last leaves, so a process never holds two DuckDB instances of
+    one file and the file is free for other processes whenever this one is idle. The app and
+    the CLI both work this way.
+    """
+    key = str(Path(path).resolve())
+    with _shared_guard:
+        shared = _shared.get(key)
+        if shared is None:
+            root = connect(path)
+            try:
+                if migrate_schema:
+                    migrate(root)
+            except BaseException:
+                root.close()
+                raise
+            shared = _shared[key] = _SharedDatabase(root)
+        shared.users += 1
+        cursor = shared.root.cursor()
+    try:
+        yield cursor
+    finally:
+        with _shared_guard:
+            try:
+                cursor.close()
+            finally:
+                shared.users -= 1
+                if shared.users == 0:
+                    _release(key)
+
+
+def _release(key: str) -> None:
+    shared = _shared.pop(key, None)
+    if shared is not None:
+        shared.root.close()
+
+
+@atexit.register
+def _release_all() -> None:
+    """Close idle instances at exit."""
+    with _shared_guard:
+        for key in [k for k, shared in _shared.items() if shared.users == 0]:
+            _release(key)
+
+
+def release_database(path: str | Path) -> None:
+    """Close this process's idle instance of a database now (before replacing its file)."""
+    key = str(Path(path).resolve())
+    with _shared_guard:
+        shared = _shared.get(key)
+        if shared is not None and shared.users == 0:
+            _release(key)
+
+
+def data_version(path: str | Path) -> tuple[int, int]:
+    """A cheap cache key that changes whenever the database file is written."""
+    stamp = (0, 0)
+    for candidate in (Path(path), Path(f"{path}.wal")):
+        if candidate.exists():
+            st = candidate.stat()
+            stamp = (stamp[0] + st.st_mtime_ns, stamp[1] + st.st_size)
+    return stamp
