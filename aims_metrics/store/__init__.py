@@ -353,6 +353,7 @@ MIGRATION_MODULES = (
     "aims_metrics.review.schema",
     "aims_metrics.audits.schema",
     "aims_metrics.performance.fairness_schema",
+    "aims_metrics.notify.schema",
 )
 
 
@@ -438,6 +439,18 @@ SETTING_DEFAULTS = {
     # First day (YYYY-MM-DD) of the three-year certification cycle the audit programme covers;
     # empty: 1 January of the year of the as-of date.
     "audit_cycle_start": "",
+    # Reminders (aims_metrics.notify): repetition, staleness, links, and per rule a switch
+    # ("on"/"off") and, where the rule looks ahead, its days.
+    "remind_every_days": "7",
+    "stale_after_days": "100",
+    "app_base_url": "http://localhost:8501",
+    **{f"notify_{rule}": "on" for rule in (
+        "corrective_action_overdue", "corrective_action_due_soon", "review_action_due_soon",
+        "review_action_overdue", "audit_starting_soon", "audit_overdue", "kpi_turned_red",
+        "data_stale")},
+    "notify_corrective_action_due_soon_days": "14",
+    "notify_review_action_due_soon_days": "14",
+    "notify_audit_starting_soon_days": "30",
 }
 
 
