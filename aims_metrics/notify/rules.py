@@ -15,6 +15,7 @@ from enum import StrEnum
 
 import duckdb
 
+from aims_metrics.metrics.completeness import is_stale, latest_imports, stale_after_days
 from aims_metrics.store import get_setting
 from aims_metrics.tables.registry import NONCONFORMITY_TYPES, TABLES
 
@@ -176,26 +177,12 @@ def kpis_turned_red(con, as_of: date, days: int) -> list[DueItem]:
     return items
 
 
-def latest_imports(con: duckdb.DuckDBPyConnection, as_of: date) -> dict[str, date]:
-    """Each data table's latest import on or before `as_of` (tables never imported are absent)."""
-    rows = con.execute(
-        "SELECT table_name, max(CAST(imported_at AS DATE)) FROM import_batches "
-        "WHERE CAST(imported_at AS DATE) <= ? GROUP BY table_name",
-        [as_of],
-    ).fetchall()
-    return {table: day for table, day in rows}
-
-
-def stale_after_days(con: duckdb.DuckDBPyConnection) -> int:
-    return int(get_setting(con, "stale_after_days"))
-
-
 def data_stale(con, as_of: date, days: int) -> list[DueItem]:
     """Data tables whose latest import is older than `stale_after_days` (people excluded)."""
     limit = stale_after_days(con)
     items = []
     for table, imported in sorted(latest_imports(con, as_of).items()):
-        if table not in TABLES or table == "people" or (as_of - imported).days <= limit:
+        if table not in TABLES or table == "people" or not is_stale(imported, as_of, limit):
             continue
         stale_from = imported + timedelta(days=limit)
         title = f"{table} last imported {imported.isoformat()}"
