@@ -232,3 +232,24 @@ def due_items(con: duckdb.DuckDBPyConnection, as_of: date) -> list[DueItem]:
         if rule_enabled(con, rule):
             items += spec.find(con, as_of, rule_days(con, rule))
     return items
+
+
+# Settings the Notifications page edits besides the switches: key → (smallest, largest) for days.
+DAY_SETTINGS = {"remind_every_days": (1, 365), "stale_after_days": (1, 3650)} | {
+    spec.days_setting: (0, 365) for spec in RULES.values() if spec.days_setting
+}
+
+
+def settings_problems(values: dict[str, str]) -> list[str]:
+    """Every problem with edited reminder settings (`setting: message`), all at once."""
+    problems = []
+    for key, text in values.items():
+        if key in DAY_SETTINGS:
+            low, high = DAY_SETTINGS[key]
+            if not text.strip().isdigit() or not low <= int(text) <= high:
+                problems.append(f"{key}: {text!r} is not a whole number of days from {low} to {high}")
+        elif key == "app_base_url" and text and not text.startswith(("http://", "https://")):
+            problems.append(f"app_base_url: {text!r} must start with http:// or https://")
+        elif key.startswith("notify_") and text not in ("on", "off"):
+            problems.append(f"{key}: {text!r} must be on or off")
+    return problems

@@ -74,7 +74,7 @@ class RunResult:
         }
 
 
-def _recipients(con, planned: PlannedItem, people, leads: list[str]) -> list[tuple[str, str]]:
+def _recipients(planned: PlannedItem, people, leads: list[str]) -> list[tuple[str, str]]:
     """(e-mail, name) the item goes to: the owner, or for an escalation the owner's manager; the
     governance leads when the rule has no owner or the owner has no manager."""
     item = planned.item
@@ -112,7 +112,7 @@ def compose(
     by_recipient: dict[str, list[tuple[int, dict]]] = {}
     every: list[tuple[int, dict]] = []
     for index, entry in enumerate(planned):
-        recipients = _recipients(con, entry, people, leads)
+        recipients = _recipients(entry, people, leads)
         for email, name in recipients:
             by_recipient.setdefault(email, []).append((index, item_json(entry, base_url, name)))
         to = ", ".join(name for _, name in recipients) or (entry.item.owner or "governance leads")
@@ -145,21 +145,57 @@ def deliver(channel: Channel | None, message: OutboxMessage, as_of: str) -> str 
     return None
 
 
+def _planned(con: duckdb.DuckDBPyConnection, as_of: date) -> list[PlannedItem]:
+    every_days = int(get_setting(con, "remind_every_days"))
+    return plan_reminders(con, due_items(con, as_of), as_of, every_days)
+
+
+def preview_notifications(con: duckdb.DuckDBPyConnection, as_of: date) -> RunResult:
+    """What a run as of `as_of` would send, per channel and recipient; writes nothing. Switched-off
+    channels are shown too, and without an e-mail channel the digests are previewed per
+    recipient all the same."""
+    result = RunResult(as_of, None, unmatched_owners=unmatched_owners(con))
+    channels = list_channels(con)
+    if not any(c.kind == "email" for c in channels):
+        channels = [PREVIEW_CHANNEL, *channels]
+    messages, _ = compose(con, _planned(con, as_of), channels)
+    result.messages = [MessageResult(c, to, "dry_run", None, items) for c, to, items in messages]
+    return result
+
+
+def send_test_message(
+    con: duckdb.DuckDBPyConnection, name: str, username: str, recipient: str | None = None
+) -> str | None:
+    """Send one test item through a channel now (e-mail: to `recipient`, else the sender); the
+    error text, or None when it was delivered. Audit-logged; the outbox is not involved."""
+    from aims_metrics.notify.channels import get_channel
+    from aims_metrics.notify.outbox import OutboxMessage
+    from aims_metrics.store import record_audit
+
+    channel = get_channel(con, name)
+    if channel is None:
+        return f"no channel named {name!r}"
+    to = recipient or (channel.config.sender if isinstance(channel.config, EmailConfig) else name)
+    item = {"rule": "test", "kind": "test", "id": "TEST", "title": "AIMS Review test message",
+            "due_on": None, "days_overdue": 0, "reminder": None, "escalation": False,
+            "link": get_setting(con, "app_base_url").strip() or None, "to": to}
+    message = OutboxMessage(0, "test", name, to, [item], "pending", None, 0, now(), None)
+    error = deliver(channel if channel.enabled else Channel(name, channel.kind, channel.config, True),
+                    message, date.today().isoformat())
+    with transaction(con):
+        record_audit(con, username, "notify.test", f"{name}:{to}", {"error": error})
+    return error
+
+
 def run_notifications(
     con: duckdb.DuckDBPyConnection, as_of: date, username: str, dry_run: bool = False
 ) -> RunResult:
     """Remind, escalate and deliver as of `as_of`; with `dry_run` only say what would be sent."""
-    every_days = int(get_setting(con, "remind_every_days"))
-    planned = plan_reminders(con, due_items(con, as_of), as_of, every_days)
-    result = RunResult(as_of, None, unmatched_owners=unmatched_owners(con))
-    channels = list_channels(con)
     if dry_run:
-        if not any(c.kind == "email" for c in channels):
-            channels = [PREVIEW_CHANNEL, *channels]
-        messages, _ = compose(con, planned, channels)
-        result.messages = [MessageResult(c, to, "dry_run", None, items) for c, to, items in messages]
-        return result
-    channels = [c for c in channels if c.enabled]
+        return preview_notifications(con, as_of)
+    planned = _planned(con, as_of)
+    result = RunResult(as_of, None, unmatched_owners=unmatched_owners(con))
+    channels = [c for c in list_channels(con) if c.enabled]
     if planned and not channels:
         raise NotifyError("no notification channel is switched on: add one with "
                           "`notify channel add` (nothing was sent or recorded)")
