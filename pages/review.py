@@ -13,6 +13,7 @@ import pydantic
 import streamlit as st
 
 from aims_metrics.auth import Action
+from aims_metrics.metrics import completeness
 from aims_metrics.metrics.formatting import format_change
 from aims_metrics.review import actions, assembly, finalise, minutes, models, records
 from pages import _ui
@@ -515,17 +516,22 @@ with tabs[3]:
             "Finalising renders the minutes, archives the PDF with its sha256 and locks this "
             "revision."
         )
+        provisional = _ui.query(completeness.provisional_notes, quarter)
+        confirmed = provisional and st.checkbox(
+            f"{len(provisional)} KPI(s) are {completeness.PROVISIONAL_MARK} "
+            f"({_ui.plain(', '.join(sorted(provisional)))}): finalise with provisional figures",
+            key="review_finalise_provisional",
+        )
         if st.button(
             "Finalise minutes",
             type="primary",
             key="review_finalise",
-            disabled=bool(problems),
+            disabled=bool(problems) or bool(provisional and not confirmed),
             icon=":material/lock:",
         ):
             try:
-                digest = _ui.write(
-                    Action.FINALISE_MINUTES, finalise.finalise_review, label, me.username
-                )
+                digest = _ui.write(Action.FINALISE_MINUTES, finalise.finalise_review, label,
+                                   me.username, confirm_provisional=bool(confirmed))
             except models.ReviewError as error:
                 st.error(str(error))
             else:

@@ -131,3 +131,23 @@ def test_a_test_message_reports_its_failure(notify_db):
     at = signed_in("admin")
     at.button(key="notify_channel_test").click().run()
     assert any("Test message failed: SMTP 127.0.0.1:9" in e.value for e in at.error)
+
+
+def test_overview_and_trends_mark_provisional_figures_in_words(app_db):
+    from datetime import datetime
+
+    from tests.conftest import known_quarter
+
+    q = known_quarter()
+    with open_db(app_db) as con:  # incidents last imported a week before the quarter ended
+        con.execute("UPDATE import_batches SET imported_at = ? WHERE table_name = 'incidents'",
+                    [datetime.combine(q.end - timedelta(days=7), datetime.min.time())])
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[_ui.USER_KEY] = USERS["executive"]
+    at.run()
+    assert not at.exception
+    marks = [c.value for c in at.caption if "◔ provisional" in c.value]
+    assert marks and f"incidents imported {(q.end - timedelta(days=7)).isoformat()}, before the quarter end" in marks[0]
+    at.switch_page("pages/trends.py").run()
+    assert not at.exception
+    assert any("◔ provisional" in c.value and q.label in c.value for c in at.caption)

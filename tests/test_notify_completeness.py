@@ -65,3 +65,46 @@ def test_kpis_json_carries_data_through_and_provisional(tmp_path: Path) -> None:
     assert metrics["assessments_completed"]["data_through"] is None  # assessments never imported
     code, out, _ = run_main(db, "kpis", "--quarter", "2025Q3", "--format", "json")
     assert json.loads(out)["metrics"][0]["provisional"] is False  # imported after that quarter
+
+
+# --- where provisional figures show: the minutes, finalising, the Overview ---------------------
+
+Q3_2025 = Quarter(2025, 3)
+
+
+def import_incidents_on(con, day: datetime) -> None:
+    con.execute(
+        "INSERT INTO import_batches (table_name, file_name, sha256, row_count, inserted, updated, "
+        "unchanged, username, imported_at) VALUES ('incidents', 'i.csv', 'x', 0, 0, 0, 0, 't', ?)",
+        [day],
+    )
+
+
+def test_finalising_with_provisional_kpis_needs_and_records_confirmation(con) -> None:
+    import io
+
+    import pypdf
+
+    from aims_metrics.review import finalise, records
+    from tests.test_review import complete_record
+
+    import_incidents_on(con, datetime(2025, 9, 15, 8))
+    records.save_review(con, complete_record(Q3_2025), "gl")
+    with pytest.raises(finalise.ProvisionalFigures, match=r"KPI\(s\) of 2025Q3 are provisional"):
+        finalise.finalise_review(con, Q3_2025, "gl")
+    assert records.get_review(con, Q3_2025).status == "draft"
+    finalise.finalise_review(con, Q3_2025, "gl", confirm_provisional=True)
+    (detail,) = con.execute("SELECT detail FROM audit_log WHERE action = 'review.finalise'").fetchall()[0]
+    assert "incidents_total" in json.loads(detail)["provisional_confirmed"]
+    pdf = records.archived_minutes(con, Q3_2025).pdf
+    text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
+    assert "provisional — incidents_total@1: incidents imported 2025-09-15, before the quarter end" in text
+
+
+def test_a_complete_quarter_finalises_without_confirmation(con) -> None:
+    from aims_metrics.review import finalise, records
+    from tests.test_review import complete_record
+
+    import_incidents_on(con, datetime(2025, 10, 2, 8))
+    records.save_review(con, complete_record(Q3_2025), "gl")
+    assert finalise.finalise_review(con, Q3_2025, "gl")

@@ -93,3 +93,24 @@ def catalog_completeness(
         d.name: figure_completeness(source_tables(d, sources), imports, quarter, today, limit)
         for d in definitions
     }
+
+
+def metric_completeness(
+    con: duckdb.DuckDBPyConnection, quarters: list[Quarter], names: list[str] | None = None,
+    today: date | None = None,
+) -> dict[str, dict[str, Completeness]]:
+    """name → quarter label → completeness, for the current catalog (or the named metrics)."""
+    from aims_metrics.metrics.evaluate import current
+
+    definitions = current(con, names)
+    by_quarter = {q.label: catalog_completeness(con, definitions, q, today) for q in quarters}
+    return {d.name: {label: found[d.name] for label, found in by_quarter.items()} for d in definitions}
+
+
+def provisional_notes(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> dict[str, list[str]]:
+    """Metric name → why its figure for `quarter` is provisional, for the metrics that are (the
+    minutes and finalising a review use this; staleness depends on today, so it is left out)."""
+    from aims_metrics.metrics.evaluate import current
+
+    found = catalog_completeness(con, current(con), quarter)
+    return {name: list(c.notes) for name, c in found.items() if c.provisional}
