@@ -15,6 +15,7 @@ import streamlit as st
 from aims_metrics.auth import Action
 from aims_metrics.metrics import completeness
 from aims_metrics.metrics.formatting import format_change
+from aims_metrics.notify import reminders
 from aims_metrics.review import actions, assembly, finalise, minutes, models, records
 from pages import _ui
 
@@ -116,6 +117,7 @@ with tabs[0]:
     if not inputs.carried:
         _ui.empty_state("No actions from earlier reviews are open or were closed in this quarter.")
     else:
+        reminded = _ui.query(reminders.review_action_reminders)  # issue 23: reminders sent
         st.dataframe(
             _ui.records_frame(
                 [
@@ -125,6 +127,7 @@ with tabs[0]:
                         "owner": c.action.owner,
                         "due": c.action.due_on,
                         "status": c.state.value,
+                        "reminders sent": reminded.get(c.action.action_id, 0),
                         "closed on": c.action.closed_on if c.state.value == "done" else None,
                         "note": c.action.closing_note or "",
                     }

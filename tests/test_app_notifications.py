@@ -151,3 +151,27 @@ def test_overview_and_trends_mark_provisional_figures_in_words(app_db):
     at.switch_page("pages/trends.py").run()
     assert not at.exception
     assert any("◔ provisional" in c.value and q.label in c.value for c in at.caption)
+
+
+def test_review_input_a_shows_how_many_reminders_each_carried_action_got(app_db):
+    from aims_metrics.review import actions, models, records
+    from tests.conftest import known_quarter
+
+    q = known_quarter()
+    earlier = q.previous()
+    with open_db(app_db) as con:
+        records.save_review(con, models.ReviewRecord(quarter=earlier.label), "seed")
+        action = actions.add_action(con, earlier, "Old action", "Ann", q.start, "seed")
+        for sequence, rule in ((1, "review_action_due_soon"), (1, "review_action_overdue"),
+                               (2, "review_action_overdue"), (4, "review_action_overdue")):
+            con.execute(
+                "INSERT INTO notify_reminders VALUES (?, ?, 'k', ?, ?, ?, 'run')",
+                [rule, action.action_id, sequence, sequence == 4, q.start + timedelta(days=sequence)],
+            )
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[_ui.USER_KEY] = USERS["executive"]
+    at.run()
+    at.switch_page("pages/review.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    carried = table_with(at, "reminders sent")
+    assert list(carried["reminders sent"]) == [3]  # the escalation is not a reminder

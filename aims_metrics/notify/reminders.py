@@ -78,11 +78,15 @@ def plan_reminders(
     return planned
 
 
-def reminders_sent(con: duckdb.DuckDBPyConnection, kind_rules: tuple[str, ...], item_id: str) -> int:
-    """How many reminders (escalations not counted) an item got under the given rules, all states."""
-    ((count,),) = con.execute(
-        "SELECT count(*) FROM notify_reminders WHERE item_id = ? AND NOT escalation "
-        "AND rule IN (SELECT unnest(?::VARCHAR[]))",
-        [item_id, list(kind_rules)],
+REVIEW_ACTION_RULES = ("review_action_due_soon", "review_action_overdue")
+
+
+def review_action_reminders(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """Action id → reminders sent for management-review actions (escalations not counted), for
+    input a) of the next review."""
+    rows = con.execute(
+        "SELECT item_id, count(*) FROM notify_reminders WHERE NOT escalation "
+        "AND rule IN (SELECT unnest(?::VARCHAR[])) GROUP BY item_id",
+        [list(REVIEW_ACTION_RULES)],
     ).fetchall()
-    return int(count)
+    return {item_id: int(count) for item_id, count in rows}
