@@ -25,9 +25,9 @@ st.caption(
     "(schedule it daily); each item is reminded at most every few days, three times, then "
     "escalated once."
 )
-preview = _ui.query(notify_run.preview_notifications, date.today())
-if preview.unmatched_owners:
-    st.warning(people.describe_unmatched(preview.unmatched_owners) + " (import them as people)",
+unmatched = _ui.query(people.unmatched_owners)
+if unmatched:
+    st.warning(people.describe_unmatched(unmatched) + " (import them as people)",
                icon=":material/person_off:")
 
 channels_tab, rules_tab, preview_tab, log_tab = st.tabs(["Channels", "Rules", "Preview", "Log"])
@@ -133,6 +133,8 @@ with rules_tab:
                     st.success("Rule settings saved." if changed else "Nothing changed.")
 
 with preview_tab:
+    # computed here, after the channel forms above, so a channel added in this run is previewed
+    preview = _ui.query(notify_run.preview_notifications, date.today())
     st.caption(f"A dry run as of today ({date.today().isoformat()}): nothing is sent or recorded.")
     rows = [
         {"channel": m.channel, "to": m.to, "rule": rule_title(i["rule"]), "id": i["id"],
