@@ -259,3 +259,26 @@ def test_hostile_titles_are_escaped_in_html_mail_slack_and_teams(db: Path, smtp,
         text = json.dumps(document, ensure_ascii=False)
         assert "<script>" not in text and "<b>bold" not in text
         assert "&lt;script&gt;" in text
+
+
+def test_a_run_racing_another_records_and_sends_nothing(db: Path, monkeypatch) -> None:
+    from aims_metrics.notify import run as notify_run
+
+    add_email(db, free_port())
+    real_compose = notify_run.compose
+
+    def compose_then_lose_the_race(con, planned, channels):
+        composed = real_compose(con, planned, channels)
+        first = planned[0]
+        con.execute("INSERT INTO notify_reminders VALUES (?, ?, ?, ?, ?, ?, 'other-run')",
+                    [first.item.rule.value, first.item.item_id, first.item.state_key,
+                     first.sequence, first.escalation, AS_OF])
+        return composed
+
+    monkeypatch.setattr(notify_run, "compose", compose_then_lose_the_race)
+    code, out, err = run_main(db, "notify", "run", "--as-of", AS_OF.isoformat())
+    assert code == 1 and "another run recorded these reminders meanwhile" in err
+    assert "Traceback" not in err
+    with open_db(db) as con:
+        assert con.execute("SELECT count(*) FROM notify_outbox").fetchall() == [(0,)]
+        assert con.execute("SELECT count(*) FROM notify_runs").fetchall() == [(0,)]

@@ -187,6 +187,23 @@ def send_test_message(
     return error
 
 
+def _record_run(
+    con: duckdb.DuckDBPyConnection, run_id: str, as_of: date, username: str,
+    messages: list[tuple[str, str, list[dict]]], planned: list[PlannedItem],
+) -> None:
+    """The run, its outbox messages and the reminder log, in one transaction."""
+    with transaction(con):
+        con.execute("INSERT INTO notify_runs VALUES (?, ?, ?, ?)", [run_id, as_of, now(), username])
+        for channel, recipient, items in messages:
+            write_message(con, run_id, channel, recipient, items)
+        for entry in planned:
+            con.execute(
+                "INSERT INTO notify_reminders VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [entry.item.rule.value, entry.item.item_id, entry.item.state_key, entry.sequence,
+                 entry.escalation, as_of, run_id],
+            )
+
+
 def run_notifications(
     con: duckdb.DuckDBPyConnection, as_of: date, username: str, dry_run: bool = False
 ) -> RunResult:
@@ -201,18 +218,11 @@ def run_notifications(
                           "`notify channel add` (nothing was sent or recorded)")
     result.run_id = f"{as_of.isoformat()}-{secrets.token_hex(4)}"
     messages, covered = compose(con, planned, channels)
-    with transaction(con):
-        con.execute("INSERT INTO notify_runs VALUES (?, ?, ?, ?)",
-                    [result.run_id, as_of, now(), username])
-        for channel, recipient, items in messages:
-            write_message(con, result.run_id, channel, recipient, items)
-        for index in sorted(covered):
-            entry = planned[index]
-            con.execute(
-                "INSERT INTO notify_reminders VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [entry.item.rule.value, entry.item.item_id, entry.item.state_key, entry.sequence,
-                 entry.escalation, as_of, result.run_id],
-            )
+    try:
+        _record_run(con, result.run_id, as_of, username, messages, [planned[i] for i in sorted(covered)])
+    except duckdb.ConstraintException:  # another run (e.g. a second "send now") got there first
+        raise NotifyError("another run recorded these reminders meanwhile; this run sent "
+                          "nothing (see the log)") from None
     by_name = {c.name: c for c in list_channels(con)}
     for message in unsent_messages(con):
         run_day = fetch_one(con, "SELECT as_of FROM notify_runs WHERE run_id = ?", [message.run_id])
