@@ -307,6 +307,7 @@ def test_every_library_write_is_known_to_this_test():
         "seed_gap_plans",
         "load_demo_programme",
         "seed_fairness_demo",
+        "seed_demo_channel",
         "migrate",
         "main",
         "run_restore",
