@@ -141,6 +141,14 @@ PAGES: tuple[PageSpec, ...] = (
         Action.MANAGE_USERS,
         section="Manage",
     ),
+    PageSpec(
+        "pages/notifications.py",
+        "Notifications",
+        ":material/notifications:",
+        "admin-notifications",
+        Action.VIEW_NOTIFICATIONS,
+        section="Manage",
+    ),
 )
 
 

@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from aims_metrics.auth import Action
-from aims_metrics.metrics import compiler, evaluate, status
+from aims_metrics.metrics import compiler, completeness, evaluate, status
 from aims_metrics.performance import aging, objectives
 from pages import _ui
 
@@ -22,6 +22,7 @@ st.caption(
 
 series: dict[str, list[status.KpiResult]] = _ui.query(evaluate.catalog_series, quarters)
 current = [results[-1] for results in series.values()]
+complete = _ui.query(completeness.metric_completeness, [quarter])  # provisional or stale figures
 
 if not current:
     _ui.empty_state("No metrics are defined yet. An analyst can add them on Metric definitions.")
@@ -78,6 +79,9 @@ for start in range(0, len(current), COLUMNS):
             )
             if kpi.problem:
                 st.caption(f"Not computed: {_ui.plain(kpi.problem)}")
+            found = complete.get(kpi.name, {}).get(quarter.label)
+            if found and found.mark:
+                st.caption(f"**{found.mark}**: {_ui.plain('; '.join(found.notes) or 'source data is old')}")
 
 st.divider()
 objectives_column, attention_column = st.columns(2)

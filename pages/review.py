@@ -13,7 +13,9 @@ import pydantic
 import streamlit as st
 
 from aims_metrics.auth import Action
+from aims_metrics.metrics import completeness
 from aims_metrics.metrics.formatting import format_change
+from aims_metrics.notify import reminders
 from aims_metrics.review import actions, assembly, finalise, minutes, models, records
 from pages import _ui
 
@@ -115,6 +117,7 @@ with tabs[0]:
     if not inputs.carried:
         _ui.empty_state("No actions from earlier reviews are open or were closed in this quarter.")
     else:
+        reminded = _ui.query(reminders.review_action_reminders)  # issue 23: reminders sent
         st.dataframe(
             _ui.records_frame(
                 [
@@ -124,6 +127,7 @@ with tabs[0]:
                         "owner": c.action.owner,
                         "due": c.action.due_on,
                         "status": c.state.value,
+                        "reminders sent": reminded.get(c.action.action_id, 0),
                         "closed on": c.action.closed_on if c.state.value == "done" else None,
                         "note": c.action.closing_note or "",
                     }
@@ -515,17 +519,22 @@ with tabs[3]:
             "Finalising renders the minutes, archives the PDF with its sha256 and locks this "
             "revision."
         )
+        provisional = _ui.query(completeness.provisional_notes, quarter)
+        confirmed = provisional and st.checkbox(
+            f"{len(provisional)} KPI(s) are {completeness.PROVISIONAL_MARK} "
+            f"({_ui.plain(', '.join(sorted(provisional)))}): finalise with provisional figures",
+            key="review_finalise_provisional",
+        )
         if st.button(
             "Finalise minutes",
             type="primary",
             key="review_finalise",
-            disabled=bool(problems),
+            disabled=bool(problems) or bool(provisional and not confirmed),
             icon=":material/lock:",
         ):
             try:
-                digest = _ui.write(
-                    Action.FINALISE_MINUTES, finalise.finalise_review, label, me.username
-                )
+                digest = _ui.write(Action.FINALISE_MINUTES, finalise.finalise_review, label,
+                                   me.username, confirm_provisional=bool(confirmed))
             except models.ReviewError as error:
                 st.error(str(error))
             else:

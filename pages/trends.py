@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aims_metrics.auth import Action
-from aims_metrics.metrics import compiler, evaluate, status
+from aims_metrics.metrics import compiler, completeness, evaluate, status
 from aims_metrics.tables import export as exports
 from pages import _ui
 
@@ -36,13 +36,18 @@ st.caption(
     + (f" · each figure: {latest.window_note}" if latest.window_note else "")
 )
 
+complete = _ui.query(completeness.metric_completeness, quarters, [name])[name]
 frame = pd.DataFrame(
     {
         "quarter": [r.quarter for r in results],
         "value": [None if r.value is None else r.value * scale for r in results],
         "status": [_ui.status_word(r.status) for r in results],
+        "data": [complete[r.quarter].mark for r in results],  # ◔ provisional, ⌛ stale
     }
 )
+provisional = [f"{q} ({'; '.join(c.notes)})" for q, c in complete.items() if c.provisional]
+if provisional:
+    st.caption(f"**{completeness.PROVISIONAL_MARK}** figures: {_ui.plain(', '.join(provisional))}")
 if frame["value"].isna().all():
     _ui.empty_state(
         f"No values for {latest.label} in these quarters. Import the data it is computed from "
@@ -94,7 +99,7 @@ else:
             y=frame["value"],
             mode="lines+markers",
             name=latest.label,
-            customdata=frame["status"],
+            customdata=(frame["status"] + " " + frame["data"]).str.strip(),
             hovertemplate="%{y:,.2f} (%{customdata})<extra></extra>",
             line={"width": 3},
             marker={"size": 9},

@@ -43,6 +43,8 @@ CAN = {
     Action.EDIT_GAPS:        "- - Y Y Y",
     Action.EVALUATE_FAIRNESS:    "- - Y Y Y",
     Action.EDIT_FAIRNESS_POLICY: "- - - Y Y",
+    Action.VIEW_NOTIFICATIONS:   "- - Y Y Y",
+    Action.MANAGE_NOTIFICATIONS: "- - - - Y",
 }  # fmt: skip
 
 # page url path → allowed for (signed out, executive, governance_lead, analyst, admin)
@@ -58,6 +60,7 @@ PAGE_ACCESS = {
     "data-import":         "- - Y Y Y",
     "metric-definitions":  "- - - Y Y",
     "administration":      "- - - - Y",
+    "admin-notifications": "- - Y Y Y",
 }  # fmt: skip
 
 
@@ -250,6 +253,12 @@ WRITE_ACTIONS = {
     "save_run": Action.EVALUATE_FAIRNESS,
     "evaluate_file": Action.EVALUATE_FAIRNESS,
     "save_policy": Action.EDIT_FAIRNESS_POLICY,
+    "add_channel": Action.MANAGE_NOTIFICATIONS,
+    "remove_channel": Action.MANAGE_NOTIFICATIONS,
+    "set_channel_enabled": Action.MANAGE_NOTIFICATIONS,
+    "record_outcome": Action.MANAGE_NOTIFICATIONS,
+    "run_notifications": Action.MANAGE_NOTIFICATIONS,
+    "send_test_message": Action.MANAGE_NOTIFICATIONS,
 }
 # admin.py picks one of these into a variable before the guarded write.
 ADMIN_USER_OPERATIONS = {"set_role", "disable_user", "enable_user", "set_password"}
@@ -298,6 +307,7 @@ def test_every_library_write_is_known_to_this_test():
         "seed_gap_plans",
         "load_demo_programme",
         "seed_fairness_demo",
+        "seed_demo_channel",
         "migrate",
         "main",
         "run_restore",

@@ -35,6 +35,8 @@ EXPECTED = {
     Action.EDIT_GAPS: {"governance_lead", "analyst", "admin"},
     Action.EVALUATE_FAIRNESS: {"governance_lead", "analyst", "admin"},
     Action.EDIT_FAIRNESS_POLICY: {"analyst", "admin"},
+    Action.VIEW_NOTIFICATIONS: {"governance_lead", "analyst", "admin"},
+    Action.MANAGE_NOTIFICATIONS: {"admin"},
 }
 
 

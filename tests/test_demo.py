@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from aims_metrics import demo, store
+from aims_metrics.demo.people import demo_people
 from aims_metrics.demo.vocabulary import FINDING_CLAUSES
 from aims_metrics.metrics import evaluate
 from aims_metrics.metrics.periods import Quarter, last_completed_quarter
@@ -505,7 +506,8 @@ def test_load_demo_loads_everything_in_one_call(con, frames):
     # 5 computed bias tests each, and 3 + 3 + 9 groups per run
     loaded["bias_tests"] += 135
     programme = {name: counts[name] for name in PROGRAMME}  # demo.audits
-    assert counts == {**loaded, "bias_test_groups": 135, "objectives": 2, **programme}
+    people = len(demo_people())  # demo.people: the directory for reminders
+    assert counts == {**loaded, "bias_test_groups": 135, "objectives": 2, **programme, "people": people}
     assert table_counts(con) == loaded
     assert con.execute("SELECT count(*) FROM bias_test_groups").fetchall() == [(135,)]
     for name in PROGRAMME:

@@ -59,6 +59,8 @@ class Action(StrEnum):
     EDIT_GAPS = "edit_gaps"
     EVALUATE_FAIRNESS = "evaluate_fairness"
     EDIT_FAIRNESS_POLICY = "edit_fairness_policy"
+    VIEW_NOTIFICATIONS = "view_notifications"
+    MANAGE_NOTIFICATIONS = "manage_notifications"
 
 
 # The permission matrix: the least role allowed to perform each action.
@@ -77,6 +79,8 @@ MINIMUM_ROLE: dict[Action, Role] = {
     Action.EDIT_GAPS: Role.GOVERNANCE_LEAD,
     Action.EVALUATE_FAIRNESS: Role.GOVERNANCE_LEAD,
     Action.EDIT_FAIRNESS_POLICY: Role.ANALYST,
+    Action.VIEW_NOTIFICATIONS: Role.GOVERNANCE_LEAD,
+    Action.MANAGE_NOTIFICATIONS: Role.ADMIN,
 }
 
 

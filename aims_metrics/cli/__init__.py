@@ -30,6 +30,7 @@ COMMAND_MODULES = (
     "aims_metrics.cli.settings",
     "aims_metrics.cli.audits",
     "aims_metrics.cli.fairness",
+    "aims_metrics.cli.notify",
 )
 # Which module registers each top-level command, so a run imports only the module it needs
 # (start-up time of `kpis` matters to scripts); tests/test_docs.py keeps this table honest.
@@ -51,6 +52,7 @@ COMMAND_OWNERS = {
     "audits": "aims_metrics.cli.audits",
     "readiness": "aims_metrics.cli.audits",
     "fairness": "aims_metrics.cli.fairness",
+    "notify": "aims_metrics.cli.notify",
 }
 
 

@@ -69,11 +69,12 @@ def run_kpis(args: argparse.Namespace) -> int:
         except MetricTimeout as error:
             print(f"error: {error}", file=sys.stderr)
             return EXIT_INVALID
+        complete = _completeness(con, results, quarter)
     if args.format == "json":
         document = {
             "quarter": quarter.label,
             "as_of": quarter.end.isoformat(),
-            "metrics": [r.to_json() for r in results],
+            "metrics": [r.to_json() | complete[r.name] for r in results],
         }
         print(json.dumps(document, indent=2))
         return EXIT_OK
@@ -94,6 +95,19 @@ def run_kpis(args: argparse.Namespace) -> int:
         if r.problem:
             print(f"note: {r.name}: {r.problem}", file=sys.stderr)
     return EXIT_OK
+
+
+def _completeness(con, results, quarter) -> dict[str, dict]:
+    """Per metric `data_through` and `provisional` (issue 23) for the JSON document."""
+    from aims_metrics.metrics.completeness import catalog_completeness
+    from aims_metrics.metrics.evaluate import current
+
+    found = catalog_completeness(con, current(con, [r.name for r in results]), quarter)
+    return {
+        name: {"data_through": c.data_through.isoformat() if c.data_through else None,
+               "provisional": c.provisional}
+        for name, c in found.items()
+    }
 
 
 def run_aging(args: argparse.Namespace) -> int:

@@ -170,4 +170,9 @@ def load_demo(
             counts[table] = counts.get(table, 0) + added
     counts["objectives"] = len(seed_objectives(con, end_quarter, username))
     counts.update(load_demo_programme(con, end_quarter, load_dataset, username))
+    if scale == "demo":  # the people directory and a switched-off channel (aims_metrics.demo.people)
+        from aims_metrics.demo.people import demo_people, seed_demo_channel
+
+        counts.update(load_dataset(con, {"people": demo_people()}, username))
+        seed_demo_channel(con, username)
     return counts

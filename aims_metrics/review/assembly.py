@@ -13,6 +13,7 @@ import duckdb
 
 from aims_metrics import store
 from aims_metrics.audits.programme import programme_summary_as_of
+from aims_metrics.metrics.completeness import provisional_notes
 from aims_metrics.metrics.evaluate import catalog_series
 from aims_metrics.metrics.periods import Quarter, quarters_ending
 from aims_metrics.performance.aging import aging_report, open_nonconformity_trend
@@ -83,6 +84,8 @@ class ReviewInputs:
     # 9.2.2 audit programme as of the quarter end, in sentences (aims_metrics.audits.programme)
     audit_programme: list[str] = field(default_factory=list)
     bias_groups: list[dict] = field(default_factory=list)  # review.fairness_minutes rows
+    # metric name → why its figure is provisional (aims_metrics.metrics.completeness)
+    provisional: dict[str, list[str]] = field(default_factory=dict)
 
     def fingerprint_data(self) -> dict[str, Any]:
         """The data behind the minutes as plain JSON-able values (for the fingerprint)."""
@@ -105,6 +108,7 @@ class ReviewInputs:
             "findings_by_clause": [asdict(c) for c in self.findings_by_clause],
             **({"audit_programme": self.audit_programme} if self.audit_programme else {}),
             **({"bias_groups": self.bias_groups} if self.bias_groups else {}),
+            **({"provisional": self.provisional} if self.provisional else {}),
         }
 
     def fingerprint(self, record: ReviewRecord | None = None) -> str:
@@ -262,4 +266,5 @@ def assemble_inputs(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> R
         trend_quarters=[t.label for t in trend],
         audit_programme=programme_summary_as_of(con, q.end),
         bias_groups=failed_test_groups(con, q),
+        provisional=provisional_notes(con, q),
     )

@@ -37,11 +37,29 @@ def finalise_problems(record: ReviewRecord) -> list[str]:
     return problems
 
 
-def finalise_review(con: duckdb.DuckDBPyConnection, quarter: Quarter | str, username: str) -> str:
-    """Render the minutes of the latest draft, archive the PDF and lock the revision.
+class ProvisionalFigures(ReviewError):
+    """KPIs of the quarter are provisional (issue 23): finalising needs explicit confirmation."""
+
+    def __init__(self, quarter: str, notes: dict[str, list[str]]) -> None:
+        self.notes = notes
+        super().__init__(
+            f"{len(notes)} KPI(s) of {quarter} are provisional ({', '.join(sorted(notes))}): "
+            "confirm that the minutes may be finalised with provisional figures"
+        )
+
+
+def finalise_review(
+    con: duckdb.DuckDBPyConnection, quarter: Quarter | str, username: str,
+    confirm_provisional: bool = False,
+) -> str:
+    """Render the minutes of the latest draft, archive the PDF and lock the revision. While KPIs
+    are provisional it needs `confirm_provisional`, which the audit log records.
 
     Returns the sha256 of the archived PDF.
     """
+    from aims_metrics.metrics.completeness import provisional_notes
+    from aims_metrics.review.records import fiscal_quarter
+
     label = quarter_label(quarter)
     record = get_review(con, label)
     if record is None:
@@ -51,6 +69,9 @@ def finalise_review(con: duckdb.DuckDBPyConnection, quarter: Quarter | str, user
     problems = finalise_problems(record)
     if problems:
         raise ReviewIncomplete(label, problems)
+    provisional = provisional_notes(con, fiscal_quarter(con, label))
+    if provisional and not confirm_provisional:
+        raise ProvisionalFigures(label, provisional)
     at = store.now()
     final = record.model_copy(
         update={"status": ReviewStatus.FINAL, "finalised_by": username, "finalised_at": at}
@@ -81,6 +102,7 @@ def finalise_review(con: duckdb.DuckDBPyConnection, quarter: Quarter | str, user
             username,
             "review.finalise",
             f"review:{label}:r{record.revision}",
-            {"sha256": digest, "document_id": record.document_id, "bytes": len(pdf)},
+            {"sha256": digest, "document_id": record.document_id, "bytes": len(pdf),
+             **({"provisional_confirmed": sorted(provisional)} if provisional else {})},
         )
     return digest

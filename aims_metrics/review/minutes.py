@@ -32,6 +32,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
+from aims_metrics.metrics.completeness import PROVISIONAL_MARK
 from aims_metrics.metrics.formatting import format_change, format_value
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs, assemble_inputs
@@ -331,17 +332,20 @@ def _kpi_section(inputs: ReviewInputs) -> list:
     rows: list[list[Any]] = [
         ["Metric (name@version)", "Value", "Target", "Status", "Change vs previous quarter"]
     ]
-    notes = []
+    notes, provisional = [], []
     for kpi in inputs.kpis:
         word, colour = STATUS_STYLE.get(kpi.status.value, STATUS_STYLE["no_data"])
         metric = (
             f"{escape(safe(kpi.label))}<br/>"
             f'<font size="6.5" color="#5A5A5A">{escape(kpi.ref)} · clause {escape(kpi.clause)}'
             + (f" · {escape(kpi.window_note)}" if kpi.window_note else "")
+            + (f" · <b>{safe(PROVISIONAL_MARK)}</b>" if kpi.name in inputs.provisional else "")
             + "</font>"
         )
         if kpi.problem:
             notes.append(f"{kpi.ref}: {kpi.problem}")
+        if kpi.name in inputs.provisional:
+            provisional.append(f"{kpi.ref}: {'; '.join(inputs.provisional[kpi.name])}")
         rows.append(
             [
                 para(metric, "cell"),
@@ -366,6 +370,8 @@ def _kpi_section(inputs: ReviewInputs) -> list:
     )
     for note in notes:
         flow.append(cell(f"No value — {note}", "muted"))
+    for note in provisional:
+        flow.append(cell(f"{safe(PROVISIONAL_MARK)} — {note}", "muted"))
     flow.append(Spacer(1, 6))
     flow.append(CondPageBreak(60 * mm))
     flow.append(

@@ -25,6 +25,7 @@ MIGRATION_MODULES = (
     "aims_metrics.auth.schema",
     "aims_metrics.performance.fairness_schema",
     "aims_metrics.audits.schema",
+    "aims_metrics.notify.schema",
 )
 
 SCHEMA_VERSION_SQL = (

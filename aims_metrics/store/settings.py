@@ -108,6 +108,66 @@ def _time_limit(text: str) -> float:
     return seconds
 
 
+def _whole_days(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+            raise InvalidValue(f"Must be a whole number of days from {low} to {high}.")
+        return int(text)
+
+    return parse
+
+
+def _switch(text: str) -> bool:
+    if text not in ("on", "off"):
+        raise InvalidValue("Must be on or off.")
+    return text == "on"
+
+
+def _base_url(text: str) -> str:
+    _no_control_characters("app address", text)
+    if text and not text.startswith(("http://", "https://")):
+        raise InvalidValue("The app address must start with http:// or https://.")
+    return text
+
+
+# Reminder rules (aims_metrics.notify.rules.RULES; tests/test_notify_rules.py checks they agree):
+# each can be switched off, and those that look ahead have their days.
+REMINDER_RULES = (
+    "corrective_action_overdue", "corrective_action_due_soon", "review_action_due_soon",
+    "review_action_overdue", "audit_starting_soon", "audit_overdue", "kpi_turned_red", "data_stale",
+)
+REMINDER_LOOK_AHEAD_DAYS = {
+    "corrective_action_due_soon": "14", "review_action_due_soon": "14", "audit_starting_soon": "30",
+}
+
+
+def _reminder_settings() -> list[Setting]:
+    declared = [
+        Setting(
+            "remind_every_days", "Remind at most every (days)", "7", _whole_days(1, 365),
+            "An item is reminded at most once per this many days, three times, then escalated.",
+        ),
+        Setting(
+            "stale_after_days", "Data is stale after (days)", "100", _whole_days(1, 3650),
+            "A data table whose latest import is older than this is stale.",
+        ),
+        Setting(
+            "app_base_url", "App address for links", "http://localhost:8501", _base_url,
+            "Reminders link to pages under this address.",
+        ),
+    ]
+    for rule in REMINDER_RULES:
+        declared.append(Setting(
+            f"notify_{rule}", f"Rule {rule}", "on", _switch, f"Whether {rule} reminders are sent.",
+        ))
+        if rule in REMINDER_LOOK_AHEAD_DAYS:
+            declared.append(Setting(
+                f"notify_{rule}_days", f"{rule}: days ahead", REMINDER_LOOK_AHEAD_DAYS[rule],
+                _whole_days(0, 365), f"How many days ahead {rule} looks.",
+            ))
+    return declared
+
+
 SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in (
@@ -137,6 +197,7 @@ SETTINGS: dict[str, Setting] = {
             "How long one metric evaluation may run before it is stopped (more than 0, at most "
             "3600).",
         ),
+        *_reminder_settings(),
     )
 }
 

@@ -22,6 +22,7 @@ import pyarrow as pa
 from aims_metrics.store import now, record_audit, transaction
 from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source
 from aims_metrics.tables.registry import (
+    EMAIL_PATTERN,
     ColumnKind,
     RefSet,
     TableSpec,
@@ -373,12 +374,21 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
             )
         elif column.kind is ColumnKind.CLAUSE:
             checks += _clause_checks(spec, column, clean)
+        elif column.kind is ColumnKind.EMAIL:
+            checks.append(
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not an e-mail address' "
+                 f"FROM {clean} WHERE {c} IS NOT NULL AND NOT regexp_full_match({c}, ?)",
+                 [EMAIL_PATTERN])
+            )
         if column.references:
             ref = table_spec(column.references)
+            # a table naming its own rows (people.manager) may name a row of the same file
+            same_file = (f" AND NOT EXISTS (SELECT 1 FROM {clean} f WHERE f.{ref.primary_key} = s.{c})"
+                         if ref.name == spec.name else "")
             checks.append(
                 (f"SELECT s.{ROW_NUMBER}, '{c}', 'unknown {c} ' || {_quote('s.' + c)} || "
                  f"': import {ref.name} first' FROM {clean} s WHERE s.{c} IS NOT NULL AND NOT EXISTS "
-                 f"(SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c})", [])
+                 f"(SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c}){same_file}", [])
             )
     pk = spec.primary_key
     checks.append(

@@ -20,6 +20,7 @@ class ColumnKind(StrEnum):
     BOOL = "bool"
     NUMBER = "number"
     CLAUSE = "clause"  # an ISO/IEC 42001 clause or Annex A control reference
+    EMAIL = "email"  # an e-mail address (EMAIL_PATTERN)
 
 
 SQL_TYPES: dict[ColumnKind, str] = {
@@ -29,7 +30,11 @@ SQL_TYPES: dict[ColumnKind, str] = {
     ColumnKind.BOOL: "BOOLEAN",
     ColumnKind.NUMBER: "DOUBLE",
     ColumnKind.CLAUSE: "VARCHAR",
+    ColumnKind.EMAIL: "VARCHAR",
 }
+# What an EMAIL column accepts (DuckDB regexp_full_match and Python re alike): one @, a dot in
+# the domain, no spaces.
+EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
 # Closed vocabularies of design §2.
 RiskLevel = StrEnum("RiskLevel", {v.upper(): v for v in ("high", "medium", "low")})
@@ -411,9 +416,24 @@ BIAS_TEST_GROUPS = TableSpec(
     ),
 )
 
+# The people owner fields name (reminders, aims_metrics.notify); a manager is a person too.
+PEOPLE = TableSpec(
+    name="people",
+    title="People directory (reminders)",
+    primary_key="person",
+    columns=(
+        _col("person", T, True, description="the name as it appears in owner fields"),
+        _col("email", ColumnKind.EMAIL, True),
+        _col("unit", T),
+        _col("manager", T, references="people", description="a person of this directory"),
+    ),
+)
+
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
-    for spec in (SYSTEMS, INCIDENTS, ASSESSMENTS, BIAS_TESTS, FINDINGS, AUDITS, SOA, ATTESTATIONS)
+    for spec in (
+        SYSTEMS, INCIDENTS, ASSESSMENTS, BIAS_TESTS, FINDINGS, AUDITS, SOA, ATTESTATIONS, PEOPLE
+    )
 }
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)
 # Tables the product computes (not imported); they have templates, exports and docs too.
