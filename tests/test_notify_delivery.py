@@ -83,6 +83,13 @@ def webhook() -> Iterator[tuple[str, Hook]]:
             body = self.rfile.read(int(self.headers["Content-Length"]))
             hook.requests.append((self.headers, body))  # case-insensitive lookup
             self.send_response(hook.status)
+            if 300 <= hook.status < 400:
+                self.send_header("Location", self.path + "/moved")
+            self.end_headers()
+
+        def do_GET(self):  # noqa: N802
+            hook.requests.append((self.headers, b"GET"))
+            self.send_response(200)
             self.end_headers()
 
         def log_message(self, *args):
@@ -236,6 +243,17 @@ def test_a_missing_secret_or_an_http_error_fails_and_is_retried(db: Path, webhoo
     hook.status = 200
     code, result = notify(db, AS_OF)
     assert code == 0 and result["messages"][0]["status"] == "sent"
+
+
+@pytest.mark.parametrize("status", [301, 302, 307])
+def test_a_redirect_is_a_failed_delivery_not_followed(db: Path, webhook, status: int) -> None:
+    url, hook = webhook
+    run_main(db, "notify", "channel", "add", "webhook", "hook", "--url", url, "--format", "json")
+    hook.status = status
+    code, result = notify(db, AS_OF)
+    assert code == 1 and f"HTTP {status}" in result["messages"][0]["error"]
+    assert [body for _headers, body in hook.requests if body == b"GET"] == []
+    assert len(hook.requests) == 1
 
 
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'

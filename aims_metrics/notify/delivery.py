@@ -60,6 +60,17 @@ def send_email(config: EmailConfig, recipient: str, items: list[dict], as_of: st
         raise DeliveryError(f"SMTP {config.smtp_host}:{config.smtp_port}: {error}") from None
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A webhook that answers with a redirect has failed: following it would re-send the
+    message as a GET without its body, or to an address nobody configured."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: D102
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
+
+
 def post_webhook(config: WebhookConfig, items: list[dict], as_of: str, run_id: str) -> None:
     """One POST with every item; signed when the channel names a secret."""
     body = webhook_body(config.format, items, as_of, run_id)
@@ -69,7 +80,7 @@ def post_webhook(config: WebhookConfig, items: list[dict], as_of: str, run_id: s
         headers[SIGNATURE_HEADER] = signature(secret, body)
     request = urllib.request.Request(config.url, data=body, headers=headers, method="POST")
     try:
-        with urllib.request.urlopen(request, timeout=config.timeout_seconds) as response:
+        with _OPENER.open(request, timeout=config.timeout_seconds) as response:
             response.read(65536)
     except urllib.error.HTTPError as error:
         raise DeliveryError(f"webhook answered HTTP {error.code} {error.reason}") from None
