@@ -2,13 +2,14 @@
 
 Validation is vectorised: the file is registered in DuckDB as an Arrow table of text and each rule
 of the table spec becomes one SQL check returning (row, column, message) for every failing cell.
-Cell values only ever reach SQL as data in that registered table, never as SQL text.
+Cell values only ever reach SQL as data in that registered table, never as SQL text. The text
+arrives trimmed by the one text rule (tables/text.py: by the readers for files, here for `--set`
+values and editor rows), so no SQL here trims.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,6 +21,7 @@ import pandas as pd
 import pyarrow as pa
 
 from aims_metrics.store import now, record_audit, transaction
+from aims_metrics.tables.headers import match_headers, normalise_header
 from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source
 from aims_metrics.tables.registry import (
     ColumnKind,
@@ -28,6 +30,7 @@ from aims_metrics.tables.registry import (
     allowed_refs,
     table_spec,
 )
+from aims_metrics.tables.text import is_blank, normalise_text, trim_array, trim_list_items
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
@@ -114,12 +117,6 @@ class ImportRejected(Exception):
 # --- header mapping ---------------------------------------------------------------------------
 
 
-def normalise_header(header: str) -> str:
-    """Case-, space- and hyphen-insensitive form of a header (design §2)."""
-    text = re.sub(r"[\s\-]+", "_", str(header).strip().lower())
-    return re.sub(r"_+", "_", text).strip("_")
-
-
 def parse_assignments(pairs: list[str] | None, flag: str) -> dict[str, str]:
     """`["SRC=DST", …]` → dict; a pair without `=` is a usage error."""
     result: dict[str, str] = {}
@@ -149,26 +146,13 @@ def _map_columns(
             raise ImportUsageError(
                 f"--map {src}=…: the file has no column {src!r} (its columns: {', '.join(raw.headers)})"
             )
-    chosen: dict[str, int] = {}
-    problems: list[ImportProblem] = []
-    ignored: list[str] = []
-    for index, header in enumerate(headers):
-        target = wanted.get(header, header if header in targets else None)
-        if target is None:
-            ignored.append(raw.headers[index] or f"(blank header in column {index + 1})")
-            continue
-        if target in chosen:
-            problems.append(
-                ImportProblem(
-                    1,
-                    target,
-                    f"columns {raw.headers[chosen[target]]!r} and {raw.headers[index]!r} "
-                    f"both map to {target}",
-                    raw.file_name,
-                )
-            )
-            continue
-        chosen[target] = index
+    match = match_headers(raw.headers, targets, wanted)
+    chosen = match.chosen
+    problems = [
+        ImportProblem(1, target, message, raw.file_name)
+        for target, message in match.ambiguities(raw.headers)
+    ]
+    ignored = [raw.headers[i] or f"(blank header in column {i + 1})" for i in match.ignored]
     for column in constants:
         name = normalise_header(column)
         if name not in targets:
@@ -183,7 +167,7 @@ def _map_columns(
             )
     provided = set(chosen) | {normalise_header(c) for c in constants}
     hint = ""
-    if sum(1 for h in raw.headers if not h.strip()) > len(raw.headers) / 2:
+    if sum(1 for h in raw.headers if is_blank(h)) > len(raw.headers) / 2:
         hint = " (row 1 looks like a title row, not a header: remove the rows above the header)"
     elif len(raw.headers) == 1 and raw.row_count:
         hint = " (the file has a single column: is it delimited by something other than , ; or tab?)"
@@ -200,19 +184,25 @@ def _mapped_table(
     spec: TableSpec, raw: RawFile, chosen: dict[str, int], constants: dict[str, str]
 ) -> pa.Table:
     n = raw.row_count
-    normalised_constants = {normalise_header(k): v for k, v in constants.items()}
+    normalised_constants = {normalise_header(k): normalise_text(v) for k, v in constants.items()}
     arrays, names = [], []
     for column in spec.column_names:
         if column in chosen:
-            arrays.append(raw.table[f"c{chosen[column]}"])
+            arrays.append(_list_items_trimmed(spec, column, raw.table[f"c{chosen[column]}"]))
         elif column in normalised_constants:
-            arrays.append(pa.repeat(pa.scalar(normalised_constants[column], pa.string()), n))
+            value = _list_items_trimmed(spec, column, pa.array([normalised_constants[column]], pa.string()))
+            arrays.append(pa.repeat(value[0], n))
         else:
             arrays.append(pa.nulls(n, pa.string()))
         names.append(column)
     arrays.append(raw.table[ROW_NUMBER])
     names.append(ROW_NUMBER)
     return pa.table(arrays, names=names)
+
+
+def _list_items_trimmed(spec: TableSpec, column: str, values):
+    """A reference-list column (`audits.scope`) with each `;`-separated item trimmed by the rule."""
+    return trim_list_items(values) if spec.column(column).ref_list else values
 
 
 # --- validation (one SQL check per rule) ------------------------------------------------------
@@ -239,7 +229,7 @@ RULE = "__bias_rule"  # bias_tests: what value and threshold say `passed` is (NU
 
 
 def _clean_view_sql(spec: TableSpec, raw_name: str, clean: str = CLEAN, durable: bool = False) -> str:
-    """The file's cells trimmed (empty = NULL), and each parsed once into its type: the checks
+    """The file's (trimmed) cells with empty as NULL, and each parsed once into its type: the checks
     and the upsert read the parsed columns instead of parsing a cell again in each.
 
     Applying an import, this table is also what the target table is filled from, so it is an
@@ -247,7 +237,7 @@ def _clean_view_sql(spec: TableSpec, raw_name: str, clean: str = CLEAN, durable:
     source is a temporary table or an Arrow scan; inserting from an ordinary table keeps their
     snapshots whole. It is created and dropped inside the import's transaction, so nobody else
     ever sees it. A dry run (read-only transaction) uses a temporary table."""
-    cells = ", ".join(f"NULLIF(trim({c}), '') AS {c}" for c in spec.column_names)
+    cells = ", ".join(f"NULLIF({c}, '') AS {c}" for c in spec.column_names)
     typed = ", ".join(f"{_typed_sql(spec, c)} AS {_typed_name(c)}" for c in _parsed(spec))
     rule = f", {_bias_rule_sql()} AS {RULE}" if spec.derived_bias_pass else ""
     kind = "TABLE" if durable else "OR REPLACE TEMP TABLE"
@@ -295,11 +285,8 @@ def _typed_sql(spec: TableSpec, column: str) -> str:
 
 
 def _ref_list_sql(column: str) -> str:
-    """A `;`-separated reference list trimmed, empty parts dropped, joined by `;` again."""
-    return (
-        f"array_to_string(list_filter(list_transform(string_split({column}, ';'), "
-        "lambda x: trim(x)), lambda x: x <> ''), ';')"
-    )
+    """A `;`-separated reference list (items already trimmed), empty items dropped, joined by `;`."""
+    return f"array_to_string(list_filter(string_split({column}, ';'), lambda x: x <> ''), ';')"
 
 
 REF_HINTS = {
@@ -324,7 +311,7 @@ def _clause_checks(spec: TableSpec, column, clean: str) -> list[tuple[str, list]
         ]
     return [
         (f"SELECT {ROW_NUMBER}, '{c}', 'unknown clause ref ' || {_quote('part')} || ' in {c}: ' || ? "
-         f"FROM (SELECT {ROW_NUMBER}, trim(unnest(string_split({c}, ';'))) AS part FROM {clean} "
+         f"FROM (SELECT {ROW_NUMBER}, unnest(string_split({c}, ';')) AS part FROM {clean} "
          f"WHERE {c} IS NOT NULL) WHERE part <> '' AND NOT list_contains(?::VARCHAR[], part)",
          [hint + "; separate several with ;", allowed]),
         (f"SELECT {ROW_NUMBER}, '{c}', '{c} names no clause or control: ' || ? FROM {clean} "
@@ -446,7 +433,7 @@ def reported_references(
             continue
         missing = con.execute(
             f"SELECT {ROW_NUMBER}, {c}, count(*) OVER () FROM {clean} s WHERE {c} IS NOT NULL AND "
-            f"NOT EXISTS (SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = trim(s.{c})) "
+            f"NOT EXISTS (SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c}) "
             f"ORDER BY {ROW_NUMBER} LIMIT 1"
         ).fetchall()
         if missing:
@@ -600,13 +587,16 @@ def prepare_import(
     try:
         raw = read_source(source, name, sheet)
     except FileProblem as problem:
-        plan = ImportPlan(table=table, file_name=name, sha256="", row_count=0)
-        plan.problems.append(ImportProblem(1, "(file)", str(problem), name))
+        where = problem.where or name  # a workbook's problems name the sheet: book.xlsx[Sheet]
+        plan = ImportPlan(table=table, file_name=where, sha256="", row_count=0)
+        plan.problems.append(ImportProblem(1, "(file)", str(problem), where))
         return plan
     except OSError as error:
         raise ImportUsageError(f"cannot read {name}: {error.strerror or error}") from None
+    name = raw.file_name  # for a workbook, `book.xlsx[Sheet]`: every message names the sheet
     plan = ImportPlan(table=table, file_name=name, sha256=raw.sha256, row_count=raw.row_count)
-    chosen, plan.warnings, problems = _map_columns(spec, raw, mapping or {}, constants or {})
+    chosen, warnings, problems = _map_columns(spec, raw, mapping or {}, constants or {})
+    plan.warnings = raw.notes + warnings
     plan.column_sources = {target: raw.headers[index] for target, index in chosen.items()}
     plan.problems.extend(problems)
     plan.problems.extend(ImportProblem(row, "(row)", msg, name) for row, msg in raw.malformed_rows)
@@ -716,10 +706,10 @@ def validate_records(
     """The import's rules over rows typed into an editor (the same checks as a file; row 2 is the
     first record, as in a spreadsheet). `spec` need not be a data table (e.g. the gap register)."""
     columns = {
-        c: pa.array(
+        c: _list_items_trimmed(spec, c, trim_array(pa.array(
             [None if r.get(c) is None or r.get(c) != r.get(c) else str(r.get(c)) for r in records],
             pa.string(),
-        )
+        )))
         for c in spec.column_names
     }
     columns[ROW_NUMBER] = pa.array(range(2, len(records) + 2), pa.int64())
