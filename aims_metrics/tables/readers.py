@@ -396,14 +396,23 @@ def _open_workbook(data: bytes):
         raise
     except Exception as error:  # a member that cannot be unpacked
         raise FileProblem(_workbook_damage(error)) from None
-    from openpyxl import load_workbook
+    from openpyxl.reader.excel import ExcelReader
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions
-            return load_workbook(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+            reader = ExcelReader(io.BytesIO(data), read_only=True, data_only=True, keep_links=False)
+            reader.read()  # = openpyxl.load_workbook, keeping the list of declared sheets
     except Exception as error:  # openpyxl raises many types for damaged files
         raise FileProblem(_workbook_damage(error)) from None
+    book = reader.wb
+    # openpyxl silently drops a sheet whose part is missing; reading the next one instead would
+    # be a silent guess.
+    lost = [sheet.name for sheet in reader.parser.sheets if sheet.name not in book.sheetnames]
+    if lost:
+        book.close()
+        raise FileProblem(f"the workbook is damaged: the part holding sheet {lost[0]!r} is missing")
+    return book
 
 
 def looks_like_xlsx(data: bytes, file_name: str) -> bool:
