@@ -224,8 +224,7 @@ def test_xlsx_first_sheet_and_named_sheet(tmp_path: Path) -> None:
     code, out, err = run_main(db, "import", "systems", str(book))
     assert (code, out.strip()) == (0, "2 inserted, 0 updated, 0 unchanged")
     assert err.splitlines() == [  # which sheet was read is said, not left to guess
-        f"warning: {book}: read sheet 'Systems', the first visible of 2 sheets "
-        "(choose another with --sheet)"
+        f"warning: {book}: read sheet 'Systems', the first visible of 2 sheets"
     ]
     assert rows(db, "SELECT system_id, risk_level, deployed_on, third_party FROM systems ORDER BY 1") == [
         ("1001", "low", date(2024, 3, 2), False), ("X1", "high", date(2024, 3, 1), True)]

@@ -450,14 +450,14 @@ def _choose_sheet(book, file_name: str, sheet: str | None):
         return book[sheet], []
     visible = _visible(book)
     if not visible:
-        raise FileProblem(f"the workbook has no visible sheet; name one with --sheet (its sheets: {listed})")
+        raise FileProblem(f"the workbook has no visible sheet (its sheets: {listed}): unhide the one to read")
     notes = []
     if len(book.sheetnames) > 1:
         skipped = [ws.title for ws in book.worksheets[: book.sheetnames.index(visible[0])]]
         hidden = f", after the hidden {', '.join(repr(t) for t in skipped)}" if skipped else ""
         notes.append(
             f"{file_name}: read sheet {visible[0]!r}, the first visible of {len(book.sheetnames)} "
-            f"sheets{hidden} (choose another with --sheet)"
+            f"sheets{hidden}"
         )
     return book[visible[0]], notes
 
