@@ -175,7 +175,7 @@ if upload is not None:
             if not plan.ok:
                 problems = plan.problems_frame()
                 st.error(
-                    f"{len(problems)} problem(s) in {plan.file_name}: nothing was imported. "
+                    f"{len(problems)} problem(s) in {plan.location}: nothing was imported. "
                     "Fix the file (or map its columns above) and upload it again."
                 )
                 st.dataframe(
@@ -220,7 +220,7 @@ if upload is not None:
                             )
                         else:
                             status.update(
-                                label=f"Imported {plan.file_name}: {result.counts}", state="complete"
+                                label=f"Imported {plan.location}: {result.counts}", state="complete"
                             )
                             st.session_state.pop("import_plan_key", None)
 

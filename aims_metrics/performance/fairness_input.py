@@ -209,9 +209,9 @@ def _attribute(check: _Checker, raw: RawFile, lookup: dict[str, str], item: str)
 
 def predictions_from_raw(raw: RawFile, columns: PredictionColumns) -> Predictions:
     """Validate a read file against the column choice; PredictionsRejected lists every problem."""
-    check = _Checker(raw.file_name, raw.table[ROW_NUMBER].to_numpy())
+    check = _Checker(raw.location, raw.table[ROW_NUMBER].to_numpy())
     for row, message in raw.malformed_rows:
-        check.problems.append(ImportProblem(row, "(row)", message, raw.file_name))
+        check.problems.append(ImportProblem(row, "(row)", message, raw.location))
     lookup = _column_lookup(check, raw, columns)
     if lookup is None:
         raise PredictionsRejected(check.problems)
@@ -238,7 +238,7 @@ def predictions_from_raw(raw: RawFile, columns: PredictionColumns) -> Prediction
     if check.problems:
         raise PredictionsRejected(check.problems)
     shown = classes or ("1", "0")
-    return Predictions(raw.file_name, y_true, y_pred, attributes, shown)
+    return Predictions(raw.location, y_true, y_pred, attributes, shown)
 
 
 def read_predictions(

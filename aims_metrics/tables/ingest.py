@@ -22,7 +22,13 @@ import pyarrow as pa
 
 from aims_metrics.store import now, record_audit, transaction
 from aims_metrics.tables.headers import match_headers, normalise_header
-from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source
+from aims_metrics.tables.readers import (
+    ROW_NUMBER,
+    FileProblem,
+    RawFile,
+    read_source,
+    sheet_location,
+)
 from aims_metrics.tables.registry import (
     ColumnKind,
     RefSet,
@@ -78,10 +84,16 @@ class ImportPlan:
     counts: ImportCounts = field(default_factory=ImportCounts)
     column_sources: dict[str, str] = field(default_factory=dict)  # target column → file header
     mapped: pa.Table | None = None  # text columns named by target column, plus _row
+    sheet: str | None = None  # the workbook sheet read (None for a CSV)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def location(self) -> str:
+        """Where messages say the problems are: the file, or a workbook's `book.xlsx[Sheet]`."""
+        return sheet_location(self.file_name, self.sheet) if self.sheet else self.file_name
 
     @property
     def preview(self) -> pd.DataFrame:
@@ -110,7 +122,7 @@ class ImportRejected(Exception):
     """Validation failed; `problems` lists every error. The database is unchanged."""
 
     def __init__(self, plan: ImportPlan):
-        super().__init__(f"{len(plan.problems)} problem(s) in {plan.file_name}")
+        super().__init__(f"{len(plan.problems)} problem(s) in {plan.location}")
         self.plan = plan
 
 
@@ -149,7 +161,7 @@ def _map_columns(
     match = match_headers(raw.headers, targets, wanted)
     chosen = match.chosen
     problems = [
-        ImportProblem(1, target, message, raw.file_name)
+        ImportProblem(1, target, message, raw.location)
         for target, message in match.ambiguities(raw.headers)
     ]
     ignored = [raw.headers[i] or f"(blank header in column {i + 1})" for i in match.ignored]
@@ -173,7 +185,7 @@ def _map_columns(
         hint = " (the file has a single column: is it delimited by something other than , ; or tab?)"
     for column in spec.required_columns:
         if column not in provided:
-            problems.append(ImportProblem(1, column, f"required column is missing{hint}", raw.file_name))
+            problems.append(ImportProblem(1, column, f"required column is missing{hint}", raw.location))
     warnings = []
     if ignored:
         warnings.append(f"ignored columns not in {spec.name}: {', '.join(ignored)}")
@@ -536,7 +548,7 @@ def _validate_and_count(
         progress(0.05, f"Parsing every cell of {rows}")
         con.execute(_clean_view_sql(spec, raw_name, clean, durable=apply))
         progress(0.35, f"Checking {rows}: types, allowed values, rules, known systems")
-        plan.problems.extend(validate_rows(con, spec, plan.file_name, clean))
+        plan.problems.extend(validate_rows(con, spec, plan.location, clean))
         if plan.problems:
             return
         for warning in reported_references(con, spec, clean):
@@ -587,21 +599,22 @@ def prepare_import(
     try:
         raw = read_source(source, name, sheet)
     except FileProblem as problem:
-        where = problem.where or name  # a workbook's problems name the sheet: book.xlsx[Sheet]
-        plan = ImportPlan(table=table, file_name=where, sha256="", row_count=0)
-        plan.problems.append(ImportProblem(1, "(file)", str(problem), where))
+        plan = ImportPlan(table=table, file_name=name, sha256="", row_count=0)
+        # a workbook's problems name the sheet: book.xlsx[Sheet]
+        plan.problems.append(ImportProblem(1, "(file)", str(problem), problem.where or name))
         return plan
     except OSError as error:
         raise ImportUsageError(f"cannot read {name}: {error.strerror or error}") from None
-    name = raw.file_name  # for a workbook, `book.xlsx[Sheet]`: every message names the sheet
-    plan = ImportPlan(table=table, file_name=name, sha256=raw.sha256, row_count=raw.row_count)
+    plan = ImportPlan(table=table, file_name=name, sha256=raw.sha256, row_count=raw.row_count,
+                      sheet=raw.sheet)
+    where = plan.location  # for a workbook, `book.xlsx[Sheet]`: every message names the sheet
     chosen, warnings, problems = _map_columns(spec, raw, mapping or {}, constants or {})
     plan.warnings = raw.notes + warnings
     plan.column_sources = {target: raw.headers[index] for target, index in chosen.items()}
     plan.problems.extend(problems)
-    plan.problems.extend(ImportProblem(row, "(row)", msg, name) for row, msg in raw.malformed_rows)
+    plan.problems.extend(ImportProblem(row, "(row)", msg, where) for row, msg in raw.malformed_rows)
     if raw.row_count == 0 and not raw.malformed_rows:
-        plan.problems.append(ImportProblem(1, "(file)", "the file has a header but no data rows", name))
+        plan.problems.append(ImportProblem(1, "(file)", "the file has a header but no data rows", where))
     if plan.problems:
         plan.problems.sort()
         return plan

@@ -49,6 +49,12 @@ class RawFile:
     delimiter: str = ","
     malformed_rows: list[tuple[int, str]] = field(default_factory=list)  # (row, message)
     notes: list[str] = field(default_factory=list)  # how it was read (which sheet), for warnings
+    sheet: str | None = None  # the workbook sheet read (None for a CSV)
+
+    @property
+    def location(self) -> str:
+        """Where messages say the file's problems are: the file, or `book.xlsx[Sheet]`."""
+        return sheet_location(self.file_name, self.sheet) if self.sheet else self.file_name
 
     @property
     def row_count(self) -> int:
@@ -519,13 +525,14 @@ def read_xlsx_bytes(data: bytes, file_name: str, sha256: str, sheet: str | None 
     finally:
         book.close()
     raw = RawFile(
-        file_name=where,
+        file_name=file_name,
         headers=_headers(header),
         table=text_table([pa.array(c, pa.string()) for c in columns], np.asarray(numbers, np.int64)),
         sha256=sha256,
         encoding="xlsx",
         delimiter="",
         notes=notes,
+        sheet=worksheet.title,
     )
     try:
         _check_cell_sizes(raw)
