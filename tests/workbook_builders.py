@@ -192,3 +192,20 @@ def every_sheet_hidden() -> bytes:
     data = book(("A", [["x"]]), ("B", [["y"]]))
     workbook = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")
     return tampered(data, {"xl/workbook.xml": workbook.replace(b'state="visible"', b'state="hidden"')})
+
+
+def chart_first() -> bytes:
+    """A chart sheet 'Chart' before the sheet of rows 'Data' (a chart sheet has no cells)."""
+    from openpyxl.chart import BarChart, Reference
+
+    workbook = Workbook()
+    data = workbook.active
+    data.title = "Data"
+    for row in INCIDENTS:
+        data.append(row)
+    chart = BarChart()
+    chart.add_data(Reference(data, min_col=1, min_row=1, max_row=3))
+    workbook.create_chartsheet("Chart", 0).add_chart(chart)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

@@ -261,7 +261,7 @@ def _parse_body(body: pa.Buffer, names: list[str], delimiter: str):
             table, malformed = parse(False, block_size)
         if malformed:
             table, malformed = parse(False, block_size)  # row numbers are known only serially
-    except pa.ArrowInvalid as error:
+    except pa.ArrowException as error:
         raise FileProblem(f"cannot parse the file as CSV: {error}") from None
     return table, malformed
 
@@ -427,7 +427,15 @@ def looks_like_xlsx(data: bytes, file_name: str) -> bool:
 
 
 def _visible(book) -> list[str]:
+    """The sheets a person sees that hold rows (chart sheets hold none), in workbook order."""
     return [ws.title for ws in book.worksheets if ws.sheet_state == "visible"]
+
+
+def _described(book, title: str) -> str:
+    sheet = book[title]
+    if sheet not in book.worksheets:
+        return f"{title} (a chart)"
+    return title if sheet.sheet_state == "visible" else f"{title} ({sheet.sheet_state})"
 
 
 def xlsx_sheet_names(data: bytes) -> list[str]:
@@ -446,24 +454,23 @@ def sheet_location(file_name: str, sheet: str) -> str:
 
 def _choose_sheet(book, file_name: str, sheet: str | None):
     """The named sheet (hidden or not), or else the first visible one; and a note saying which."""
-    listed = ", ".join(
-        ws.title + ("" if ws.sheet_state == "visible" else f" ({ws.sheet_state})")
-        for ws in book.worksheets
-    )
+    listed = ", ".join(_described(book, title) for title in book.sheetnames)
     if sheet is not None:
         if sheet not in book.sheetnames:
             raise FileProblem(f"the workbook has no sheet {sheet!r}; its sheets are {listed}")
+        if book[sheet] not in book.worksheets:
+            raise FileProblem(f"sheet {sheet!r} is a chart: it holds no rows to read")
         return book[sheet], []
     visible = _visible(book)
     if not visible:
         raise FileProblem(f"the workbook has no visible sheet (its sheets: {listed}): unhide the one to read")
     notes = []
     if len(book.sheetnames) > 1:
-        skipped = [ws.title for ws in book.worksheets[: book.sheetnames.index(visible[0])]]
-        hidden = f", after the hidden {', '.join(repr(t) for t in skipped)}" if skipped else ""
+        skipped = book.sheetnames[: book.sheetnames.index(visible[0])]
+        also = f" (skipped: {', '.join(_described(book, t) for t in skipped)})" if skipped else ""
         notes.append(
-            f"{file_name}: read sheet {visible[0]!r}, the first visible of {len(book.sheetnames)} "
-            f"sheets{hidden}"
+            f"{file_name}: read sheet {visible[0]!r}, the first visible of "
+            f"{len(book.sheetnames)} sheets{also}"
         )
     return book[visible[0]], notes
 
@@ -513,15 +520,17 @@ def read_xlsx_bytes(data: bytes, file_name: str, sha256: str, sheet: str | None 
     Every problem found once the sheet is chosen is located at `book.xlsx[Sheet]`.
     """
     book = _open_workbook(data)
+    where = None  # the file, until a sheet is chosen
     try:
         worksheet, notes = _choose_sheet(book, file_name, sheet)
         where = sheet_location(file_name, worksheet.title)
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                header, columns, numbers = _sheet_columns(worksheet)
-        except FileProblem as problem:
-            raise FileProblem(str(problem), where) from None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            header, columns, numbers = _sheet_columns(worksheet)
+    except FileProblem as problem:
+        raise FileProblem(str(problem), where) from None
+    except Exception as error:  # whatever else openpyxl raises about this workbook
+        raise FileProblem(_workbook_damage(error), where) from None
     finally:
         book.close()
     raw = RawFile(
