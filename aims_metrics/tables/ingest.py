@@ -36,7 +36,13 @@ from aims_metrics.tables.registry import (
     allowed_refs,
     table_spec,
 )
-from aims_metrics.tables.text import is_blank, normalise_text, trim_array, trim_list_items
+from aims_metrics.tables.text import (
+    control_character,
+    is_blank,
+    normalise_text,
+    trim_array,
+    trim_list_items,
+)
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
@@ -58,7 +64,17 @@ class ImportProblem:
     file: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.row}: {self.column}: {self.message}"
+        """`FILE:ROW: COLUMN: message` on one line: a line break or TAB in a cell, a file name or
+        a sheet name is shown escaped (`\\n`), so no value can forge a line of the report."""
+        return _one_line(f"{self.file}:{self.row}: {self.column}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    if control_character(text) is None:
+        return text
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if control_character(c) else c for c in text
+    )
 
 
 @dataclass
