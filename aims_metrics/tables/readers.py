@@ -11,6 +11,7 @@ a FileProblem, never another exception.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import warnings
@@ -123,14 +124,22 @@ def _text_bytes(data: bytes, encoding: str) -> bytes:
 
 
 def sniff_delimiter(header_line: str) -> str:
-    """The candidate delimiter occurring most often in the header line, outside quotes."""
+    """The candidate delimiter occurring most often in the header line, outside quoted fields.
+
+    As in `_record_pattern`, a quote opens a quoted field only at the start of a field (`"a""b"`
+    stays one field; the quote in `5" screen` is a character)."""
     counts = dict.fromkeys(CANDIDATE_DELIMITERS, 0)
-    quoted = False
+    quoted = closed = False
+    field_start = True
     for char in header_line:
-        if char == '"':
+        if char == '"' and (quoted or field_start or closed):
             quoted = not quoted
-        elif not quoted and char in counts:
-            counts[char] += 1
+            closed = not quoted  # a quote right after the closing one is an escaped quote
+        else:
+            closed = False
+            if not quoted and char in counts:
+                counts[char] += 1
+        field_start = not quoted and char in counts
     best = max(CANDIDATE_DELIMITERS, key=lambda d: counts[d])
     return best if counts[best] > 0 else ","
 
@@ -171,20 +180,28 @@ def _headers(cells: list[object]) -> list[str]:
 EMPTY_FILE = "the file is empty: it needs a header row and at least one data row"
 HEADER_SCAN_BYTES = 1 << 20  # the header record must end within the first megabyte
 BLOCK_SIZE = 16 << 20  # Arrow reads in blocks; a record longer than a block is read in one
-# A record: quoted stretches (line breaks and "" inside) or characters other than quote and EOL.
-_RECORD = re.compile(rb'(?:"[^"]*"|[^"\r\n])*')
+
+@functools.cache
+def _record_pattern(delimiters: bytes) -> re.Pattern[bytes]:
+    """A CSV record as Arrow and Excel read it: a quote opens a quoted field only at the start of
+    a field (then line breaks and "" are inside it); elsewhere it is a literal character."""
+    after = re.escape(delimiters)
+    return re.compile(
+        rb'(?:(?<![^' + after + rb'])"(?:[^"]|"")*"|[^"\r\n]|(?<=[^' + after + rb'])")*'
+    )
+
 # Excel's first line `sep=;` names the delimiter; Excel does not show it as a row.
 _SEPARATOR_LINE = re.compile(rb"sep=([^\"\r\n])")
 
 
-def _first_record(text: bytes, start: int) -> tuple[bytes, int]:
+def _first_record(text: bytes, start: int, delimiters: bytes) -> tuple[bytes, int]:
     """The CSV record starting at `start` (quoted line breaks included), and where the next begins.
 
     CR, LF and CRLF all end a record, as in Arrow's parser, so the header is cut where the data
     begins whatever the file's line endings.
     """
     window = text[start : start + HEADER_SCAN_BYTES]
-    end = _RECORD.match(window).end()
+    end = _record_pattern(delimiters).match(window).end()
     following = window[end : end + 2]
     if following.startswith(b'"'):
         raise FileProblem(
@@ -201,11 +218,12 @@ def _first_record(text: bytes, start: int) -> tuple[bytes, int]:
 
 def _header_record(text: bytes) -> tuple[list[str], str, int]:
     """(header cells as written, delimiter, offset of the first data record)."""
-    record, body = _first_record(text, 0)
+    candidates = "".join(CANDIDATE_DELIMITERS).encode()
+    record, body = _first_record(text, 0, candidates)
     declared = _SEPARATOR_LINE.fullmatch(record)
     if declared:
         delimiter = declared.group(1).decode("ascii", errors="replace")
-        record, body = _first_record(text, body)
+        record, body = _first_record(text, body, declared.group(1))
     line = record.decode("utf-8", errors="replace")
     if not declared:
         delimiter = sniff_delimiter(line)
