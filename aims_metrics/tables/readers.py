@@ -230,6 +230,8 @@ def _header_record(text: bytes) -> tuple[list[str], str, int]:
     try:
         header = next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter), [])
     except csv.Error as error:
+        if "field limit" in str(error):  # the csv module's bound on one cell
+            error = f"a header cell is longer than {csv.field_size_limit():,} characters"
         raise FileProblem(f"cannot read the header row: {error}") from None
     return header, delimiter, body
 
