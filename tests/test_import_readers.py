@@ -93,6 +93,31 @@ def test_a_rename_can_make_an_ambiguity() -> None:
     ]
 
 
+# --- CSV dialects ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "delimiter"),
+    [('"a""b,c";d;e', ";"), ('x"",y', ","), ('5" wide;b;c,d', ";"), ('"a,b","c,d";e;f', ";"),
+     ("a\tb\tc", "\t"), ('"a;b;c",d', ","), ("single", ",")],
+)
+def test_the_delimiter_is_sniffed_outside_quoted_fields(line: str, delimiter: str) -> None:
+    assert readers.sniff_delimiter(line) == delimiter
+
+
+@pytest.mark.parametrize(
+    ("text", "header", "first_row"),
+    [(b"a,b\rI1,x\r", ["a", "b"], "I1"),
+     (b'"a\r\nb",c\nI1,x\n', ["a\r\nb", "c"], "I1"),
+     (b'a 5" wide,b\nI1,x\n', ['a 5" wide', "b"], "I1"),
+     (b"sep=|\r\na|b\r\nI1|x\r\n", ["a", "b"], "I1")],
+)
+def test_the_header_ends_where_a_csv_reader_ends_it(text: bytes, header: list[str], first_row: str) -> None:
+    raw = readers.read_source(text, "x.csv")
+    assert raw.headers == header
+    assert raw.table["c0"][0].as_py() == first_row and raw.table[readers.ROW_NUMBER][0].as_py() == 2
+
+
 # --- workbooks ------------------------------------------------------------------------------------
 
 
