@@ -86,15 +86,16 @@ if upload is not None:
         sheets = []  # reported below, where the file is read
     if len(sheets) > 1:
         sheet = st.selectbox(
-            f"Sheet of {file_name}", sheets, key="import_sheet", help="The first sheet by default."
+            f"Sheet of {file_name}", sheets, key="import_sheet",
+            help="The visible sheets; the first by default (hidden sheets are skipped).",
         )
     try:
         headers = remembered(
             ("headers", upload.file_id, sheet), ingest.source_headers, data, file_name, sheet
         )
     except FileProblem as problem:
-        headers = []
-        st.error(f"{file_name} cannot be read: {problem}")
+        headers = []  # a workbook's problem names the sheet: book.xlsx[Sheet]
+        st.error(f"{problem.where or file_name} cannot be read: {problem}")
     except Exception:  # any unreadable upload: a message, never a traceback
         headers = []
         st.error(f"{file_name} cannot be read as CSV or XLSX.")
@@ -174,7 +175,7 @@ if upload is not None:
             if not plan.ok:
                 problems = plan.problems_frame()
                 st.error(
-                    f"{len(problems)} problem(s) in {file_name}: nothing was imported. "
+                    f"{len(problems)} problem(s) in {plan.location}: nothing was imported. "
                     "Fix the file (or map its columns above) and upload it again."
                 )
                 st.dataframe(
@@ -219,7 +220,7 @@ if upload is not None:
                             )
                         else:
                             status.update(
-                                label=f"Imported {file_name}: {result.counts}", state="complete"
+                                label=f"Imported {plan.location}: {result.counts}", state="complete"
                             )
                             st.session_state.pop("import_plan_key", None)
 

@@ -143,12 +143,16 @@ def db(tmp_path: Path) -> Path:
     return new_db(tmp_path)
 
 
-def assert_rejected(db: Path, path: Path, table: str, errors: list[str], warnings=(), *extra: str) -> None:
-    """Import for real; exit 1 with exactly these lines on stderr; the database is unchanged."""
+def assert_rejected(
+    db: Path, path: Path, table: str, errors: list[str], warnings=(), *extra: str, where: str = ""
+) -> None:
+    """Import for real; exit 1 with exactly these lines on stderr; the database is unchanged.
+
+    `where` follows the path in each location (a workbook's sheet: `[Sheet]`)."""
     before = dump_db(db)
     code, out, err = run_main(db, "import", table, str(path), *extra)
     expected = [f"warning: {w}" for w in warnings]
-    expected += [f"{path}:{line}" for line in errors]
+    expected += [f"{path}{where}:{line}" for line in errors]
     expected.append(f"{len(errors)} error(s): nothing imported")
     assert (code, out) == (1, "")
     assert err.splitlines() == expected
@@ -205,9 +209,11 @@ def test_odd_but_valid_file_imports(db: Path, file: str, table: str, sql: str, e
 # --- hostile files generated here (too big to commit) --------------------------------------------
 
 
-def _timed_rejection(db: Path, path: Path, table: str, errors: list[str], limit_s: float = 10) -> None:
+def _timed_rejection(
+    db: Path, path: Path, table: str, errors: list[str], limit_s: float = 10, where: str = ""
+) -> None:
     started = time.monotonic()
-    assert_rejected(db, path, table, errors)
+    assert_rejected(db, path, table, errors, where=where)
     assert time.monotonic() - started < limit_s
 
 
@@ -228,7 +234,8 @@ def test_very_wide_xlsx(db: Path, tmp_path: Path) -> None:
     sheet.append(["x"] * 600)
     book.save(tmp_path / "wide.xlsx")
     _timed_rejection(db, tmp_path / "wide.xlsx", "incidents",
-                     [f"1: (file): the sheet has 600 columns; at most {readers.MAX_COLUMNS}"])
+                     [f"1: (file): the sheet has 600 columns; at most {readers.MAX_COLUMNS}"],
+                     where="[wide]")  # every message about a workbook names its sheet
 
 
 @pytest.mark.parametrize("length", [readers.MAX_CELL_CHARS + 1, 1_000_000])

@@ -238,7 +238,7 @@ def test_an_xlsx_workbook_is_read_like_a_csv_with_spreadsheet_rows(db, tmp_path)
     frame.to_excel(path, index=False, sheet_name="scores")
     code, _out, err = evaluate(db, path, *BASE, *LABELS, "--sensitive", "group")
     assert code == 1
-    assert err.splitlines()[0] == f"{path}:6: group: empty value: every row needs a group"
+    assert err.splitlines()[0] == f"{path}[scores]:6: group: empty value: every row needs a group"
     frame.loc[4, "group"] = "A"
     frame.to_excel(path, index=False, sheet_name="scores")
     code, out, err = evaluate(db, path, *BASE, *LABELS, "--sensitive", "group", "--format", "json")

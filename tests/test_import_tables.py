@@ -222,13 +222,16 @@ def test_xlsx_first_sheet_and_named_sheet(tmp_path: Path) -> None:
     db = new_db(tmp_path, with_systems=False)
     book = _xlsx(tmp_path / "book.xlsx")
     code, out, err = run_main(db, "import", "systems", str(book))
-    assert (code, out.strip(), err) == (0, "2 inserted, 0 updated, 0 unchanged", "")
+    assert (code, out.strip()) == (0, "2 inserted, 0 updated, 0 unchanged")
+    assert err.splitlines() == [  # which sheet was read is said, not left to guess
+        f"warning: {book}: read sheet 'Systems', the first visible of 2 sheets"
+    ]
     assert rows(db, "SELECT system_id, risk_level, deployed_on, third_party FROM systems ORDER BY 1") == [
         ("1001", "low", date(2024, 3, 2), False), ("X1", "high", date(2024, 3, 1), True)]
     code, out, err = run_main(db, "import", "incidents", str(book), "--sheet", "Incidents")
     assert code == 1
     assert err.splitlines() == [
-        f"{book}:6: resolved_on: resolved_on 2025-04-03 is before detected_on 2025-05-01",
+        f"{book}[Incidents]:6: resolved_on: resolved_on 2025-04-03 is before detected_on 2025-05-01",
         "1 error(s): nothing imported",
     ]
 

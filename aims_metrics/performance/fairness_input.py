@@ -16,8 +16,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from aims_metrics.tables.ingest import ImportProblem, normalise_header
-from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source
+from aims_metrics.tables.headers import match_headers, normalise_header
+from aims_metrics.tables.ingest import ImportProblem
+from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source, text_table
 
 INTERSECTION = "*"  # `--sensitive sex*race` evaluates groups like `Female*Black`
 ZERO_ONE = {"0": False, "1": True, "0.0": False, "1.0": True, "false": False, "true": True}
@@ -108,16 +109,24 @@ class _Checker:
             )
 
 
-def _column_lookup(raw: RawFile) -> dict[str, str]:
-    lookup: dict[str, str] = {}
-    for index, header in enumerate(raw.headers):
-        lookup.setdefault(normalise_header(header), f"c{index}")
-    return lookup
+def _column_lookup(check: _Checker, raw: RawFile, columns: PredictionColumns) -> dict[str, str] | None:
+    """Normalised column name → physical column, by the import's header rule; None (with the
+    problems noted) when a named column is missing or two headers match it (`sex` and `Sex `)."""
+    match = match_headers(raw.headers, columns.named_columns)
+    given = {normalise_header(c): c for c in reversed(columns.named_columns)}
+    for target, message in match.ambiguities(raw.headers):
+        check.file_level(given[target], message)
+    missing = [c for c in columns.named_columns if normalise_header(c) not in match.chosen]
+    for name in missing:
+        check.file_level(name, f"no such column (the file has: {', '.join(raw.headers)})")
+    if missing or match.ambiguous:
+        return None
+    return {name: f"c{index}" for name, index in match.chosen.items()}
 
 
 def _text(raw: RawFile, physical: str) -> pa.Array:
-    values = raw.table[physical].combine_chunks()
-    return pc.utf8_trim_whitespace(pc.fill_null(values, ""))
+    """A column's text, trimmed by the readers' text rule (tables/text.py)."""
+    return raw.table[physical].combine_chunks()
 
 
 def _label_mask(values: pa.Array, classes: tuple[str, str] | None) -> tuple[np.ndarray, np.ndarray]:
@@ -200,14 +209,11 @@ def _attribute(check: _Checker, raw: RawFile, lookup: dict[str, str], item: str)
 
 def predictions_from_raw(raw: RawFile, columns: PredictionColumns) -> Predictions:
     """Validate a read file against the column choice; PredictionsRejected lists every problem."""
-    check = _Checker(raw.file_name, raw.table[ROW_NUMBER].to_numpy())
+    check = _Checker(raw.location, raw.table[ROW_NUMBER].to_numpy())
     for row, message in raw.malformed_rows:
-        check.problems.append(ImportProblem(row, "(row)", message, raw.file_name))
-    lookup = _column_lookup(raw)
-    missing = [c for c in columns.named_columns if normalise_header(c) not in lookup]
-    for name in missing:
-        check.file_level(name, f"no such column (the file has: {', '.join(raw.headers)})")
-    if missing:
+        check.problems.append(ImportProblem(row, "(row)", message, raw.location))
+    lookup = _column_lookup(check, raw, columns)
+    if lookup is None:
         raise PredictionsRejected(check.problems)
     if raw.row_count == 0:
         check.file_level(columns.y_true, "the file has no data rows")
@@ -232,7 +238,7 @@ def predictions_from_raw(raw: RawFile, columns: PredictionColumns) -> Prediction
     if check.problems:
         raise PredictionsRejected(check.problems)
     shown = classes or ("1", "0")
-    return Predictions(raw.file_name, y_true, y_pred, attributes, shown)
+    return Predictions(raw.location, y_true, y_pred, attributes, shown)
 
 
 def read_predictions(
@@ -246,20 +252,19 @@ def read_predictions(
     try:
         raw = read_source(source, name, sheet)
     except FileProblem as problem:
-        raise PredictionsRejected([ImportProblem(1, "(file)", str(problem), name)]) from None
-    return predictions_from_raw(raw, columns)
+        where = problem.where or name  # a workbook's problems name the sheet: book.xlsx[Sheet]
+        raise PredictionsRejected([ImportProblem(1, "(file)", str(problem), where)]) from None
+    predictions = predictions_from_raw(raw, columns)
+    predictions.warnings.extend(raw.notes)
+    return predictions
 
 
 def predictions_from_frame(
     frame: pd.DataFrame, columns: PredictionColumns, file_name: str = "predictions"
 ) -> Predictions:
     """Validate an in-memory frame exactly as a file would be (row 2 is the first data row)."""
-    text = [
-        pc.fill_null(pc.cast(pa.array(frame[c], from_pandas=True), pa.string()), "")
-        for c in frame
-    ]
-    rows = pa.array(np.arange(2, len(frame) + 2, dtype=np.int64))
-    table = pa.table(text + [rows], names=[f"c{i}" for i in range(len(text))] + [ROW_NUMBER])
+    text = [pc.cast(pa.array(frame[c], from_pandas=True), pa.string()) for c in frame]
+    table = text_table(text, np.arange(2, len(frame) + 2, dtype=np.int64))
     raw = RawFile(file_name=file_name, headers=[str(c) for c in frame.columns], table=table, sha256="")
     return predictions_from_raw(raw, columns)
 

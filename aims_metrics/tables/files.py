@@ -14,7 +14,15 @@ from pathlib import Path
 
 
 class FileProblem(ValueError):
-    """The file as a whole cannot be read; reported on row 1 (or as a usage error)."""
+    """The file as a whole cannot be read; reported on row 1 (or as a usage error).
+
+    `where` names the part of the file the problem is in when that is more than the file itself
+    (a workbook's sheet, as `book.xlsx[Sheet]`); None means the file as the user named it.
+    """
+
+    def __init__(self, message: str, where: str | None = None):
+        super().__init__(message)
+        self.where = where
 
 
 def _megabytes(size: int) -> str:

@@ -2,13 +2,14 @@
 
 Validation is vectorised: the file is registered in DuckDB as an Arrow table of text and each rule
 of the table spec becomes one SQL check returning (row, column, message) for every failing cell.
-Cell values only ever reach SQL as data in that registered table, never as SQL text.
+Cell values only ever reach SQL as data in that registered table, never as SQL text. The text
+arrives trimmed by the one text rule (tables/text.py: by the readers for files, here for `--set`
+values and editor rows), so no SQL here trims.
 """
 
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -20,7 +21,14 @@ import pandas as pd
 import pyarrow as pa
 
 from aims_metrics.store import now, record_audit, transaction
-from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source
+from aims_metrics.tables.headers import match_headers, normalise_header
+from aims_metrics.tables.readers import (
+    ROW_NUMBER,
+    FileProblem,
+    RawFile,
+    read_source,
+    sheet_location,
+)
 from aims_metrics.tables.registry import (
     EMAIL_PATTERN,
     ColumnKind,
@@ -28,6 +36,13 @@ from aims_metrics.tables.registry import (
     TableSpec,
     allowed_refs,
     table_spec,
+)
+from aims_metrics.tables.text import (
+    control_character,
+    is_blank,
+    normalise_text,
+    trim_array,
+    trim_list_items,
 )
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
@@ -50,7 +65,17 @@ class ImportProblem:
     file: str = ""
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.row}: {self.column}: {self.message}"
+        """`FILE:ROW: COLUMN: message` on one line: a line break or TAB in a cell, a file name or
+        a sheet name is shown escaped (`\\n`), so no value can forge a line of the report."""
+        return _one_line(f"{self.file}:{self.row}: {self.column}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    if control_character(text) is None:
+        return text
+    return "".join(
+        c.encode("unicode_escape").decode("ascii") if control_character(c) else c for c in text
+    )
 
 
 @dataclass
@@ -76,10 +101,16 @@ class ImportPlan:
     counts: ImportCounts = field(default_factory=ImportCounts)
     column_sources: dict[str, str] = field(default_factory=dict)  # target column → file header
     mapped: pa.Table | None = None  # text columns named by target column, plus _row
+    sheet: str | None = None  # the workbook sheet read (None for a CSV)
 
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def location(self) -> str:
+        """Where messages say the problems are: the file, or a workbook's `book.xlsx[Sheet]`."""
+        return sheet_location(self.file_name, self.sheet) if self.sheet else self.file_name
 
     @property
     def preview(self) -> pd.DataFrame:
@@ -108,17 +139,11 @@ class ImportRejected(Exception):
     """Validation failed; `problems` lists every error. The database is unchanged."""
 
     def __init__(self, plan: ImportPlan):
-        super().__init__(f"{len(plan.problems)} problem(s) in {plan.file_name}")
+        super().__init__(f"{len(plan.problems)} problem(s) in {plan.location}")
         self.plan = plan
 
 
 # --- header mapping ---------------------------------------------------------------------------
-
-
-def normalise_header(header: str) -> str:
-    """Case-, space- and hyphen-insensitive form of a header (design §2)."""
-    text = re.sub(r"[\s\-]+", "_", str(header).strip().lower())
-    return re.sub(r"_+", "_", text).strip("_")
 
 
 def parse_assignments(pairs: list[str] | None, flag: str) -> dict[str, str]:
@@ -150,26 +175,13 @@ def _map_columns(
             raise ImportUsageError(
                 f"--map {src}=…: the file has no column {src!r} (its columns: {', '.join(raw.headers)})"
             )
-    chosen: dict[str, int] = {}
-    problems: list[ImportProblem] = []
-    ignored: list[str] = []
-    for index, header in enumerate(headers):
-        target = wanted.get(header, header if header in targets else None)
-        if target is None:
-            ignored.append(raw.headers[index] or f"(blank header in column {index + 1})")
-            continue
-        if target in chosen:
-            problems.append(
-                ImportProblem(
-                    1,
-                    target,
-                    f"columns {raw.headers[chosen[target]]!r} and {raw.headers[index]!r} "
-                    f"both map to {target}",
-                    raw.file_name,
-                )
-            )
-            continue
-        chosen[target] = index
+    match = match_headers(raw.headers, targets, wanted)
+    chosen = match.chosen
+    problems = [
+        ImportProblem(1, target, message, raw.location)
+        for target, message in match.ambiguities(raw.headers)
+    ]
+    ignored = [raw.headers[i] or f"(blank header in column {i + 1})" for i in match.ignored]
     for column in constants:
         name = normalise_header(column)
         if name not in targets:
@@ -184,13 +196,13 @@ def _map_columns(
             )
     provided = set(chosen) | {normalise_header(c) for c in constants}
     hint = ""
-    if sum(1 for h in raw.headers if not h.strip()) > len(raw.headers) / 2:
+    if sum(1 for h in raw.headers if is_blank(h)) > len(raw.headers) / 2:
         hint = " (row 1 looks like a title row, not a header: remove the rows above the header)"
     elif len(raw.headers) == 1 and raw.row_count:
         hint = " (the file has a single column: is it delimited by something other than , ; or tab?)"
     for column in spec.required_columns:
         if column not in provided:
-            problems.append(ImportProblem(1, column, f"required column is missing{hint}", raw.file_name))
+            problems.append(ImportProblem(1, column, f"required column is missing{hint}", raw.location))
     warnings = []
     if ignored:
         warnings.append(f"ignored columns not in {spec.name}: {', '.join(ignored)}")
@@ -201,19 +213,25 @@ def _mapped_table(
     spec: TableSpec, raw: RawFile, chosen: dict[str, int], constants: dict[str, str]
 ) -> pa.Table:
     n = raw.row_count
-    normalised_constants = {normalise_header(k): v for k, v in constants.items()}
+    normalised_constants = {normalise_header(k): normalise_text(v) for k, v in constants.items()}
     arrays, names = [], []
     for column in spec.column_names:
         if column in chosen:
-            arrays.append(raw.table[f"c{chosen[column]}"])
+            arrays.append(_list_items_trimmed(spec, column, raw.table[f"c{chosen[column]}"]))
         elif column in normalised_constants:
-            arrays.append(pa.repeat(pa.scalar(normalised_constants[column], pa.string()), n))
+            value = _list_items_trimmed(spec, column, pa.array([normalised_constants[column]], pa.string()))
+            arrays.append(pa.repeat(value[0], n))
         else:
             arrays.append(pa.nulls(n, pa.string()))
         names.append(column)
     arrays.append(raw.table[ROW_NUMBER])
     names.append(ROW_NUMBER)
     return pa.table(arrays, names=names)
+
+
+def _list_items_trimmed(spec: TableSpec, column: str, values):
+    """A reference-list column (`audits.scope`) with each `;`-separated item trimmed by the rule."""
+    return trim_list_items(values) if spec.column(column).ref_list else values
 
 
 # --- validation (one SQL check per rule) ------------------------------------------------------
@@ -240,7 +258,7 @@ RULE = "__bias_rule"  # bias_tests: what value and threshold say `passed` is (NU
 
 
 def _clean_view_sql(spec: TableSpec, raw_name: str, clean: str = CLEAN, durable: bool = False) -> str:
-    """The file's cells trimmed (empty = NULL), and each parsed once into its type: the checks
+    """The file's (trimmed) cells with empty as NULL, and each parsed once into its type: the checks
     and the upsert read the parsed columns instead of parsing a cell again in each.
 
     Applying an import, this table is also what the target table is filled from, so it is an
@@ -248,7 +266,7 @@ def _clean_view_sql(spec: TableSpec, raw_name: str, clean: str = CLEAN, durable:
     source is a temporary table or an Arrow scan; inserting from an ordinary table keeps their
     snapshots whole. It is created and dropped inside the import's transaction, so nobody else
     ever sees it. A dry run (read-only transaction) uses a temporary table."""
-    cells = ", ".join(f"NULLIF(trim({c}), '') AS {c}" for c in spec.column_names)
+    cells = ", ".join(f"NULLIF({c}, '') AS {c}" for c in spec.column_names)
     typed = ", ".join(f"{_typed_sql(spec, c)} AS {_typed_name(c)}" for c in _parsed(spec))
     rule = f", {_bias_rule_sql()} AS {RULE}" if spec.derived_bias_pass else ""
     kind = "TABLE" if durable else "OR REPLACE TEMP TABLE"
@@ -296,11 +314,8 @@ def _typed_sql(spec: TableSpec, column: str) -> str:
 
 
 def _ref_list_sql(column: str) -> str:
-    """A `;`-separated reference list trimmed, empty parts dropped, joined by `;` again."""
-    return (
-        f"array_to_string(list_filter(list_transform(string_split({column}, ';'), "
-        "lambda x: trim(x)), lambda x: x <> ''), ';')"
-    )
+    """A `;`-separated reference list (items already trimmed), empty items dropped, joined by `;`."""
+    return f"array_to_string(list_filter(string_split({column}, ';'), lambda x: x <> ''), ';')"
 
 
 REF_HINTS = {
@@ -325,7 +340,7 @@ def _clause_checks(spec: TableSpec, column, clean: str) -> list[tuple[str, list]
         ]
     return [
         (f"SELECT {ROW_NUMBER}, '{c}', 'unknown clause ref ' || {_quote('part')} || ' in {c}: ' || ? "
-         f"FROM (SELECT {ROW_NUMBER}, trim(unnest(string_split({c}, ';'))) AS part FROM {clean} "
+         f"FROM (SELECT {ROW_NUMBER}, unnest(string_split({c}, ';')) AS part FROM {clean} "
          f"WHERE {c} IS NOT NULL) WHERE part <> '' AND NOT list_contains(?::VARCHAR[], part)",
          [hint + "; separate several with ;", allowed]),
         (f"SELECT {ROW_NUMBER}, '{c}', '{c} names no clause or control: ' || ? FROM {clean} "
@@ -456,7 +471,7 @@ def reported_references(
             continue
         missing = con.execute(
             f"SELECT {ROW_NUMBER}, {c}, count(*) OVER () FROM {clean} s WHERE {c} IS NOT NULL AND "
-            f"NOT EXISTS (SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = trim(s.{c})) "
+            f"NOT EXISTS (SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c}) "
             f"ORDER BY {ROW_NUMBER} LIMIT 1"
         ).fetchall()
         if missing:
@@ -559,7 +574,7 @@ def _validate_and_count(
         progress(0.05, f"Parsing every cell of {rows}")
         con.execute(_clean_view_sql(spec, raw_name, clean, durable=apply))
         progress(0.35, f"Checking {rows}: types, allowed values, rules, known systems")
-        plan.problems.extend(validate_rows(con, spec, plan.file_name, clean))
+        plan.problems.extend(validate_rows(con, spec, plan.location, clean))
         if plan.problems:
             return
         for warning in reported_references(con, spec, clean):
@@ -611,17 +626,21 @@ def prepare_import(
         raw = read_source(source, name, sheet)
     except FileProblem as problem:
         plan = ImportPlan(table=table, file_name=name, sha256="", row_count=0)
-        plan.problems.append(ImportProblem(1, "(file)", str(problem), name))
+        # a workbook's problems name the sheet: book.xlsx[Sheet]
+        plan.problems.append(ImportProblem(1, "(file)", str(problem), problem.where or name))
         return plan
     except OSError as error:
         raise ImportUsageError(f"cannot read {name}: {error.strerror or error}") from None
-    plan = ImportPlan(table=table, file_name=name, sha256=raw.sha256, row_count=raw.row_count)
-    chosen, plan.warnings, problems = _map_columns(spec, raw, mapping or {}, constants or {})
+    plan = ImportPlan(table=table, file_name=name, sha256=raw.sha256, row_count=raw.row_count,
+                      sheet=raw.sheet)
+    where = plan.location  # for a workbook, `book.xlsx[Sheet]`: every message names the sheet
+    chosen, warnings, problems = _map_columns(spec, raw, mapping or {}, constants or {})
+    plan.warnings = raw.notes + warnings
     plan.column_sources = {target: raw.headers[index] for target, index in chosen.items()}
     plan.problems.extend(problems)
-    plan.problems.extend(ImportProblem(row, "(row)", msg, name) for row, msg in raw.malformed_rows)
+    plan.problems.extend(ImportProblem(row, "(row)", msg, where) for row, msg in raw.malformed_rows)
     if raw.row_count == 0 and not raw.malformed_rows:
-        plan.problems.append(ImportProblem(1, "(file)", "the file has a header but no data rows", name))
+        plan.problems.append(ImportProblem(1, "(file)", "the file has a header but no data rows", where))
     if plan.problems:
         plan.problems.sort()
         return plan
@@ -726,10 +745,10 @@ def validate_records(
     """The import's rules over rows typed into an editor (the same checks as a file; row 2 is the
     first record, as in a spreadsheet). `spec` need not be a data table (e.g. the gap register)."""
     columns = {
-        c: pa.array(
+        c: _list_items_trimmed(spec, c, trim_array(pa.array(
             [None if r.get(c) is None or r.get(c) != r.get(c) else str(r.get(c)) for r in records],
             pa.string(),
-        )
+        )))
         for c in spec.column_names
     }
     columns[ROW_NUMBER] = pa.array(range(2, len(records) + 2), pa.int64())

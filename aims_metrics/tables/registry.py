@@ -12,6 +12,8 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
+from aims_metrics.tables.text import normalise_text
+
 
 class ColumnKind(StrEnum):
     TEXT = "text"
@@ -499,8 +501,10 @@ def ref_covers(scope_ref: str, ref: str) -> bool:
 
 
 def split_refs(text: str | None) -> list[str]:
-    """A `;`-separated reference list as written in `audits.scope`, trimmed, empties dropped."""
-    return [part.strip() for part in (text or "").split(";") if part.strip()]
+    """A `;`-separated reference list as written in `audits.scope`, each item trimmed by the text
+    rule (tables/text.py), empties dropped."""
+    parts = (normalise_text(part) for part in (text or "").split(";"))
+    return [part for part in parts if part]
 
 
 def _column_doc(c: Column) -> str:

@@ -49,3 +49,29 @@ def control_character(value: str) -> str | None:
     character = found.group()
     name = unicodedata.name(character, "control character")
     return f"U+{ord(character):04X} ({name.lower()})"
+
+
+def trim_array(values):
+    """`normalise_text` for a whole Arrow column at once (the same characters; empty stays "").
+
+    The readers apply it to every cell of every file once, so imports, the fairness reader and
+    the SoA rules all see the same trimmed text without a per-row Python loop.
+    """
+    import pyarrow.compute as pc
+
+    return pc.utf8_trim(values, characters=TRIMMED_CHARACTERS)
+
+
+# The trimmed characters as an RE2 character class (Arrow's regular expressions).
+_CLASS = "".join(f"\\x{{{ord(c):04X}}}" for c in TRIMMED_CHARACTERS)
+
+
+def trim_list_items(values, separator: str = ";"):
+    """Each `separator`-separated item of an Arrow text column trimmed by the one rule.
+
+    `"9.2 ;\\tA.6.2.4"` becomes `"9.2;A.6.2.4"`; the ends of the whole cell are left to `trim_array`.
+    """
+    import pyarrow.compute as pc
+
+    around = f"[{_CLASS}]*{re.escape(separator)}[{_CLASS}]*"
+    return pc.replace_substring_regex(values, pattern=around, replacement=separator)
