@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+    cli_user,
+    output_path,
+    quarter_arg,
+)
 from aims_metrics.tables.registry import EXPORT_TABLE_NAMES, TABLE_NAMES
 
 
@@ -15,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init.add_argument("--demo", action="store_true", help="load the deterministic demo data set")
     init.add_argument("--scale", choices=("demo", "enterprise"), default="demo",
                       help="with --demo: 'enterprise' loads the large benchmark data set")
-    init.add_argument("--end-quarter", default=None,
+    init.add_argument("--end-quarter", default=None, type=quarter_arg,
                       help="with --demo: last quarter of the data (default: last completed quarter)")
     init.set_defaults(handler=run_init)
 
@@ -36,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     export = subparsers.add_parser("export", help="export a table as formula-safe CSV")
     export.add_argument("table", choices=EXPORT_TABLE_NAMES)
-    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--out", type=output_path, required=True, help="CSV file to write")
     export.set_defaults(handler=run_export)
 
 
@@ -44,14 +51,7 @@ def run_init(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.metrics.catalog import install_shipped_catalog
 
-    end = None
-    if args.end_quarter:
-        from aims_metrics.metrics.periods import parse_quarter
-
-        try:
-            end = parse_quarter(args.end_quarter)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+    end = args.end_quarter
     with store.open_db(args.db) as con:
         version = store.schema_version(con)
         install_shipped_catalog(con)
