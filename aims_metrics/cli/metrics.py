@@ -180,11 +180,17 @@ def run_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+def _read(path: Path) -> str | None:
+    """The metric file's text; None after printing why it cannot be read (a usage error when
+    there is no such file)."""
+    from aims_metrics.metrics.definition_files import read_metric_file
+
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"{path}: no such file")
+    text, problems = read_metric_file(path)
+    for problem in problems:
+        print(f"{path}: {problem.message}")
+    return text
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -192,6 +198,8 @@ def run_validate(args: argparse.Namespace) -> int:
     from aims_metrics.metrics.editing import validate_metric_file
 
     text = _read(args.file)
+    if text is None:
+        return EXIT_INVALID
     with store.open_db(args.db) as con:
         problems = validate_metric_file(con, text)
     for problem in problems:
@@ -207,6 +215,8 @@ def run_apply(args: argparse.Namespace) -> int:
     from aims_metrics.metrics.editing import apply_metric_file, validate_metric_file
 
     text = _read(args.file)
+    if text is None:
+        return EXIT_INVALID
     with store.open_db(args.db) as con:
         problems = validate_metric_file(con, text)
         if problems:
