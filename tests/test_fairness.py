@@ -485,3 +485,19 @@ def test_a_group_without_negatives_is_left_out_of_the_false_positive_rate_differ
     assert by_group == {"A": 0.5, "B": 0.25, "C": None}
     values = {d.metric: d.value for d in result.disparities}
     assert values["false_positive_rate_difference"] == pytest.approx(0.25)
+
+
+def test_column_quantiles_equal_numpys_nanquantile_to_the_bit():
+    import warnings
+
+    from aims_metrics.performance.fairness import nanquantile_columns
+
+    rng = np.random.default_rng(11)
+    values = rng.random((200, 300))
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[:, 0] = np.nan  # no defined value: no interval
+    values[1:, 1] = np.nan  # one defined value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanquantile(values, (0.025, 0.975), axis=0)
+    assert np.array_equal(nanquantile_columns(values, (0.025, 0.975)), expected, equal_nan=True)
