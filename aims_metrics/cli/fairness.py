@@ -74,6 +74,9 @@ def _request(args: argparse.Namespace):
     if not args.file.exists():
         raise UsageError(f"{args.file}: no such file")
     identity = RunIdentity(args.system, args.model_version, args.stage, executed_on)
+    if (problem := identity.problem()) is not None:
+        flag = {"system_id": "--system"}.get(problem[0], "--" + problem[0].replace("_", "-"))
+        raise UsageError(f"{flag}: {problem[1]}")
     return columns, identity, min_size
 
 

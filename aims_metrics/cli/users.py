@@ -15,6 +15,7 @@ import sys
 from aims_metrics import auth
 from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
 from aims_metrics.store import now, open_db
+from aims_metrics.tables.text import control_character
 
 ROLE_CHOICES = [role.value for role in auth.Role]
 
@@ -89,6 +90,8 @@ def add_command(args: argparse.Namespace) -> int:
         raise UsageError("--no-password needs --email for single sign-on")
     try:
         auth.normalise_username(args.name)
+        auth.normalise_email(args.email)
+        auth.normalise_display_name(args.display_name)
         password = None if args.no_password else read_password()
         if password is not None:
             auth.check_password_policy(password)
@@ -107,6 +110,14 @@ def add_command(args: argparse.Namespace) -> int:
         ),
         lambda user: f"added {user.username} ({user.role})",
     )
+
+
+def _one_line(text: str) -> str:
+    """A stored value shown on one line: control characters (in rows saved before they were
+    refused) written as escapes, so no value can forge a row of the listing."""
+    if control_character(text) is None:
+        return text
+    return text.encode("unicode_escape").decode("ascii")
 
 
 def _state(user: auth.User) -> str:
@@ -138,7 +149,7 @@ def list_command(args: argparse.Namespace) -> int:
         print("no users yet: add one with `users add NAME --role admin`")
         return EXIT_OK
     header = ("username", "role", "email", "state")
-    rows = [(u.username, u.role.value, u.email or "", _state(u)) for u in users]
+    rows = [(u.username, u.role.value, _one_line(u.email or ""), _state(u)) for u in users]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
