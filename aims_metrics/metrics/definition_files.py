@@ -103,8 +103,11 @@ def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
         return None, [DefinitionProblem(FILE, f"not valid YAML: {where}{problem}")]
     except RecursionError:
         return None, [DefinitionProblem(FILE, "not valid YAML: nested too deeply")]
-    except ValueError as error:  # e.g. an integer with more digits than Python converts
-        return None, [DefinitionProblem(FILE, f"not valid YAML: {str(error).splitlines()[0]}")]
+    except ValueError as error:  # an integer with more digits than Python converts
+        detail = str(error).split(";")[0]
+        if "digits" in detail:
+            detail = "a number has more than 4,300 digits"
+        return None, [DefinitionProblem(FILE, f"not valid YAML: {detail}")]
     if not isinstance(data, dict):
         return None, [
             DefinitionProblem(FILE, "a metric file is a mapping with schema_version and metrics")
