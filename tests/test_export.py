@@ -147,3 +147,22 @@ def test_export_out_is_checked_before_any_work(tmp_path: Path, out: str, message
     assert code == 2 and stdout == ""
     assert err.splitlines()[-1].endswith(f"argument --out: {message.format(tmp=tmp_path)}")
     assert "Traceback" not in err
+
+
+def test_every_csv_the_product_writes_goes_through_the_one_writer() -> None:
+    """No module but tables/export.py writes CSV itself (to_csv, csv.writer, DictWriter), so the
+    quoting and neutralising rules hold for every download and export. audits/soa.py turns the
+    SoA editor's rows into CSV for the importer to read, never for a person: it is the exception."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    allowed = {"aims_metrics/tables/export.py", "aims_metrics/audits/soa.py"}
+    pattern = re.compile(r"\.to_csv\(|csv\.writer\(|csv\.DictWriter\(")
+    writers = sorted(
+        str(path.relative_to(root))
+        for folder in ("aims_metrics", "pages")
+        for path in (root / folder).rglob("*.py")
+        if pattern.search(path.read_text("utf-8"))
+    )
+    assert [w for w in writers if w not in allowed] == []
+    assert "aims_metrics/tables/export.py" in writers
