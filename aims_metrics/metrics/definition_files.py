@@ -34,6 +34,7 @@ _UNION_TAGS = {"str", "int", "float", "bool", "date", "none", "list"}
 # for minutes: the shipped catalog is about 300 bytes a metric and has fewer than 20 metrics.
 MAX_METRIC_FILE_BYTES = 1_000_000
 MAX_METRICS_PER_FILE = 200
+MAX_NESTING = 50  # a metric is at most 6 levels deep
 FILE = "<file>"
 
 
@@ -84,8 +85,32 @@ def _pydantic_problems(error: ValidationError) -> list[DefinitionProblem]:
     return list(dict.fromkeys(problems))
 
 
-# User files go through the pure-Python parser, whose error messages (with line numbers) the
-# editor and `metrics validate` report.
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _parse_yaml(text: str) -> Any:
+    """The document, parsed fast by libyaml when it is there: its events are scanned first (an
+    iterative parser), so a document nested deeper than MAX_NESTING is refused before libyaml's
+    recursive composer could overflow the C stack. A syntax error is parsed again by the
+    pure-Python parser, whose messages (with line numbers) are the ones users see."""
+    if not getattr(yaml, "__with_libyaml__", False):
+        return yaml.safe_load(text)
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _TooDeep(event.start_mark.line + 1)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+        return yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 (the safe loader)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
     """The YAML document as data, or the file-level problem (too large, syntax, nesting, not a
     mapping, too many metrics), found before any per-metric work."""
@@ -95,12 +120,15 @@ def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
             f"the file is {size / 1e6:.1f} MB; the limit is {MAX_METRIC_FILE_BYTES / 1e6:.0f} MB "
             "— split it into smaller files"))]
     try:
-        data = yaml.safe_load(text)
+        data = _parse_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
         return None, [DefinitionProblem(FILE, f"not valid YAML: {where}{problem}")]
+    except _TooDeep as error:
+        return None, [DefinitionProblem(FILE, (
+            f"not valid YAML: line {error.line}: nested more than {MAX_NESTING} levels deep"))]
     except RecursionError:
         return None, [DefinitionProblem(FILE, "not valid YAML: nested too deeply")]
     except ValueError as error:  # an integer with more digits than Python converts

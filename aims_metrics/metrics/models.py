@@ -35,6 +35,11 @@ from aims_metrics.metrics.vocabulary import (  # noqa: F401  (re-exported: the m
 from aims_metrics.tables.text import control_character, normalise_text
 
 MAX_VERSION = 1_000_000
+# Bounds on the work one metric can ask for, checked with the shape (before any compiling or dry
+# run): the shipped catalog uses at most 3 filters, 4 list values and 80 characters of SQL.
+MAX_FILTERS = 50
+MAX_LIST_VALUES = 1_000
+MAX_SQL_CHARACTERS = 2_000
 # The largest magnitude a number in a metric file may have: far beyond any KPI, well inside
 # DuckDB's BIGINT and exact in a double.
 LARGEST_NUMBER = 10**15
@@ -138,8 +143,8 @@ class Filter(Strict):
 
     field: str | None = None
     op: Op | None = None
-    value: FilterValue | list[str | int | float | date] = None
-    sql: str | None = None
+    value: FilterValue | Annotated[list[str | int | float | date], Field(max_length=MAX_LIST_VALUES)] = None
+    sql: Annotated[str | None, Field(max_length=MAX_SQL_CHARACTERS)] = None
 
     @field_validator("value")
     @classmethod
@@ -183,7 +188,7 @@ class Measure(Strict):
     source: str
     agg: Agg = Agg.COUNT
     expr: str | None = None  # a declared column (required for every agg but count)
-    filters: tuple[Filter, ...] = ()
+    filters: Annotated[tuple[Filter, ...], Field(max_length=MAX_FILTERS)] = ()
     snapshot: Snapshot | None = None  # only in a ratio's numerator or denominator
     time_dimension: str | None = None  # overrides the metric's time_dimension for this part
 
