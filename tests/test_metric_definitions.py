@@ -335,7 +335,7 @@ def test_the_editor_text_is_bounded_like_a_file(con):
         ({"target": float("nan")}, "metrics[0].target: must be a finite number, not nan"),
         ({"thresholds__green__gte": float("inf")},
          "metrics[0].thresholds.green.gte: must be a finite number, not inf"),
-        ({"version": 10**10}, "metrics[0].version: Input should be less than or equal to 1000000"),
+        ({"version": 10**10}, "metrics[0].version: must be at most 1,000,000"),
         ({"owner": "Ana\nBen"},
          "metrics[0].owner: contains a control character U+000A (control character): write it on one line"),
     ],

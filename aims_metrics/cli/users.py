@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 
 # Imported eagerly (it is light) so every CLI run registers the auth schema migration.
 from aims_metrics import auth
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user, print_json
 from aims_metrics.store import now, open_db
 from aims_metrics.tables.text import control_character
 
@@ -143,7 +142,7 @@ def list_command(args: argparse.Namespace) -> int:
             }
             for u in users
         ]
-        print(json.dumps({"users": rows}, indent=2))
+        print_json({"users": rows})
         return EXIT_OK
     if not users:
         print("no users yet: add one with `users add NAME --role admin`")

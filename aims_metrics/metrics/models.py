@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from aims_metrics.metrics.vocabulary import (  # noqa: F401  (re-exported: the models' vocabulary)
     LIST_OPS,
@@ -45,8 +53,20 @@ MAX_SQL_CHARACTERS = 2_000
 LARGEST_NUMBER = 10**15
 
 
-def finite_number(value: int | float) -> int | float:
+# Definitions read back from the database are validated with this context: the rules below for
+# what may *enter* (finite numbers, version range, one-line identifiers) do not lock out versions
+# saved before the rules existed; their non-finite numbers are printed as null.
+STORED = {"stored": True}
+
+
+def _stored(info: ValidationInfo | None) -> bool:
+    return bool(info is not None and info.context and info.context.get("stored"))
+
+
+def finite_number(value: int | float, info: ValidationInfo) -> int | float:
     """A target, threshold or filter number: finite and within ±LARGEST_NUMBER."""
+    if _stored(info):
+        return value
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"must be a finite number, not {value}")
     if not isinstance(value, bool) and abs(value) > LARGEST_NUMBER:
@@ -57,9 +77,16 @@ def finite_number(value: int | float) -> int | float:
 Number = Annotated[int | float, AfterValidator(finite_number)]
 
 
-def one_line(value: str | None) -> str | None:
+def version_in_range(value: int, info: ValidationInfo) -> int:
+    """A version a file may give: 1..MAX_VERSION."""
+    if value > MAX_VERSION and not _stored(info):
+        raise ValueError(f"must be at most {MAX_VERSION:,}")
+    return value
+
+
+def one_line(value: str | None, info: ValidationInfo) -> str | None:
     """An identifier people see in tables and logs: refused if it holds a control character."""
-    if value is not None and (found := control_character(value)):
+    if value is not None and not _stored(info) and (found := control_character(value)):
         raise ValueError(f"contains a control character {found}: write it on one line")
     return value
 
@@ -148,10 +175,10 @@ class Filter(Strict):
 
     @field_validator("value")
     @classmethod
-    def _finite_values(cls, value: Any) -> Any:
+    def _finite_values(cls, value: Any, info: ValidationInfo) -> Any:
         for item in value if isinstance(value, list) else [value]:
             if isinstance(item, int | float):
-                finite_number(item)
+                finite_number(item, info)
         return value
 
     @model_validator(mode="after")
@@ -233,7 +260,7 @@ class MetricDefinition(Strict):
     owner: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
     clause: Annotated[str, AfterValidator(one_line)]
     objective: Annotated[str | None, AfterValidator(one_line)] = None
-    version: Annotated[int, Field(ge=1, le=MAX_VERSION)] = 1
+    version: Annotated[int, Field(ge=1), AfterValidator(version_in_range)] = 1
     type: MetricType
     unit: Unit
     direction: Direction
