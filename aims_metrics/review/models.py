@@ -85,7 +85,8 @@ class Attendee(BaseModel):
     def _one_line(cls, value: str, info) -> str:  # type: ignore[no-untyped-def]
         """The one text rule (ends trimmed), on one line: names are shown in the minutes."""
         text = normalise_text(value) or ""
-        if found := control_character(text):
+        stored = bool(info.context and info.context.get("stored"))  # saved before this rule
+        if not stored and (found := control_character(text)):
             raise ValueError(f"the attendee {info.field_name} contains a control character {found}")
         if info.field_name == "name" and not text:
             raise ValueError("an attendee needs a name")
