@@ -166,3 +166,23 @@ def test_every_csv_the_product_writes_goes_through_the_one_writer() -> None:
     )
     assert [w for w in writers if w not in allowed] == []
     assert "aims_metrics/tables/export.py" in writers
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+    """The export goes to a temporary file beside the target and is renamed: a write that fails
+    (here: the disk fills up at the rename) keeps the previous export whole, exits 1, no traceback."""
+    import errno
+    import os
+
+    db = new_db(tmp_path)
+    out = write(tmp_path / "systems.csv", "the previous export\n")
+
+    def disk_full(*_args, **_kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    code, stdout, err = run_main(db, "export", "systems", "--out", str(out))
+    assert (code, stdout) == (1, "")
+    assert err.splitlines() == [f"error: cannot write {out}: No space left on device"]
+    assert out.read_text() == "the previous export\n"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]

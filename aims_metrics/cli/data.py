@@ -118,8 +118,13 @@ def run_template(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.tables.export import export_table
+    from aims_metrics.tables.files import FileProblem
 
     with store.open_db(args.db) as con:
-        count = export_table(con, args.table, args.out)
+        try:
+            count = export_table(con, args.table, args.out)
+        except FileProblem as error:  # the disk is full, the folder went away…: nothing written
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_INVALID
     print(f"exported {count} rows to {args.out}")
     return EXIT_OK

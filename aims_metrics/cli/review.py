@@ -29,7 +29,7 @@ def run_minutes(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.review import models, records
     from aims_metrics.review.minutes import render_minutes
-    from aims_metrics.tables.files import write_output_file
+    from aims_metrics.tables.files import FileProblem, write_output_file
 
     quarter = args.quarter
     with store.open_db(args.db) as con:
@@ -57,6 +57,10 @@ def run_minutes(args: argparse.Namespace) -> int:
         else:
             pdf = render_minutes(con, quarter)
             what = f"draft {models.document_id(quarter, record.revision if record else None)}"
-    write_output_file(args.out, pdf)
+    try:
+        write_output_file(args.out, pdf)
+    except FileProblem as error:  # the disk is full, the folder went away…: nothing written
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
     print(f"wrote {args.out}: {what}, sha256 {hashlib.sha256(pdf).hexdigest()}")
     return EXIT_OK
