@@ -501,3 +501,17 @@ def test_column_quantiles_equal_numpys_nanquantile_to_the_bit():
         warnings.simplefilter("ignore", RuntimeWarning)
         expected = np.nanquantile(values, (0.025, 0.975), axis=0)
     assert np.array_equal(nanquantile_columns(values, (0.025, 0.975)), expected, equal_nan=True)
+
+
+def test_more_groups_than_the_limit_are_refused_before_any_work():
+    from aims_metrics.performance.fairness import MAX_GROUPS
+
+    n = MAX_GROUPS + 1
+    frame = pd.DataFrame({"label": [i % 2 for i in range(n)], "prediction": [1] * n,
+                          "group": [f"id{i}" for i in range(n)]})
+    with pytest.raises(EvaluationRejected) as refused:
+        evaluate(predictions_from_frame(frame, COLUMNS))
+    assert str(refused.value) == (
+        "group: 10,001 groups; at most 10,000 can be evaluated — is group an identifier rather "
+        "than a sensitive attribute?"
+    )
