@@ -186,3 +186,19 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path
     assert err.splitlines() == [f"error: cannot write {out}: No space left on device"]
     assert out.read_text() == "the previous export\n"
     assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]
+
+
+def test_text_in_every_dtype_is_neutralised() -> None:
+    """Categorical and string[pyarrow] columns hold text too (a drill-down or a grouped table)."""
+    frame = pd.DataFrame({
+        "category": pd.Categorical(["=1+1", "ok\n@x"]),
+        "arrow": pd.array(["+cmd", None], dtype="string[pyarrow]"),
+        "number": [-1, 2],
+        "when": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+    })
+    rows = list(csv.reader(io.StringIO(safe_csv_bytes(frame).decode("utf-8"), newline="")))
+    assert rows == [
+        ["category", "arrow", "number", "when"],
+        ["'=1+1", "'+cmd", "-1", "2025-01-01"],
+        ["ok\n'@x", "", "2", "2025-02-01"],
+    ]

@@ -18,6 +18,7 @@ from aims_metrics.cli.common import (
     text_table,
 )
 from aims_metrics.metrics.formatting import format_value
+from aims_metrics.tables.text import normalise_text
 
 FORMATS = ("table", "json")
 
@@ -167,12 +168,13 @@ def run_show(args: argparse.Namespace) -> int:
     from aims_metrics.metrics.catalog import current_definitions, definition_history
     from aims_metrics.metrics.definition_files import definition_to_yaml
 
+    name = normalise_text(args.name) or ""
     with store.open_db(args.db) as con:
         by_name = {d.name: d for d in current_definitions(con)}
-        if args.name not in by_name:
+        if name not in by_name:
             raise UsageError(f"unknown metric {args.name!r}: use one of {', '.join(by_name)}")
-        history = definition_history(con, args.name)
-    print(definition_to_yaml(by_name[args.name]), end="")
+        history = definition_history(con, name)
+    print(definition_to_yaml(by_name[name]), end="")
     if history:
         print("# history:")
         for v in history:

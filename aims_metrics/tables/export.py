@@ -47,8 +47,11 @@ def safe_csv_bytes(frame: pd.DataFrame) -> bytes:
     line break, the delimiter or a quote quoted, rows ending in CRLF."""
     cleaned = frame.copy()
     for column in cleaned.columns:
-        if cleaned[column].dtype == object or pd.api.types.is_string_dtype(cleaned[column]):
-            cleaned[column] = cleaned[column].map(neutralise_cell)
+        values = cleaned[column]
+        if not (
+            pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)
+        ):  # text in any dtype: object, string, category
+            cleaned[column] = values.astype(object).map(neutralise_cell)
     cleaned.columns = [str(neutralise_cell(str(c))) for c in cleaned.columns]
     buffer = io.StringIO()
     cleaned.to_csv(
