@@ -50,8 +50,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_init(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.metrics.catalog import install_shipped_catalog
+    from aims_metrics.metrics.periods import EARLIEST_YEAR
 
     end = args.end_quarter
+    if args.demo and end is not None and end.previous().year < EARLIEST_YEAR:
+        # the demo seeds a finalised review of the quarter before the end quarter
+        raise UsageError(f"--end-quarter {end}: the demo needs the quarter before it; use "
+                         f"{EARLIEST_YEAR}Q2 or later")
     with store.open_db(args.db) as con:
         version = store.schema_version(con)
         install_shipped_catalog(con)

@@ -55,9 +55,8 @@ class RunIdentity:
 
     def problem(self) -> tuple[str, str] | None:
         """(field, message) when the system or model version cannot name a run: blank, too long,
-        or holding a control character (it is shown in tables, minutes and the audit log)."""
-        from aims_metrics.metrics.periods import check_date
-
+        or holding a control character (it is shown in tables, minutes and the audit log). The
+        date is checked where people give it (the CLI's date type, the page's date picker)."""
         for name in ("system_id", "model_version"):
             value = getattr(self, name)
             if not value:
@@ -66,10 +65,6 @@ class RunIdentity:
                 return name, f"{name} must be at most {MAX_IDENTIFIER_LENGTH} characters"
             if found := control_character(value):
                 return name, f"{name} {value!r} contains a control character {found}"
-        try:
-            check_date(self.executed_on, "executed_on")
-        except ValueError as error:
-            return "executed_on", str(error)
         return None
 
     def evaluation_id(self, attribute: str) -> str:
