@@ -106,3 +106,17 @@ def test_output_path_is_checked_before_any_work(tmp_path: Path):
         output_path(str(tmp_path / "missing" / "x.csv"))
     with pytest.raises(argparse.ArgumentTypeError, match="is a directory: name a file to write"):
         output_path(str(tmp_path))
+
+
+def test_table_cells_stay_on_one_line():
+    from aims_metrics.cli.common import one_line, text_table
+
+    table = text_table(["id", "title"], [["I1", "Model drift\nI2  forged row"], ["I3", "Ünïcode \x1b[2J"]])
+    assert table.splitlines() == [
+        "id  title",
+        "--  " + "-" * len("Model drift\\nI2  forged row"),
+        "I1  Model drift\\nI2  forged row",
+        "I3  Ünïcode \\x1b[2J",
+    ]
+    assert one_line("a\u2028b\rc") == "a\\u2028b\\rc"
+    assert one_line("plain — text") == "plain — text"

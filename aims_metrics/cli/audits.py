@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from aims_metrics.cli.common import EXIT_OK, UsageError, date_arg, print_json, text_table
+from aims_metrics.cli.common import (
+    EXIT_OK,
+    UsageError,
+    date_arg,
+    one_line,
+    print_json,
+    text_table,
+)
 from aims_metrics.tables.registry import AuditType
 
 FORMATS = ("table", "json")
@@ -83,6 +90,6 @@ def run_readiness(args: argparse.Namespace) -> int:
         f"implemented, {soa['partial']} partial, {soa['not_started']} not started"
     )
     for blocker in result.blockers:
-        print(f"blocker: {blocker.kind} {blocker.id}: {blocker.text}")
+        print(f"blocker: {blocker.kind} {one_line(blocker.id)}: {one_line(blocker.text)}")
     print(f"gaps in the register: {len(result.gaps)}")
     return EXIT_OK

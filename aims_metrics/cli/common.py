@@ -10,6 +10,8 @@ import os
 from datetime import date
 from pathlib import Path
 
+from aims_metrics.tables.text import control_character
+
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
 
@@ -22,8 +24,18 @@ def cli_user() -> str:
     return os.environ.get("AIMS_USER") or f"cli:{getpass.getuser()}"
 
 
+def one_line(text: str) -> str:
+    """A value printed in a table row: each control character (a line break, an escape sequence)
+    written as its Python escape, so no stored value can start a forged row on the terminal."""
+    if control_character(text) is None:
+        return text
+    return "".join(repr(c)[1:-1] if control_character(c) else c for c in text)
+
+
 def text_table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
-    """Rows as aligned text columns under a header and a rule (`right`: right-aligned columns)."""
+    """Rows as aligned text columns under a header and a rule (`right`: right-aligned columns);
+    every cell on one line (one_line)."""
+    rows = [[one_line(str(cell)) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 
     def line(cells: list[str]) -> str:

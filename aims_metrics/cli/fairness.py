@@ -15,6 +15,7 @@ from aims_metrics.cli.common import (
     date_arg,
     finite_float,
     int_in_range,
+    one_line,
     print_json,
 )
 from aims_metrics.performance.fairness_policy import rule_symbol
@@ -126,12 +127,12 @@ def _print_tables(result: dict) -> None:
         rates = " ".join(f"{_number(g[r]):>6}" for r in (
             "selection_rate", "false_positive_rate", "false_negative_rate",
             "true_positive_rate", "accuracy"))
-        print(f"{g['attribute']:<18} {g['group']:<24} {g['n']:>8}  {rates}{flag}")
+        print(f"{one_line(g['attribute']):<18} {one_line(g['group']):<24} {g['n']:>8}  {rates}{flag}")
     print()
     print(f"{'attribute':<18} {'metric':<32} {'value':>7} {'threshold':>9}  result")
     for t in result["tests"]:
         word = "✓ pass" if t["passed"] else "✗ FAIL"
-        print(f"{t['protected_attribute']:<18} {t['metric']:<32} {_number(t['value']):>7} "
+        print(f"{one_line(t['protected_attribute']):<18} {t['metric']:<32} {_number(t['value']):>7} "
               f"{t['threshold']:>9.3f}  {word}")
 
 
@@ -154,7 +155,7 @@ def run_policy_show(args: argparse.Namespace) -> int:
             ],
         })
         return EXIT_OK
-    print(f"{current.ref} ({current.author}: {current.reason})")
+    print(f"{current.ref} ({one_line(current.author)}: {one_line(current.reason or '')})")
     for metric, threshold in current.thresholds.model_dump().items():
         rule = rule_symbol(metric)
         print(f"  {metric:<32} {rule} {threshold}")

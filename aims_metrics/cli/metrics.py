@@ -13,6 +13,7 @@ from aims_metrics.cli.common import (
     UsageError,
     cli_user,
     date_arg,
+    one_line,
     print_json,
     quarter_arg,
     text_table,
@@ -178,7 +179,8 @@ def run_show(args: argparse.Namespace) -> int:
     if history:
         print("# history:")
         for v in history:
-            print(f"#   v{v.version} {v.created_at:%Y-%m-%d %H:%M} {v.author}: {v.reason or ''}".rstrip())
+            line = f"#   v{v.version} {v.created_at:%Y-%m-%d %H:%M} {v.author}: {v.reason or ''}"
+            print(one_line(line.rstrip()))
     return EXIT_OK
 
 

@@ -12,9 +12,15 @@ import sys
 
 # Imported eagerly (it is light) so every CLI run registers the auth schema migration.
 from aims_metrics import auth
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user, print_json
+from aims_metrics.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+    cli_user,
+    one_line,
+    print_json,
+)
 from aims_metrics.store import now, open_db
-from aims_metrics.tables.text import control_character
 
 ROLE_CHOICES = [role.value for role in auth.Role]
 
@@ -111,14 +117,6 @@ def add_command(args: argparse.Namespace) -> int:
     )
 
 
-def _one_line(text: str) -> str:
-    """A stored value shown on one line: control characters (in rows saved before they were
-    refused) written as escapes, so no value can forge a row of the listing."""
-    if control_character(text) is None:
-        return text
-    return text.encode("unicode_escape").decode("ascii")
-
-
 def _state(user: auth.User) -> str:
     if user.disabled:
         return "disabled"
@@ -148,7 +146,7 @@ def list_command(args: argparse.Namespace) -> int:
         print("no users yet: add one with `users add NAME --role admin`")
         return EXIT_OK
     header = ("username", "role", "email", "state")
-    rows = [(u.username, u.role.value, _one_line(u.email or ""), _state(u)) for u in users]
+    rows = [(u.username, u.role.value, one_line(u.email or ""), _state(u)) for u in users]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))
