@@ -62,9 +62,9 @@ def test_programme_type_filter_and_table(db):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["audits", "programme", "--as-of", "31/03/2026"], "--as-of '31/03/2026' is not a date"),
-        (["audits", "programme", "--cycle-start", "soon"], "--cycle-start 'soon' is not a date"),
-        (["readiness", "--as-of", "2026-02-30"], "--as-of '2026-02-30' is not a date"),
+        (["audits", "programme", "--as-of", "31/03/2026"], "argument --as-of: '31/03/2026' is not a date"),
+        (["audits", "programme", "--cycle-start", "soon"], "argument --cycle-start: 'soon' is not a date"),
+        (["readiness", "--as-of", "2026-02-30"], "argument --as-of: '2026-02-30' is not a date"),
     ],
 )
 def test_usage_errors(db, args, message):

@@ -167,3 +167,23 @@ def test_kpis_does_not_import_ui_or_pdf_libraries(db):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_stored_non_finite_target_prints_as_null_not_nan(tmp_path):
+    """A version saved before targets had to be finite still loads, and `kpis --format json` stays
+    valid JSON (NaN becomes null); a file with the same target is refused."""
+    from aims_metrics.metrics.catalog import current_definitions, save_definition
+    from aims_metrics.metrics.models import STORED, MetricDefinition
+
+    path = tmp_path / "legacy.duckdb"
+    with store.open_db(path) as con:
+        load_known_answer_data(con)
+        shipped = next(d for d in current_definitions(con) if d.name == "incidents_total")
+        data = shipped.model_dump(mode="json") | {"target": float("nan")}
+        save_definition(con, MetricDefinition.model_validate(data, context=STORED), "legacy")
+    result = run(path, "kpis", "--quarter", "2025Q3", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    assert "NaN" not in result.stdout
+    document = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"invalid JSON {c}"))
+    metric = next(m for m in document["metrics"] if m["name"] == "incidents_total")
+    assert metric["target"] is None

@@ -399,3 +399,119 @@ def test_the_minutes_show_the_groups_behind_a_failed_computed_test(db):
     assert "C: 0.000" not in text
     other = " ".join(page.extract_text() for page in PdfReader(BytesIO(clean)).pages)
     assert "Failed bias tests" not in other
+
+
+@pytest.mark.parametrize("seed", [5, 6, 7])
+def test_rates_and_disparities_agree_with_fairlearns_metricframe(seed: int):
+    """The array computation over all groups gives MetricFrame's by_group, difference and ratio
+    (between_groups). Where a group leaves a rate undefined (no positives or no negatives) the
+    rate is None, not MetricFrame's 0, and that group is left out of the rate's disparity (see
+    the next test); here only the per-group rates see such groups."""
+    from fairlearn.metrics import false_negative_rate, true_positive_rate
+    from sklearn.metrics import accuracy_score
+
+    rng = np.random.default_rng(seed)
+    n = 3000
+    group = rng.choice([f"g{i}" for i in range(40)], n)
+    label = rng.integers(0, 2, n)
+    label[group == "g0"] = 1  # no negatives: FPR undefined
+    label[group == "g1"] = 0  # no positives: TPR, FNR undefined
+    prediction = (rng.random(n) < 0.2 + 0.5 * label).astype(int)
+    frame = pd.DataFrame({"label": label, "prediction": prediction, "group": group})
+    ours = known_evaluation(min_group_size=1, frame=frame, n_boot=10)
+    functions = {
+        "selection_rate": selection_rate, "false_positive_rate": false_positive_rate,
+        "false_negative_rate": false_negative_rate, "true_positive_rate": true_positive_rate,
+        "accuracy": accuracy_score,
+    }
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = MetricFrame(metrics=functions, y_true=frame["label"], y_pred=frame["prediction"],
+                             sensitive_features=frame["group"])
+    for g in ours.groups:
+        for rate in RATES:
+            expected = theirs.by_group.loc[g.group, rate]
+            if g.rates[rate] is None:
+                assert g.group in ("g0", "g1") and rate in ("false_positive_rate", "true_positive_rate", "false_negative_rate")
+            else:
+                assert g.rates[rate] == pytest.approx(expected)
+    defined = frame[~frame["group"].isin(["g0", "g1"])]
+    ours = known_evaluation(min_group_size=1, frame=defined, n_boot=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = MetricFrame(metrics=functions, y_true=defined["label"], y_pred=defined["prediction"],
+                             sensitive_features=defined["group"])
+        difference = theirs.difference(method="between_groups")
+        ratio = theirs.ratio(method="between_groups")
+    values = {d.metric: d.value for d in ours.disparities}
+    assert values["demographic_parity_difference"] == pytest.approx(difference["selection_rate"])
+    assert values["demographic_parity_ratio"] == pytest.approx(ratio["selection_rate"])
+    assert values["false_positive_rate_difference"] == pytest.approx(difference["false_positive_rate"])
+    assert values["false_negative_rate_difference"] == pytest.approx(difference["false_negative_rate"])
+    assert values["equalized_odds_difference"] == pytest.approx(
+        max(difference["true_positive_rate"], difference["false_positive_rate"]))
+
+
+def test_three_thousand_groups_are_evaluated_in_seconds():
+    """Work grows with the cells, not per group: 3,000 groups with 200 bootstrap rounds."""
+    import time
+
+    rng = np.random.default_rng(9)
+    n = 3000 * 40
+    frame = pd.DataFrame({
+        "label": rng.integers(0, 2, n),
+        "prediction": rng.integers(0, 2, n),
+        "group": [f"g{i}" for i in rng.integers(0, 3000, n)],
+    })
+    predictions = predictions_from_frame(frame, COLUMNS)
+    started = time.monotonic()
+    result = evaluate(predictions, min_group_size=30, n_boot=200)
+    assert len(result.groups) == 3000
+    assert time.monotonic() - started < 30  # generous on a loaded machine; about 1 s unloaded
+
+
+def test_a_group_without_negatives_is_left_out_of_the_false_positive_rate_difference():
+    """A: FPR 0.5; B: FPR 0.25; C has no negatives, so no FPR (None), not 0 — the difference
+    is 0.25 over A and B, where counting C as 0 would give 0.5."""
+    frame = pd.DataFrame({
+        "label": [0, 0, 1, 1] + [0, 0, 0, 0, 1, 1] + [1, 1, 1, 1],
+        "prediction": [1, 0, 1, 0] + [1, 0, 0, 0, 1, 1] + [1, 1, 0, 0],
+        "group": ["A"] * 4 + ["B"] * 6 + ["C"] * 4,
+    })
+    result = known_evaluation(min_group_size=1, frame=frame, n_boot=10)
+    by_group = {g.group: g.rates["false_positive_rate"] for g in result.groups}
+    assert by_group == {"A": 0.5, "B": 0.25, "C": None}
+    values = {d.metric: d.value for d in result.disparities}
+    assert values["false_positive_rate_difference"] == pytest.approx(0.25)
+
+
+def test_column_quantiles_equal_numpys_nanquantile_to_the_bit():
+    import warnings
+
+    from aims_metrics.performance.fairness import nanquantile_columns
+
+    rng = np.random.default_rng(11)
+    values = rng.random((200, 300))
+    values[rng.random(values.shape) < 0.2] = np.nan
+    values[:, 0] = np.nan  # no defined value: no interval
+    values[1:, 1] = np.nan  # one defined value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        expected = np.nanquantile(values, (0.025, 0.975), axis=0)
+    assert np.array_equal(nanquantile_columns(values, (0.025, 0.975)), expected, equal_nan=True)
+
+
+def test_more_groups_than_the_limit_are_refused_before_any_work():
+    from aims_metrics.performance.fairness import MAX_GROUPS
+
+    n = MAX_GROUPS + 1
+    frame = pd.DataFrame({"label": [i % 2 for i in range(n)], "prediction": [1] * n,
+                          "group": [f"id{i}" for i in range(n)]})
+    with pytest.raises(EvaluationRejected) as refused:
+        evaluate(predictions_from_frame(frame, COLUMNS))
+    assert str(refused.value) == (
+        "group: 10,001 groups; at most 10,000 can be evaluated — is group an identifier rather "
+        "than a sensitive attribute?"
+    )

@@ -127,8 +127,8 @@ def test_every_group_insufficient_says_so_and_writes_nothing(db):
     ("extra", "message"),
     [
         (("--score", "score", "--cutoff", "0.5"), "give either --y-pred COL or --score COL"),
-        (("--executed-on", "30/06/2025"), "Invalid isoformat string"),
-        (("--min-group-size", "0"), "--min-group-size must be at least 1"),
+        (("--executed-on", "30/06/2025"), "argument --executed-on: '30/06/2025' is not a date"),
+        (("--min-group-size", "0"), "argument --min-group-size: 0 is out of range: use 1 to 1,000,000,000"),
     ],
 )
 def test_usage_errors_exit_2(db, extra, message):

@@ -309,3 +309,43 @@ def test_yaml_round_trip(con):
 )
 def test_describe_filter(flt, sentence):
     assert describe_filter(Filter.model_validate(flt)) == sentence
+
+
+def test_the_editor_text_is_bounded_like_a_file(con):
+    """The app's editor validates text, not a file: the same size and count bounds apply, before
+    any per-metric work."""
+    import time
+
+    many = metric_file(*(with_changes(name=f"m_{i}") for i in range(201)))
+    started = time.monotonic()
+    assert [str(p) for p in validate_metric_file(con, many)] == [
+        "metrics: 201 metrics; a file holds at most 200 — split it into smaller files"
+    ]
+    huge = "schema_version: 1\nmetrics: []\n" + "# x\n" * 300_000
+    assert [str(p) for p in validate_metric_file(con, huge)] == [
+        "<file>: the file is 1.2 MB; the limit is 1 MB — split it into smaller files"
+    ]
+    assert time.monotonic() - started < 30  # generous: refused before any per-metric work
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"label": " \t"}, "metrics[0].label: label is required (it is blank)"),
+        ({"target": float("nan")}, "metrics[0].target: must be a finite number, not nan"),
+        ({"thresholds__green__gte": float("inf")},
+         "metrics[0].thresholds.green.gte: must be a finite number, not inf"),
+        ({"version": 10**10}, "metrics[0].version: must be at most 1,000,000"),
+        ({"owner": "Ana\nBen"},
+         "metrics[0].owner: contains a control character U+000A (control character): write it on one line"),
+    ],
+)
+def test_text_numbers_and_versions_are_checked_where_they_enter(con, changes, expected):
+    assert expected in [str(p) for p in validate_metric_file(con, metric_file(with_changes(**changes)))]
+
+
+def test_whitespace_around_names_and_values_is_not_part_of_them():
+    parsed, problems = parse_metric_file(metric_file(with_changes(
+        name="high_severity_incidents_x\t", owner="\u00a0Head of AI Risk ")))
+    assert problems == []
+    assert (parsed.metrics[0].name, parsed.metrics[0].owner) == ("high_severity_incidents_x", "Head of AI Risk")

@@ -242,6 +242,7 @@ def run_cli(db: Path, *args: str) -> subprocess.CompletedProcess:
 
 def test_cli_writes_a_draft_pack_identical_to_the_library(db, tmp_path):
     out = tmp_path / "out" / "q4.pdf"
+    out.parent.mkdir()
     result = run_cli(db, "minutes", "--quarter", "2025Q4", "--out", str(out))
     assert result.returncode == 0, result.stderr
     with open_db(db) as con:

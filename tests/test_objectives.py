@@ -83,6 +83,22 @@ def test_objective_metric_must_exist(con):
         save_objective(con, objective(metric="nope"), "gov")
 
 
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"target": float("nan")}, "the target must be a finite number, not nan"),
+        ({"baseline": float("-inf")}, "the baseline must be a finite number, not -inf"),
+        ({"deadline": date(9999, 12, 31)},
+         "the deadline 9999-12-31 is out of range: dates run from 1900-01-01 to 2199-12-31"),
+        ({"baseline_on": date(1, 1, 1)}, "the baseline on 0001-01-01 is out of range"),
+    ],
+)
+def test_non_finite_numbers_and_far_dates_are_not_saved(con, changes, message):
+    with pytest.raises(ValueError, match=message):
+        save_objective(con, objective(**changes), "gov")
+    assert list_objectives(con) == []
+
+
 def test_progress_from_the_catalog(con):
     seed_classic_objectives(con)
     by_id = {p.objective.objective_id: p for p in objective_progress(con, Q3)}

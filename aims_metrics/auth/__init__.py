@@ -25,6 +25,7 @@ import bcrypt
 import duckdb
 
 from aims_metrics.store import now, record_audit, transaction
+from aims_metrics.tables.text import control_character, normalise_text
 
 
 class Role(StrEnum):
@@ -117,6 +118,7 @@ def allowed_actions(role: Role | str | None) -> list[Action]:
 
 # --- users -------------------------------------------------------------------------------------
 
+MAX_DISPLAY_NAME = 200
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_BYTES = 72  # bcrypt uses at most 72 bytes; longer passwords are refused, not cut
@@ -168,13 +170,42 @@ def _user_from_row(row: tuple) -> User:
 
 
 def normalise_username(username: str) -> str:
-    name = (username or "").strip().lower()
-    if not USERNAME_PATTERN.match(name):
+    """The stored form of a user name (trimmed, lower case); UserError if it is not valid."""
+    name = (normalise_text(username) or "").lower()
+    if not USERNAME_PATTERN.fullmatch(name):
         raise UserError(
             f"{username!r} is not a valid user name: use 2–64 lower-case letters, digits, "
             "'.', '_', '-' or '@', starting with a letter or digit"
         )
     return name
+
+
+def normalise_email(email: str | None) -> str | None:
+    """A validated e-mail address (trimmed, domain in lower case), None if blank; UserError
+    naming the problem otherwise. Syntax only: nothing is looked up in DNS."""
+    from email_validator import EmailNotValidError, validate_email
+
+    text = normalise_text(email)
+    if text is None:
+        return None
+    if found := control_character(text):
+        raise UserError(f"the e-mail address {text!r} contains a control character {found}")
+    try:
+        return validate_email(text, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise UserError(f"{text!r} is not a valid e-mail address: {error}") from None
+
+
+def normalise_display_name(display_name: str | None) -> str | None:
+    """A display name on one line of at most MAX_DISPLAY_NAME characters, None if blank."""
+    text = normalise_text(display_name)
+    if text is None:
+        return None
+    if found := control_character(text):
+        raise UserError(f"the display name {text!r} contains a control character {found}")
+    if len(text) > MAX_DISPLAY_NAME:
+        raise UserError(f"the display name must be at most {MAX_DISPLAY_NAME} characters")
+    return text
 
 
 def check_password_policy(password: str) -> None:
@@ -247,7 +278,8 @@ def add_user(
     known_role = _as_role(role)
     if known_role is None:
         raise UserError(f"unknown role {role!r}: use one of {', '.join(Role)}")
-    email = (email or "").strip() or None
+    email = normalise_email(email)
+    display_name = normalise_display_name(display_name)
     if password is None and email is None:
         raise UserError("give a password, or an e-mail address for single sign-on")
     password_hash = hash_password(password) if password is not None else None

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import date
 
-from aims_metrics.cli.common import EXIT_OK, UsageError, text_table
+from aims_metrics.cli.common import (
+    EXIT_OK,
+    UsageError,
+    date_arg,
+    one_line,
+    print_json,
+    text_table,
+)
 from aims_metrics.tables.registry import AuditType
 
 FORMATS = ("table", "json")
@@ -22,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "from --cycle-start (default: the audit_cycle_start setting, else 1 January of the "
         "as-of year).",
     )
-    programme.add_argument("--cycle-start", dest="cycle_start", help="YYYY-MM-DD")
-    programme.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: today)")
+    programme.add_argument("--cycle-start", dest="cycle_start", type=date_arg, help="YYYY-MM-DD")
+    programme.add_argument("--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)")
     programme.add_argument("--type", dest="audit_type", choices=[t.value for t in AuditType])
     programme.add_argument("--format", choices=FORMATS, default="table")
     programme.set_defaults(handler=run_programme)
@@ -31,32 +36,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     readiness = subparsers.add_parser(
         "readiness", help="certification readiness: verdict, score, requirements, SoA, gaps"
     )
-    readiness.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: today)")
+    readiness.add_argument("--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)")
     readiness.add_argument("--format", choices=FORMATS, default="table")
     readiness.set_defaults(handler=run_readiness)
-
-
-def _date(text: str | None, flag: str) -> date | None:
-    if text is None:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{flag} {text!r} is not a date: write YYYY-MM-DD") from None
 
 
 def run_programme(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.audits.programme import audit_programme
 
-    as_of, start = _date(args.as_of, "--as-of"), _date(args.cycle_start, "--cycle-start")
+    as_of, start = args.as_of, args.cycle_start
     with store.open_db(args.db) as con:
         try:
             programme = audit_programme(con, as_of, start, args.audit_type)
         except ValueError as error:
             raise UsageError(str(error)) from None
     if args.format == "json":
-        print(json.dumps(programme.to_json(), indent=2))
+        print_json(programme.to_json())
         return EXIT_OK
     cycle = programme.cycle
     kind = f" ({programme.audit_type} audits)" if programme.audit_type else ""
@@ -76,14 +72,14 @@ def run_readiness(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.audits.readiness import readiness
 
-    as_of = _date(args.as_of, "--as-of")
+    as_of = args.as_of
     with store.open_db(args.db) as con:
         try:
             result = readiness(con, as_of)
         except ValueError as error:
             raise UsageError(str(error)) from None
     if args.format == "json":
-        print(json.dumps(result.to_json(), indent=2, default=str))
+        print_json(result.to_json())
         return EXIT_OK
     print(f"{result.verdict_words} (score {result.score:.0%}) as of {result.as_of}")
     rows = [[r.ref, r.title[:48], r.status, r.source] for r in result.requirements]
@@ -94,6 +90,6 @@ def run_readiness(args: argparse.Namespace) -> int:
         f"implemented, {soa['partial']} partial, {soa['not_started']} not started"
     )
     for blocker in result.blockers:
-        print(f"blocker: {blocker.kind} {blocker.id}: {blocker.text}")
+        print(f"blocker: {blocker.kind} {one_line(blocker.id)}: {one_line(blocker.text)}")
     print(f"gaps in the register: {len(result.gaps)}")
     return EXIT_OK

@@ -6,7 +6,14 @@ import argparse
 import sys
 from pathlib import Path
 
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+    cli_user,
+    output_path,
+    quarter_arg,
+)
 from aims_metrics.tables.registry import EXPORT_TABLE_NAMES, TABLE_NAMES
 
 
@@ -15,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     init.add_argument("--demo", action="store_true", help="load the deterministic demo data set")
     init.add_argument("--scale", choices=("demo", "enterprise"), default="demo",
                       help="with --demo: 'enterprise' loads the large benchmark data set")
-    init.add_argument("--end-quarter", default=None,
+    init.add_argument("--end-quarter", default=None, type=quarter_arg,
                       help="with --demo: last quarter of the data (default: last completed quarter)")
     init.set_defaults(handler=run_init)
 
@@ -36,22 +43,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     export = subparsers.add_parser("export", help="export a table as formula-safe CSV")
     export.add_argument("table", choices=EXPORT_TABLE_NAMES)
-    export.add_argument("--out", type=Path, required=True)
+    export.add_argument("--out", type=output_path, required=True, help="CSV file to write")
     export.set_defaults(handler=run_export)
 
 
 def run_init(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.metrics.catalog import install_shipped_catalog
+    from aims_metrics.metrics.periods import EARLIEST_YEAR
 
-    end = None
-    if args.end_quarter:
-        from aims_metrics.metrics.periods import parse_quarter
-
-        try:
-            end = parse_quarter(args.end_quarter)
-        except ValueError as error:
-            raise UsageError(str(error)) from None
+    end = args.end_quarter
+    if args.demo and end is not None and end.previous().year < EARLIEST_YEAR:
+        # the demo seeds a finalised review of the quarter before the end quarter
+        raise UsageError(f"--end-quarter {end}: the demo needs the quarter before it; use "
+                         f"{EARLIEST_YEAR}Q2 or later")
     with store.open_db(args.db) as con:
         version = store.schema_version(con)
         install_shipped_catalog(con)
@@ -118,8 +123,13 @@ def run_template(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.tables.export import export_table
+    from aims_metrics.tables.files import FileProblem
 
     with store.open_db(args.db) as con:
-        count = export_table(con, args.table, args.out)
+        try:
+            count = export_table(con, args.table, args.out)
+        except FileProblem as error:  # the disk is full, the folder went away…: nothing written
+            print(f"error: {error}", file=sys.stderr)
+            return EXIT_INVALID
     print(f"exported {count} rows to {args.out}")
     return EXIT_OK

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path
 
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+    cli_user,
+    date_arg,
+    finite_float,
+    int_in_range,
+    one_line,
+    print_json,
+)
 from aims_metrics.performance.fairness_policy import rule_symbol
 
 STAGES = ("pre_deployment", "production")
@@ -26,13 +35,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--y-true", required=True, metavar="COL", help="column of true labels")
     ev.add_argument("--y-pred", metavar="COL", help="column of predicted labels")
     ev.add_argument("--score", metavar="COL", help="column of scores (with --cutoff)")
-    ev.add_argument("--cutoff", type=float, metavar="X", help="predicted positive when score ≥ X")
+    ev.add_argument("--cutoff", type=finite_float(), metavar="X", help="predicted positive when score ≥ X")
     ev.add_argument("--sensitive", action="append", required=True, metavar="COL",
                     help="sensitive attribute; repeat for more; COL1*COL2 for an intersection")
     ev.add_argument("--positive-label", metavar="L", help="the positive class when not 0/1")
-    ev.add_argument("--min-group-size", type=int, default=None, metavar="N",
+    ev.add_argument("--min-group-size", type=int_in_range(1, 1_000_000_000), default=None, metavar="N",
                     help="groups with fewer rows are left out of the disparities (default 30)")
-    ev.add_argument("--executed-on", metavar="DATE", help="date of the test (default today)")
+    ev.add_argument("--executed-on", metavar="DATE", type=date_arg, help="date of the test (default today)")
     ev.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first)")
     ev.add_argument("--dry-run", action="store_true", help="evaluate and print; write nothing")
     ev.add_argument("--format", choices=("table", "json"), default="table")
@@ -59,15 +68,16 @@ def _request(args: argparse.Namespace):
             y_true=args.y_true, sensitive=tuple(args.sensitive), y_pred=args.y_pred,
             score=args.score, cutoff=args.cutoff, positive_label=args.positive_label,
         )
-        executed_on = date.fromisoformat(args.executed_on) if args.executed_on else date.today()
     except ValueError as error:
         raise UsageError(str(error)) from None
+    executed_on = args.executed_on or date.today()
     min_size = DEFAULT_MIN_GROUP_SIZE if args.min_group_size is None else args.min_group_size
-    if min_size < 1:
-        raise UsageError("--min-group-size must be at least 1")
     if not args.file.exists():
         raise UsageError(f"{args.file}: no such file")
     identity = RunIdentity(args.system, args.model_version, args.stage, executed_on)
+    if (problem := identity.problem()) is not None:
+        flag = {"system_id": "--system"}.get(problem[0], "--" + problem[0].replace("_", "-"))
+        raise UsageError(f"{flag}: {problem[1]}")
     return columns, identity, min_size
 
 
@@ -97,7 +107,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     result = run.as_json()
     if args.format == "json":
-        print(json.dumps(result, indent=2))
+        print_json(result)
     else:
         _print_tables(result)
     prefix = "dry run: nothing saved" if counts is None else f"bias tests saved: {counts}"
@@ -117,12 +127,12 @@ def _print_tables(result: dict) -> None:
         rates = " ".join(f"{_number(g[r]):>6}" for r in (
             "selection_rate", "false_positive_rate", "false_negative_rate",
             "true_positive_rate", "accuracy"))
-        print(f"{g['attribute']:<18} {g['group']:<24} {g['n']:>8}  {rates}{flag}")
+        print(f"{one_line(g['attribute']):<18} {one_line(g['group']):<24} {g['n']:>8}  {rates}{flag}")
     print()
     print(f"{'attribute':<18} {'metric':<32} {'value':>7} {'threshold':>9}  result")
     for t in result["tests"]:
         word = "✓ pass" if t["passed"] else "✗ FAIL"
-        print(f"{t['protected_attribute']:<18} {t['metric']:<32} {_number(t['value']):>7} "
+        print(f"{one_line(t['protected_attribute']):<18} {t['metric']:<32} {_number(t['value']):>7} "
               f"{t['threshold']:>9.3f}  {word}")
 
 
@@ -134,7 +144,7 @@ def run_policy_show(args: argparse.Namespace) -> int:
         history = policy_history(con)
     current = history[-1]
     if args.format == "json":
-        print(json.dumps({
+        print_json({
             "version": current.version,
             "thresholds": current.thresholds.model_dump(),
             "history": [
@@ -143,9 +153,9 @@ def run_policy_show(args: argparse.Namespace) -> int:
                  "thresholds": v.thresholds.model_dump()}
                 for v in history
             ],
-        }, indent=2))
+        })
         return EXIT_OK
-    print(f"{current.ref} ({current.author}: {current.reason})")
+    print(f"{current.ref} ({one_line(current.author)}: {one_line(current.reason or '')})")
     for metric, threshold in current.thresholds.model_dump().items():
         rule = rule_symbol(metric)
         print(f"  {metric:<32} {rule} {threshold}")

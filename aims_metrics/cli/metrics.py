@@ -3,30 +3,40 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import date
 from pathlib import Path
 
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user, text_table
+from aims_metrics.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+    cli_user,
+    date_arg,
+    one_line,
+    print_json,
+    quarter_arg,
+    text_table,
+)
 from aims_metrics.metrics.formatting import format_value
+from aims_metrics.tables.text import normalise_text
 
 FORMATS = ("table", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     kpis = subparsers.add_parser("kpis", help="the KPI catalog for one quarter")
-    kpis.add_argument("--quarter", help="e.g. 2025Q3 (default: the last completed quarter)")
+    kpis.add_argument("--quarter", type=quarter_arg, help="e.g. 2025Q3 (default: the last completed quarter)")
     kpis.add_argument("--format", choices=FORMATS, default="table")
     kpis.set_defaults(handler=run_kpis)
 
     aging = subparsers.add_parser("aging", help="open findings by age as of a date")
-    aging.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: today)")
+    aging.add_argument("--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)")
     aging.add_argument("--format", choices=FORMATS, default="table")
     aging.set_defaults(handler=run_aging)
 
     objectives = subparsers.add_parser("objectives", help="AI objectives' status for a quarter")
-    objectives.add_argument("--quarter", help="e.g. 2025Q3 (default: the last completed quarter)")
+    objectives.add_argument("--quarter", type=quarter_arg, help="e.g. 2025Q3 (default: the last completed quarter)")
     objectives.add_argument("--format", choices=FORMATS, default="table")
     objectives.set_defaults(handler=run_objectives)
 
@@ -45,17 +55,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     apply.set_defaults(handler=run_apply)
 
 
-def _quarter(con, text: str | None):
-    from aims_metrics.metrics.periods import last_completed_quarter, parse_quarter
+def _quarter(con, given):
+    """The quarter asked for (parsed by quarter_arg) in the fiscal year of the settings."""
+    from aims_metrics.metrics.periods import Quarter, last_completed_quarter
     from aims_metrics.store import get_setting
 
     start_month = int(get_setting(con, "fiscal_year_start_month"))
-    if text is None:
+    if given is None:
         return last_completed_quarter(start_month=start_month)
-    try:
-        return parse_quarter(text, start_month)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
+    return Quarter(given.year, given.number, start_month)
 
 
 def run_kpis(args: argparse.Namespace) -> int:
@@ -76,7 +84,7 @@ def run_kpis(args: argparse.Namespace) -> int:
             "as_of": quarter.end.isoformat(),
             "metrics": [r.to_json() | complete[r.name] for r in results],
         }
-        print(json.dumps(document, indent=2))
+        print_json(document)
         return EXIT_OK
     rows = [
         [
@@ -114,14 +122,11 @@ def run_aging(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.performance.aging import aging_report
 
-    try:
-        as_of = date.fromisoformat(args.as_of) if args.as_of else date.today()
-    except ValueError:
-        raise UsageError(f"--as-of {args.as_of!r} is not a date: write YYYY-MM-DD") from None
+    as_of = args.as_of or date.today()
     with store.open_db(args.db) as con:
         report = aging_report(con, as_of)
     if args.format == "json":
-        print(json.dumps(report.to_json(), indent=2))
+        print_json(report.to_json())
         return EXIT_OK
     kinds = ["major_nc", "minor_nc", "observation", "ofi", "total"]
     rows = [[b.bucket, *(str(getattr(b, k)) for k in kinds)] for b in report.buckets]
@@ -140,7 +145,7 @@ def run_objectives(args: argparse.Namespace) -> int:
         progress = objective_progress(con, quarter)
         units = {d.name: d.unit.value for d in current_definitions(con)}
     if args.format == "json":
-        print(json.dumps({"quarter": quarter.label, "objectives": [p.to_json() for p in progress]}, indent=2))
+        print_json({"quarter": quarter.label, "objectives": [p.to_json() for p in progress]})
         return EXIT_OK
     if not progress:
         print("No objectives yet — add them on the Objectives page.")
@@ -178,24 +183,32 @@ def run_show(args: argparse.Namespace) -> int:
     from aims_metrics.metrics.catalog import current_definitions, definition_history
     from aims_metrics.metrics.definition_files import definition_to_yaml
 
+    name = normalise_text(args.name) or ""
     with store.open_db(args.db) as con:
         by_name = {d.name: d for d in current_definitions(con)}
-        if args.name not in by_name:
+        if name not in by_name:
             raise UsageError(f"unknown metric {args.name!r}: use one of {', '.join(by_name)}")
-        history = definition_history(con, args.name)
-    print(definition_to_yaml(by_name[args.name]), end="")
+        history = definition_history(con, name)
+    print(definition_to_yaml(by_name[name]), end="")
     if history:
         print("# history:")
         for v in history:
-            print(f"#   v{v.version} {v.created_at:%Y-%m-%d %H:%M} {v.author}: {v.reason or ''}".rstrip())
+            line = f"#   v{v.version} {v.created_at:%Y-%m-%d %H:%M} {v.author}: {v.reason or ''}"
+            print(one_line(line.rstrip()))
     return EXIT_OK
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror}") from None
+def _read(path: Path) -> str | None:
+    """The metric file's text; None after printing why it cannot be read (a usage error when
+    there is no such file)."""
+    from aims_metrics.metrics.definition_files import read_metric_file
+
+    if not path.exists() and not path.is_symlink():
+        raise UsageError(f"{path}: no such file")
+    text, problems = read_metric_file(path)
+    for problem in problems:
+        print(f"{path}: {problem.message}")
+    return text
 
 
 def run_validate(args: argparse.Namespace) -> int:
@@ -203,6 +216,8 @@ def run_validate(args: argparse.Namespace) -> int:
     from aims_metrics.metrics.editing import validate_metric_file
 
     text = _read(args.file)
+    if text is None:
+        return EXIT_INVALID
     with store.open_db(args.db) as con:
         problems = validate_metric_file(con, text)
     for problem in problems:
@@ -218,6 +233,8 @@ def run_apply(args: argparse.Namespace) -> int:
     from aims_metrics.metrics.editing import apply_metric_file, validate_metric_file
 
     text = _read(args.file)
+    if text is None:
+        return EXIT_INVALID
     with store.open_db(args.db) as con:
         problems = validate_metric_file(con, text)
         if problems:

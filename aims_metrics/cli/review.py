@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
-from pathlib import Path
 
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, int_in_range, output_path, quarter_arg
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,26 +17,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "else a draft rendered from the review record and the data (a draft pack with the "
         "assembled inputs when no review record exists yet).",
     )
-    minutes.add_argument("--quarter", required=True, help="e.g. 2025Q3")
-    minutes.add_argument("--out", type=Path, required=True, help="PDF file to write")
+    minutes.add_argument("--quarter", type=quarter_arg, required=True, help="e.g. 2025Q3")
+    minutes.add_argument("--out", type=output_path, required=True, help="PDF file to write")
     minutes.add_argument(
-        "--revision", type=int, default=None, help="the archived PDF of this finalised revision"
+        "--revision", type=int_in_range(1, 1_000_000), default=None, help="the archived PDF of this finalised revision"
     )
     minutes.set_defaults(handler=run_minutes)
 
 
 def run_minutes(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.metrics.periods import parse_quarter
     from aims_metrics.review import models, records
     from aims_metrics.review.minutes import render_minutes
+    from aims_metrics.tables.files import FileProblem, write_output_file
 
-    try:
-        quarter = parse_quarter(args.quarter)
-    except ValueError as error:
-        raise UsageError(str(error)) from None
-    if args.out.exists() and args.out.is_dir():
-        raise UsageError(f"{args.out} is a directory: give a file name, e.g. minutes.pdf")
+    quarter = args.quarter
     with store.open_db(args.db) as con:
         record = records.get_review(con, quarter)
         archived = None
@@ -63,7 +57,10 @@ def run_minutes(args: argparse.Namespace) -> int:
         else:
             pdf = render_minutes(con, quarter)
             what = f"draft {models.document_id(quarter, record.revision if record else None)}"
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(pdf)
+    try:
+        write_output_file(args.out, pdf)
+    except FileProblem as error:  # the disk is full, the folder went away…: nothing written
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
     print(f"wrote {args.out}: {what}, sha256 {hashlib.sha256(pdf).hexdigest()}")
     return EXIT_OK

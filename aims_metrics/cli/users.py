@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import json
 import sys
 
 from aims_metrics import auth
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import (
+    EXIT_INVALID,
+    EXIT_OK,
+    UsageError,
+    cli_user,
+    one_line,
+    print_json,
+)
 from aims_metrics.store import now, open_db
 
 ROLE_CHOICES = [role.value for role in auth.Role]
@@ -88,6 +94,8 @@ def add_command(args: argparse.Namespace) -> int:
         raise UsageError("--no-password needs --email for single sign-on")
     try:
         auth.normalise_username(args.name)
+        auth.normalise_email(args.email)
+        auth.normalise_display_name(args.display_name)
         password = None if args.no_password else read_password()
         if password is not None:
             auth.check_password_policy(password)
@@ -131,13 +139,13 @@ def list_command(args: argparse.Namespace) -> int:
             }
             for u in users
         ]
-        print(json.dumps({"users": rows}, indent=2))
+        print_json({"users": rows})
         return EXIT_OK
     if not users:
         print("no users yet: add one with `users add NAME --role admin`")
         return EXIT_OK
     header = ("username", "role", "email", "state")
-    rows = [(u.username, u.role.value, u.email or "", _state(u)) for u in users]
+    rows = [(u.username, u.role.value, one_line(u.email or ""), _state(u)) for u in users]
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)))

@@ -15,6 +15,7 @@ import duckdb
 from aims_metrics import store
 from aims_metrics.metrics.definition_files import validate_document
 from aims_metrics.metrics.models import (
+    STORED,
     DefinitionVersion,
     MetricDefinition,
     canonical_content,
@@ -57,7 +58,7 @@ def _parsed_shipped_catalog() -> tuple[MetricDefinition, ...]:
 
 def _stored_current(con: duckdb.DuckDBPyConnection) -> dict[str, MetricDefinition]:
     rows = con.execute(LATEST_VERSIONS_SQL).fetchall()
-    return {name: MetricDefinition.model_validate_json(text) for name, text in rows}
+    return {name: MetricDefinition.model_validate_json(text, context=STORED) for name, text in rows}
 
 
 def current_definitions(con: duckdb.DuckDBPyConnection) -> list[MetricDefinition]:
@@ -155,7 +156,7 @@ def definition_history(con: duckdb.DuckDBPyConnection, name: str) -> list[Defini
             created_at=created_at,
             reason=reason,
             content_hash=digest,
-            definition=MetricDefinition.model_validate_json(text),
+            definition=MetricDefinition.model_validate_json(text, context=STORED),
         )
         for version, author, created_at, reason, digest, text in rows
     ]

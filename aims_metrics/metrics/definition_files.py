@@ -7,6 +7,7 @@ dry run and saves.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -25,8 +26,43 @@ from aims_metrics.metrics.models import (
 )
 from aims_metrics.metrics.sources import shipped_sources
 from aims_metrics.metrics.validation import definition_problems
+from aims_metrics.tables.files import FileProblem, read_input_file
 
 _UNION_TAGS = {"str", "int", "float", "bool", "date", "none", "list"}
+
+# Bounds checked before any per-metric work, so a huge file is refused in seconds, not validated
+# for minutes: the shipped catalog is about 300 bytes a metric and has fewer than 20 metrics.
+MAX_METRIC_FILE_BYTES = 1_000_000
+MAX_METRICS_PER_FILE = 200
+MAX_NESTING = 50  # a metric is at most 6 levels deep
+FILE = "<file>"
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def decode_metric_file(data: bytes) -> tuple[str | None, list[DefinitionProblem]]:
+    """The bytes of a metric file as text (UTF-8, a BOM allowed), or a located problem."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        byte = data[error.start]
+        return None, [
+            DefinitionProblem(
+                FILE, f"not UTF-8 text: byte 0x{byte:02x} on line {line} — save the file as UTF-8"
+            )
+        ]
+
+
+def read_metric_file(path: str | Path) -> tuple[str | None, list[DefinitionProblem]]:
+    """A metric file's text: a regular UTF-8 file of at most MAX_METRIC_FILE_BYTES, or the
+    problem (located at the file) that keeps it from being read."""
+    try:
+        data = read_input_file(path, MAX_METRIC_FILE_BYTES)
+    except FileProblem as error:
+        return None, [DefinitionProblem(FILE, str(error))]
+    return decode_metric_file(data)
 
 
 # --- parsing ---------------------------------------------------------------------------------
@@ -43,25 +79,72 @@ def _pydantic_problems(error: ValidationError) -> list[DefinitionProblem]:
             message = f"unknown field {loc[-1]!r} (not part of the metric format)"
         elif item["type"] == "missing":
             message = f"{loc[-1]} is required"
+        elif item["type"] == "string_too_short" and item.get("ctx", {}).get("min_length") == 1:
+            message = f"{loc[-1]} is required (it is blank)"
         problems.append(DefinitionProblem(yaml_path(loc), message))
     return list(dict.fromkeys(problems))
 
 
-# User files go through the pure-Python parser, whose error messages (with line numbers) the
-# editor and `metrics validate` report.
-def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
-    """The YAML document as data, or the file-level problem (syntax, not a mapping)."""
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
+def _parse_yaml(text: str) -> Any:
+    """The document, parsed fast by libyaml when it is there: its events are scanned first (an
+    iterative parser), so a document nested deeper than MAX_NESTING is refused before libyaml's
+    recursive composer could overflow the C stack. A syntax error is parsed again by the
+    pure-Python parser, whose messages (with line numbers) are the ones users see."""
+    if not getattr(yaml, "__with_libyaml__", False):
+        return yaml.safe_load(text)
+    depth = 0
     try:
-        data = yaml.safe_load(text)
+        for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+            if isinstance(event, yaml.MappingStartEvent | yaml.SequenceStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _TooDeep(event.start_mark.line + 1)
+            elif isinstance(event, yaml.MappingEndEvent | yaml.SequenceEndEvent):
+                depth -= 1
+        return yaml.load(text, Loader=yaml.CSafeLoader)  # noqa: S506 (the safe loader)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
+def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
+    """The YAML document as data, or the file-level problem (too large, syntax, nesting, not a
+    mapping, too many metrics), found before any per-metric work."""
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size > MAX_METRIC_FILE_BYTES:
+        return None, [DefinitionProblem(FILE, (
+            f"the file is {size / 1e6:.1f} MB; the limit is {MAX_METRIC_FILE_BYTES / 1e6:.0f} MB "
+            "— split it into smaller files"))]
+    try:
+        data = _parse_yaml(text)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error)
-        return None, [DefinitionProblem("<file>", f"not valid YAML: {where}{problem}")]
+        return None, [DefinitionProblem(FILE, f"not valid YAML: {where}{problem}")]
+    except _TooDeep as error:
+        return None, [DefinitionProblem(FILE, (
+            f"not valid YAML: line {error.line}: nested more than {MAX_NESTING} levels deep"))]
+    except RecursionError:
+        return None, [DefinitionProblem(FILE, "not valid YAML: nested too deeply")]
+    except ValueError as error:  # an integer with more digits than Python converts
+        detail = str(error).split(";")[0]
+        if "digits" in detail:
+            detail = "a number has more than 4,300 digits"
+        return None, [DefinitionProblem(FILE, f"not valid YAML: {detail}")]
     if not isinstance(data, dict):
         return None, [
-            DefinitionProblem("<file>", "a metric file is a mapping with schema_version and metrics")
+            DefinitionProblem(FILE, "a metric file is a mapping with schema_version and metrics")
         ]
+    metrics = data.get("metrics")
+    if isinstance(metrics, list) and len(metrics) > MAX_METRICS_PER_FILE:
+        return None, [DefinitionProblem("metrics", (
+            f"{len(metrics):,} metrics; a file holds at most {MAX_METRICS_PER_FILE} "
+            "— split it into smaller files"))]
     return data, []
 
 

@@ -16,6 +16,7 @@ from aims_metrics.metrics.definition_files import (
     validate_document,
 )
 from aims_metrics.metrics.evaluate import (
+    MetricTimeout,
     evaluation_time_limit,
     existing_tables,
     source_availability_problem,
@@ -47,6 +48,8 @@ def dry_run_problems(
                 con.execute(f"EXPLAIN {query.sql}", query.params).fetchall()
     except MetricError as error:
         return [DefinitionProblem(prefix, f"cannot compile: {error}")]
+    except MetricTimeout as error:
+        return [DefinitionProblem(prefix, f"DuckDB dry run stopped: {error}")]
     except duckdb.Error as error:
         return [DefinitionProblem(prefix, f"DuckDB dry run failed: {str(error).splitlines()[0]}")]
     return []

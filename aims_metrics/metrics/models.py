@@ -8,12 +8,21 @@ Field names are the contract of issue 3 and design §4.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from aims_metrics.metrics.vocabulary import (  # noqa: F401  (re-exported: the models' vocabulary)
     LIST_OPS,
@@ -31,10 +40,87 @@ from aims_metrics.metrics.vocabulary import (  # noqa: F401  (re-exported: the m
     Op,
     Unit,
 )
+from aims_metrics.tables.text import control_character, normalise_text
+
+MAX_VERSION = 1_000_000
+# Bounds on the work one metric can ask for, checked with the shape (before any compiling or dry
+# run): the shipped catalog uses at most 3 filters, 4 list values and 80 characters of SQL.
+MAX_FILTERS = 50
+MAX_LIST_VALUES = 1_000
+MAX_SQL_CHARACTERS = 2_000
+# The largest magnitude a number in a metric file may have: far beyond any KPI, well inside
+# DuckDB's BIGINT and exact in a double.
+LARGEST_NUMBER = 10**15
+
+
+# Definitions read back from the database are validated with this context: the rules below for
+# what may *enter* (finite numbers, version range, one-line identifiers) do not lock out versions
+# saved before the rules existed; their non-finite numbers are printed as null.
+STORED = {"stored": True}
+
+
+def _stored(info: ValidationInfo | None) -> bool:
+    return bool(info is not None and info.context and info.context.get("stored"))
+
+
+def finite_number(value: int | float, info: ValidationInfo) -> int | float:
+    """A target, threshold or filter number: finite and within ±LARGEST_NUMBER."""
+    if _stored(info):
+        return value
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"must be a finite number, not {value}")
+    if not isinstance(value, bool) and abs(value) > LARGEST_NUMBER:
+        raise ValueError(f"is out of range: a number lies between -{LARGEST_NUMBER:,} and {LARGEST_NUMBER:,}")
+    return value
+
+
+Number = Annotated[int | float, AfterValidator(finite_number)]
+
+
+def version_in_range(value: int, info: ValidationInfo) -> int:
+    """A version a file may give: 1..MAX_VERSION."""
+    if value > MAX_VERSION and not _stored(info):
+        raise ValueError(f"must be at most {MAX_VERSION:,}")
+    return value
+
+
+def one_line(value: str | None, info: ValidationInfo) -> str | None:
+    """An identifier people see in tables and logs: refused if it holds a control character."""
+    if value is not None and not _stored(info) and (found := control_character(value)):
+        raise ValueError(f"contains a control character {found}: write it on one line")
+    return value
+
+
+def _normalised(value: Any, blank: Any) -> Any:
+    """The text rule of tables/text.py applied to a string or the strings of a list: ends trimmed
+    of whitespace; a blank string becomes `blank` (the field's default, or "" where a value is
+    required, so the field says it is missing)."""
+    if isinstance(value, str):
+        text = normalise_text(value)
+        return blank if text is None else text
+    if isinstance(value, list):
+        return [normalise_text(v) if isinstance(v, str) else v for v in value]
+    return value
 
 
 class Strict(BaseModel):
+    """Base of the declarations: unknown fields refused, frozen, every string normalised."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _normalise_text(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        fields = cls.model_fields
+
+        def blank(key: str) -> Any:
+            if key not in fields or fields[key].is_required():
+                return ""
+            return fields[key].get_default(call_default_factory=True)
+
+        return {key: _normalised(value, blank(key)) for key, value in data.items()}
 
 
 # --- sources (engineer-owned) -------------------------------------------------------------------
@@ -84,8 +170,16 @@ class Filter(Strict):
 
     field: str | None = None
     op: Op | None = None
-    value: FilterValue | list[str | int | float | date] = None
-    sql: str | None = None
+    value: FilterValue | Annotated[list[str | int | float | date], Field(max_length=MAX_LIST_VALUES)] = None
+    sql: Annotated[str | None, Field(max_length=MAX_SQL_CHARACTERS)] = None
+
+    @field_validator("value")
+    @classmethod
+    def _finite_values(cls, value: Any, info: ValidationInfo) -> Any:
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, int | float):
+                finite_number(item, info)
+        return value
 
     @model_validator(mode="after")
     def _one_form(self) -> Filter:
@@ -121,7 +215,7 @@ class Measure(Strict):
     source: str
     agg: Agg = Agg.COUNT
     expr: str | None = None  # a declared column (required for every agg but count)
-    filters: tuple[Filter, ...] = ()
+    filters: Annotated[tuple[Filter, ...], Field(max_length=MAX_FILTERS)] = ()
     snapshot: Snapshot | None = None  # only in a ratio's numerator or denominator
     time_dimension: str | None = None  # overrides the metric's time_dimension for this part
 
@@ -129,8 +223,8 @@ class Measure(Strict):
 class Bound(Strict):
     """A threshold bound: exactly one of `gte` and `lte`."""
 
-    gte: int | float | None = None
-    lte: int | float | None = None
+    gte: Number | None = None
+    lte: Number | None = None
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Bound:
@@ -161,16 +255,16 @@ class Thresholds(Strict):
 
 class MetricDefinition(Strict):
     name: Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
-    label: Annotated[str, Field(min_length=1)]
+    label: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
     description: Annotated[str, Field(min_length=1)]
-    owner: Annotated[str, Field(min_length=1)]
-    clause: str
-    objective: str | None = None
-    version: Annotated[int, Field(ge=1)] = 1
+    owner: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(one_line)]
+    clause: Annotated[str, AfterValidator(one_line)]
+    objective: Annotated[str | None, AfterValidator(one_line)] = None
+    version: Annotated[int, Field(ge=1), AfterValidator(version_in_range)] = 1
     type: MetricType
     unit: Unit
     direction: Direction
-    target: int | float | None = None
+    target: Number | None = None
     thresholds: Thresholds | None = None
     grain: Grain = Grain.QUARTER
     time_dimension: str | None = None

@@ -13,6 +13,12 @@ from datetime import date, timedelta
 
 QUARTER_PATTERN = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
 
+# The dates and quarters the product accepts from people (CLI, pages, metric files): wide enough
+# for any real record, narrow enough that a year-long window around them stays a valid date.
+EARLIEST_DATE = date(1900, 1, 1)
+LATEST_DATE = date(2199, 12, 31)
+EARLIEST_YEAR, LATEST_YEAR = EARLIEST_DATE.year, LATEST_DATE.year
+
 
 def _add_months(year: int, month: int, months: int) -> tuple[int, int]:
     index = year * 12 + (month - 1) + months
@@ -70,7 +76,31 @@ def parse_quarter(text: str, start_month: int = 1) -> Quarter:
     match = QUARTER_PATTERN.match(text or "")
     if not match:
         raise ValueError(f"{text!r} is not a quarter: write it as YYYYQn, e.g. 2025Q3")
-    return Quarter(int(match.group(1)), int(match.group(2)), start_month)
+    year = int(match.group(1))
+    if not EARLIEST_YEAR <= year <= LATEST_YEAR:
+        raise ValueError(
+            f"{text!r} is out of range: quarters run from {EARLIEST_YEAR}Q1 to {LATEST_YEAR}Q4"
+        )
+    return Quarter(year, int(match.group(2)), start_month)
+
+
+def check_date(day: date, what: str = "date") -> date:
+    """`day` if it lies within EARLIEST_DATE..LATEST_DATE; ValueError naming the range otherwise."""
+    if not EARLIEST_DATE <= day <= LATEST_DATE:
+        raise ValueError(
+            f"{what} {day.isoformat()} is out of range: dates run from "
+            f"{EARLIEST_DATE.isoformat()} to {LATEST_DATE.isoformat()}"
+        )
+    return day
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """Parse an ISO date `YYYY-MM-DD` within the accepted range; ValueError saying what is wrong."""
+    try:
+        day = date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise ValueError(f"{what} {text!r} is not a date: write YYYY-MM-DD") from None
+    return check_date(day, what)
 
 
 def quarter_of(day: date, start_month: int = 1) -> Quarter:

@@ -87,12 +87,16 @@ def coerce_filter_value(column: Any, value: object) -> tuple[object, str | None]
     if isinstance(value, str) and value.startswith("$"):
         return None, f"unknown variable {value}: use $period_start or $period_end"
     if column.type == ColumnType.DATE:
-        if isinstance(value, date):
-            return value, None
+        from aims_metrics.metrics.periods import check_date
+
         try:
-            return date.fromisoformat(str(value)), None
+            day = value if isinstance(value, date) else date.fromisoformat(str(value))
         except ValueError:
             return None, f"{value!r} is not a date (YYYY-MM-DD) for {column.name}"
+        try:
+            return check_date(day, f"the {column.name} date"), None
+        except ValueError as error:
+            return None, str(error)
     if column.type == ColumnType.NUMBER:
         if isinstance(value, bool) or not isinstance(value, int | float):
             return None, f"{value!r} is not a number for {column.name}"

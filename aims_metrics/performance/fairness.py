@@ -4,11 +4,13 @@ Per sensitive attribute (or intersection) and group: n, selection rate, false po
 negative and true positive rate, accuracy, each with a 95 % bootstrap interval; then the disparities
 over the groups with enough rows: demographic parity difference and ratio, equalized odds
 difference, false positive and false negative rate difference (difference = max − min, ratio =
-min / max), computed by fairlearn's MetricFrame.
+min / max), with the definitions of fairlearn's MetricFrame (`difference` and `ratio` with
+method="between_groups"; tests/test_fairness.py checks the figures against MetricFrame).
 
 The predictions of one attribute collapse, without loss, to a count per (group, true label,
-prediction) cell. fairlearn evaluates those cells with the counts as sample weights, so its rates
-are exactly those of the rows. The bootstrap resamples the rows the way fairlearn's `n_boot` does
+prediction) cell, and every rate is a ratio of cell counts, so all groups are computed at once
+as arrays: 3,000 groups cost what 3 do. (MetricFrame runs scikit-learn once per group and rate:
+about 40 ms per group, minutes for thousands of groups.) The bootstrap resamples the rows the way fairlearn's `n_boot` does
 (n draws with replacement from all rows, fixed seed) — as one multinomial draw of the cell counts
 per round, which has the same distribution and costs nothing per row. (fairlearn's own `n_boot`
 re-runs MetricFrame on every resample: about 20 s per round on a million rows.)
@@ -16,20 +18,11 @@ re-runs MetricFrame on every resample: about 20 s per round on a million rows.)
 
 from __future__ import annotations
 
-import warnings
+import math
 import zlib
 from dataclasses import dataclass, field
 
 import numpy as np
-import pandas as pd
-from fairlearn.metrics import (
-    MetricFrame,
-    false_negative_rate,
-    false_positive_rate,
-    selection_rate,
-    true_positive_rate,
-)
-from sklearn.metrics import accuracy_score
 
 from aims_metrics.performance.fairness_input import Attribute, Predictions
 from aims_metrics.performance.fairness_policy import DISPARITY_METRICS
@@ -41,14 +34,10 @@ RATES: tuple[str, ...] = (
     "true_positive_rate",
     "accuracy",
 )
-RATE_FUNCTIONS = {
-    "selection_rate": selection_rate,
-    "false_positive_rate": false_positive_rate,
-    "false_negative_rate": false_negative_rate,
-    "true_positive_rate": true_positive_rate,
-    "accuracy": accuracy_score,
-}
 DEFAULT_MIN_GROUP_SIZE = 30
+# The bootstrap holds every round's counts of every group: about 25 KB a group at 200 rounds, so
+# 10,000 groups take 1 s and 250 MB. More groups than that is an identifier, not an attribute.
+MAX_GROUPS = 10_000
 DEFAULT_N_BOOT = 200
 CI_QUANTILES = (0.025, 0.975)
 DEFAULT_RANDOM_STATE = 20240917
@@ -114,31 +103,16 @@ def rates_from_counts(counts: np.ndarray) -> dict[str, np.ndarray]:
         }
 
 
-def _cell_frame(counts: np.ndarray, labels: tuple[str, ...], keep: np.ndarray) -> pd.DataFrame:
-    groups, cells = np.nonzero(counts * keep[:, None])
-    return pd.DataFrame(
-        {
-            "group": np.asarray(labels, dtype=object)[groups],
-            "y_true": (cells >= FN).astype(int),
-            "y_pred": (cells % 2).astype(int),
-            "weight": counts[groups, cells].astype(float),
-        }
-    )
-
-
-def metric_frame(counts: np.ndarray, labels: tuple[str, ...], keep: np.ndarray) -> MetricFrame:
-    """fairlearn's MetricFrame over the kept groups, the cell counts as sample weights."""
-    cells = _cell_frame(counts, labels, keep)
-    weights = cells["weight"].to_numpy()
-    with warnings.catch_warnings():  # a rate with an empty denominator is NaN, reported as None
-        warnings.simplefilter("ignore")
-        return MetricFrame(
-            metrics=RATE_FUNCTIONS,
-            y_true=cells["y_true"].to_numpy(),
-            y_pred=cells["y_pred"].to_numpy(),
-            sensitive_features=pd.Series(cells["group"].to_numpy(), name="group"),
-            sample_params={name: {"sample_weight": weights} for name in RATE_FUNCTIONS},
-        )
+def between_groups(rates: np.ndarray) -> tuple[float, float]:
+    """(max − min, min / max) of a rate over groups, NaN groups ignored (MetricFrame's
+    difference and ratio, method="between_groups"); NaN when no group defines the rate."""
+    defined = rates[np.isfinite(rates)]
+    if defined.size == 0:
+        return np.nan, np.nan
+    low, high = float(defined.min()), float(defined.max())
+    if high == 0:
+        return high - low, np.nan
+    return high - low, low / high
 
 
 def bootstrap_intervals(
@@ -148,48 +122,66 @@ def bootstrap_intervals(
     total = int(counts.sum())
     rng = np.random.default_rng(seed)
     draws = rng.multinomial(total, counts.ravel() / total, size=n_boot).reshape(n_boot, -1, 4)
-    result = {}
-    for rate, values in rates_from_counts(draws).items():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN: no interval
-            result[rate] = np.nanquantile(values, ci_quantiles, axis=0)
+    return {
+        rate: nanquantile_columns(values, ci_quantiles)
+        for rate, values in rates_from_counts(draws).items()
+    }
+
+
+def nanquantile_columns(values: np.ndarray, quantiles: tuple[float, ...]) -> np.ndarray:
+    """np.nanquantile(values, quantiles, axis=0) (linear interpolation), for all columns at once:
+    one sort, NaN last, then each column's own count of defined values. (np.nanquantile loops over
+    the columns in Python: seconds for thousands of groups.) A column without values gives NaN."""
+    ordered = np.sort(values, axis=0)
+    defined = np.isfinite(ordered).sum(axis=0)
+    columns = np.arange(ordered.shape[1])
+    result = np.full((len(quantiles), ordered.shape[1]), np.nan)
+    has_values = defined > 0
+    for row, q in enumerate(quantiles):
+        position = q * (defined - 1)
+        below = np.clip(np.floor(position).astype(np.int64), 0, None)
+        above = np.minimum(below + 1, np.maximum(defined - 1, 0))
+        fraction = position - below
+        low, high = ordered[below, columns], ordered[above, columns]
+        with np.errstate(invalid="ignore"):  # numpy's own lerp, so the figures match to the bit
+            step = high - low
+            value = np.where(fraction >= 0.5, high - step * (1 - fraction), low + step * fraction)
+        result[row] = np.where(has_values, value, np.nan)
     return result
 
 
-def _number(value: float) -> float | None:
-    return None if value is None or not np.isfinite(value) else float(value)
+def _number(value: float | None) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
 
 
-def _groups(attribute: Attribute, counts, frame: MetricFrame, intervals, min_size: int):
-    by_group = frame.by_group
-    result = []
-    for index, label in enumerate(attribute.labels):
-        n = int(counts[index].sum())
-        defined = rates_from_counts(counts[index])
-        rates = {
-            rate: _number(by_group.loc[label, rate]) if np.isfinite(defined[rate]) else None
-            for rate in RATES
-        }
-        spans = {
-            rate: (_number(intervals[rate][0][index]), _number(intervals[rate][1][index]))
-            for rate in RATES
-        }
-        result.append(GroupRates(attribute.name, label, n, n < min_size, rates, spans))
-    return result
+def _groups(attribute: Attribute, counts: np.ndarray, intervals, min_size: int):
+    """The rates of every group, computed at once from the cell counts."""
+    sizes = counts.sum(axis=1)
+    rates = {rate: values.tolist() for rate, values in rates_from_counts(counts).items()}
+    bounds = {rate: (low.tolist(), high.tolist()) for rate, (low, high) in intervals.items()}
+    return [
+        GroupRates(
+            attribute.name,
+            label,
+            int(sizes[index]),
+            bool(sizes[index] < min_size),
+            {rate: _number(rates[rate][index]) for rate in RATES},
+            {rate: (_number(bounds[rate][0][index]), _number(bounds[rate][1][index])) for rate in RATES},
+        )
+        for index, label in enumerate(attribute.labels)
+    ]
 
 
 def _disparities(attribute: Attribute, counts: np.ndarray, sufficient: np.ndarray):
-    frame = metric_frame(counts, attribute.labels, sufficient)
-    difference = frame.difference(method="between_groups")
-    ratio = frame.ratio(method="between_groups")
+    rates = rates_from_counts(counts[sufficient])
+    difference, ratio = {}, {}
+    for rate in ("selection_rate", "true_positive_rate", "false_positive_rate", "false_negative_rate"):
+        difference[rate], ratio[rate] = between_groups(rates[rate])
+    odds = [difference["true_positive_rate"], difference["false_positive_rate"]]
     values = {
         "demographic_parity_difference": difference["selection_rate"],
         "demographic_parity_ratio": ratio["selection_rate"],
-        "equalized_odds_difference": np.nanmax(
-            [difference["true_positive_rate"], difference["false_positive_rate"]]
-        )
-        if np.isfinite([difference["true_positive_rate"], difference["false_positive_rate"]]).any()
-        else np.nan,
+        "equalized_odds_difference": np.nanmax(odds) if np.isfinite(odds).any() else np.nan,
         "false_positive_rate_difference": difference["false_positive_rate"],
         "false_negative_rate_difference": difference["false_negative_rate"],
     }
@@ -205,6 +197,11 @@ def evaluate_attribute(
 ) -> tuple[list[GroupRates], list[Disparity], list[str]]:
     """Groups, disparities and warnings of one attribute; EvaluationRejected when fewer than two
     groups have `min_group_size` rows."""
+    if len(attribute.labels) > MAX_GROUPS:
+        raise EvaluationRejected(
+            f"{attribute.name}: {len(attribute.labels):,} groups; at most {MAX_GROUPS:,} can be "
+            f"evaluated — is {attribute.name} an identifier rather than a sensitive attribute?"
+        )
     counts = cell_counts(attribute, predictions.y_true, predictions.y_pred)
     sizes = counts.sum(axis=1)
     sufficient = sizes >= min_group_size
@@ -218,8 +215,7 @@ def evaluate_attribute(
         )
     seed = (random_state + zlib.crc32(attribute.name.encode("utf-8"))) % 2**32
     intervals = bootstrap_intervals(counts, n_boot, CI_QUANTILES, seed)
-    frame = metric_frame(counts, attribute.labels, np.ones(len(sizes), dtype=bool))
-    groups = _groups(attribute, counts, frame, intervals, min_group_size)
+    groups = _groups(attribute, counts, intervals, min_group_size)
     notes = [
         f"{attribute.name}: group {g.group!r} has {g.n} rows (fewer than {min_group_size}); "
         "its rates are shown but left out of the disparities"

@@ -44,7 +44,7 @@ def passes(metric: str, value: float, threshold: float) -> bool:
 
 
 def _threshold(default: float, what: str):
-    return Field(default=default, ge=0.0, le=1.0, description=what)
+    return Field(default=default, ge=0.0, le=1.0, allow_inf_nan=False, description=what)
 
 
 class FairnessThresholds(BaseModel):

@@ -33,6 +33,9 @@ from aims_metrics.performance.fairness_input import (
 from aims_metrics.performance.fairness_policy import PolicyVersion, current_policy, passes
 from aims_metrics.tables.ingest import ImportProblem
 from aims_metrics.tables.registry import BIAS_TEST_GROUPS, BIAS_TESTS, BiasStage
+from aims_metrics.tables.text import control_character, normalise_text
+
+MAX_IDENTIFIER_LENGTH = 100
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,22 @@ class RunIdentity:
     def __post_init__(self) -> None:
         if self.stage not in {s.value for s in BiasStage}:
             raise ValueError(f"stage must be pre_deployment or production, not {self.stage!r}")
+        for name in ("system_id", "model_version"):  # the one text rule: ends trimmed
+            object.__setattr__(self, name, normalise_text(getattr(self, name)) or "")
+
+    def problem(self) -> tuple[str, str] | None:
+        """(field, message) when the system or model version cannot name a run: blank, too long,
+        or holding a control character (it is shown in tables, minutes and the audit log). The
+        date is checked where people give it (the CLI's date type, the page's date picker)."""
+        for name in ("system_id", "model_version"):
+            value = getattr(self, name)
+            if not value:
+                return name, f"{name} is required"
+            if len(value) > MAX_IDENTIFIER_LENGTH:
+                return name, f"{name} must be at most {MAX_IDENTIFIER_LENGTH} characters"
+            if found := control_character(value):
+                return name, f"{name} {value!r} contains a control character {found}"
+        return None
 
     def evaluation_id(self, attribute: str) -> str:
         key = "\x1f".join(
@@ -141,6 +160,13 @@ def system_problem(con: duckdb.DuckDBPyConnection, system_id: str, file_name: st
     )
 
 
+def identity_problem(identity: RunIdentity, file_name: str) -> None:
+    """Raise PredictionsRejected when the run's identity cannot be stored (RunIdentity.problem)."""
+    found = identity.problem()
+    if found is not None:
+        raise PredictionsRejected([ImportProblem(1, found[0], found[1], file_name)])
+
+
 def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], rows: list[dict]):
     if not rows:
         return
@@ -154,6 +180,7 @@ def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: list[str], rows
 def save_run(con: duckdb.DuckDBPyConnection, run: FairnessRun, username: str) -> SaveCounts:
     """Write the run's bias tests and group rates in one transaction, replacing an earlier run of
     the same evaluation; audit-logged. Raises PredictionsRejected for an unknown system."""
+    identity_problem(run.identity, "")
     tests, groups = run.test_rows(), run.group_rows()
     evaluation_ids = sorted({row["evaluation_id"] for row in groups})
     with store.transaction(con):
@@ -202,6 +229,7 @@ def prepare_run(
     n_boot: int = DEFAULT_N_BOOT,
 ) -> FairnessRun:
     """Evaluate validated predictions under the current policy (reads only)."""
+    identity_problem(identity, predictions.file_name)
     problem = system_problem(con, identity.system_id, predictions.file_name)
     if problem is not None:
         raise PredictionsRejected([problem])
@@ -224,6 +252,7 @@ def evaluate_file(
     """Read, validate, evaluate and (unless dry_run) save; raises PredictionsRejected or
     EvaluationRejected with nothing written."""
     name = file_name or (str(source) if isinstance(source, Path) else "upload")
+    identity_problem(identity, name)
     problem = system_problem(con, identity.system_id, name)
     try:
         predictions = read_predictions(source, columns, name, sheet)

@@ -101,10 +101,27 @@ def list_objectives(con: duckdb.DuckDBPyConnection) -> list[Objective]:
     return [Objective(**dict(zip(_COLUMNS, row, strict=True))) for row in rows]
 
 
+def objective_problem(objective: Objective) -> None:
+    """ValueError when a number is not finite or a date is out of the accepted range (checked on
+    saving, so rows stored earlier still load)."""
+    import math
+
+    from aims_metrics.metrics.periods import check_date
+
+    for name in ("target", "baseline"):
+        value = getattr(objective, name)
+        if value is not None and not math.isfinite(value):
+            raise ValueError(f"the {name} must be a finite number, not {value}")
+    for name in ("deadline", "baseline_on"):
+        if (day := getattr(objective, name)) is not None:
+            check_date(day, f"the {name.replace('_', ' ')}")
+
+
 def save_objective(con: duckdb.DuckDBPyConnection, objective: Objective, username: str) -> None:
     """Insert or update an objective (its metric must exist), with an audit entry."""
     from aims_metrics.metrics.catalog import current_definitions
 
+    objective_problem(objective)
     names = [d.name for d in current_definitions(con)]
     if objective.metric not in names:
         raise ValueError(f"unknown metric {objective.metric!r}: use one of {', '.join(names)}")

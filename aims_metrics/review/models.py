@@ -11,6 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from aims_metrics.metrics.periods import Quarter, parse_quarter
+from aims_metrics.tables.text import control_character, normalise_text
 
 TREND_QUARTERS = 6  # quarters shown in the trend tables and charts of input d)
 
@@ -81,8 +82,15 @@ class Attendee(BaseModel):
 
     @field_validator("name", "role")
     @classmethod
-    def _strip(cls, value: str) -> str:
-        return value.strip()
+    def _one_line(cls, value: str, info) -> str:  # type: ignore[no-untyped-def]
+        """The one text rule (ends trimmed), on one line: names are shown in the minutes."""
+        text = normalise_text(value) or ""
+        stored = bool(info.context and info.context.get("stored"))  # saved before this rule
+        if not stored and (found := control_character(text)):
+            raise ValueError(f"the attendee {info.field_name} contains a control character {found}")
+        if info.field_name == "name" and not text:
+            raise ValueError("an attendee needs a name")
+        return text
 
 
 class Decision(BaseModel):

@@ -46,7 +46,7 @@ def _record_from_row(con: duckdb.DuckDBPyConnection, row: tuple) -> ReviewRecord
         [data["quarter"], data["revision"]],
     ).fetchall()
     data["decisions"] = [{"kind": kind, "text": text} for kind, text in decisions]
-    return ReviewRecord.model_validate(data)
+    return ReviewRecord.model_validate(data, context={"stored": True})
 
 
 def get_review(

@@ -75,6 +75,13 @@ def check_output_path(path: str | Path) -> Path:
     Checked before any work, so a bad `--out` is a usage error, not a traceback after the work.
     """
     path = Path(path)
+    try:
+        return _checked_output_path(path)
+    except OSError as error:  # e.g. a path too long for the file system, a loop of links
+        raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None
+
+
+def _checked_output_path(path: Path) -> Path:
     if path.is_dir():
         raise FileProblem(f"{path} is a directory: name a file to write")
     folder = path.parent if str(path.parent) else Path(".")
@@ -82,21 +89,36 @@ def check_output_path(path: str | Path) -> Path:
         raise FileProblem(f"the folder {folder} does not exist: create it first")
     if not os.access(folder, os.W_OK):
         raise FileProblem(f"the folder {folder} is not writable")
+    name_max = _longest_name(folder)
+    if len(os.fsencode(path.name)) > name_max:
+        raise FileProblem(f"the file name {path.name[:20]}… is too long: at most {name_max} bytes here")
     if path.exists() and not path.is_file():
         raise FileProblem(f"{path} is not a regular file")
     return path
 
 
+def _longest_name(folder: Path) -> int:
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError, AttributeError):
+        return 255
+
+
 def write_output_file(path: str | Path, data: bytes) -> None:
     """Write all of `data` to `path` or nothing: a temporary file beside it, then a rename."""
     path = check_output_path(path)
-    handle = tempfile.NamedTemporaryFile(
-        dir=path.parent if str(path.parent) else ".", prefix=f".{path.name}.", delete=False
-    )
+    try:
+        handle = tempfile.NamedTemporaryFile(  # a short name: the user's may be near the limit
+            dir=path.parent if str(path.parent) else ".", prefix=".aims-", suffix=".part", delete=False
+        )
+    except OSError as error:
+        raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None
     try:
         with handle:
             handle.write(data)
         os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as error:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None
         raise

@@ -719,17 +719,22 @@ def save_mapping_preset(
     con: duckdb.DuckDBPyConnection, table: str, name: str, mapping: dict[str, str], username: str
 ) -> None:
     """Store a source→target header mapping under a name, for the next export of that shape."""
+    from aims_metrics.tables.text import control_character, normalise_text
+
     table_spec(table)
-    if not name.strip():
+    name = normalise_text(name) or ""
+    if not name:
         raise ImportUsageError("a preset needs a name")
+    if found := control_character(name):
+        raise ImportUsageError(f"the preset name contains a control character {found}")
     with transaction(con):
         con.execute(
             "INSERT INTO mapping_presets VALUES (?, ?, ?, ?, ?) ON CONFLICT (table_name, name) "
             "DO UPDATE SET mapping = excluded.mapping, created_by = excluded.created_by, "
             "created_at = excluded.created_at",
-            [table, name.strip(), json.dumps(mapping, sort_keys=True), username, now()],
+            [table, name, json.dumps(mapping, sort_keys=True), username, now()],
         )
-        record_audit(con, username, "mapping_preset.save", f"{table}/{name.strip()}", mapping)
+        record_audit(con, username, "mapping_preset.save", f"{table}/{name}", mapping)
 
 
 def mapping_presets(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, dict[str, str]]:
