@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                      help="rename a file column to a table column")
     imp.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE",
                      help="fill a column the file lacks with one value")
-    imp.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first)")
+    imp.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first visible sheet)")
     imp.set_defaults(handler=run_import)
 
     template = subparsers.add_parser("template", help="print the CSV header of a table")

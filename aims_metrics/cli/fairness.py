@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--min-group-size", type=int_in_range(1, 1_000_000_000), default=None, metavar="N",
                     help="groups with fewer rows are left out of the disparities (default 30)")
     ev.add_argument("--executed-on", metavar="DATE", type=date_arg, help="date of the test (default today)")
-    ev.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first)")
+    ev.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first visible sheet)")
     ev.add_argument("--dry-run", action="store_true", help="evaluate and print; write nothing")
     ev.add_argument("--format", choices=("table", "json"), default="table")
     ev.set_defaults(handler=run_evaluate)

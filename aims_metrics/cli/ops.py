@@ -6,7 +6,7 @@ import argparse
 import json
 from pathlib import Path
 
-from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user
+from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user, int_in_range
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     restore.set_defaults(handler=run_restore)
 
     audit = subparsers.add_parser("audit-log", help="print the audit trail, newest first")
-    audit.add_argument("--limit", type=int, default=100)
+    audit.add_argument("--limit", type=int_in_range(1, 1_000_000), default=100)
     audit.add_argument("--format", choices=("table", "json"), default="table")
     audit.set_defaults(handler=run_audit_log)
 

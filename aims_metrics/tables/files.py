@@ -45,10 +45,10 @@ def check_input_file(path: str | Path, max_bytes: int) -> int:
     if not stat.S_ISREG(info.st_mode):
         raise FileProblem("this is not a regular file (a device, a pipe or a socket)")
     if info.st_size > max_bytes:
-        raise FileProblem(
-            f"the file is {_megabytes(info.st_size)}; the limit is {_megabytes(max_bytes)} — "
-            "split it into smaller files"
-        )
+        size, limit = _megabytes(info.st_size), _megabytes(max_bytes)
+        if size == limit:  # just over the limit: whole megabytes would read "1 MB; the limit is 1 MB"
+            size, limit = f"{info.st_size:,} bytes", f"{max_bytes:,} bytes"
+        raise FileProblem(f"the file is {size}; the limit is {limit} — split it into smaller files")
     return info.st_size
 
 
