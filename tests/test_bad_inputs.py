@@ -265,10 +265,20 @@ def test_file_over_the_size_limit_is_refused_before_reading(db: Path, tmp_path: 
     with path.open("wb") as handle:  # sparse: claims the size without using the disk
         handle.write(f"{INCIDENTS_HEADER}\n".encode())
         handle.truncate(readers.MAX_FILE_BYTES + 1)
-    mb = (readers.MAX_FILE_BYTES + 1) / 1e6
+    # one byte over: whole megabytes would read the same on both sides, so bytes are given
     _timed_rejection(db, path, "incidents",
-                     [f"1: (file): the file is {mb:.0f} MB; the limit is "
-                      f"{readers.MAX_FILE_BYTES / 1e6:.0f} MB — split it into smaller files"], limit_s=5)
+                     [f"1: (file): the file is {readers.MAX_FILE_BYTES + 1:,} bytes; the limit is "
+                      f"{readers.MAX_FILE_BYTES:,} bytes — split it into smaller files"], limit_s=5)
+
+
+def test_file_well_over_the_size_limit_is_described_in_megabytes(db: Path, tmp_path: Path) -> None:
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as handle:
+        handle.truncate(readers.MAX_FILE_BYTES + 50_000_000)
+    size, limit = (readers.MAX_FILE_BYTES + 50_000_000) / 1e6, readers.MAX_FILE_BYTES / 1e6
+    _timed_rejection(db, path, "incidents",
+                     [f"1: (file): the file is {size:.0f} MB; the limit is {limit:.0f} MB — split "
+                      "it into smaller files"], limit_s=5)
 
 
 def _deflate_repeated(chunk: bytes, times: int) -> tuple[bytes, int, int]:

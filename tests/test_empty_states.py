@@ -30,6 +30,7 @@ EMPTY_STATES = {  # page file → words its empty state must say
     "pages/metrics.py": "no saved versions yet",
     "pages/audit_programme.py": "No audits yet",
     "pages/readiness.py": "No attestations yet",
+    "pages/notifications.py": "No channels yet",
     "pages/admin.py": None,  # never empty: the users exist and their creation is audited
 }
 
