@@ -81,7 +81,9 @@ for start in range(0, len(current), COLUMNS):
                 st.caption(f"Not computed: {_ui.plain(kpi.problem)}")
             found = complete.get(kpi.name, {}).get(quarter.label)
             if found and found.mark:
-                st.caption(f"**{found.mark}**: {_ui.plain('; '.join(found.notes) or 'source data is old')}")
+                newest = f"; newest record {found.newest_record}" if found.newest_record else ""
+                reason = "; ".join(found.notes) or "source data is old"
+                st.caption(f"**{found.mark}**: {_ui.plain(reason + newest)}")
 
 st.divider()
 objectives_column, attention_column = st.columns(2)

@@ -45,6 +45,7 @@ def test_kpis_json(db):
         "name": "findings_raised", "label": "Audit findings raised", "value": 4, "unit": "count",
         "target": 10, "status": "green", "version": 1, "previous_value": 3,
         "data_through": by_name["findings_raised"]["data_through"], "provisional": False,
+        "newest_record": by_name["findings_raised"]["newest_record"],
     }
     assert by_name["major_nc_mean_days_to_close"]["value"] == 61.0
     assert by_name["bias_test_pass_rate"]["status"] == "red"

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from import_helpers import new_db, run_main
+from import_helpers import new_db, run_main, write
 
 from aims_metrics.metrics.completeness import PROVISIONAL_MARK, Completeness, figure_completeness
 from aims_metrics.metrics.periods import Quarter
@@ -65,6 +65,24 @@ def test_kpis_json_carries_data_through_and_provisional(tmp_path: Path) -> None:
     assert metrics["assessments_completed"]["data_through"] is None  # assessments never imported
     code, out, _ = run_main(db, "kpis", "--quarter", "2025Q3", "--format", "json")
     assert json.loads(out)["metrics"][0]["provisional"] is False  # imported after that quarter
+
+
+def test_each_kpi_knows_its_sources_newest_record_date(tmp_path: Path) -> None:
+    db = new_db(tmp_path)
+    csv = write(tmp_path / "i.csv", "incident_id,title,severity,detected_on\n"
+                "I1,a,low,2026-07-02\nI2,b,low,2026-08-20\n")
+    assert run_main(db, "import", "incidents", str(csv))[0] == 0
+    code, out, err = run_main(db, "kpis", "--quarter", "2026Q3", "--format", "json")
+    assert code == 0, err
+    metrics = {m["name"]: m for m in json.loads(out)["metrics"]}
+    assert metrics["incidents_total"]["newest_record"] == "2026-08-20"  # the newest detected_on
+    assert metrics["assessments_completed"]["newest_record"] is None  # no assessments at all
+
+
+def test_a_figures_newest_record_is_the_earliest_of_its_sources() -> None:
+    found = figure_completeness(["findings", "incidents"], {}, Q3, TODAY, 100,
+                                {"incidents": date(2026, 9, 1), "findings": date(2026, 6, 3)})
+    assert found.newest_record == date(2026, 6, 3)
 
 
 # --- where provisional figures show: the minutes, finalising, the Overview ---------------------

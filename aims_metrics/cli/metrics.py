@@ -106,14 +106,15 @@ def run_kpis(args: argparse.Namespace) -> int:
 
 
 def _completeness(con, results, quarter) -> dict[str, dict]:
-    """Per metric `data_through` and `provisional` (issue 23) for the JSON document."""
+    """Per metric `data_through`, `provisional` and `newest_record` (issue 23) for the JSON."""
     from aims_metrics.metrics.completeness import catalog_completeness
     from aims_metrics.metrics.evaluate import current
 
     found = catalog_completeness(con, current(con, [r.name for r in results]), quarter)
     return {
         name: {"data_through": c.data_through.isoformat() if c.data_through else None,
-               "provisional": c.provisional}
+               "provisional": c.provisional,
+               "newest_record": c.newest_record.isoformat() if c.newest_record else None}
         for name, c in found.items()
     }
 

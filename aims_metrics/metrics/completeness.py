@@ -1,7 +1,8 @@
 """Data completeness (issue 23): how far each KPI's source data reaches.
 
 A figure's sources are the imported data tables its definition reads. `data_through` is the
-earliest of their latest imports (`import_batches`): the day up to which every source is known.
+earliest of their latest imports (`import_batches`): the day up to which every source is known;
+`newest_record` the earliest of their newest record dates (each table's `record_date` column).
 A quarter's figure is *provisional* when a source was last imported on or before the quarter's
 last day (the export could not hold the whole quarter); a source is *stale* when its latest import
 is older than the `stale_after_days` setting. Tables never imported (loaded otherwise, e.g. demo
@@ -30,6 +31,7 @@ class Completeness:
     provisional: bool
     stale: bool
     notes: tuple[str, ...] = field(default=())  # "incidents imported 2026-08-15, before the quarter end"
+    newest_record: date | None = None  # the earliest of the sources' newest record dates
 
     @property
     def mark(self) -> str:
@@ -49,6 +51,17 @@ def latest_imports(con: duckdb.DuckDBPyConnection, as_of: date | None = None) ->
     return {table: day for table, day in rows}
 
 
+def newest_records(con: duckdb.DuckDBPyConnection) -> dict[str, date]:
+    """Each data table's newest record date (its `record_date` column); empty tables absent."""
+    dated = [spec for spec in TABLES.values() if spec.record_date]
+    # identifiers come from the registry, never from input
+    sql = " UNION ALL ".join(
+        f"SELECT '{spec.name}' AS table_name, max({spec.record_date}) AS newest FROM {spec.name}"
+        for spec in dated
+    )
+    return {table: day for table, day in con.execute(sql).fetchall() if day is not None}
+
+
 def stale_after_days(con: duckdb.DuckDBPyConnection) -> int:
     return int(get_setting(con, "stale_after_days"))
 
@@ -65,19 +78,22 @@ def source_tables(definition: MetricDefinition, sources: dict) -> list[str]:
 
 
 def figure_completeness(
-    tables: list[str], imports: dict[str, date], quarter: Quarter, today: date, limit_days: int
+    tables: list[str], imports: dict[str, date], quarter: Quarter, today: date, limit_days: int,
+    newest: dict[str, date] | None = None,
 ) -> Completeness:
     """Completeness of one figure of `quarter` read from `tables` (known-answer tested)."""
     known = {t: imports[t] for t in tables if t in imports}
+    records = [newest[t] for t in tables if newest and t in newest]
+    newest_record = min(records) if records else None
     if not known:
-        return Completeness(None, False, False)
+        return Completeness(None, False, False, newest_record=newest_record)
     through = min(known.values())
     notes = tuple(
         f"{t} imported {day.isoformat()}, before the quarter end"
         for t, day in sorted(known.items()) if day <= quarter.end
     )
     stale = any(is_stale(day, today, limit_days) for day in known.values())
-    return Completeness(through, bool(notes), stale, notes)
+    return Completeness(through, bool(notes), stale, notes, newest_record)
 
 
 def catalog_completeness(
@@ -87,10 +103,10 @@ def catalog_completeness(
     """Completeness of each definition's figure for `quarter`, by metric name."""
     from aims_metrics.metrics.sources import shipped_sources
 
-    sources, imports = shipped_sources(), latest_imports(con)
+    sources, imports, newest = shipped_sources(), latest_imports(con), newest_records(con)
     limit, today = stale_after_days(con), today or date.today()
     return {
-        d.name: figure_completeness(source_tables(d, sources), imports, quarter, today, limit)
+        d.name: figure_completeness(source_tables(d, sources), imports, quarter, today, limit, newest)
         for d in definitions
     }
 

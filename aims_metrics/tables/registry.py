@@ -158,6 +158,7 @@ class TableSpec:
     date_orders: tuple[DateOrder, ...] = ()
     required_when: tuple[RequiredWhen, ...] = ()
     derived_bias_pass: bool = False  # bias_tests: `passed` derived from value and threshold
+    record_date: str | None = None  # the date column dating a record (data completeness)
 
     @property
     def column_names(self) -> list[str]:
@@ -221,6 +222,7 @@ INCIDENTS = TableSpec(
     name="incidents",
     title="AI incidents",
     primary_key="incident_id",
+    record_date="detected_on",
     columns=(
         _col("incident_id", T, True),
         _col("system_id", T, references="systems"),
@@ -240,6 +242,7 @@ ASSESSMENTS = TableSpec(
     name="assessments",
     title="AI system impact and risk assessments",
     primary_key="assessment_id",
+    record_date="completed_on",
     columns=(
         _col("assessment_id", T, True),
         _col("system_id", T, True, references="systems"),
@@ -260,6 +263,7 @@ BIAS_TESTS = TableSpec(
     name="bias_tests",
     title="Bias and fairness test results",
     primary_key="test_id",
+    record_date="executed_on",
     columns=(
         _col("test_id", T, True),
         _col("system_id", T, True, references="systems"),
@@ -289,6 +293,7 @@ FINDINGS = TableSpec(
     name="findings",
     title="Audit findings and nonconformities",
     primary_key="finding_id",
+    record_date="raised_on",
     columns=(
         _col("finding_id", T, True),
         _col("audit_id", T, True, reported_unless_in="audits"),
@@ -315,6 +320,7 @@ AUDITS = TableSpec(
     name="audits",
     title="Audit programme (9.2.2)",
     primary_key="audit_id",
+    record_date="planned_start",
     columns=(
         _col("audit_id", T, True),
         _enum("audit_type", AuditType, True),
@@ -375,6 +381,7 @@ ATTESTATIONS = TableSpec(
     name="attestations",
     title="Attestations of clause requirements the data cannot judge",
     primary_key="ref",
+    record_date="reviewed_on",
     columns=(
         _col("ref", ColumnKind.CLAUSE, True, refs=RefSet.REQUIREMENT),
         _enum("status", AttestationStatus, True),
