@@ -23,7 +23,7 @@ EMAIL = ["notify", "channel", "add", "email", "mail", "--smtp-host", "smtp.examp
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        ([*EMAIL, "--sender", "not an address"], "sender: String should match pattern"),
+        ([*EMAIL, "--sender", "not an address"], "sender: Value error, 'not an address' is not an e-mail address"),
         (["notify", "channel", "add", "email", "m", "--smtp-host", "h", "--smtp-port", "0",
           "--sender", "a@b.org"], "smtp_port: Input should be greater than or equal to 1"),
         ([*EMAIL, "--sender", "a@b.org", "--username", "u"], "username and password_env go together"),

@@ -46,8 +46,8 @@ def test_import_template_and_export_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ("Ann,not-an-email,,", "p.csv:2: email: 'not-an-email' is not an e-mail address"),
-        ("Ann,ann @example.org,,", "p.csv:2: email: 'ann @example.org' is not an e-mail address"),
+        ("Ann,not-an-email,,", "p.csv:2: email: 'not-an-email' is not an e-mail address: An email address must have an @-sign."),
+        ("Ann,ann @example.org,,", "p.csv:2: email: 'ann @example.org' is not an e-mail address: The email address contains invalid characters before the @-sign: SPACE."),
         ("Ann,,,", "p.csv:2: email: required value is missing"),
         ("Ann,ann@example.org,,Nobody", "p.csv:2: manager: unknown manager 'Nobody': import people first"),
         (",ann@example.org,,", "p.csv:2: person: required value is missing"),
@@ -108,3 +108,24 @@ def test_unmatched_owners_are_listed_once_each(tmp_path: Path) -> None:
     assert unmatched == ["Ben", "Zoe"]
     assert people.describe_unmatched(["Ben", "Zoe"]) == "2 owners have no e-mail: Ben, Zoe"
     assert people.describe_unmatched([]) == "every owner has an e-mail address"
+
+
+def test_names_differing_only_in_case_are_one_person(tmp_path: Path) -> None:
+    """Owner fields match a person ignoring case, so 'dana ruiz' beside 'Dana Ruiz' is ambiguous."""
+    db = new_db(tmp_path)
+    before = dump_db(db)
+    twice = PEOPLE_CSV + "dana ruiz,other@example.org,Ops,\n"
+    code, _out, err = run_main(db, "import", "people", str(write(tmp_path / "p.csv", twice)))
+    assert code == 1
+    assert err.splitlines()[0].endswith("p.csv:4: person: duplicate person 'dana ruiz' (first on row 2)")
+    assert dump_db(db) == before
+    assert run_main(db, "import", "people", str(write(tmp_path / "p.csv", PEOPLE_CSV)))[0] == 0
+    stored = dump_db(db)
+    later = "person,email,unit,manager\nLEE CHEN,lee2@example.org,Risk,\n"
+    code, _out, err = run_main(db, "import", "people", str(write(tmp_path / "q.csv", later)))
+    assert code == 1
+    assert err.splitlines()[0].endswith(
+        "q.csv:2: person: 'LEE CHEN' is already stored as 'Lee Chen' (person names are matched "
+        "ignoring case)"
+    )
+    assert dump_db(db) == stored

@@ -25,7 +25,7 @@ import bcrypt
 import duckdb
 
 from aims_metrics.store import now, record_audit, transaction
-from aims_metrics.tables.text import control_character, normalise_text
+from aims_metrics.tables.text import control_character, email_problem, normalise_text
 
 
 class Role(StrEnum):
@@ -182,18 +182,17 @@ def normalise_username(username: str) -> str:
 
 def normalise_email(email: str | None) -> str | None:
     """A validated e-mail address (trimmed, domain in lower case), None if blank; UserError
-    naming the problem otherwise. Syntax only: nothing is looked up in DNS."""
-    from email_validator import EmailNotValidError, validate_email
+    naming the problem otherwise (tables.text.email_problem: syntax only, no DNS)."""
+    from email_validator import validate_email
 
     text = normalise_text(email)
     if text is None:
         return None
     if found := control_character(text):
         raise UserError(f"the e-mail address {text!r} contains a control character {found}")
-    try:
-        return validate_email(text, check_deliverability=False).normalized
-    except EmailNotValidError as error:
-        raise UserError(f"{text!r} is not a valid e-mail address: {error}") from None
+    if problem := email_problem(text):
+        raise UserError(f"{text!r} is not a valid e-mail address: {problem}")
+    return validate_email(text, check_deliverability=False).normalized
 
 
 def normalise_display_name(display_name: str | None) -> str | None:

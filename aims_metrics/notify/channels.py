@@ -17,8 +17,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aims_metrics.store import fetch_one, now, record_audit, transaction
-from aims_metrics.tables.registry import EMAIL_PATTERN
-from aims_metrics.tables.text import control_character
+from aims_metrics.tables.text import control_character, email_problem
 
 CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"
@@ -38,8 +37,15 @@ class EmailConfig(BaseModel):
     security: Literal["none", "ssl", "starttls"] = "none"
     username: str | None = None
     password_env: Annotated[str, Field(pattern=ENV_NAME)] | None = None
-    sender: Annotated[str, Field(pattern=f"^{EMAIL_PATTERN}$", max_length=254)]
+    sender: Annotated[str, Field(max_length=254)]
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10.0
+
+    @field_validator("sender")
+    @classmethod
+    def _an_email_address(cls, value: str) -> str:
+        if problem := email_problem(value):
+            raise ValueError(f"{value!r} is not an e-mail address: {problem}")
+        return value
 
     @field_validator("username")
     @classmethod

@@ -30,7 +30,6 @@ from aims_metrics.tables.readers import (
     sheet_location,
 )
 from aims_metrics.tables.registry import (
-    EMAIL_PATTERN,
     ColumnKind,
     RefSet,
     TableSpec,
@@ -39,6 +38,7 @@ from aims_metrics.tables.registry import (
 )
 from aims_metrics.tables.text import (
     control_character,
+    email_problem,
     is_blank,
     normalise_text,
     trim_array,
@@ -389,12 +389,6 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
             )
         elif column.kind is ColumnKind.CLAUSE:
             checks += _clause_checks(spec, column, clean)
-        elif column.kind is ColumnKind.EMAIL:
-            checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not an e-mail address' "
-                 f"FROM {clean} WHERE {c} IS NOT NULL AND NOT regexp_full_match({c}, ?)",
-                 [EMAIL_PATTERN])
-            )
         if column.references:
             ref = table_spec(column.references)
             # a table naming its own rows (people.manager) may name a row of the same file
@@ -406,12 +400,19 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
                  f"(SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c}){same_file}", [])
             )
     pk = spec.primary_key
+    key = f"lower({pk})" if spec.key_ignores_case else pk
     checks.append(
         (f"SELECT {ROW_NUMBER}, '{pk}', 'duplicate {pk} ' || {_quote(pk)} || ' (first on row ' || "
-         f"first_row || ')' FROM (SELECT {ROW_NUMBER}, {pk}, min({ROW_NUMBER}) OVER (PARTITION BY {pk}) "
-         f"AS first_row FROM {clean} WHERE {pk} IN (SELECT {pk} FROM {clean} GROUP BY {pk} "
+         f"first_row || ')' FROM (SELECT {ROW_NUMBER}, {pk}, min({ROW_NUMBER}) OVER (PARTITION BY {key}) "
+         f"AS first_row FROM {clean} WHERE {key} IN (SELECT {key} FROM {clean} GROUP BY {key} "
          f"HAVING count(*) > 1)) WHERE {ROW_NUMBER} > first_row", [])
     )
+    if spec.key_ignores_case:  # 'ana' would be a second person beside a stored 'Ana'
+        checks.append(
+            (f"SELECT s.{ROW_NUMBER}, '{pk}', {_quote('s.' + pk)} || ' is already stored as ' || "
+             f"{_quote('r.' + pk)} || ' ({pk} names are matched ignoring case)' FROM {clean} s "
+             f"JOIN {spec.name} r ON lower(r.{pk}) = lower(s.{pk}) AND r.{pk} <> s.{pk}", [])
+        )
     for rule in spec.date_orders:
         later, earlier = _typed_name(rule.later), _typed_name(rule.earlier)
         checks.append(
@@ -483,13 +484,28 @@ def reported_references(
     return warnings
 
 
+def _email_checks(con: duckdb.DuckDBPyConnection, spec: TableSpec, clean: str) -> list[tuple[str, list]]:
+    """E-mail columns, by the one e-mail rule (text.email_problem) over their distinct values."""
+    checks = []
+    for c in (col.name for col in spec.columns if col.kind is ColumnKind.EMAIL):
+        values = [v for (v,) in con.execute(f"SELECT DISTINCT {c} FROM {clean} WHERE {c} IS NOT NULL").fetchall()]
+        bad = {v: problem for v in values if (problem := email_problem(v))}
+        if bad:
+            checks.append(
+                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not an e-mail address: ' || "
+                 f"map_extract(?::MAP(VARCHAR, VARCHAR), {c})[1] FROM {clean} "
+                 f"WHERE list_contains(?::VARCHAR[], {c})", [bad, list(bad)])
+            )
+    return checks
+
+
 def validate_rows(
     con: duckdb.DuckDBPyConnection, spec: TableSpec, file_name: str, clean: str = CLEAN
 ) -> list[ImportProblem]:
     """Every rule of `spec` over the clean table: all problems, sorted by row then column."""
     order = {name: i for i, name in enumerate(spec.column_names)}
     problems: list[ImportProblem] = []
-    for sql, params in _checks(spec, clean):
+    for sql, params in _checks(spec, clean) + _email_checks(con, spec, clean):
         for row, column, message in con.execute(sql, params).fetchall():
             problems.append(ImportProblem(int(row), column, message, file_name))
     problems.sort(key=lambda p: (p.row, order.get(p.column, -1), p.message))

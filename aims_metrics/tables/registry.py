@@ -22,7 +22,7 @@ class ColumnKind(StrEnum):
     BOOL = "bool"
     NUMBER = "number"
     CLAUSE = "clause"  # an ISO/IEC 42001 clause or Annex A control reference
-    EMAIL = "email"  # an e-mail address (EMAIL_PATTERN)
+    EMAIL = "email"  # an e-mail address (tables.text.email_problem)
 
 
 SQL_TYPES: dict[ColumnKind, str] = {
@@ -34,9 +34,6 @@ SQL_TYPES: dict[ColumnKind, str] = {
     ColumnKind.CLAUSE: "VARCHAR",
     ColumnKind.EMAIL: "VARCHAR",
 }
-# What an EMAIL column accepts (DuckDB regexp_full_match and Python re alike): one @, a dot in
-# the domain, no spaces.
-EMAIL_PATTERN = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
 # Closed vocabularies of design §2.
 RiskLevel = StrEnum("RiskLevel", {v.upper(): v for v in ("high", "medium", "low")})
@@ -159,6 +156,7 @@ class TableSpec:
     required_when: tuple[RequiredWhen, ...] = ()
     derived_bias_pass: bool = False  # bias_tests: `passed` derived from value and threshold
     record_date: str | None = None  # the date column dating a record (data completeness)
+    key_ignores_case: bool = False  # people: owner fields match a person ignoring case
 
     @property
     def column_names(self) -> list[str]:
@@ -430,6 +428,7 @@ PEOPLE = TableSpec(
     name="people",
     title="People directory (reminders)",
     primary_key="person",
+    key_ignores_case=True,
     columns=(
         _col("person", T, True, description="the name as it appears in owner fields"),
         _col("email", ColumnKind.EMAIL, True),

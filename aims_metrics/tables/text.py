@@ -75,3 +75,20 @@ def trim_list_items(values, separator: str = ";"):
 
     around = f"[{_CLASS}]*{re.escape(separator)}[{_CLASS}]*"
     return pc.replace_substring_regex(values, pattern=around, replacement=separator)
+
+
+def email_problem(address: str) -> str | None:
+    """Why a (trimmed) text is not an e-mail address, or None when it is one.
+
+    The one e-mail rule, for user accounts, the people directory and mail channels alike:
+    email-validator's syntax check (nothing is looked up in DNS) and no control characters.
+    """
+    from email_validator import EmailNotValidError, validate_email
+
+    if found := control_character(address):
+        return f"contains a control character {found}"
+    try:
+        validate_email(address, check_deliverability=False)
+    except EmailNotValidError as error:
+        return str(error)
+    return None
