@@ -13,7 +13,7 @@ import duckdb
 
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.performance.fairness_policy import rule_symbol
-from aims_metrics.review.pdf_style import CONTENT_WIDTH, cell, heading2, table
+from aims_metrics.reports.style import CONTENT_WIDTH, cell, heading2, table
 
 # The rate each disparity compares between groups.
 RATE_OF_METRIC = {

@@ -12,22 +12,23 @@ from reportlab.lib import colors
 from reportlab.pdfbase import pdfmetrics
 
 from aims_metrics.metrics.formatting import format_value
-from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs
-from aims_metrics.review.pdf_style import (
+from aims_metrics.reports.style import (
     CONTENT_WIDTH,
-    FINDING_TYPE_COLOURS,
-    FINDING_TYPE_TITLES,
     HEADING_INK,
     INK,
     MUTED,
     NO_DATA,
     OKABE_ITO,
     RULE,
-    STATUS_STYLE,
     STRIPE_FILL,
+    finding_colour,
     fonts,
     safe,
+    status_colour,
 )
+from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs
+from aims_metrics.vocabulary.findings import finding_title
+from aims_metrics.vocabulary.status import status_word
 
 # --- charts ------------------------------------------------------------------------------------
 
@@ -126,7 +127,7 @@ def nonconformity_charts(inputs: ReviewInputs) -> Drawing:
         f"Open findings by age at {inputs.quarter.end.isoformat()} (days)",
         [b.bucket for b in buckets],
         [
-            (FINDING_TYPE_TITLES[t], [int(getattr(b, t)) for b in buckets], FINDING_TYPE_COLOURS[t])
+            (finding_title(t), [int(getattr(b, t)) for b in buckets], finding_colour(t))
             for t in FINDING_TYPES
         ],
         half,
@@ -171,10 +172,9 @@ def _sparkline_header(latest: Any, width: float, height: float) -> tuple[list, f
                 0, height - 8 - 8.5 * index, line, fontName=bold, fontSize=7, fillColor=HEADING_INK
             )
         )
-    status_word, status_colour = STATUS_STYLE.get(latest.status.value, STATUS_STYLE["no_data"])
     line_y = height - 28
-    shapes.append(Rect(0, line_y - 0.5, 5, 5, fillColor=status_colour, strokeColor=None))
-    value_text = safe(f"{format_value(latest.value, unit, NO_DATA)} · {status_word}")
+    shapes.append(Rect(0, line_y - 0.5, 5, 5, fillColor=status_colour(latest.status), strokeColor=None))
+    value_text = safe(f"{format_value(latest.value, unit, NO_DATA)} · {status_word(latest.status)}")
     shapes.append(String(8, line_y, value_text, fontName=regular, fontSize=6.5, fillColor=INK))
     if latest.target is not None:
         target_text = safe(f"target {format_value(latest.target, unit, NO_DATA)}")
@@ -199,6 +199,19 @@ def _value_range(values: list[Any], target: Any, unit: str) -> tuple[float, floa
     return bottom, (bottom + 1 if top == bottom else top)
 
 
+def _scale_labels(
+    bottom: float, top: float, unit: str, plot_y: float, plot_h: float, plot_w: float
+) -> list:
+    """The sparkline's scale: its top and bottom values at the right edge of the plot, so a reader
+    can tell a flat line at 0.97 from one at 97."""
+    regular = fonts()[0]
+    return [
+        String(plot_w - 1, y, safe(format_value(value, unit, NO_DATA)), fontName=regular,
+               fontSize=5, fillColor=MUTED, textAnchor="end")
+        for value, y in ((top, plot_y + plot_h - 6), (bottom, plot_y + 1.5))
+    ]
+
+
 def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list:
     """Shapes of one small-multiple KPI trend: the header, the value line, the dashed target line,
     and the first and last quarter."""
@@ -218,6 +231,7 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
         return 4 + (index / max(len(values) - 1, 1)) * (plot_w - 8)
 
     shapes.append(Rect(0, plot_y, plot_w, plot_h, fillColor=STRIPE_FILL, strokeColor=None))
+    shapes += _scale_labels(bottom, top, latest.unit, plot_y, plot_h, plot_w)
     if target is not None:
         target_y = y_of(float(target))
         shapes.append(
