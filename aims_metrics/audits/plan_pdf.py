@@ -12,8 +12,8 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Spacer
 
 from aims_metrics import store
-from aims_metrics.reports.layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
 from aims_metrics.audits.programme import Programme, audit_programme, programme_summary
+from aims_metrics.reports.layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
 from aims_metrics.tables.export import safe_csv_bytes
 
 TITLE = "Audit plan"

@@ -18,8 +18,8 @@ from reportlab.platypus import Spacer
 
 from aims_metrics import store
 from aims_metrics.audits import soa as soa_module
-from aims_metrics.reports.layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
 from aims_metrics.audits.readiness import Readiness, readiness
+from aims_metrics.reports.layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
 
 TITLE = "Certification readiness report"
 
