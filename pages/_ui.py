@@ -7,6 +7,7 @@ the DuckDB file is never held open between reruns and the CLI can import while t
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
@@ -30,6 +31,9 @@ from aims_metrics.metrics import periods
 from aims_metrics.metrics.formatting import format_value  # noqa: F401  (pages use _ui.format_value)
 from aims_metrics.performance import fairness_results
 from aims_metrics.tables.export import safe_csv_bytes
+from aims_metrics.vocabulary.findings import finding_colour, finding_title
+from aims_metrics.vocabulary.palette import SERIES_COLOURS
+from aims_metrics.vocabulary.status import look, status_label
 
 log = logging.getLogger("aims_review")
 
@@ -323,16 +327,8 @@ def sso_configured() -> bool:
 
 # --- look ---------------------------------------------------------------------------------------
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies; always shown with a word.
-STATUS_COLOURS = {
-    "green": "#009E73",
-    "amber": "#E69F00",
-    "red": "#D55E00",
-    "no_data": "#8C8C8C",
-}
-STATUS_WORDS = {"green": "Green", "amber": "Amber", "red": "Red", "no_data": "No data"}
-STATUS_SYMBOLS = {"green": "●", "amber": "▲", "red": "■", "no_data": "○"}
-SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+# Statuses, finding types and the series palette come from aims_metrics.vocabulary: the same
+# words, symbols and colour-blind-safe colours as the CLI and the PDFs.
 PLOTLY_TEMPLATE = "aims"
 
 pio.templates[PLOTLY_TEMPLATE] = go.layout.Template(
@@ -378,18 +374,41 @@ def chart(figure: go.Figure, key: str, height: int = 380) -> None:
     st.plotly_chart(figure, key=key, config={"displaylogo": False})
 
 
-def status_badge(status: str) -> str:
-    """HTML for a status: colour, symbol and word (never colour alone). No user text inside."""
-    status = status if status in STATUS_WORDS else "no_data"
-    text_colour = "#000" if status == "amber" else "#fff"
+def status_badge(status: Any, text: str | None = None, font_size: str | None = None) -> str:
+    """HTML for a status: colour, symbol and word (never colour alone). `text` replaces the word
+    and must be ours, never user text."""
+    item = look(status)
+    size = f";font-size:{font_size}" if font_size else ""
     return (
-        f'<span class="aims-status" style="background:{STATUS_COLOURS[status]};'
-        f'color:{text_colour}">{STATUS_SYMBOLS[status]} {STATUS_WORDS[status]}</span>'
+        f'<span class="aims-status" style="background:{item.colour};color:{item.ink}{size}">'
+        f"{item.symbol} {html.escape(text or item.word)}</span>"
     )
 
 
-def status_word(status: str) -> str:
-    return f"{STATUS_SYMBOLS.get(status, '○')} {STATUS_WORDS.get(status, 'No data')}"
+def status_word(status: Any) -> str:
+    """"● Green", "■ Not started": a status as a table cell or a legend shows it."""
+    return status_label(status)
+
+
+def status_colour(status: Any) -> str:
+    return look(status).colour
+
+
+def status_cell_style(label: str, statuses: Any) -> str:
+    """Pandas Styler CSS for a cell that shows one of `statuses` as `status_word` does."""
+    for status in statuses:
+        if label == status_label(status):
+            item = look(status)
+            return f"background-color: {item.colour}; color: {item.ink}"
+    return ""
+
+
+def finding_type_title(finding_type: Any) -> str:
+    return finding_title(finding_type)
+
+
+def finding_type_colour(finding_type: Any) -> str:
+    return finding_colour(finding_type)
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>#!|~$])")

@@ -13,21 +13,12 @@ import streamlit as st
 
 from aims_metrics.audits import plan_pdf, programme
 from aims_metrics.auth import Action
+from aims_metrics.vocabulary.findings import FINDING_TYPES
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
 
 st.title("Audit programme (9.2.2)")
-
-# Coverage and schedule statuses → the colour family of the KPI statuses (always with the word).
-FAMILY = {
-    "covered": "green", "completed": "green", "planned": "amber", "in_progress": "amber",
-    "gap": "red", "overdue": "red", "cancelled": "no_data",
-}
-WORDS = {
-    "covered": "Covered", "planned": "Planned", "gap": "Gap", "completed": "Completed",
-    "in_progress": "In progress", "overdue": "Overdue", "cancelled": "Cancelled",
-}
 
 left, middle, right = st.columns([1, 1, 2])
 as_of = left.date_input("As of", value=date.today(), key="programme_as_of")
@@ -105,19 +96,19 @@ for audit in reversed(result.audits):
     bar["x"].append((end - start).days * 86_400_000)
     bar["base"].append(start.isoformat())
     bar["y"].append(audit.audit_id)
-    bar["text"].append(f"{html.escape(audit.title)} — {WORDS[status]} — from {start}")
+    bar["text"].append(f"{html.escape(audit.title)} — {_ui.status_word(status)} — from {start}")
 for status, bar in bars.items():
     timeline.add_trace(
         go.Bar(
             x=bar["x"], base=bar["base"], y=bar["y"], orientation="h",
-            marker_color=_ui.STATUS_COLOURS[FAMILY[status]], name=WORDS[status],
+            marker_color=_ui.status_colour(status), name=_ui.status_word(status),
             legendgroup=status, showlegend=False, hovertext=bar["text"], hoverinfo="text",
         )
     )
 for status in ("completed", "in_progress", "planned", "overdue", "cancelled"):
     timeline.add_trace(
-        go.Scatter(x=[None], y=[None], mode="markers", name=f"{_ui.STATUS_SYMBOLS[FAMILY[status]]} {WORDS[status]}",
-                   marker={"color": _ui.STATUS_COLOURS[FAMILY[status]], "size": 12, "symbol": "square"})
+        go.Scatter(x=[None], y=[None], mode="markers", name=_ui.status_word(status),
+                   marker={"color": _ui.status_colour(status), "size": 12, "symbol": "square"})
     )
 for day, label in ((as_of, "as of"), *((first, f"year {n}") for n, first, _ in cycle.years())):
     timeline.add_shape(type="line", x0=day.isoformat(), x1=day.isoformat(), y0=0, y1=1, yref="paper",
@@ -178,8 +169,8 @@ else:
     table = table[columns]
     score = {"gap": 0, "planned": 1, "covered": 2}
     z = table.map(score.get).to_numpy()
-    text = table.map(lambda s: f"{_ui.STATUS_SYMBOLS[FAMILY[s]]} {WORDS[s]}").to_numpy()
-    colours = [_ui.STATUS_COLOURS[f] for f in ("red", "amber", "green")]
+    text = table.map(_ui.status_word).to_numpy()
+    colours = [_ui.status_colour(s) for s in ("gap", "planned", "covered")]
     heatmap = go.Figure(
         go.Heatmap(
             z=z, x=columns, y=refs, text=text, texttemplate="%{text}", zmin=0, zmax=2,
@@ -199,10 +190,11 @@ findings = _ui.query(programme.findings_per_audit)
 if findings.empty:
     _ui.empty_state("No findings yet — import findings.csv on Data import.")
 else:
-    types = ["major_nc", "minor_nc", "observation", "ofi"]
+    types = list(FINDING_TYPES)
     pivot = findings.pivot_table(index="audit_id", columns="finding_type", values="findings",
                                  aggfunc="sum", fill_value=0).reindex(columns=types, fill_value=0)
-    bars = go.Figure([go.Bar(x=pivot.index, y=pivot[t], name=t.replace("_", " ")) for t in types])
+    bars = go.Figure([go.Bar(x=pivot.index, y=pivot[t], name=_ui.finding_type_title(t),
+                           marker_color=_ui.finding_type_colour(t)) for t in types])
     bars.update_layout(title="Findings raised by each audit, by type", barmode="stack",
                        yaxis_title="findings")
     _ui.chart(bars, key="programme_findings_chart")

@@ -271,7 +271,7 @@ def results_section() -> None:
 def policy_section() -> None:
     st.subheader("Fairness policy")
     rows = [
-        {"metric": m, "rule": f"{'≥' if m.endswith('_ratio') else '≤'} "
+        {"metric": m, "rule": f"{fairness_policy.rule_symbol(m)} "
          f"{policy.thresholds.threshold(m):g}"}
         for m in DISPARITY_METRICS
     ]  # fmt: skip

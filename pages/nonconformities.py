@@ -8,7 +8,7 @@ import streamlit as st
 
 from aims_metrics.auth import Action
 from aims_metrics.performance import aging
-from aims_metrics.tables.registry import FindingType
+from aims_metrics.vocabulary.findings import FINDING_TYPES
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
@@ -29,19 +29,14 @@ total, overdue = st.columns(2)
 total.metric("Open findings", f"{report.open_total:,}", border=True)
 overdue.metric("Overdue", f"{report.overdue:,}", border=True)
 
-TYPES = [t.value for t in FindingType]
-TYPE_WORDS = {
-    "major_nc": "major NC",
-    "minor_nc": "minor NC",
-    "observation": "observation",
-    "ofi": "OFI",
-}
+TYPES = list(FINDING_TYPES)
 buckets = pd.DataFrame([b.model_dump() for b in report.buckets])
 chart_column, trend_column = st.columns(2)
 with chart_column:
     figure = go.Figure(
         [
-            go.Bar(x=buckets["bucket"], y=buckets[kind], name=TYPE_WORDS[kind])
+            go.Bar(x=buckets["bucket"], y=buckets[kind], name=_ui.finding_type_title(kind),
+                   marker_color=_ui.finding_type_colour(kind))
             for kind in TYPES
             if kind in buckets
         ]
@@ -73,7 +68,7 @@ with trend_column:
 st.subheader("Open findings")
 filters = st.columns(4)
 types = filters[0].multiselect(
-    "Finding type", TYPES, format_func=lambda t: TYPE_WORDS[t], key="nc_filter_type"
+    "Finding type", TYPES, format_func=_ui.finding_type_title, key="nc_filter_type"
 )
 
 

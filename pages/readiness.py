@@ -12,19 +12,17 @@ import streamlit as st
 from aims_metrics.audits import gaps, readiness, report_pdf, soa
 from aims_metrics.auth import Action
 from aims_metrics.tables.ingest import ImportRejected
+from aims_metrics.vocabulary.findings import finding_count
+from aims_metrics.vocabulary.status import IMPLEMENTATION_STATUSES, REQUIREMENT_STATUSES
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)
 
 st.title("Certification readiness")
 
-FAMILY = {
-    "met": "green", "implemented": "green", "partial": "amber", "gap": "red",
-    "not_started": "red", "excluded": "no_data",
-    readiness.READY: "green", readiness.READY_WITH_CORRECTIONS: "amber", readiness.NOT_READY: "red",
-}
-WORDS = {"met": "Met", "partial": "Partial", "gap": "Gap", "implemented": "Implemented",
-         "not_started": "Not started", "excluded": "Excluded"}
+# The statuses this page shows; their words, symbols and colours are the vocabulary's.
+SHOWN_STATUSES = [*REQUIREMENT_STATUSES, *IMPLEMENTATION_STATUSES]
 IMPLEMENTATION = ["not_started", "partial", "implemented"]
 # Fixed pixel widths keep the SoA editor's columns where a keyboard or a pointer expects them.
 SOA_COLUMNS = {
@@ -39,22 +37,16 @@ SOA_COLUMNS = {
 
 
 def word(status: str) -> str:
-    return f"{_ui.STATUS_SYMBOLS[FAMILY[status]]} {WORDS.get(status, status)}"
+    return _ui.status_word(status)
 
 
 def badge(status: str, text: str) -> str:
     """A coloured status label; `text` is ours, never user text."""
-    family = FAMILY[status]
-    return (f'<span class="aims-status" style="background:{_ui.STATUS_COLOURS[family]};'
-            f'color:{"#000" if family == "amber" else "#fff"};font-size:1.5rem">'
-            f"{_ui.STATUS_SYMBOLS[family]} {text}</span>")
+    return _ui.status_badge(status, text, font_size="1.5rem")
 
 
 def colour_cells(value: str) -> str:
-    family = next((FAMILY[k] for k, w in WORDS.items() if value == word(k)), None)
-    if family is None:
-        return ""
-    return f"background-color: {_ui.STATUS_COLOURS[family]}; color: {'#000' if family == 'amber' else '#fff'}"
+    return _ui.status_cell_style(value, SHOWN_STATUSES)
 
 
 as_of = st.columns([1, 3])[0].date_input("As of", value=date.today(), key="readiness_as_of")
@@ -71,13 +63,13 @@ majors = [b for b in result.blockers if b.kind == "finding"]
 st.html(badge(result.verdict, result.verdict_words))
 reasons = []
 if majors:
-    reasons.append(f"{len(majors)} major nonconformit{'y is' if len(majors) == 1 else 'ies are'} open")
+    reasons.append(f"{finding_count(len(majors), 'major_nc')} open")
 if counts["gap"]:
-    reasons.append(f"{counts['gap']} requirement(s) not met")
+    reasons.append(f"{count_of(counts['gap'], 'requirement')} not met")
 if counts["partial"]:
     reasons.append(f"{counts['partial']} only partly met")
 if result.open_minor and not majors:
-    reasons.append(f"{len(result.open_minor)} minor nonconformity(ies) open")
+    reasons.append(f"{finding_count(len(result.open_minor), 'minor_nc')} open")
 st.markdown(
     f"**{counts['met']} of {len(result.requirements)}** clause requirements are met"
     + (f"; {', '.join(reasons)}." if reasons else " and nothing blocks certification.")
@@ -213,7 +205,7 @@ else:
                     for p in rejected.problems))
             else:
                 st.session_state.pop("gaps_editor", None)
-                st.success(f"Saved {len(saved)} plan(s)." if saved else "Nothing changed.")
+                st.success(f"Saved {count_of(len(saved), 'plan')}." if saved else "Nothing changed.")
                 if saved:
                     st.rerun()
     else:

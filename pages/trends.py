@@ -87,10 +87,10 @@ else:
                 figure.add_hrect(
                     y0=low,
                     y1=high,
-                    fillcolor=_ui.STATUS_COLOURS[status],
+                    fillcolor=_ui.status_colour(status),
                     opacity=0.12,
                     line_width=0,
-                    annotation_text=_ui.STATUS_WORDS[status],
+                    annotation_text=_ui.status_word(status),
                     annotation_position="top left",
                 )
     figure.add_trace(

@@ -128,10 +128,15 @@ def run_aging(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(report.to_json())
         return EXIT_OK
-    kinds = ["major_nc", "minor_nc", "observation", "ofi", "total"]
-    rows = [[b.bucket, *(str(getattr(b, k)) for k in kinds)] for b in report.buckets]
-    print(f"Open findings as of {as_of.isoformat()}: {report.open_total} open, {report.overdue} overdue")
-    print(text_table(["age (days)", *kinds], rows, {1, 2, 3, 4, 5}))
+    from aims_metrics.vocabulary.findings import FINDING_TYPES, finding_title
+    from aims_metrics.vocabulary.wording import number
+
+    kinds = [*FINDING_TYPES, "total"]
+    rows = [[b.bucket, *(number(getattr(b, k)) for k in kinds)] for b in report.buckets]
+    print(f"Open findings as of {as_of.isoformat()}: {number(report.open_total)} open, "
+          f"{number(report.overdue)} overdue")
+    headers = ["Age (days)", *(finding_title(k) for k in FINDING_TYPES), "Total"]
+    print(text_table(headers, rows, {1, 2, 3, 4, 5}))
     return EXIT_OK
 
 

@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 
 from aims_metrics.tables.text import normalise_text
+from aims_metrics.vocabulary.findings import FINDING_TYPES
 
 
 class ColumnKind(StrEnum):
@@ -73,9 +74,7 @@ AuditType = StrEnum(
     "AuditType",
     {v.upper(): v for v in ("internal", "external", "certification", "surveillance")},
 )
-FindingType = StrEnum(
-    "FindingType", {v.upper(): v for v in ("major_nc", "minor_nc", "observation", "ofi")}
-)
+FindingType = StrEnum("FindingType", {v.upper(): v for v in FINDING_TYPES})
 FindingStatus = StrEnum(
     "FindingStatus", {v.upper(): v for v in ("open", "in_progress", "closed", "verified")}
 )
