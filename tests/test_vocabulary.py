@@ -128,3 +128,13 @@ def test_counts_agree_with_their_noun(count, noun, expected):
 
 def test_numbers_are_written_one_way():
     assert [wording.number(v) for v in (6675, 8248.0, 0.97, None)] == ["6,675", "8,248", "0.97", "—"]
+
+
+def test_the_ratio_rule_is_written_once():
+    """`*_ratio` passes at or above its threshold: the registry says so, everyone else asks it."""
+    for path in renderers():
+        if path.name == "registry.py":
+            continue
+        text = path.read_text("utf-8")
+        assert "_ratio')" not in text and '_ratio")' not in text, path  # endswith("_ratio")
+        assert "\\_ratio" not in text, path  # the LIKE '%\\_ratio' SQL

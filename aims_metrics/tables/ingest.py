@@ -31,6 +31,7 @@ from aims_metrics.tables.readers import (
 )
 from aims_metrics.tables.registry import (
     EMAIL_PATTERN,
+    RATIO_METRIC_SUFFIX,
     ColumnKind,
     RefSet,
     TableSpec,
@@ -348,10 +349,14 @@ def _clause_checks(spec: TableSpec, column, clean: str) -> list[tuple[str, list]
     ]
 
 
+# registry.is_ratio_metric in SQL (the suffix is the registry's constant, not data)
+_RATIO_SQL = f"ends_with(metric, '{RATIO_METRIC_SUFFIX}')"
+
+
 def _bias_rule_sql() -> str:
     value, threshold = _number_sql("value"), _number_sql("threshold")
     return (
-        f"CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' THEN {value} >= {threshold} "
+        f"CASE WHEN {_RATIO_SQL} THEN {value} >= {threshold} "
         f"ELSE abs({value}) <= {threshold} END"
     )
 
@@ -424,7 +429,7 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
         checks.append(
             (f"SELECT {ROW_NUMBER}, 'passed', 'passed is ' || {_quote('passed')} || ' but value ' || "
              f"value || ' with threshold ' || threshold || CASE WHEN {RULE} THEN ' passes' "
-             "ELSE ' fails' END || CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' "
+             f"ELSE ' fails' END || CASE WHEN {_RATIO_SQL} "
              "THEN ' the rule value ≥ threshold' ELSE ' the rule abs(value) ≤ threshold' END "
              f"FROM {clean} WHERE {_typed_name('passed')} IS NOT NULL AND {RULE} IS NOT NULL "
              f"AND {_typed_name('passed')} <> {RULE}", [])
