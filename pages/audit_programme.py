@@ -14,6 +14,7 @@ import streamlit as st
 from aims_metrics.audits import plan_pdf, programme
 from aims_metrics.auth import Action
 from aims_metrics.vocabulary.findings import FINDING_TYPES
+from aims_metrics.vocabulary.wording import count_of, verb_for
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
@@ -77,7 +78,8 @@ if result.independence_conflicts:
 if result.findings_without_audit:
     shown = ", ".join(_ui.plain(f) for f in result.findings_without_audit[:10])
     st.info(
-        f"{len(result.findings_without_audit)} finding(s) name an audit that is not in the "
+        f"{count_of(len(result.findings_without_audit), 'finding')} "
+        f"{verb_for(len(result.findings_without_audit), 'names', 'name')} an audit that is not in the "
         f"programme: {shown}{' …' if len(result.findings_without_audit) > 10 else ''}",
         icon=":material/link_off:",
     )

@@ -13,6 +13,7 @@ from aims_metrics.auth import Action
 from aims_metrics.tables import ingest, readers
 from aims_metrics.tables.readers import FileProblem
 from aims_metrics.tables.registry import TABLES
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.IMPORT_DATA)
@@ -175,7 +176,7 @@ if upload is not None:
             if not plan.ok:
                 problems = plan.problems_frame()
                 st.error(
-                    f"{len(problems)} problem(s) in {plan.location}: nothing was imported. "
+                    f"{count_of(len(problems), 'problem')} in {plan.location}: nothing was imported. "
                     "Fix the file (or map its columns above) and upload it again."
                 )
                 st.dataframe(

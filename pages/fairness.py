@@ -20,6 +20,7 @@ from aims_metrics.performance.fairness_input import (
 )
 from aims_metrics.performance.fairness_policy import DISPARITY_METRICS
 from aims_metrics.tables.readers import FileProblem, read_source
+from aims_metrics.vocabulary.wording import count_of
 from pages import _fairness_charts as charts
 from pages import _ui
 
@@ -42,7 +43,7 @@ def show_problems(problems: list) -> None:
     frame = pd.DataFrame(
         [{"row": p.row, "column": p.column, "message": p.message} for p in problems]
     )
-    st.error(f"{len(frame)} problem(s) in the file: nothing was evaluated.")
+    st.error(f"{count_of(len(frame), 'problem')} in the file: nothing was evaluated.")
     st.dataframe(frame, hide_index=True, key="fairness_problems")
 
 
@@ -278,7 +279,7 @@ def policy_section() -> None:
     st.caption(f"`{policy.ref}` · {_ui.plain(policy.author)}: {_ui.plain(policy.reason)}")
     st.dataframe(pd.DataFrame(rows), hide_index=True, key="fairness_policy_table")
     history = _ui.query(fairness_policy.policy_history)
-    with st.expander(f"History ({len(history)} versions)"):
+    with st.expander(f"History ({count_of(len(history), 'version')})"):
         st.dataframe(
             pd.DataFrame(
                 [{"version": v.version, "author": v.author, "when": v.created_at,

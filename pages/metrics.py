@@ -12,6 +12,7 @@ import streamlit as st
 from aims_metrics.auth import Action
 from aims_metrics.metrics import catalog, compiler, definition_files, editing, evaluate, status
 from aims_metrics.metrics.models import Grain, MetricDefinition
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.EDIT_METRICS)
@@ -56,7 +57,7 @@ current = by_name[name]
 
 
 def show_problems(problems: list, key: str) -> None:
-    st.error(f"{len(problems)} problem(s): nothing was saved.")
+    st.error(f"{count_of(len(problems), 'problem')}: nothing was saved.")
     st.dataframe(
         pd.DataFrame([{"where": p.path, "problem": p.message} for p in problems]),
         hide_index=True,

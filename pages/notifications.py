@@ -13,6 +13,7 @@ from aims_metrics.notify import channels as notify_channels
 from aims_metrics.notify import outbox, people, rules
 from aims_metrics.notify import run as notify_run
 from aims_metrics.notify.digest import item_status, rule_title
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.VIEW_NOTIFICATIONS)
@@ -153,7 +154,7 @@ with preview_tab:
             st.error(str(error))
         else:
             failed = [m for m in result.messages if m.status == "failed"]
-            summary = f"{len(result.messages) - len(failed)} message(s) sent"
+            summary = f"{count_of(len(result.messages) - len(failed), 'message')} sent"
             if failed:
                 st.error(f"{summary}, {len(failed)} failed: see the log.")
             else:

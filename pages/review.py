@@ -17,6 +17,7 @@ from aims_metrics.metrics import completeness
 from aims_metrics.metrics.formatting import format_change
 from aims_metrics.notify import reminders
 from aims_metrics.review import actions, assembly, finalise, minutes, models, records
+from aims_metrics.vocabulary.wording import count_of, verb_for
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)
@@ -407,7 +408,7 @@ with tabs[2]:
                 except (models.ReviewError, pydantic.ValidationError) as error:
                     st.error(str(error))
                 else:
-                    done(f"{len(decisions)} decision(s) saved.")
+                    done(f"{count_of(len(decisions), 'decision')} saved.")
         with st.form("review_add_decision", clear_on_submit=True):
             left, right = st.columns([1, 3])
             kind = left.selectbox(
@@ -521,7 +522,7 @@ with tabs[3]:
         )
         provisional = _ui.query(completeness.provisional_notes, quarter)
         confirmed = provisional and st.checkbox(
-            f"{len(provisional)} KPI(s) are {completeness.PROVISIONAL_MARK} "
+            f"{count_of(len(provisional), 'KPI')} {verb_for(len(provisional), 'is', 'are')} {completeness.PROVISIONAL_MARK} "
             f"({_ui.plain(', '.join(sorted(provisional)))}): finalise with provisional figures",
             key="review_finalise_provisional",
         )

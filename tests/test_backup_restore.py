@@ -234,7 +234,7 @@ HOSTILE_BACKUPS = {
     "extra-table": (("CREATE TABLE stash AS SELECT 1 AS x",), "unexpected table main.stash"),
     "unknown-version": (
         ("INSERT INTO schema_version VALUES (2, 'never released', now())",),
-        "records schema version(s) 2 this program never made",
+        "records schema version 2 this program never made",
     ),
 }
 

@@ -174,7 +174,10 @@ def _sparkline_header(latest: Any, width: float, height: float) -> tuple[list, f
         )
     line_y = height - 28
     shapes.append(Rect(0, line_y - 0.5, 5, 5, fillColor=status_colour(latest.status), strokeColor=None))
-    value_text = safe(f"{format_value(latest.value, unit, NO_DATA)} · {status_word(latest.status)}")
+    value_text = status_word(latest.status)
+    if latest.value is not None:
+        value_text = f"{format_value(latest.value, unit, NO_DATA)} · {value_text}"
+    value_text = safe(value_text)
     shapes.append(String(8, line_y, value_text, fontName=regular, fontSize=6.5, fillColor=INK))
     if latest.target is not None:
         target_text = safe(f"target {format_value(latest.target, unit, NO_DATA)}")
@@ -199,17 +202,20 @@ def _value_range(values: list[Any], target: Any, unit: str) -> tuple[float, floa
     return bottom, (bottom + 1 if top == bottom else top)
 
 
-def _scale_labels(
-    bottom: float, top: float, unit: str, plot_y: float, plot_h: float, plot_w: float
-) -> list:
-    """The sparkline's scale: its top and bottom values at the right edge of the plot, so a reader
-    can tell a flat line at 0.97 from one at 97."""
+SCALE_GUTTER = 24.0  # left of a sparkline: the top and bottom of its scale
+
+
+def _scale_labels(bottom: float, top: float, unit: str, plot_y: float, plot_h: float) -> list:
+    """The sparkline's scale: its top and bottom values in the gutter left of the plot, with a
+    tick at each, so a reader can tell a flat line at 0.97 from one at 97."""
     regular = fonts()[0]
-    return [
-        String(plot_w - 1, y, safe(format_value(value, unit, NO_DATA)), fontName=regular,
-               fontSize=5, fillColor=MUTED, textAnchor="end")
-        for value, y in ((top, plot_y + plot_h - 6), (bottom, plot_y + 1.5))
-    ]
+    shapes: list = []
+    for value, y in ((top, plot_y + plot_h), (bottom, plot_y)):
+        text = safe(format_value(value, unit, NO_DATA))
+        shapes.append(String(SCALE_GUTTER - 3, y - 1.8, text, fontName=regular, fontSize=5,
+                             fillColor=MUTED, textAnchor="end"))
+        shapes.append(Line(SCALE_GUTTER - 2, y, SCALE_GUTTER, y, strokeColor=MUTED, strokeWidth=0.5))
+    return shapes
 
 
 def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list:
@@ -225,18 +231,19 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
     plot_h = line_y - 6 - plot_y
 
     def y_of(value: float) -> float:
-        return plot_y + 2 + (value - bottom) / (top - bottom) * (plot_h - 4)
+        return plot_y + (value - bottom) / (top - bottom) * plot_h
 
     def x_of(index: int) -> float:
-        return 4 + (index / max(len(values) - 1, 1)) * (plot_w - 8)
+        return SCALE_GUTTER + 4 + (index / max(len(values) - 1, 1)) * (plot_w - SCALE_GUTTER - 8)
 
-    shapes.append(Rect(0, plot_y, plot_w, plot_h, fillColor=STRIPE_FILL, strokeColor=None))
-    shapes += _scale_labels(bottom, top, latest.unit, plot_y, plot_h, plot_w)
+    shapes.append(Rect(SCALE_GUTTER, plot_y, plot_w - SCALE_GUTTER, plot_h, fillColor=STRIPE_FILL,
+                       strokeColor=None))
+    shapes += _scale_labels(bottom, top, latest.unit, plot_y, plot_h)
     if target is not None:
         target_y = y_of(float(target))
         shapes.append(
             Line(
-                0, target_y, plot_w, target_y, strokeColor=OKABE_ITO["orange"], strokeWidth=0.8,
+                SCALE_GUTTER, target_y, plot_w, target_y, strokeColor=OKABE_ITO["orange"], strokeWidth=0.8,
                 strokeDashArray=[2, 1.5],
             )
         )
@@ -256,7 +263,7 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
                 Rect(x - 1.3, y - 1.3, 2.6, 2.6, fillColor=OKABE_ITO["blue"], strokeColor=None)
             )
     shapes.append(
-        String(0, 4, kpi_results[0].quarter, fontName=regular, fontSize=5.5, fillColor=MUTED)
+        String(SCALE_GUTTER, 4, kpi_results[0].quarter, fontName=regular, fontSize=5.5, fillColor=MUTED)
     )
     shapes.append(
         String(

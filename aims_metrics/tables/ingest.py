@@ -45,6 +45,7 @@ from aims_metrics.tables.text import (
     trim_array,
     trim_list_items,
 )
+from aims_metrics.vocabulary.wording import count_of, verb_for
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
@@ -140,7 +141,7 @@ class ImportRejected(Exception):
     """Validation failed; `problems` lists every error. The database is unchanged."""
 
     def __init__(self, plan: ImportPlan):
-        super().__init__(f"{len(plan.problems)} problem(s) in {plan.location}")
+        super().__init__(f"{count_of(len(plan.problems), 'problem')} in {plan.location}")
         self.plan = plan
 
 
@@ -482,7 +483,7 @@ def reported_references(
         if missing:
             row, value, count = missing[0]
             warnings.append(
-                f"{c}: {count} row(s) name no {ref.primary_key} of {ref.name} (first: {value!r} on "
+                f"{c}: {count_of(count, 'row')} {verb_for(count, 'names', 'name')} no {ref.primary_key} of {ref.name} (first: {value!r} on "
                 f"row {row}); they are imported anyway: import {ref.name} to link them"
             )
     return warnings

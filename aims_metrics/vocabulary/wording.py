@@ -33,6 +33,16 @@ def count_of(count: int, singular: str, plural_form: str | None = None) -> str:
     return f"{number(count)} {noun}"
 
 
+def noun_for(count: int, singular: str) -> str:
+    """The noun alone, agreeing with `count`: "column" for 1, "columns" otherwise."""
+    return singular if count == 1 else plural(singular)
+
+
+def verb_for(count: int, singular: str, plural_form: str) -> str:
+    """The verb agreeing with `count`: verb_for(1, "is", "are") → "is"."""
+    return singular if count == 1 else plural_form
+
+
 def number(value: Any, decimals: int | None = None) -> str:
     """A number with thousands separators ("6,675", "0.97"); missing values as "—"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
