@@ -103,12 +103,14 @@ def test_9_1_monitoring_names_the_metrics_without_data(demo_db_path):
 
     quarter = last_completed_quarter()
     with open_db(demo_db_path) as con:
-        missing = [r.name for r in kpis_for_quarter(con, quarter) if r.status == "no_data"]
+        missing = [f"{r.label} ({r.ref})" for r in kpis_for_quarter(con, quarter)
+                   if r.status == "no_data"]
         status, evidence = judge(con, "9.1", quarter.end)
     assert 0 < len(missing) < 15  # the demo leaves one metric without data
     assert status == PARTIAL
     assert evidence == (
-        f"{len(missing)} of 15 catalog metrics have no data for {quarter.label}: {', '.join(missing)}."
+        f"{len(missing)} of 15 catalog metrics {'has' if len(missing) == 1 else 'have'} no data "
+        f"for {quarter.label}: {', '.join(missing)}."
     )
 
 

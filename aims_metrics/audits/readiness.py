@@ -132,11 +132,13 @@ def judge_monitoring(ctx: Context) -> Judgement:
     results = kpis_for_quarter(ctx.con, quarter)
     if not results:
         return GAP, "The metric catalog is empty: nothing is monitored or measured."
-    missing = [r.name for r in results if r.status == "no_data"]
+    missing = [f"{r.label} ({r.ref})" for r in results if r.status == "no_data"]
     if not missing:
         return MET, f"All {len(results)} catalog metrics have a value for {quarter.label}."
     status = GAP if len(missing) == len(results) else PARTIAL
-    return status, f"{len(missing)} of {len(results)} catalog metrics have no data for {quarter.label}: {_names(missing)}."
+    return status, (f"{len(missing)} of {count_of(len(results), 'catalog metric')} "
+                    f"{verb_for(len(missing), 'has', 'have')} no data for {quarter.label}: "
+                    f"{_names(missing)}.")
 
 
 def judge_internal_audits(ctx: Context) -> Judgement:

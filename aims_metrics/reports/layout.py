@@ -85,11 +85,18 @@ def status_cell(status: str | None) -> Paragraph:
     )
 
 
-def table(rows: list[list[Any]], widths: list[float]) -> Table:
-    """A striped table with a repeated header row; cells are text or flowables."""
+def table(
+    rows: list[list[Any]], widths: list[float], min_row_height: float | None = None
+) -> Table:
+    """A striped table with a repeated header row; cells are text or flowables. An empty string
+    is an empty cell (a form to fill in); None and NaN read "—"."""
     header = [c if isinstance(c, Flowable) else para(c, "head") for c in rows[0]]
-    body = [[c if isinstance(c, Flowable) else para(c, "cell") for c in row] for row in rows[1:]]
-    result = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
+    body = [[c if isinstance(c, Flowable) or (isinstance(c, str) and not c) else para(c, "cell")
+             for c in row]
+            for row in rows[1:]]
+    heights = None if min_row_height is None else [None] + [min_row_height] * len(body)
+    result = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT",
+                   rowHeights=heights)
     commands: list[tuple] = [
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, RULE),

@@ -28,7 +28,7 @@ from aims_metrics.reports.style import (
 )
 from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs
 from aims_metrics.vocabulary.findings import finding_title
-from aims_metrics.vocabulary.status import status_word
+from aims_metrics.vocabulary.status import look, status_word
 
 # --- charts ------------------------------------------------------------------------------------
 
@@ -173,7 +173,8 @@ def _sparkline_header(latest: Any, width: float, height: float) -> tuple[list, f
             )
         )
     line_y = height - 28
-    shapes.append(Rect(0, line_y - 0.5, 5, 5, fillColor=status_colour(latest.status), strokeColor=None))
+    shapes.append(String(0, line_y, safe(look(latest.status).symbol), fontName=regular,
+                         fontSize=6.5, fillColor=status_colour(latest.status)))
     value_text = status_word(latest.status)
     if latest.value is not None:
         value_text = f"{format_value(latest.value, unit, NO_DATA)} · {value_text}"
