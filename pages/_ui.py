@@ -24,6 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
@@ -32,8 +33,10 @@ from aims_metrics.metrics.formatting import format_value  # noqa: F401  (pages u
 from aims_metrics.performance import fairness_results
 from aims_metrics.tables.export import safe_csv_bytes
 from aims_metrics.vocabulary.findings import finding_colour, finding_title
+from aims_metrics.vocabulary.labels import column_label
 from aims_metrics.vocabulary.palette import SERIES_COLOURS
 from aims_metrics.vocabulary.status import look, status_label
+from aims_metrics.vocabulary.wording import MISSING, number
 
 log = logging.getLogger("aims_review")
 
@@ -454,6 +457,66 @@ def with_dates(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+MAX_STYLED_CELLS = 60_000  # beyond this, styling costs seconds: only text cells get "—"
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(value != value)
+    except (TypeError, ValueError):  # pandas.NA
+        return True
+
+
+def _shown_number(value: Any) -> str:
+    return MISSING if _missing(value) else number(value)
+
+
+def table_display(frame: pd.DataFrame | Styler) -> pd.DataFrame | Styler:
+    """A table as people read it: dates as dates, missing values as "—" (not a grey "None"),
+    numbers with thousands separators. The values stay as they are (sorting still works)."""
+    if isinstance(frame, Styler):  # a page's own colours: keep its data, format the display
+        styler, data = frame, frame.data
+    else:
+        data = with_dates(frame)
+        if data.size > MAX_STYLED_CELLS:
+            text = [c for c in data.columns if data[c].dtype == object]
+            return data.fillna({c: MISSING for c in text})
+        styler = data.style
+    numbers = {
+        c: _shown_number for c in data.columns
+        if pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
+    }
+    return styler.format(na_rep=MISSING).format(numbers, na_rep=MISSING)
+
+
+def table_columns(columns: Any, given: dict | None = None) -> dict:
+    """Column config that heads every column with its label (vocabulary.labels); a config the
+    page passes keeps its settings and gets the label if it has none."""
+    config: dict = dict(given or {})
+    for column in columns:
+        entry = config.get(column, "missing")
+        if entry == "missing":
+            config[column] = st.column_config.Column(column_label(column))
+        elif isinstance(entry, dict) and not entry.get("label"):
+            config[column] = {**entry, "label": column_label(column)}
+        elif isinstance(entry, str):  # a bare label
+            config[column] = st.column_config.Column(entry)
+    return config
+
+
+def show_table(
+    frame: pd.DataFrame | Styler, *, key: str, column_config: dict | None = None,
+    hide_index: bool = True, **kwargs: Any,
+) -> Any:
+    """st.dataframe for every table of the app: human column labels, dates as dates, "—" for
+    missing values and numbers written one way."""
+    columns = frame.data.columns if isinstance(frame, Styler) else frame.columns
+    return st.dataframe(
+        table_display(frame), key=key, hide_index=hide_index,
+        column_config=table_columns(columns, column_config), **kwargs,
+    )
+
+
 def empty_state(message: str) -> None:
     st.info(message, icon=":material/info:")
 
@@ -495,5 +558,5 @@ def fairness_drilldown(test_ids: list[str], key: str) -> None:
     shown = groups[["system_id", "model_version", "executed_on", "stage", "protected_attribute",
                     "group_value", "n", "insufficient", "selection_rate", "false_positive_rate",
                     "false_negative_rate", "true_positive_rate", "accuracy"]]  # fmt: skip
-    st.dataframe(with_dates(shown).round(3), hide_index=True, key=f"{key}_groups")
+    show_table(with_dates(shown).round(3), key=f"{key}_groups")
     st.page_link("pages/fairness.py", label="Open Fairness", icon=":material/balance:")

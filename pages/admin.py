@@ -41,7 +41,7 @@ with users_tab:
             for u in users
         ]
     )
-    st.dataframe(table, hide_index=True, key="users_table")
+    _ui.show_table(table, hide_index=True, key="users_table")
 
     left, right = st.columns(2)
     with left, st.form("add_user", clear_on_submit=True):
@@ -169,5 +169,5 @@ with audit_tab:
         st.caption(
             f"{len(shown)} of the latest {len(entries)} entries; the log cannot be edited here."
         )
-        st.dataframe(shown, hide_index=True, key="audit_table")
+        _ui.show_table(shown, hide_index=True, key="audit_table")
         _ui.download_csv(shown, "audit-log.csv", key="audit_download")

@@ -125,7 +125,7 @@ timeline.update_layout(
 _ui.chart(timeline, key="programme_timeline", height=min(1600, max(320, 28 * len(result.audits) + 140)))
 
 plan = plan_pdf.plan_frame(result)
-st.dataframe(_ui.with_dates(plan), hide_index=True, key="programme_schedule")
+_ui.show_table(_ui.with_dates(plan), hide_index=True, key="programme_schedule")
 downloads = st.columns(4)
 downloads[1].download_button(
     "Audit plan (CSV)", data=_ui.query(plan_pdf.render_plan_csv, as_of, None, audit_type),
@@ -201,5 +201,5 @@ else:
                        yaxis_title="findings")
     _ui.chart(bars, key="programme_findings_chart")
     picked = st.selectbox("Show the findings of audit", list(pivot.index), key="programme_drill")
-    st.dataframe(_ui.with_dates(_ui.query(programme.audit_findings, picked)), hide_index=True,
+    _ui.show_table(_ui.with_dates(_ui.query(programme.audit_findings, picked)), hide_index=True,
                  key="programme_drill_table")

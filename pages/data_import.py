@@ -179,7 +179,7 @@ if upload is not None:
                     f"{count_of(len(problems), 'problem')} in {plan.location}: nothing was imported. "
                     "Fix the file (or map its columns above) and upload it again."
                 )
-                st.dataframe(
+                _ui.show_table(
                     problems[["row", "column", "message"]], hide_index=True, key="import_problems"
                 )
                 _ui.download_csv(
@@ -195,7 +195,7 @@ if upload is not None:
                     f"update {counts.updated} and leave {counts.unchanged} unchanged."
                 )
                 st.caption(f"Preview of the first {len(plan.preview)} rows after mapping")
-                st.dataframe(plan.preview, hide_index=True, key="import_preview")
+                _ui.show_table(plan.preview, hide_index=True, key="import_preview")
                 if st.button(
                     f"Import {plan.row_count} rows into {table}",
                     type="primary",
@@ -214,7 +214,7 @@ if upload is not None:
                             )
                         except ingest.ImportRejected as rejected:
                             status.update(label="Import refused: nothing changed", state="error")
-                            st.dataframe(
+                            _ui.show_table(
                                 rejected.plan.problems_frame()[["row", "column", "message"]],
                                 hide_index=True,
                                 key="import_commit_problems",
@@ -239,7 +239,7 @@ else:
             "imported_at": "when",
         }
     )
-    st.dataframe(
+    _ui.show_table(
         history[
             [
                 "when",
@@ -255,6 +255,6 @@ else:
         ],
         hide_index=True,
         key="import_history",
-        column_config={"sha256": st.column_config.TextColumn("sha256", width="small")},
+        column_config={"sha256": st.column_config.TextColumn(width="small")},
     )
     _ui.download_csv(pd.DataFrame(history), "import-history.csv", key="import_history_download")

@@ -44,7 +44,7 @@ def show_problems(problems: list) -> None:
         [{"row": p.row, "column": p.column, "message": p.message} for p in problems]
     )
     st.error(f"{count_of(len(frame), 'problem')} in the file: nothing was evaluated.")
-    st.dataframe(frame, hide_index=True, key="fairness_problems")
+    _ui.show_table(frame, hide_index=True, key="fairness_problems")
 
 
 def draw_run(run: fairness_store.FairnessRun, key: str) -> None:
@@ -76,13 +76,13 @@ def draw_groups(
     )
     _ui.chart(charts.group_chart(shown, rate, threshold), key=f"{key}_chart")
     if not tests.empty:
-        st.dataframe(
+        _ui.show_table(
             charts.disparity_table(tests[tests["protected_attribute"] == attribute]),
             hide_index=True,
             key=f"{key}_disparities",
         )
     columns = ["group", "n", "insufficient", *charts.RATE_LABELS]
-    st.dataframe(shown[columns].round(3), hide_index=True, key=f"{key}_groups")
+    _ui.show_table(shown[columns].round(3), hide_index=True, key=f"{key}_groups")
 
 
 def pick(label: str, options: list[str], guesses: list[str], key: str) -> str | None:
@@ -116,7 +116,7 @@ def uploaded_predictions():
     raw = kept[1]
     preview = raw.table.slice(0, 10).to_pandas().drop(columns="_row").set_axis(raw.headers, axis=1)
     st.caption(f"{_ui.plain(upload.name)}: {raw.row_count:,} rows; the first 10")
-    st.dataframe(preview, hide_index=True, key="fairness_preview")
+    _ui.show_table(preview, hide_index=True, key="fairness_preview")
     return raw
 
 
@@ -277,10 +277,10 @@ def policy_section() -> None:
         for m in DISPARITY_METRICS
     ]  # fmt: skip
     st.caption(f"`{policy.ref}` · {_ui.plain(policy.author)}: {_ui.plain(policy.reason)}")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="fairness_policy_table")
+    _ui.show_table(pd.DataFrame(rows), hide_index=True, key="fairness_policy_table")
     history = _ui.query(fairness_policy.policy_history)
     with st.expander(f"History ({count_of(len(history), 'version')})"):
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [{"version": v.version, "author": v.author, "when": v.created_at,
                   "reason": v.reason, **v.thresholds.model_dump()} for v in reversed(history)]

@@ -124,5 +124,5 @@ else:
         if c in findings.columns
     ]
     st.caption(f"{len(findings)} open findings, overdue first and oldest first")
-    st.dataframe(_ui.with_dates(findings[shown]), hide_index=True, key="nc_table")
+    _ui.show_table(_ui.with_dates(findings[shown]), hide_index=True, key="nc_table")
     _ui.download_csv(findings[shown], f"open-findings-{as_of:%Y-%m-%d}.csv", key="nc_download")

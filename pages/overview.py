@@ -92,7 +92,7 @@ with objectives_column:
     if not progress:
         _ui.empty_state("No objectives yet. A governance lead can add them on Objectives.")
     else:
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {
@@ -155,7 +155,7 @@ with attention_column:
     if not items:
         st.success("Nothing needs attention: no red KPIs and nothing overdue.")
     else:
-        st.dataframe(pd.DataFrame(items), hide_index=True, key="overview_attention")
+        _ui.show_table(pd.DataFrame(items), hide_index=True, key="overview_attention")
 
 st.divider()
 st.subheader("Records behind a KPI")
@@ -176,7 +176,7 @@ if chosen:
             _ui.empty_state(f"No records behind {labels[chosen]} in {quarter.label}.")
         else:
             st.caption(f"{len(records)} records behind {labels[chosen]} in {quarter.label}")
-            st.dataframe(_ui.with_dates(records), hide_index=True, key="overview_drilldown_table")
+            _ui.show_table(_ui.with_dates(records), hide_index=True, key="overview_drilldown_table")
             _ui.download_csv(
                 records, f"{chosen}-{quarter.label}.csv", key="overview_drilldown_download"
             )

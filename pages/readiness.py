@@ -26,11 +26,11 @@ SHOWN_STATUSES = [*REQUIREMENT_STATUSES, *IMPLEMENTATION_STATUSES]
 IMPLEMENTATION = ["not_started", "partial", "implemented"]
 # Fixed pixel widths keep the SoA editor's columns where a keyboard or a pointer expects them.
 SOA_COLUMNS = {
-    "control_id": st.column_config.TextColumn("control", width=80),
+    "control_id": st.column_config.TextColumn("Control", width=80),
     "title": st.column_config.TextColumn(width=230),
     "applicable": st.column_config.CheckboxColumn(width=90),
     "justification": st.column_config.TextColumn(width=230),
-    "implementation_status": st.column_config.SelectboxColumn("status", options=IMPLEMENTATION, width=120),
+    "implementation_status": st.column_config.SelectboxColumn("Status", options=IMPLEMENTATION, width=120),
     "owner": st.column_config.TextColumn(width=140),
     "evidence": st.column_config.TextColumn(width=140),
 }
@@ -96,7 +96,7 @@ if result.blockers:
 st.subheader("Clause requirements 4.1–10.2")
 clauses = pd.DataFrame([{"clause": r.ref, "requirement": r.title, "status": word(r.status),
                          "judged by": r.source, "evidence": r.evidence} for r in result.requirements])
-st.dataframe(clauses.style.map(colour_cells, subset=["status"]), hide_index=True,
+_ui.show_table(clauses.style.map(colour_cells, subset=["status"]), hide_index=True,
              key="readiness_clauses", width="stretch",
              column_config={"clause": st.column_config.TextColumn(width=60),
                             "status": st.column_config.TextColumn(width=95)})
@@ -143,7 +143,8 @@ if _ui.allowed(Action.EDIT_SOA):
         st.session_state["soa_editor_filter"] = signature
     edited = st.data_editor(
         view[["control_id", "title", *editable]], hide_index=True, num_rows="fixed", key="soa_editor",
-        disabled=["control_id", "title"], width="stretch", column_config=SOA_COLUMNS,
+        disabled=["control_id", "title"], width="stretch",
+        column_config=_ui.table_columns(view.columns, SOA_COLUMNS),
     )
     if st.button("Save SoA changes", type="primary", key="soa_save"):
         before = view[["control_id", *editable]].reset_index(drop=True)
@@ -166,7 +167,7 @@ if _ui.allowed(Action.EDIT_SOA):
 else:
     shown = view[["control_id", "title", "status", "justification", "owner", "evidence"]].copy()
     shown["status"] = shown["status"].map(word)
-    st.dataframe(shown.style.map(colour_cells, subset=["status"]), hide_index=True,
+    _ui.show_table(shown.style.map(colour_cells, subset=["status"]), hide_index=True,
                  key="soa_table", width="stretch")
 
 # --- gap register ---------------------------------------------------------------------------------
@@ -184,11 +185,11 @@ else:
         edited_gaps = st.data_editor(
             shown, hide_index=True, num_rows="fixed", key="gaps_editor", width="stretch",
             disabled=["ref", "title", "kind", "status", "version"],
-            column_config={
+            column_config=_ui.table_columns(shown.columns, {
                 "priority": st.column_config.SelectboxColumn(options=[p.value for p in gaps.GapPriority]),
-                "effort_days": st.column_config.NumberColumn("effort (days)", min_value=0),
-                "target_date": st.column_config.DateColumn("target date"),
-            },
+                "effort_days": st.column_config.NumberColumn(min_value=0),
+                "target_date": st.column_config.DateColumn(),
+            }),
         )
         reason = st.text_input("Reason for the change (kept in the history)", key="gaps_reason")
         if st.button("Save gap plans", type="primary", key="gaps_save"):
@@ -209,11 +210,11 @@ else:
                 if saved:
                     st.rerun()
     else:
-        st.dataframe(shown, hide_index=True, key="gaps_table", width="stretch")
+        _ui.show_table(shown, hide_index=True, key="gaps_table", width="stretch")
     _ui.download_csv(register, f"gap-register-{as_of}.csv", key="gaps_csv", label="Gap register (CSV)")
     with st.expander("History of the plans"):
         history = _ui.query(gaps.gap_history)
         if history.empty:
             st.caption("No plan saved yet.")
         else:
-            st.dataframe(_ui.with_dates(history), hide_index=True, key="gaps_history")
+            _ui.show_table(_ui.with_dates(history), hide_index=True, key="gaps_history")

@@ -119,7 +119,7 @@ with tabs[0]:
         _ui.empty_state("No actions from earlier reviews are open or were closed in this quarter.")
     else:
         reminded = _ui.query(reminders.review_action_reminders)  # issue 23: reminders sent
-        st.dataframe(
+        _ui.show_table(
             _ui.records_frame(
                 [
                     {
@@ -186,7 +186,7 @@ with tabs[0]:
 
     st.subheader("d) Information on AIMS performance")
     st.markdown("**1. Nonconformities and corrective actions**")
-    st.dataframe(
+    _ui.show_table(
         pd.DataFrame(
             [
                 {
@@ -208,13 +208,13 @@ with tabs[0]:
         f"Aging of open findings at {inputs.aging.as_of:%Y-%m-%d}: {inputs.aging.open_total} open, "
         f"{inputs.aging.overdue} overdue."
     )
-    st.dataframe(
+    _ui.show_table(
         pd.DataFrame([b.model_dump() for b in inputs.aging.buckets]),
         hide_index=True,
         key="review_aging",
     )
     st.markdown("**2. Monitoring and measurement results**")
-    st.dataframe(
+    _ui.show_table(
         pd.DataFrame(
             [
                 {
@@ -236,7 +236,7 @@ with tabs[0]:
         key="review_kpis",
     )
     if inputs.objectives:
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {
@@ -256,7 +256,7 @@ with tabs[0]:
     if not inputs.audits:
         _ui.empty_state(f"No audit findings were raised in {label}.")
     else:
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {"audit": a.audit_id, "type": a.audit_type, "findings": a.findings, **a.by_type}
@@ -266,7 +266,7 @@ with tabs[0]:
             hide_index=True,
             key="review_audits",
         )
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {"clause": c.clause_ref, "title": c.title, **c.by_type, "total": c.total}
@@ -288,7 +288,7 @@ with tabs[1]:
         st.markdown(
             f"**Date held:** {shown.held_on or 'not recorded'}  \n**Chair:** {_ui.plain(shown.chair) or 'not recorded'}"
         )
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame([a.model_dump() for a in shown.attendees], columns=["name", "role"]),
             hide_index=True,
             key="review_attendees_view",
@@ -373,7 +373,7 @@ with tabs[2]:
         if decisions_frame.empty:
             _ui.empty_state("No decisions recorded yet.")
         else:
-            st.dataframe(decisions_frame, hide_index=True, key="review_decisions_view")
+            _ui.show_table(decisions_frame, hide_index=True, key="review_decisions_view")
     elif record is None:
         _ui.empty_state("Save the meeting data first (Meeting and inputs), then record decisions.")
     else:
@@ -435,7 +435,7 @@ with tabs[2]:
     st.subheader("Actions raised by this review")
     raised = _ui.query(actions.review_actions, label)
     if raised:
-        st.dataframe(
+        _ui.show_table(
             _ui.records_frame(
                 [
                     {
@@ -490,7 +490,7 @@ with tabs[2]:
 with tabs[3]:
     history = _ui.query(records.review_revisions, label)
     if history:
-        st.dataframe(
+        _ui.show_table(
             _ui.records_frame(
                 [
                     {

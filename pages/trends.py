@@ -118,7 +118,7 @@ else:
     )
     _ui.chart(figure, key="trends_chart")
     with st.expander("Values"):
-        st.dataframe(frame, hide_index=True, key="trends_values")
+        _ui.show_table(frame, hide_index=True, key="trends_values")
 
 st.subheader(f"Breakdown in {quarter.label}")
 try:

@@ -44,13 +44,14 @@ def verb_for(count: int, singular: str, plural_form: str) -> str:
 
 
 def number(value: Any, decimals: int | None = None) -> str:
-    """A number with thousands separators ("6,675", "0.97"); missing values as "—"."""
+    """A number with thousands separators ("6,675", "0.973": at most three decimals); missing
+    values as "—"."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return MISSING
     if decimals is not None:
         return f"{value:,.{decimals}f}"
     if isinstance(value, float) and not value.is_integer():
-        return f"{value:,.2f}".rstrip("0").rstrip(".")
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
     return f"{int(value):,}"
 
 
