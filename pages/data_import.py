@@ -13,7 +13,7 @@ from aims_metrics.auth import Action
 from aims_metrics.tables import ingest, readers
 from aims_metrics.tables.readers import FileProblem
 from aims_metrics.tables.registry import TABLES
-from aims_metrics.vocabulary.wording import count_of
+from aims_metrics.vocabulary.wording import count_of, number, verb_for
 from pages import _ui
 
 me = _ui.require(Action.IMPORT_DATA)
@@ -191,13 +191,14 @@ if upload is not None:
             else:
                 counts = plan.counts
                 st.success(
-                    f"{plan.row_count} rows are valid. Importing would insert {counts.inserted}, "
-                    f"update {counts.updated} and leave {counts.unchanged} unchanged."
+                    f"{count_of(plan.row_count, 'row')} {verb_for(plan.row_count, 'is', 'are')} valid. Importing would "
+                    f"insert {number(counts.inserted)}, update {number(counts.updated)} and leave "
+                    f"{number(counts.unchanged)} unchanged."
                 )
-                st.caption(f"Preview of the first {len(plan.preview)} rows after mapping")
+                st.caption(f"Preview of the first {count_of(len(plan.preview), 'row')} after mapping")
                 _ui.show_table(plan.preview, hide_index=True, key="import_preview")
                 if st.button(
-                    f"Import {plan.row_count} rows into {table}",
+                    f"Import {count_of(plan.row_count, 'row')} into {table}",
                     type="primary",
                     key="import_commit",
                     icon=":material/upload:",

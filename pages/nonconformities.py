@@ -9,6 +9,7 @@ import streamlit as st
 from aims_metrics.auth import Action
 from aims_metrics.performance import aging
 from aims_metrics.vocabulary.findings import FINDING_TYPES
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
@@ -123,6 +124,6 @@ else:
         )
         if c in findings.columns
     ]
-    st.caption(f"{len(findings)} open findings, overdue first and oldest first")
+    st.caption(f"{count_of(len(findings), 'open finding')}, overdue first and oldest first")
     _ui.show_table(_ui.with_dates(findings[shown]), hide_index=True, key="nc_table")
     _ui.download_csv(findings[shown], f"open-findings-{as_of:%Y-%m-%d}.csv", key="nc_download")

@@ -7,6 +7,7 @@ import streamlit as st
 
 from aims_metrics.auth import Action
 from aims_metrics.metrics import compiler, completeness, evaluate, status
+from aims_metrics.metrics.formatting import readable_description
 from aims_metrics.performance import aging, objectives
 from pages import _ui
 
@@ -66,7 +67,7 @@ for start in range(0, len(current), COLUMNS):
                 ),
                 delta_arrow="off" if kpi.previous_value == kpi.value else "auto",
                 chart_data=history if len(history) > 1 else None,
-                help=_ui.plain(kpi.description),
+                help=_ui.plain(readable_description(kpi.description)),
             )
             target = _ui.format_value(kpi.target, kpi.unit) if kpi.target is not None else "none"
             st.markdown(

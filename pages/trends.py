@@ -8,6 +8,7 @@ import streamlit as st
 
 from aims_metrics.auth import Action
 from aims_metrics.metrics import compiler, completeness, evaluate, status
+from aims_metrics.metrics.formatting import readable_description
 from aims_metrics.tables import export as exports
 from pages import _ui
 
@@ -31,7 +32,7 @@ scale = 100.0 if latest.unit == "percent" else 1.0
 axis_title = {"percent": "percent", "days": "days", "count": "count"}.get(latest.unit, "")
 
 st.caption(
-    f"{_ui.plain(latest.description)}  \n`{latest.ref}` · clause {_ui.plain(latest.clause)} · "
+    f"{_ui.plain(readable_description(latest.description))}  \n`{latest.ref}` · clause {_ui.plain(latest.clause)} · "
     f"owner {_ui.plain(latest.owner)} · {latest.direction.replace('_', ' ')}"
     + (f" · each figure: {latest.window_note}" if latest.window_note else "")
 )

@@ -400,7 +400,7 @@ def test_backups_during_reads_and_an_import_each_hold_a_whole_state(tmp_path):
 
     assert not errors, errors
     assert importer.returncode == 0, err
-    assert out.strip() == f"{BATCH_ROWS} inserted, 0 updated, 0 unchanged"
+    assert out.strip() == f"{BATCH_ROWS:,} inserted, 0 updated, 0 unchanged"
     assert len(backups) >= 2
     states = {_state(path) for path in backups}
     assert states <= {(0, 0, 0), (BATCH_ROWS, 1, 1)}, states

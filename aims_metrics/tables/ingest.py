@@ -87,7 +87,7 @@ class ImportCounts:
     unchanged: int = 0
 
     def __str__(self) -> str:
-        return f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+        return f"{self.inserted:,} inserted, {self.updated:,} updated, {self.unchanged:,} unchanged"
 
 
 @dataclass
