@@ -20,6 +20,7 @@ from aims_metrics.cli.common import (
 )
 from aims_metrics.metrics.formatting import format_value
 from aims_metrics.tables.text import normalise_text
+from aims_metrics.vocabulary.status import status_word
 
 FORMATS = ("table", "json")
 
@@ -92,7 +93,7 @@ def run_kpis(args: argparse.Namespace) -> int:
             r.label,
             format_value(r.value, r.unit),
             format_value(r.target, r.unit),
-            r.status.value,
+            status_word(r.status),
             format_value(r.previous_value, r.unit),
         ]
         for r in results
@@ -163,7 +164,7 @@ def run_objectives(args: argparse.Namespace) -> int:
             format_value(p.value, units.get(p.objective.metric, "")),
             format_value(p.objective.target, units.get(p.objective.metric, "")),
             p.objective.deadline.isoformat(),
-            p.status.value,
+            status_word(p.status),
         ]
         for p in progress
     ]
