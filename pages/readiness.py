@@ -40,11 +40,6 @@ def word(status: str) -> str:
     return _ui.status_word(status)
 
 
-def badge(status: str, text: str) -> str:
-    """A coloured status label; `text` is ours, never user text."""
-    return _ui.status_badge(status, text, font_size="1.5rem")
-
-
 def colour_cells(value: str) -> str:
     return _ui.status_cell_style(value, SHOWN_STATUSES)
 
@@ -60,7 +55,7 @@ majors = [b for b in result.blockers if b.kind == "finding"]
 
 # --- the ten-second answer ---------------------------------------------------------------------
 
-st.html(badge(result.verdict, result.verdict_words))
+st.html(_ui.status_badge(result.verdict, font_size="1.5rem"))
 reasons = []
 if majors:
     reasons.append(f"{finding_count(len(majors), 'major_nc')} open")

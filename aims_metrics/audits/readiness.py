@@ -28,15 +28,11 @@ from aims_metrics.tables.registry import (
     requirement_refs,
 )
 from aims_metrics.vocabulary.findings import finding_count
+from aims_metrics.vocabulary.status import status_word
 from aims_metrics.vocabulary.wording import count_of, verb_for
 
 MET, PARTIAL, GAP = "met", "partial", "gap"
 READY, READY_WITH_CORRECTIONS, NOT_READY = "ready", "ready_with_corrections", "not_ready"
-VERDICT_WORDS = {
-    READY: "Ready for certification",
-    READY_WITH_CORRECTIONS: "Ready once corrections are made",
-    NOT_READY: "Not ready for certification",
-}
 MAX_NAMED = 8  # records named in one evidence sentence; the rest counted
 
 
@@ -253,7 +249,7 @@ class Readiness:
 
     @property
     def verdict_words(self) -> str:
-        return VERDICT_WORDS[self.verdict]
+        return status_word(self.verdict)
 
     def counts(self) -> dict[str, int]:
         return {s: sum(1 for r in self.requirements if r.status == s) for s in (MET, PARTIAL, GAP)}

@@ -57,10 +57,10 @@ IMPLEMENTATION_STATUSES = {
     "not_started": ("Not started", "red"),
     "excluded": ("Excluded", "no_data"),
 }
-VERDICTS = {
-    "ready": ("Ready", "green"),
-    "ready_with_corrections": ("Ready with corrections", "amber"),
-    "not_ready": ("Not ready", "red"),
+VERDICTS = {  # certification readiness
+    "ready": ("Ready for certification", "green"),
+    "ready_with_corrections": ("Ready once corrections are made", "amber"),
+    "not_ready": ("Not ready for certification", "red"),
 }
 ACTION_STATES = {
     "done": ("Done", "green"),
