@@ -16,6 +16,7 @@ from reportlab.graphics.shapes import String
 
 from aims_metrics.audits import plan_pdf, report_pdf
 from aims_metrics.metrics.status import KpiResult, KpiStatus
+from aims_metrics.review.minutes import render_minutes
 from aims_metrics.review.minutes_charts import _sparkline_cell
 from aims_metrics.store import open_db
 from aims_metrics.tables import ingest
@@ -106,3 +107,11 @@ def test_the_plan_ends_with_an_approval_block(plan_pages):
 def test_the_plan_names_no_raw_field(plan_pages):
     text = " ".join(plan_pages)
     assert "(report_on)" not in text and "report_on" not in text
+
+
+def test_the_minutes_name_audit_types_and_bias_tests_in_words(demo_con):
+    text = " ".join(pages_of(render_minutes(demo_con, "2026Q2")))
+    assert "computed bias tests of the quarter failed" in text  # the section is there
+    assert "equalized_odds_difference" not in text and "demographic_parity" not in text
+    assert re.search(r"IA-2026Q2 Internal ", text), "the audit type in words"
+    assert "(s)" not in text

@@ -14,6 +14,7 @@ import duckdb
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.performance.fairness_policy import rule_symbol
 from aims_metrics.reports.style import CONTENT_WIDTH, cell, heading2, table
+from aims_metrics.vocabulary.labels import column_label
 from aims_metrics.vocabulary.wording import count_of
 
 # The rate each disparity compares between groups.
@@ -80,7 +81,7 @@ def bias_groups_section(rows: list[dict[str, Any]], width: float = CONTENT_WIDTH
         rule = rule_symbol(r["metric"])
         lines.append([
             f"{r['system_id']} {r['model_version']}, {r['executed_on']}",
-            f"{r['attribute']} · {r['metric']}",
+            f"{r['attribute']} · {column_label(r['metric']).lower()}",
             f"{r['value']:.3f} ({rule} {r['threshold']:g})",
             f"{r['lowest'][0]}: {r['lowest'][2]:.3f} (n={r['lowest'][1]:,})",
             f"{r['highest'][0]}: {r['highest'][2]:.3f} (n={r['highest'][1]:,})",

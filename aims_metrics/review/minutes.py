@@ -419,7 +419,7 @@ def _audit_section(inputs: ReviewInputs) -> list:
         rows.append(
             [
                 audit.audit_id,
-                audit.audit_type,
+                audit.audit_type.capitalize(),
                 dates,
                 *[str(audit.by_type.get(t, 0)) for t in FINDING_TYPES],
                 str(audit.findings),
