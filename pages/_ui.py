@@ -32,10 +32,10 @@ from aims_metrics.metrics import periods
 from aims_metrics.metrics.formatting import format_value  # noqa: F401  (pages use _ui.format_value)
 from aims_metrics.performance import fairness_results
 from aims_metrics.tables.export import safe_csv_bytes
-from aims_metrics.vocabulary.findings import finding_colour, finding_title
+from aims_metrics.vocabulary.findings import FINDING_TYPES, finding_colour, finding_title
 from aims_metrics.vocabulary.labels import column_label
 from aims_metrics.vocabulary.palette import SERIES_COLOURS
-from aims_metrics.vocabulary.status import look, status_label
+from aims_metrics.vocabulary.status import STATUSES, look, status_label
 from aims_metrics.vocabulary.wording import MISSING, number
 
 log = logging.getLogger("aims_review")
@@ -482,11 +482,28 @@ def table_display(frame: pd.DataFrame | Styler) -> pd.DataFrame | Styler:
             text = [c for c in data.columns if data[c].dtype == object]
             return data.fillna({c: MISSING for c in text})
         styler = data.style
-    numbers = {
+    formats: dict[Any, Callable[[Any], str]] = {
         c: _shown_number for c in data.columns
         if pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
     }
-    return styler.format(na_rep=MISSING).format(numbers, na_rep=MISSING)
+    formats |= {c: words for c in data.columns if (words := _vocabulary_words(data[c]))}
+    return styler.format(na_rep=MISSING).format(formats, na_rep=MISSING)
+
+
+def _vocabulary_words(values: pd.Series) -> Callable[[Any], str] | None:
+    """How a column of closed-vocabulary values reads: finding types by title, statuses with
+    symbol and word (`major_nc` → "Major NC", `not_started` → "■ Not started"); None otherwise."""
+    if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+        return None
+    unique = values.dropna().unique()
+    seen = set(unique) if len(unique) <= len(STATUSES) + len(FINDING_TYPES) else set()
+    if not seen or not all(isinstance(v, str) for v in seen):
+        return None
+    if seen <= set(FINDING_TYPES):
+        return finding_title
+    if seen <= set(STATUSES):
+        return status_label
+    return None
 
 
 def table_columns(columns: Any, given: dict | None = None) -> dict:

@@ -75,3 +75,21 @@ def test_missing_values_dates_and_numbers_are_shown_one_way():
     assert html.count("—") == 3  # the missing owner, date and rate
     assert "6,675" in html and "8,248" in html and "0.973" in html
     assert str(date(2026, 3, 1)) in html and "00:00:00" not in html
+
+
+def test_closed_vocabulary_values_read_as_words():
+    """A column of finding types or statuses shows their titles and words, not raw values."""
+    frame = pd.DataFrame(
+        {
+            "finding_type": ["major_nc", "ofi"],
+            "status": ["not_started", None],
+            "audit_status": ["in_progress", "completed"],
+            "owner": ["gap", "someone"],  # free text that happens to hold a status word: left alone
+        }
+    )
+    html = _ui.table_display(frame).to_html()
+    for raw in ("major_nc", "not_started", "in_progress"):
+        assert raw not in html
+    for word in ("Major NC", "OFI", "■ Not started", "▲ In progress", "● Completed"):
+        assert word in html
+    assert ">gap<" in html

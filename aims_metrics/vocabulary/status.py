@@ -67,6 +67,12 @@ ACTION_STATES = {
     "open": ("Open", "info"),
     "overdue": ("Overdue", "red"),
 }
+FINDING_STATUSES = {
+    "open": ("Open", "info"),
+    "in_progress": ("In progress", "amber"),
+    "closed": ("Closed", "green"),
+    "verified": ("Verified", "green"),
+}
 TEST_RESULTS = {
     "pass": ("Pass", "green"),
     "fail": ("Fail", "red"),
@@ -74,7 +80,7 @@ TEST_RESULTS = {
 }
 _ALL = (
     KPI_STATUSES, OBJECTIVE_STATUSES, COVERAGE_STATUSES, SCHEDULE_STATUSES, REQUIREMENT_STATUSES,
-    IMPLEMENTATION_STATUSES, VERDICTS, ACTION_STATES, TEST_RESULTS,
+    IMPLEMENTATION_STATUSES, VERDICTS, ACTION_STATES, FINDING_STATUSES, TEST_RESULTS,
 )
 STATUSES: dict[str, tuple[str, str]] = {k: v for table in _ALL for k, v in table.items()}
 
