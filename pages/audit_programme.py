@@ -149,8 +149,9 @@ else:
 
 st.subheader("Coverage by cycle year")
 st.caption(
-    "Each clause requirement (4.1–10.2) and applicable Annex A control: ● covered by a completed "
-    "audit, ▲ only planned, ■ gap (no audit). A scope of 9 covers every 9.x; cancelled audits "
+    "Each clause requirement (4.1–10.2) and applicable Annex A control: "
+    f"{_ui.status_word('covered')} by a completed audit, {_ui.status_word('planned')} only, "
+    f"{_ui.status_word('gap')} (no audit). A scope of 9 covers every 9.x; cancelled audits "
     "cover nothing."
 )
 only_gaps = st.toggle("Only references with a gap in the cycle", key="programme_only_gaps")

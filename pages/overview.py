@@ -18,7 +18,8 @@ quarters = _ui.trend_quarters(8)
 st.title(f"Overview — {quarter.label}")
 st.caption(
     f"{_ui.plain(_ui.setting('organisation_name'))} · figures as of {quarter.end:%d %B %Y} · "
-    "status: ● Green on target, ▲ Amber watch, ■ Red act now, ○ No data"
+    f"status: {_ui.status_word('green')} on target, {_ui.status_word('amber')} watch, "
+    f"{_ui.status_word('red')} act now, {_ui.status_word('no_data')}"
 )
 
 series: dict[str, list[status.KpiResult]] = _ui.query(evaluate.catalog_series, quarters)

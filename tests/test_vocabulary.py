@@ -16,6 +16,10 @@ REPO = Path(__file__).resolve().parents[1]
 VOCABULARY = REPO / "aims_metrics" / "vocabulary"
 HEX = re.compile(r"#[0-9A-Fa-f]{6}\b")
 STATUS_HEX = {c.upper() for c in palette.OKABE_ITO.values()}
+SYMBOL_WORD = re.compile(r"[●▲■○◆] ?([A-Za-z]+(?: [a-z]+)?)")
+STATUS_WORDS = {w.lower() for w, _ in status.STATUSES.values()} | {
+    w.lower().split()[0] for w, _ in status.STATUSES.values()
+}
 FINDING_LABELS = {
     text
     for t in findings.FINDING_TYPES
@@ -37,11 +41,18 @@ def copies_of_the_vocabulary(path: Path) -> list[str]:
     finding-type label, or a map from status values to their words, symbols or colours."""
     found: list[str] = []
     tree = ast.parse(path.read_text("utf-8"))
+    docs = {  # docstrings may show an example of the look
+        id(n.body[0].value) for n in ast.walk(tree)
+        if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef) and n.body
+        and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found += [f"colour {c}" for c in HEX.findall(node.value) if c.upper() in STATUS_HEX]
             if node.value.strip() in FINDING_LABELS:
                 found.append(f"finding-type label {node.value!r}")
+            found += [f"status symbol and word {m.group(0)!r}" for m in SYMBOL_WORD.finditer(node.value)
+                      if m.group(1).split()[0].lower() in STATUS_WORDS and id(node) not in docs]
         elif isinstance(node, ast.Dict):
             keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
             values = [v.value for v in node.values if isinstance(v, ast.Constant)]
@@ -69,11 +80,13 @@ def test_the_scan_finds_the_copies_issue_24_found(tmp_path):
         'WORDS = {"covered": "Covered", "planned": "Planned"}\n'
         'PASS, FAIL = "#009E73", "#D55E00"\n'
         'TYPE_WORDS = {"major_nc": "major NC", "ofi": "OFI"}\n'
+        'CAPTION = "status: ● Green on target, ▲ Amber watch"\n'
     )
     found = copies_of_the_vocabulary(page)
     assert len([f for f in found if f.startswith("status map")]) == 2
     assert {"colour #009E73", "colour #D55E00"} <= set(found)
     assert {"finding-type label 'major NC'", "finding-type label 'OFI'"} <= set(found)
+    assert len([f for f in found if f.startswith("status symbol and word")]) == 2
 
 
 def test_decision_kinds_have_one_title_in_the_page_and_the_pdf():
