@@ -47,6 +47,8 @@ def test_the_gap_register_has_no_unexplained_column(demo_con):
     assert "Target v" not in text and "Target date Version" in text
     assert "Effort (days)" in text
     assert "Version: of the remediation plan" in text
+    assert re.search(r"\d+ gaps without a remediation plan yet, by priority\. (Critical|High|Medium|Low): ",
+                     text)
 
 
 def test_readiness_tables_show_words_not_field_values(demo_con):
