@@ -151,3 +151,16 @@ def test_the_ratio_rule_is_written_once():
         text = path.read_text("utf-8")
         assert "_ratio')" not in text and '_ratio")' not in text, path  # endswith("_ratio")
         assert "\\_ratio" not in text, path  # the LIKE '%\\_ratio' SQL
+
+
+def test_the_vocabulary_imports_nothing_else_of_the_package():
+    """Every layer may use it (the registry, the reports, the pages), so it depends on none."""
+    from tests.test_architecture import PACKAGE, import_graph
+
+    graph = import_graph(PACKAGE)
+    outside = {
+        (module, target) for module, targets in graph.items()
+        if module.startswith("aims_metrics.vocabulary") for target in targets
+        if not target.startswith("aims_metrics.vocabulary")
+    }
+    assert outside == set()

@@ -1,10 +1,9 @@
-"""How numbers, counts and dates are written everywhere: "6,675", "1 audit", "14 audits",
-"12 Mar 2026". One helper each, so a page, the CLI and a PDF never disagree."""
+"""How numbers and counts are written everywhere: "6,675", "1 audit", "14 audits". One helper
+each, so a page, the CLI and a PDF never disagree."""
 
 from __future__ import annotations
 
 import math
-from datetime import date, datetime
 from typing import Any
 
 MISSING = "—"
@@ -54,14 +53,3 @@ def number(value: Any, decimals: int | None = None) -> str:
         return f"{value:,.3f}".rstrip("0").rstrip(".")
     return f"{int(value):,}"
 
-
-def day(value: date | datetime | None) -> str:
-    """A date as a date ("12 Mar 2026"), never with a time; missing as "—"."""
-    if value is None:
-        return MISSING
-    try:
-        if value != value:  # NaT
-            return MISSING
-    except TypeError:
-        return MISSING
-    return f"{value:%d %b %Y}"
