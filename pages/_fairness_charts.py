@@ -8,7 +8,7 @@ from html import escape
 import pandas as pd
 import plotly.graph_objects as go
 
-from aims_metrics.performance.fairness_policy import is_ratio
+from aims_metrics.performance.fairness_policy import is_ratio, rule_symbol
 from pages import _ui
 
 RATE_LABELS = {
@@ -25,12 +25,12 @@ RATE_POLICY = {
     "false_negative_rate": "false_negative_rate_difference",
     "true_positive_rate": "equalized_odds_difference",
 }
-PASS, FAIL = "#009E73", "#D55E00"  # Okabe-Ito bluish green and vermillion
-INSUFFICIENT = "#8C8C8C"
+RESULTS = ("pass", "fail")  # bias-test results, shown as the vocabulary's words and colours
+INSUFFICIENT = _ui.status_colour("insufficient")
 
 
 def result_word(passed: bool) -> str:
-    return "● Pass" if passed else "■ Fail"
+    return _ui.status_word("pass" if passed else "fail")
 
 
 def group_chart(groups: pd.DataFrame, rate: str, threshold: float | None) -> go.Figure:
@@ -65,7 +65,7 @@ def group_chart(groups: pd.DataFrame, rate: str, threshold: float | None) -> go.
         figure.add_hrect(
             y0=max(top - threshold, 0.0),
             y1=top,
-            fillcolor=PASS,
+            fillcolor=_ui.status_colour("pass"),
             opacity=0.15,
             line_width=0,
             annotation_text=f"within {threshold:g} of the highest group",
@@ -88,7 +88,7 @@ def disparity_table(tests: pd.DataFrame):
             "metric": tests["metric"],
             "value": tests["value"].round(3),
             "rule": [
-                f"{'≥' if m.endswith('_ratio') else '≤'} {t:g}"
+                f"{rule_symbol(m)} {t:g}"
                 for m, t in zip(tests["metric"], tests["threshold"], strict=True)
             ],
             "result": [result_word(bool(p)) for p in tests["passed"]],
@@ -96,8 +96,7 @@ def disparity_table(tests: pd.DataFrame):
     )
 
     def colour(word: str) -> str:
-        background = PASS if word.endswith("Pass") else FAIL
-        return f"background-color: {background}; color: #ffffff; font-weight: 700"
+        return _ui.status_cell_style(word, RESULTS) + "; font-weight: 700"
 
     return table.style.map(colour, subset=["result"]).format({"value": "{:.3f}"})
 

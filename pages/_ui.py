@@ -7,6 +7,7 @@ the DuckDB file is never held open between reruns and the CLI can import while t
 
 from __future__ import annotations
 
+import html
 import logging
 import os
 import re
@@ -23,6 +24,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 import streamlit as st
+from pandas.io.formats.style import Styler
 
 from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
@@ -30,6 +32,11 @@ from aims_metrics.metrics import periods
 from aims_metrics.metrics.formatting import format_value  # noqa: F401  (pages use _ui.format_value)
 from aims_metrics.performance import fairness_results
 from aims_metrics.tables.export import safe_csv_bytes
+from aims_metrics.vocabulary.findings import FINDING_TYPES, finding_colour, finding_title
+from aims_metrics.vocabulary.labels import column_label
+from aims_metrics.vocabulary.palette import SERIES_COLOURS
+from aims_metrics.vocabulary.status import STATUSES, look, status_label
+from aims_metrics.vocabulary.wording import MISSING, number
 
 log = logging.getLogger("aims_review")
 
@@ -323,16 +330,8 @@ def sso_configured() -> bool:
 
 # --- look ---------------------------------------------------------------------------------------
 
-# Okabe-Ito: distinguishable with the common colour-vision deficiencies; always shown with a word.
-STATUS_COLOURS = {
-    "green": "#009E73",
-    "amber": "#E69F00",
-    "red": "#D55E00",
-    "no_data": "#8C8C8C",
-}
-STATUS_WORDS = {"green": "Green", "amber": "Amber", "red": "Red", "no_data": "No data"}
-STATUS_SYMBOLS = {"green": "●", "amber": "▲", "red": "■", "no_data": "○"}
-SERIES_COLOURS = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442"]
+# Statuses, finding types and the series palette come from aims_metrics.vocabulary: the same
+# words, symbols and colour-blind-safe colours as the CLI and the PDFs.
 PLOTLY_TEMPLATE = "aims"
 
 pio.templates[PLOTLY_TEMPLATE] = go.layout.Template(
@@ -378,18 +377,41 @@ def chart(figure: go.Figure, key: str, height: int = 380) -> None:
     st.plotly_chart(figure, key=key, config={"displaylogo": False})
 
 
-def status_badge(status: str) -> str:
-    """HTML for a status: colour, symbol and word (never colour alone). No user text inside."""
-    status = status if status in STATUS_WORDS else "no_data"
-    text_colour = "#000" if status == "amber" else "#fff"
+def status_badge(status: Any, text: str | None = None, font_size: str | None = None) -> str:
+    """HTML for a status: colour, symbol and word (never colour alone). `text` replaces the word
+    and must be ours, never user text."""
+    item = look(status)
+    size = f";font-size:{font_size}" if font_size else ""
     return (
-        f'<span class="aims-status" style="background:{STATUS_COLOURS[status]};'
-        f'color:{text_colour}">{STATUS_SYMBOLS[status]} {STATUS_WORDS[status]}</span>'
+        f'<span class="aims-status" style="background:{item.colour};color:{item.ink}{size}">'
+        f"{item.symbol} {html.escape(text or item.word)}</span>"
     )
 
 
-def status_word(status: str) -> str:
-    return f"{STATUS_SYMBOLS.get(status, '○')} {STATUS_WORDS.get(status, 'No data')}"
+def status_word(status: Any) -> str:
+    """"● Green", "■ Not started": a status as a table cell or a legend shows it."""
+    return status_label(status)
+
+
+def status_colour(status: Any) -> str:
+    return look(status).colour
+
+
+def status_cell_style(label: str, statuses: Any) -> str:
+    """Pandas Styler CSS for a cell that shows one of `statuses` as `status_word` does."""
+    for status in statuses:
+        if label == status_label(status):
+            item = look(status)
+            return f"background-color: {item.colour}; color: {item.ink}"
+    return ""
+
+
+def finding_type_title(finding_type: Any) -> str:
+    return finding_title(finding_type)
+
+
+def finding_type_colour(finding_type: Any) -> str:
+    return finding_colour(finding_type)
 
 
 _MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]<>#!|~$])")
@@ -435,6 +457,83 @@ def with_dates(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
+MAX_STYLED_CELLS = 60_000  # beyond this, styling costs seconds: only text cells get "—"
+
+
+def _missing(value: Any) -> bool:
+    try:
+        return value is None or bool(value != value)
+    except (TypeError, ValueError):  # pandas.NA
+        return True
+
+
+def _shown_number(value: Any) -> str:
+    return MISSING if _missing(value) else number(value)
+
+
+def table_display(frame: pd.DataFrame | Styler) -> pd.DataFrame | Styler:
+    """A table as people read it: dates as dates, missing values as "—" (not a grey "None"),
+    numbers with thousands separators. The values stay as they are (sorting still works)."""
+    if isinstance(frame, Styler):  # a page's own colours: keep its data, format the display
+        styler, data = frame, frame.data
+    else:
+        data = with_dates(frame)
+        if data.size > MAX_STYLED_CELLS:
+            text = [c for c in data.columns if data[c].dtype == object]
+            return data.fillna({c: MISSING for c in text})
+        styler = data.style
+    formats: dict[Any, Callable[[Any], str]] = {
+        c: _shown_number for c in data.columns
+        if pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
+    }
+    formats |= {c: words for c in data.columns if (words := _vocabulary_words(data[c]))}
+    return styler.format(na_rep=MISSING).format(formats, na_rep=MISSING)
+
+
+def _vocabulary_words(values: pd.Series) -> Callable[[Any], str] | None:
+    """How a column of closed-vocabulary values reads: finding types by title, statuses with
+    symbol and word (`major_nc` → "Major NC", `not_started` → "■ Not started"); None otherwise."""
+    if values.dtype != object and not isinstance(values.dtype, pd.StringDtype):
+        return None
+    unique = values.dropna().unique()
+    seen = set(unique) if len(unique) <= len(STATUSES) + len(FINDING_TYPES) else set()
+    if not seen or not all(isinstance(v, str) for v in seen):
+        return None
+    if seen <= set(FINDING_TYPES):
+        return finding_title
+    if seen <= set(STATUSES):
+        return status_label
+    return None
+
+
+def table_columns(columns: Any, given: dict | None = None) -> dict:
+    """Column config that heads every column with its label (vocabulary.labels); a config the
+    page passes keeps its settings and gets the label if it has none."""
+    config: dict = dict(given or {})
+    for column in columns:
+        entry = config.get(column, "missing")
+        if entry == "missing":
+            config[column] = st.column_config.Column(column_label(column))
+        elif isinstance(entry, dict) and not entry.get("label"):
+            config[column] = {**entry, "label": column_label(column)}
+        elif isinstance(entry, str):  # a bare label
+            config[column] = st.column_config.Column(entry)
+    return config
+
+
+def show_table(
+    frame: pd.DataFrame | Styler, *, key: str, column_config: dict | None = None,
+    hide_index: bool = True, **kwargs: Any,
+) -> Any:
+    """st.dataframe for every table of the app: human column labels, dates as dates, "—" for
+    missing values and numbers written one way."""
+    columns = frame.data.columns if isinstance(frame, Styler) else frame.columns
+    return st.dataframe(
+        table_display(frame), key=key, hide_index=hide_index,
+        column_config=table_columns(columns, column_config), **kwargs,
+    )
+
+
 def empty_state(message: str) -> None:
     st.info(message, icon=":material/info:")
 
@@ -476,5 +575,5 @@ def fairness_drilldown(test_ids: list[str], key: str) -> None:
     shown = groups[["system_id", "model_version", "executed_on", "stage", "protected_attribute",
                     "group_value", "n", "insufficient", "selection_rate", "false_positive_rate",
                     "false_negative_rate", "true_positive_rate", "accuracy"]]  # fmt: skip
-    st.dataframe(with_dates(shown).round(3), hide_index=True, key=f"{key}_groups")
+    show_table(with_dates(shown).round(3), key=f"{key}_groups")
     st.page_link("pages/fairness.py", label="Open Fairness", icon=":material/balance:")

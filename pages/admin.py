@@ -7,6 +7,7 @@ import streamlit as st
 
 from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.MANAGE_USERS)
@@ -41,7 +42,7 @@ with users_tab:
             for u in users
         ]
     )
-    st.dataframe(table, hide_index=True, key="users_table")
+    _ui.show_table(table, hide_index=True, key="users_table")
 
     left, right = st.columns(2)
     with left, st.form("add_user", clear_on_submit=True):
@@ -167,7 +168,7 @@ with audit_tab:
         if what:
             shown = shown[shown["action"].isin(what)]
         st.caption(
-            f"{len(shown)} of the latest {len(entries)} entries; the log cannot be edited here."
+            f"{len(shown):,} of the latest {count_of(len(entries), 'entry')}; the log cannot be edited here."
         )
-        st.dataframe(shown, hide_index=True, key="audit_table")
+        _ui.show_table(shown, hide_index=True, key="audit_table")
         _ui.download_csv(shown, "audit-log.csv", key="audit_download")

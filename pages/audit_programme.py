@@ -13,21 +13,13 @@ import streamlit as st
 
 from aims_metrics.audits import plan_pdf, programme
 from aims_metrics.auth import Action
+from aims_metrics.vocabulary.findings import FINDING_TYPES
+from aims_metrics.vocabulary.wording import count_of, verb_for
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
 
 st.title("Audit programme (9.2.2)")
-
-# Coverage and schedule statuses → the colour family of the KPI statuses (always with the word).
-FAMILY = {
-    "covered": "green", "completed": "green", "planned": "amber", "in_progress": "amber",
-    "gap": "red", "overdue": "red", "cancelled": "no_data",
-}
-WORDS = {
-    "covered": "Covered", "planned": "Planned", "gap": "Gap", "completed": "Completed",
-    "in_progress": "In progress", "overdue": "Overdue", "cancelled": "Cancelled",
-}
 
 left, middle, right = st.columns([1, 1, 2])
 as_of = left.date_input("As of", value=date.today(), key="programme_as_of")
@@ -86,7 +78,8 @@ if result.independence_conflicts:
 if result.findings_without_audit:
     shown = ", ".join(_ui.plain(f) for f in result.findings_without_audit[:10])
     st.info(
-        f"{len(result.findings_without_audit)} finding(s) name an audit that is not in the "
+        f"{count_of(len(result.findings_without_audit), 'finding')} "
+        f"{verb_for(len(result.findings_without_audit), 'names', 'name')} an audit that is not in the "
         f"programme: {shown}{' …' if len(result.findings_without_audit) > 10 else ''}",
         icon=":material/link_off:",
     )
@@ -105,19 +98,19 @@ for audit in reversed(result.audits):
     bar["x"].append((end - start).days * 86_400_000)
     bar["base"].append(start.isoformat())
     bar["y"].append(audit.audit_id)
-    bar["text"].append(f"{html.escape(audit.title)} — {WORDS[status]} — from {start}")
+    bar["text"].append(f"{html.escape(audit.title)} — {_ui.status_word(status)} — from {start}")
 for status, bar in bars.items():
     timeline.add_trace(
         go.Bar(
             x=bar["x"], base=bar["base"], y=bar["y"], orientation="h",
-            marker_color=_ui.STATUS_COLOURS[FAMILY[status]], name=WORDS[status],
+            marker_color=_ui.status_colour(status), name=_ui.status_word(status),
             legendgroup=status, showlegend=False, hovertext=bar["text"], hoverinfo="text",
         )
     )
 for status in ("completed", "in_progress", "planned", "overdue", "cancelled"):
     timeline.add_trace(
-        go.Scatter(x=[None], y=[None], mode="markers", name=f"{_ui.STATUS_SYMBOLS[FAMILY[status]]} {WORDS[status]}",
-                   marker={"color": _ui.STATUS_COLOURS[FAMILY[status]], "size": 12, "symbol": "square"})
+        go.Scatter(x=[None], y=[None], mode="markers", name=_ui.status_word(status),
+                   marker={"color": _ui.status_colour(status), "size": 12, "symbol": "square"})
     )
 for day, label in ((as_of, "as of"), *((first, f"year {n}") for n, first, _ in cycle.years())):
     timeline.add_shape(type="line", x0=day.isoformat(), x1=day.isoformat(), y0=0, y1=1, yref="paper",
@@ -132,7 +125,7 @@ timeline.update_layout(
 _ui.chart(timeline, key="programme_timeline", height=min(1600, max(320, 28 * len(result.audits) + 140)))
 
 plan = plan_pdf.plan_frame(result)
-st.dataframe(_ui.with_dates(plan), hide_index=True, key="programme_schedule")
+_ui.show_table(_ui.with_dates(plan), hide_index=True, key="programme_schedule")
 downloads = st.columns(4)
 downloads[1].download_button(
     "Audit plan (CSV)", data=_ui.query(plan_pdf.render_plan_csv, as_of, None, audit_type),
@@ -156,8 +149,9 @@ else:
 
 st.subheader("Coverage by cycle year")
 st.caption(
-    "Each clause requirement (4.1–10.2) and applicable Annex A control: ● covered by a completed "
-    "audit, ▲ only planned, ■ gap (no audit). A scope of 9 covers every 9.x; cancelled audits "
+    "Each clause requirement (4.1–10.2) and applicable Annex A control: "
+    f"{_ui.status_word('covered')} by a completed audit, {_ui.status_word('planned')} only, "
+    f"{_ui.status_word('gap')} (no audit). A scope of 9 covers every 9.x; cancelled audits "
     "cover nothing."
 )
 only_gaps = st.toggle("Only references with a gap in the cycle", key="programme_only_gaps")
@@ -178,8 +172,8 @@ else:
     table = table[columns]
     score = {"gap": 0, "planned": 1, "covered": 2}
     z = table.map(score.get).to_numpy()
-    text = table.map(lambda s: f"{_ui.STATUS_SYMBOLS[FAMILY[s]]} {WORDS[s]}").to_numpy()
-    colours = [_ui.STATUS_COLOURS[f] for f in ("red", "amber", "green")]
+    text = table.map(_ui.status_word).to_numpy()
+    colours = [_ui.status_colour(s) for s in ("gap", "planned", "covered")]
     heatmap = go.Figure(
         go.Heatmap(
             z=z, x=columns, y=refs, text=text, texttemplate="%{text}", zmin=0, zmax=2,
@@ -199,13 +193,14 @@ findings = _ui.query(programme.findings_per_audit)
 if findings.empty:
     _ui.empty_state("No findings yet — import findings.csv on Data import.")
 else:
-    types = ["major_nc", "minor_nc", "observation", "ofi"]
+    types = list(FINDING_TYPES)
     pivot = findings.pivot_table(index="audit_id", columns="finding_type", values="findings",
                                  aggfunc="sum", fill_value=0).reindex(columns=types, fill_value=0)
-    bars = go.Figure([go.Bar(x=pivot.index, y=pivot[t], name=t.replace("_", " ")) for t in types])
+    bars = go.Figure([go.Bar(x=pivot.index, y=pivot[t], name=_ui.finding_type_title(t),
+                           marker_color=_ui.finding_type_colour(t)) for t in types])
     bars.update_layout(title="Findings raised by each audit, by type", barmode="stack",
                        yaxis_title="findings")
     _ui.chart(bars, key="programme_findings_chart")
     picked = st.selectbox("Show the findings of audit", list(pivot.index), key="programme_drill")
-    st.dataframe(_ui.with_dates(_ui.query(programme.audit_findings, picked)), hide_index=True,
+    _ui.show_table(_ui.with_dates(_ui.query(programme.audit_findings, picked)), hide_index=True,
                  key="programme_drill_table")

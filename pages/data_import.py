@@ -13,6 +13,7 @@ from aims_metrics.auth import Action
 from aims_metrics.tables import ingest, readers
 from aims_metrics.tables.readers import FileProblem
 from aims_metrics.tables.registry import TABLES
+from aims_metrics.vocabulary.wording import count_of, number, verb_for
 from pages import _ui
 
 me = _ui.require(Action.IMPORT_DATA)
@@ -175,10 +176,10 @@ if upload is not None:
             if not plan.ok:
                 problems = plan.problems_frame()
                 st.error(
-                    f"{len(problems)} problem(s) in {plan.location}: nothing was imported. "
+                    f"{count_of(len(problems), 'problem')} in {plan.location}: nothing was imported. "
                     "Fix the file (or map its columns above) and upload it again."
                 )
-                st.dataframe(
+                _ui.show_table(
                     problems[["row", "column", "message"]], hide_index=True, key="import_problems"
                 )
                 _ui.download_csv(
@@ -190,13 +191,14 @@ if upload is not None:
             else:
                 counts = plan.counts
                 st.success(
-                    f"{plan.row_count} rows are valid. Importing would insert {counts.inserted}, "
-                    f"update {counts.updated} and leave {counts.unchanged} unchanged."
+                    f"{count_of(plan.row_count, 'row')} {verb_for(plan.row_count, 'is', 'are')} valid. Importing would "
+                    f"insert {number(counts.inserted)}, update {number(counts.updated)} and leave "
+                    f"{number(counts.unchanged)} unchanged."
                 )
-                st.caption(f"Preview of the first {len(plan.preview)} rows after mapping")
-                st.dataframe(plan.preview, hide_index=True, key="import_preview")
+                st.caption(f"Preview of the first {count_of(len(plan.preview), 'row')} after mapping")
+                _ui.show_table(plan.preview, hide_index=True, key="import_preview")
                 if st.button(
-                    f"Import {plan.row_count} rows into {table}",
+                    f"Import {count_of(plan.row_count, 'row')} into {table}",
                     type="primary",
                     key="import_commit",
                     icon=":material/upload:",
@@ -213,7 +215,7 @@ if upload is not None:
                             )
                         except ingest.ImportRejected as rejected:
                             status.update(label="Import refused: nothing changed", state="error")
-                            st.dataframe(
+                            _ui.show_table(
                                 rejected.plan.problems_frame()[["row", "column", "message"]],
                                 hide_index=True,
                                 key="import_commit_problems",
@@ -238,7 +240,7 @@ else:
             "imported_at": "when",
         }
     )
-    st.dataframe(
+    _ui.show_table(
         history[
             [
                 "when",
@@ -254,6 +256,6 @@ else:
         ],
         hide_index=True,
         key="import_history",
-        column_config={"sha256": st.column_config.TextColumn("sha256", width="small")},
+        column_config={"sha256": st.column_config.TextColumn(width="small")},
     )
     _ui.download_csv(pd.DataFrame(history), "import-history.csv", key="import_history_download")

@@ -20,6 +20,7 @@ from aims_metrics.performance.fairness_input import (
 )
 from aims_metrics.performance.fairness_policy import DISPARITY_METRICS
 from aims_metrics.tables.readers import FileProblem, read_source
+from aims_metrics.vocabulary.wording import count_of
 from pages import _fairness_charts as charts
 from pages import _ui
 
@@ -42,8 +43,8 @@ def show_problems(problems: list) -> None:
     frame = pd.DataFrame(
         [{"row": p.row, "column": p.column, "message": p.message} for p in problems]
     )
-    st.error(f"{len(frame)} problem(s) in the file: nothing was evaluated.")
-    st.dataframe(frame, hide_index=True, key="fairness_problems")
+    st.error(f"{count_of(len(frame), 'problem')} in the file: nothing was evaluated.")
+    _ui.show_table(frame, hide_index=True, key="fairness_problems")
 
 
 def draw_run(run: fairness_store.FairnessRun, key: str) -> None:
@@ -75,13 +76,13 @@ def draw_groups(
     )
     _ui.chart(charts.group_chart(shown, rate, threshold), key=f"{key}_chart")
     if not tests.empty:
-        st.dataframe(
+        _ui.show_table(
             charts.disparity_table(tests[tests["protected_attribute"] == attribute]),
             hide_index=True,
             key=f"{key}_disparities",
         )
     columns = ["group", "n", "insufficient", *charts.RATE_LABELS]
-    st.dataframe(shown[columns].round(3), hide_index=True, key=f"{key}_groups")
+    _ui.show_table(shown[columns].round(3), hide_index=True, key=f"{key}_groups")
 
 
 def pick(label: str, options: list[str], guesses: list[str], key: str) -> str | None:
@@ -115,7 +116,7 @@ def uploaded_predictions():
     raw = kept[1]
     preview = raw.table.slice(0, 10).to_pandas().drop(columns="_row").set_axis(raw.headers, axis=1)
     st.caption(f"{_ui.plain(upload.name)}: {raw.row_count:,} rows; the first 10")
-    st.dataframe(preview, hide_index=True, key="fairness_preview")
+    _ui.show_table(preview, hide_index=True, key="fairness_preview")
     return raw
 
 
@@ -271,15 +272,15 @@ def results_section() -> None:
 def policy_section() -> None:
     st.subheader("Fairness policy")
     rows = [
-        {"metric": m, "rule": f"{'≥' if m.endswith('_ratio') else '≤'} "
+        {"metric": m, "rule": f"{fairness_policy.rule_symbol(m)} "
          f"{policy.thresholds.threshold(m):g}"}
         for m in DISPARITY_METRICS
     ]  # fmt: skip
     st.caption(f"`{policy.ref}` · {_ui.plain(policy.author)}: {_ui.plain(policy.reason)}")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, key="fairness_policy_table")
+    _ui.show_table(pd.DataFrame(rows), hide_index=True, key="fairness_policy_table")
     history = _ui.query(fairness_policy.policy_history)
-    with st.expander(f"History ({len(history)} versions)"):
-        st.dataframe(
+    with st.expander(f"History ({count_of(len(history), 'version')})"):
+        _ui.show_table(
             pd.DataFrame(
                 [{"version": v.version, "author": v.author, "when": v.created_at,
                   "reason": v.reason, **v.thresholds.model_dump()} for v in reversed(history)]

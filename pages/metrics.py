@@ -12,6 +12,7 @@ import streamlit as st
 from aims_metrics.auth import Action
 from aims_metrics.metrics import catalog, compiler, definition_files, editing, evaluate, status
 from aims_metrics.metrics.models import Grain, MetricDefinition
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.EDIT_METRICS)
@@ -23,7 +24,7 @@ if not current:
     _ui.empty_state("No metrics yet. Paste a metric file in the YAML editor to add one.")
 by_name = {d.name: d for d in current}
 
-st.dataframe(
+_ui.show_table(
     pd.DataFrame(
         [
             {
@@ -56,8 +57,8 @@ current = by_name[name]
 
 
 def show_problems(problems: list, key: str) -> None:
-    st.error(f"{len(problems)} problem(s): nothing was saved.")
-    st.dataframe(
+    st.error(f"{count_of(len(problems), 'problem')}: nothing was saved.")
+    _ui.show_table(
         pd.DataFrame([{"where": p.path, "problem": p.message} for p in problems]),
         hide_index=True,
         key=key,
@@ -98,7 +99,7 @@ def show_preview(candidate: MetricDefinition, key: str) -> None:
         figure.add_hline(y=candidate.target * scale, line_dash="dash", annotation_text="target")
     figure.update_layout(title="Live preview over eight quarters")
     _ui.chart(figure, key=f"{key}_chart", height=320)
-    st.dataframe(
+    _ui.show_table(
         pd.DataFrame(
             {
                 "quarter": [r.quarter for r in preview],
@@ -253,7 +254,7 @@ with history_tab:
     if not history:
         _ui.empty_state("This metric has no saved versions yet (it is the shipped definition).")
     else:
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {

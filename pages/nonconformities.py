@@ -8,7 +8,8 @@ import streamlit as st
 
 from aims_metrics.auth import Action
 from aims_metrics.performance import aging
-from aims_metrics.tables.registry import FindingType
+from aims_metrics.vocabulary.findings import FINDING_TYPES
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
@@ -29,19 +30,14 @@ total, overdue = st.columns(2)
 total.metric("Open findings", f"{report.open_total:,}", border=True)
 overdue.metric("Overdue", f"{report.overdue:,}", border=True)
 
-TYPES = [t.value for t in FindingType]
-TYPE_WORDS = {
-    "major_nc": "major NC",
-    "minor_nc": "minor NC",
-    "observation": "observation",
-    "ofi": "OFI",
-}
+TYPES = list(FINDING_TYPES)
 buckets = pd.DataFrame([b.model_dump() for b in report.buckets])
 chart_column, trend_column = st.columns(2)
 with chart_column:
     figure = go.Figure(
         [
-            go.Bar(x=buckets["bucket"], y=buckets[kind], name=TYPE_WORDS[kind])
+            go.Bar(x=buckets["bucket"], y=buckets[kind], name=_ui.finding_type_title(kind),
+                   marker_color=_ui.finding_type_colour(kind))
             for kind in TYPES
             if kind in buckets
         ]
@@ -73,7 +69,7 @@ with trend_column:
 st.subheader("Open findings")
 filters = st.columns(4)
 types = filters[0].multiselect(
-    "Finding type", TYPES, format_func=lambda t: TYPE_WORDS[t], key="nc_filter_type"
+    "Finding type", TYPES, format_func=_ui.finding_type_title, key="nc_filter_type"
 )
 
 
@@ -128,6 +124,6 @@ else:
         )
         if c in findings.columns
     ]
-    st.caption(f"{len(findings)} open findings, overdue first and oldest first")
-    st.dataframe(_ui.with_dates(findings[shown]), hide_index=True, key="nc_table")
+    st.caption(f"{count_of(len(findings), 'open finding')}, overdue first and oldest first")
+    _ui.show_table(_ui.with_dates(findings[shown]), hide_index=True, key="nc_table")
     _ui.download_csv(findings[shown], f"open-findings-{as_of:%Y-%m-%d}.csv", key="nc_download")

@@ -13,6 +13,7 @@ from aims_metrics.notify import channels as notify_channels
 from aims_metrics.notify import outbox, people, rules
 from aims_metrics.notify import run as notify_run
 from aims_metrics.notify.digest import item_status, rule_title
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.VIEW_NOTIFICATIONS)
@@ -35,7 +36,7 @@ channels_tab, rules_tab, preview_tab, log_tab = st.tabs(["Channels", "Rules", "P
 with channels_tab:
     channels = _ui.query(notify_channels.list_channels)
     if channels:
-        st.dataframe(
+        _ui.show_table(
             _ui.records_frame([
                 {"channel": c.name, "kind": c.kind, "state": "on" if c.enabled else "off",
                  "delivers to": c.describe()} for c in channels
@@ -97,7 +98,7 @@ with channels_tab:
                     st.success(f"Added {added.name}: {added.describe()}")
 
 with rules_tab:
-    st.dataframe(
+    _ui.show_table(
         _ui.records_frame([
             {"rule": rule_title(spec.rule), "item": spec.kind, "to": spec.to, "when": spec.when,
              "switched": _ui.setting(spec.switch_setting),
@@ -142,7 +143,7 @@ with preview_tab:
         for m in preview.messages for i in m.items
     ]
     if rows:
-        st.dataframe(_ui.records_frame(rows), hide_index=True, key="notify_preview_table")
+        _ui.show_table(_ui.records_frame(rows), hide_index=True, key="notify_preview_table")
     else:
         _ui.empty_state("Nothing is due a reminder today.")
     if manage and st.button("Send now", type="primary", key="notify_send_now", disabled=not rows):
@@ -153,7 +154,7 @@ with preview_tab:
             st.error(str(error))
         else:
             failed = [m for m in result.messages if m.status == "failed"]
-            summary = f"{len(result.messages) - len(failed)} message(s) sent"
+            summary = f"{count_of(len(result.messages) - len(failed), 'message')} sent"
             if failed:
                 st.error(f"{summary}, {len(failed)} failed: see the log.")
             else:
@@ -168,7 +169,7 @@ with log_tab:
              "attempts": m.attempts, "error": m.error or ""}
             for m in log
         ])
-        st.dataframe(frame, hide_index=True, key="notify_log_table")
+        _ui.show_table(frame, hide_index=True, key="notify_log_table")
         _ui.download_csv(frame, "notifications-log.csv", key="notify_log_download")
     else:
         _ui.empty_state("No messages yet. Send now, or schedule `notify run`.")

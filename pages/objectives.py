@@ -20,16 +20,6 @@ me = _ui.require(Action.VIEW_DASHBOARDS)
 quarter = _ui.selected_quarter()
 st.title(f"Objectives — {quarter.label}")
 
-# Objective status → the colour family of the KPI statuses (always shown with the word).
-STATUS_FAMILY = {
-    "achieved": "green",
-    "on_track": "green",
-    "at_risk": "amber",
-    "off_track": "red",
-    "missed": "red",
-    "no_data": "no_data",
-}
-
 progress = _ui.query(objectives.objective_progress, quarter)
 definitions = {d.name: d for d in _ui.query(current_definitions)}
 
@@ -44,17 +34,10 @@ else:
     for item in progress:
         objective = item.objective
         unit = definitions[objective.metric].unit.value if objective.metric in definitions else ""
-        family = STATUS_FAMILY.get(item.status.value, "no_data")
         with st.container(border=True, key=f"objective_{objective.objective_id}"):
             title, status = st.columns([4, 1])
             title.markdown(f"**{_ui.plain(objective.title)}**")
-            word = item.status.value.replace("_", " ")
-            status.markdown(
-                f'<span class="aims-status" style="background:{_ui.STATUS_COLOURS[family]};'
-                f'color:{"#000" if family == "amber" else "#fff"}">'
-                f"{_ui.STATUS_SYMBOLS[family]} {word}</span>",
-                unsafe_allow_html=True,
-            )
+            status.markdown(_ui.status_badge(item.status), unsafe_allow_html=True)
             st.caption(
                 f"{_ui.plain(objective.metric)}: now {_ui.format_value(item.value, unit)}, target "
                 f"{_ui.format_value(objective.target, unit)} by {objective.deadline:%d %b %Y}"

@@ -7,6 +7,7 @@ import streamlit as st
 
 from aims_metrics.auth import Action
 from aims_metrics.metrics import compiler, completeness, evaluate, status
+from aims_metrics.metrics.formatting import readable_description
 from aims_metrics.performance import aging, objectives
 from pages import _ui
 
@@ -17,7 +18,8 @@ quarters = _ui.trend_quarters(8)
 st.title(f"Overview — {quarter.label}")
 st.caption(
     f"{_ui.plain(_ui.setting('organisation_name'))} · figures as of {quarter.end:%d %B %Y} · "
-    "status: ● Green on target, ▲ Amber watch, ■ Red act now, ○ No data"
+    f"status: {_ui.status_word('green')} on target, {_ui.status_word('amber')} watch, "
+    f"{_ui.status_word('red')} act now, {_ui.status_word('no_data')}"
 )
 
 series: dict[str, list[status.KpiResult]] = _ui.query(evaluate.catalog_series, quarters)
@@ -66,7 +68,7 @@ for start in range(0, len(current), COLUMNS):
                 ),
                 delta_arrow="off" if kpi.previous_value == kpi.value else "auto",
                 chart_data=history if len(history) > 1 else None,
-                help=_ui.plain(kpi.description),
+                help=_ui.plain(readable_description(kpi.description)),
             )
             target = _ui.format_value(kpi.target, kpi.unit) if kpi.target is not None else "none"
             st.markdown(
@@ -94,7 +96,7 @@ with objectives_column:
     if not progress:
         _ui.empty_state("No objectives yet. A governance lead can add them on Objectives.")
     else:
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {
@@ -157,7 +159,7 @@ with attention_column:
     if not items:
         st.success("Nothing needs attention: no red KPIs and nothing overdue.")
     else:
-        st.dataframe(pd.DataFrame(items), hide_index=True, key="overview_attention")
+        _ui.show_table(pd.DataFrame(items), hide_index=True, key="overview_attention")
 
 st.divider()
 st.subheader("Records behind a KPI")
@@ -178,7 +180,7 @@ if chosen:
             _ui.empty_state(f"No records behind {labels[chosen]} in {quarter.label}.")
         else:
             st.caption(f"{len(records)} records behind {labels[chosen]} in {quarter.label}")
-            st.dataframe(_ui.with_dates(records), hide_index=True, key="overview_drilldown_table")
+            _ui.show_table(_ui.with_dates(records), hide_index=True, key="overview_drilldown_table")
             _ui.download_csv(
                 records, f"{chosen}-{quarter.label}.csv", key="overview_drilldown_download"
             )

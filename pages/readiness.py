@@ -12,49 +12,36 @@ import streamlit as st
 from aims_metrics.audits import gaps, readiness, report_pdf, soa
 from aims_metrics.auth import Action
 from aims_metrics.tables.ingest import ImportRejected
+from aims_metrics.vocabulary.findings import finding_count
+from aims_metrics.vocabulary.status import IMPLEMENTATION_STATUSES, REQUIREMENT_STATUSES
+from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)
 
 st.title("Certification readiness")
 
-FAMILY = {
-    "met": "green", "implemented": "green", "partial": "amber", "gap": "red",
-    "not_started": "red", "excluded": "no_data",
-    readiness.READY: "green", readiness.READY_WITH_CORRECTIONS: "amber", readiness.NOT_READY: "red",
-}
-WORDS = {"met": "Met", "partial": "Partial", "gap": "Gap", "implemented": "Implemented",
-         "not_started": "Not started", "excluded": "Excluded"}
+# The statuses this page shows; their words, symbols and colours are the vocabulary's.
+SHOWN_STATUSES = [*REQUIREMENT_STATUSES, *IMPLEMENTATION_STATUSES]
 IMPLEMENTATION = ["not_started", "partial", "implemented"]
 # Fixed pixel widths keep the SoA editor's columns where a keyboard or a pointer expects them.
 SOA_COLUMNS = {
-    "control_id": st.column_config.TextColumn("control", width=80),
+    "control_id": st.column_config.TextColumn("Control", width=80),
     "title": st.column_config.TextColumn(width=230),
     "applicable": st.column_config.CheckboxColumn(width=90),
     "justification": st.column_config.TextColumn(width=230),
-    "implementation_status": st.column_config.SelectboxColumn("status", options=IMPLEMENTATION, width=120),
+    "implementation_status": st.column_config.SelectboxColumn("Status", options=IMPLEMENTATION, width=120),
     "owner": st.column_config.TextColumn(width=140),
     "evidence": st.column_config.TextColumn(width=140),
 }
 
 
 def word(status: str) -> str:
-    return f"{_ui.STATUS_SYMBOLS[FAMILY[status]]} {WORDS.get(status, status)}"
-
-
-def badge(status: str, text: str) -> str:
-    """A coloured status label; `text` is ours, never user text."""
-    family = FAMILY[status]
-    return (f'<span class="aims-status" style="background:{_ui.STATUS_COLOURS[family]};'
-            f'color:{"#000" if family == "amber" else "#fff"};font-size:1.5rem">'
-            f"{_ui.STATUS_SYMBOLS[family]} {text}</span>")
+    return _ui.status_word(status)
 
 
 def colour_cells(value: str) -> str:
-    family = next((FAMILY[k] for k, w in WORDS.items() if value == word(k)), None)
-    if family is None:
-        return ""
-    return f"background-color: {_ui.STATUS_COLOURS[family]}; color: {'#000' if family == 'amber' else '#fff'}"
+    return _ui.status_cell_style(value, SHOWN_STATUSES)
 
 
 as_of = st.columns([1, 3])[0].date_input("As of", value=date.today(), key="readiness_as_of")
@@ -68,16 +55,16 @@ majors = [b for b in result.blockers if b.kind == "finding"]
 
 # --- the ten-second answer ---------------------------------------------------------------------
 
-st.html(badge(result.verdict, result.verdict_words))
+st.html(_ui.status_badge(result.verdict, font_size="1.5rem"))
 reasons = []
 if majors:
-    reasons.append(f"{len(majors)} major nonconformit{'y is' if len(majors) == 1 else 'ies are'} open")
+    reasons.append(f"{finding_count(len(majors), 'major_nc')} open")
 if counts["gap"]:
-    reasons.append(f"{counts['gap']} requirement(s) not met")
+    reasons.append(f"{count_of(counts['gap'], 'requirement')} not met")
 if counts["partial"]:
     reasons.append(f"{counts['partial']} only partly met")
 if result.open_minor and not majors:
-    reasons.append(f"{len(result.open_minor)} minor nonconformity(ies) open")
+    reasons.append(f"{finding_count(len(result.open_minor), 'minor_nc')} open")
 st.markdown(
     f"**{counts['met']} of {len(result.requirements)}** clause requirements are met"
     + (f"; {', '.join(reasons)}." if reasons else " and nothing blocks certification.")
@@ -104,7 +91,7 @@ if result.blockers:
 st.subheader("Clause requirements 4.1–10.2")
 clauses = pd.DataFrame([{"clause": r.ref, "requirement": r.title, "status": word(r.status),
                          "judged by": r.source, "evidence": r.evidence} for r in result.requirements])
-st.dataframe(clauses.style.map(colour_cells, subset=["status"]), hide_index=True,
+_ui.show_table(clauses.style.map(colour_cells, subset=["status"]), hide_index=True,
              key="readiness_clauses", width="stretch",
              column_config={"clause": st.column_config.TextColumn(width=60),
                             "status": st.column_config.TextColumn(width=95)})
@@ -151,7 +138,8 @@ if _ui.allowed(Action.EDIT_SOA):
         st.session_state["soa_editor_filter"] = signature
     edited = st.data_editor(
         view[["control_id", "title", *editable]], hide_index=True, num_rows="fixed", key="soa_editor",
-        disabled=["control_id", "title"], width="stretch", column_config=SOA_COLUMNS,
+        disabled=["control_id", "title"], width="stretch",
+        column_config=_ui.table_columns(view.columns, SOA_COLUMNS),
     )
     if st.button("Save SoA changes", type="primary", key="soa_save"):
         before = view[["control_id", *editable]].reset_index(drop=True)
@@ -174,7 +162,7 @@ if _ui.allowed(Action.EDIT_SOA):
 else:
     shown = view[["control_id", "title", "status", "justification", "owner", "evidence"]].copy()
     shown["status"] = shown["status"].map(word)
-    st.dataframe(shown.style.map(colour_cells, subset=["status"]), hide_index=True,
+    _ui.show_table(shown.style.map(colour_cells, subset=["status"]), hide_index=True,
                  key="soa_table", width="stretch")
 
 # --- gap register ---------------------------------------------------------------------------------
@@ -192,11 +180,11 @@ else:
         edited_gaps = st.data_editor(
             shown, hide_index=True, num_rows="fixed", key="gaps_editor", width="stretch",
             disabled=["ref", "title", "kind", "status", "version"],
-            column_config={
+            column_config=_ui.table_columns(shown.columns, {
                 "priority": st.column_config.SelectboxColumn(options=[p.value for p in gaps.GapPriority]),
-                "effort_days": st.column_config.NumberColumn("effort (days)", min_value=0),
-                "target_date": st.column_config.DateColumn("target date"),
-            },
+                "effort_days": st.column_config.NumberColumn(min_value=0),
+                "target_date": st.column_config.DateColumn(),
+            }),
         )
         reason = st.text_input("Reason for the change (kept in the history)", key="gaps_reason")
         if st.button("Save gap plans", type="primary", key="gaps_save"):
@@ -213,15 +201,15 @@ else:
                     for p in rejected.problems))
             else:
                 st.session_state.pop("gaps_editor", None)
-                st.success(f"Saved {len(saved)} plan(s)." if saved else "Nothing changed.")
+                st.success(f"Saved {count_of(len(saved), 'plan')}." if saved else "Nothing changed.")
                 if saved:
                     st.rerun()
     else:
-        st.dataframe(shown, hide_index=True, key="gaps_table", width="stretch")
+        _ui.show_table(shown, hide_index=True, key="gaps_table", width="stretch")
     _ui.download_csv(register, f"gap-register-{as_of}.csv", key="gaps_csv", label="Gap register (CSV)")
     with st.expander("History of the plans"):
         history = _ui.query(gaps.gap_history)
         if history.empty:
             st.caption("No plan saved yet.")
         else:
-            st.dataframe(_ui.with_dates(history), hide_index=True, key="gaps_history")
+            _ui.show_table(_ui.with_dates(history), hide_index=True, key="gaps_history")

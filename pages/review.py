@@ -17,6 +17,7 @@ from aims_metrics.metrics import completeness
 from aims_metrics.metrics.formatting import format_change
 from aims_metrics.notify import reminders
 from aims_metrics.review import actions, assembly, finalise, minutes, models, records
+from aims_metrics.vocabulary.wording import count_of, verb_for
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)
@@ -118,7 +119,7 @@ with tabs[0]:
         _ui.empty_state("No actions from earlier reviews are open or were closed in this quarter.")
     else:
         reminded = _ui.query(reminders.review_action_reminders)  # issue 23: reminders sent
-        st.dataframe(
+        _ui.show_table(
             _ui.records_frame(
                 [
                     {
@@ -185,7 +186,7 @@ with tabs[0]:
 
     st.subheader("d) Information on AIMS performance")
     st.markdown("**1. Nonconformities and corrective actions**")
-    st.dataframe(
+    _ui.show_table(
         pd.DataFrame(
             [
                 {
@@ -207,13 +208,13 @@ with tabs[0]:
         f"Aging of open findings at {inputs.aging.as_of:%Y-%m-%d}: {inputs.aging.open_total} open, "
         f"{inputs.aging.overdue} overdue."
     )
-    st.dataframe(
+    _ui.show_table(
         pd.DataFrame([b.model_dump() for b in inputs.aging.buckets]),
         hide_index=True,
         key="review_aging",
     )
     st.markdown("**2. Monitoring and measurement results**")
-    st.dataframe(
+    _ui.show_table(
         pd.DataFrame(
             [
                 {
@@ -235,7 +236,7 @@ with tabs[0]:
         key="review_kpis",
     )
     if inputs.objectives:
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {
@@ -255,7 +256,7 @@ with tabs[0]:
     if not inputs.audits:
         _ui.empty_state(f"No audit findings were raised in {label}.")
     else:
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {"audit": a.audit_id, "type": a.audit_type, "findings": a.findings, **a.by_type}
@@ -265,7 +266,7 @@ with tabs[0]:
             hide_index=True,
             key="review_audits",
         )
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame(
                 [
                     {"clause": c.clause_ref, "title": c.title, **c.by_type, "total": c.total}
@@ -287,7 +288,7 @@ with tabs[1]:
         st.markdown(
             f"**Date held:** {shown.held_on or 'not recorded'}  \n**Chair:** {_ui.plain(shown.chair) or 'not recorded'}"
         )
-        st.dataframe(
+        _ui.show_table(
             pd.DataFrame([a.model_dump() for a in shown.attendees], columns=["name", "role"]),
             hide_index=True,
             key="review_attendees_view",
@@ -372,7 +373,7 @@ with tabs[2]:
         if decisions_frame.empty:
             _ui.empty_state("No decisions recorded yet.")
         else:
-            st.dataframe(decisions_frame, hide_index=True, key="review_decisions_view")
+            _ui.show_table(decisions_frame, hide_index=True, key="review_decisions_view")
     elif record is None:
         _ui.empty_state("Save the meeting data first (Meeting and inputs), then record decisions.")
     else:
@@ -407,7 +408,7 @@ with tabs[2]:
                 except (models.ReviewError, pydantic.ValidationError) as error:
                     st.error(str(error))
                 else:
-                    done(f"{len(decisions)} decision(s) saved.")
+                    done(f"{count_of(len(decisions), 'decision')} saved.")
         with st.form("review_add_decision", clear_on_submit=True):
             left, right = st.columns([1, 3])
             kind = left.selectbox(
@@ -434,7 +435,7 @@ with tabs[2]:
     st.subheader("Actions raised by this review")
     raised = _ui.query(actions.review_actions, label)
     if raised:
-        st.dataframe(
+        _ui.show_table(
             _ui.records_frame(
                 [
                     {
@@ -489,7 +490,7 @@ with tabs[2]:
 with tabs[3]:
     history = _ui.query(records.review_revisions, label)
     if history:
-        st.dataframe(
+        _ui.show_table(
             _ui.records_frame(
                 [
                     {
@@ -521,7 +522,7 @@ with tabs[3]:
         )
         provisional = _ui.query(completeness.provisional_notes, quarter)
         confirmed = provisional and st.checkbox(
-            f"{len(provisional)} KPI(s) are {completeness.PROVISIONAL_MARK} "
+            f"{count_of(len(provisional), 'KPI')} {verb_for(len(provisional), 'is', 'are')} {completeness.PROVISIONAL_MARK} "
             f"({_ui.plain(', '.join(sorted(provisional)))}): finalise with provisional figures",
             key="review_finalise_provisional",
         )

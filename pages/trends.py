@@ -8,6 +8,7 @@ import streamlit as st
 
 from aims_metrics.auth import Action
 from aims_metrics.metrics import compiler, completeness, evaluate, status
+from aims_metrics.metrics.formatting import readable_description
 from aims_metrics.tables import export as exports
 from pages import _ui
 
@@ -31,7 +32,7 @@ scale = 100.0 if latest.unit == "percent" else 1.0
 axis_title = {"percent": "percent", "days": "days", "count": "count"}.get(latest.unit, "")
 
 st.caption(
-    f"{_ui.plain(latest.description)}  \n`{latest.ref}` · clause {_ui.plain(latest.clause)} · "
+    f"{_ui.plain(readable_description(latest.description))}  \n`{latest.ref}` · clause {_ui.plain(latest.clause)} · "
     f"owner {_ui.plain(latest.owner)} · {latest.direction.replace('_', ' ')}"
     + (f" · each figure: {latest.window_note}" if latest.window_note else "")
 )
@@ -87,10 +88,10 @@ else:
                 figure.add_hrect(
                     y0=low,
                     y1=high,
-                    fillcolor=_ui.STATUS_COLOURS[status],
+                    fillcolor=_ui.status_colour(status),
                     opacity=0.12,
                     line_width=0,
-                    annotation_text=_ui.STATUS_WORDS[status],
+                    annotation_text=_ui.status_word(status),
                     annotation_position="top left",
                 )
     figure.add_trace(
@@ -118,7 +119,7 @@ else:
     )
     _ui.chart(figure, key="trends_chart")
     with st.expander("Values"):
-        st.dataframe(frame, hide_index=True, key="trends_values")
+        _ui.show_table(frame, hide_index=True, key="trends_values")
 
 st.subheader(f"Breakdown in {quarter.label}")
 try:

@@ -90,7 +90,7 @@ def test_admin_adds_a_channel_sends_now_and_reads_the_log(notify_db, webhook):  
     assert any("Added chat: slack webhook" in s.value for s in at.success)
     at.button(key="notify_send_now").click().run()
     assert not at.exception, [e.value for e in at.exception]
-    assert any("message(s) sent" in s.value for s in at.success), [e.value for e in at.error]
+    assert any(" sent" in s.value for s in at.success), [e.value for e in at.error]
     assert len(hook.requests) == 1
     body = json.loads(hook.requests[0][1])
     assert "&lt;b&gt;Model cards&lt;/b&gt;" in json.dumps(body)

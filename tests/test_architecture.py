@@ -115,6 +115,68 @@ def test_a_module_imported_by_name_closes_a_cycle_too(tmp_path):
     assert cycles(import_graph(root)) == [["pkg.schema", "pkg.store"]]
 
 
+def package_of(module: str) -> str:
+    """The package a module belongs to: its first level below the root (`pkg.a.b` → `pkg.a`)."""
+    return ".".join(module.split(".")[:2])
+
+
+# Module-level edges that still tie packages in a loop, each named so the list cannot hide a new
+# one: the store's migration registry names every package's frozen schema module (by name), and
+# the store reads settings and backups through the text and file primitives of `tables`.
+KNOWN_PACKAGE_EDGES = {
+    ("aims_metrics.store.migrations", "aims_metrics.review.schema"),
+    ("aims_metrics.store.migrations", "aims_metrics.auth.schema"),
+    ("aims_metrics.store.migrations", "aims_metrics.performance.fairness_schema"),
+    ("aims_metrics.store.migrations", "aims_metrics.audits.schema"),
+    ("aims_metrics.store.migrations", "aims_metrics.notify.schema"),
+    ("aims_metrics.store.backup", "aims_metrics.tables.files"),
+    ("aims_metrics.store.settings", "aims_metrics.tables.text"),
+}
+
+
+def package_graph(
+    graph: dict[str, set[str]], ignored: set[tuple[str, str]] = frozenset()
+) -> dict[str, set[str]]:
+    """The module graph folded onto packages: an edge wherever a module of one imports another's."""
+    folded: dict[str, set[str]] = {}
+    for module, targets in graph.items():
+        source = package_of(module)
+        folded.setdefault(source, set()).update(
+            package_of(t) for t in targets
+            if package_of(t) != source and (module, t) not in ignored
+        )
+    return folded
+
+
+def test_no_package_imports_another_in_a_circle():
+    """Modules may be acyclic while their packages are not (audits → review.pdf_style while review
+    → audits, issue 24): the packages form no cycle either, beyond the named edges."""
+    assert cycles(package_graph(import_graph(PACKAGE), KNOWN_PACKAGE_EDGES)) == []
+
+
+def test_the_named_package_edges_still_exist():
+    """An edge that is gone leaves the list, so the list only ever shrinks."""
+    graph = import_graph(PACKAGE)
+    assert {(m, t) for m, t in KNOWN_PACKAGE_EDGES if t not in graph.get(m, set())} == set()
+
+
+def test_a_package_cycle_without_a_module_cycle_is_found(tmp_path):
+    """The check itself: pkg.a.x → pkg.b.y and pkg.b.z → pkg.a.w is no module cycle but a package
+    cycle, as reports were before issue 24."""
+    root = tmp_path / "pkg"
+    for folder in ("a", "b"):
+        (root / folder).mkdir(parents=True)
+        (root / folder / "__init__.py").write_text("")
+    (root / "__init__.py").write_text("")
+    (root / "a" / "x.py").write_text("from pkg.b import y\n")
+    (root / "a" / "w.py").write_text("STYLE = 1\n")
+    (root / "b" / "y.py").write_text("VALUE = 2\n")
+    (root / "b" / "z.py").write_text("from pkg.a.w import STYLE\n")
+    graph = import_graph(root)
+    assert cycles(graph) == []
+    assert cycles(package_graph(graph)) == [["pkg.a", "pkg.b"]]
+
+
 def _functions(tree: ast.AST):
     for node in ast.walk(tree):
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -178,7 +178,7 @@ def test_programme_json_and_summary(con):
     assert (doc["overdue"], doc["independence_conflicts"]) == (["A2"], ["A2"])
     assert doc["audits"][0]["scope"] == "4" and doc["audits"][0]["actual_end"] == "2025-03-02"
     assert prog.programme_summary(p) == [
-        "Audit programme 2025-01-01 – 2027-12-31: 2 audit(s) in the cycle, 1 completed by 2026-06-30.",
+        "Audit programme 2025-01-01 – 2027-12-31: 2 audits in the cycle, 1 completed by 2026-06-30.",
         "Coverage of the 67 clause requirements and applicable Annex A controls: 4 covered, "
         "3 planned only, 60 not in any audit.",
         "Overdue audits: A2.",

@@ -234,7 +234,7 @@ HOSTILE_BACKUPS = {
     "extra-table": (("CREATE TABLE stash AS SELECT 1 AS x",), "unexpected table main.stash"),
     "unknown-version": (
         ("INSERT INTO schema_version VALUES (2, 'never released', now())",),
-        "records schema version(s) 2 this program never made",
+        "records schema version 2 this program never made",
     ),
 }
 
@@ -400,7 +400,7 @@ def test_backups_during_reads_and_an_import_each_hold_a_whole_state(tmp_path):
 
     assert not errors, errors
     assert importer.returncode == 0, err
-    assert out.strip() == f"{BATCH_ROWS} inserted, 0 updated, 0 unchanged"
+    assert out.strip() == f"{BATCH_ROWS:,} inserted, 0 updated, 0 unchanged"
     assert len(backups) >= 2
     states = {_state(path) for path in backups}
     assert states <= {(0, 0, 0), (BATCH_ROWS, 1, 1)}, states

@@ -202,7 +202,7 @@ ACCEPTED = [
 def test_odd_but_valid_file_imports(db: Path, file: str, table: str, sql: str, expected: list) -> None:
     code, out, err = run_main(db, "import", table, str(BAD_INPUTS / file))
     assert code == 0, err
-    assert out.strip() == f"{len(expected)} inserted, 0 updated, 0 unchanged"
+    assert out.strip() == f"{len(expected):,} inserted, 0 updated, 0 unchanged"
     assert rows(db, sql) == expected
 
 

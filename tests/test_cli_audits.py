@@ -99,7 +99,7 @@ def test_findings_naming_no_audit_are_imported_with_a_warning(db, tmp_path):
     code, out, err = run_main(db, "import", "findings", str(findings))
     assert (code, out) == (0, "3 inserted, 0 updated, 0 unchanged\n")
     assert err == (
-        "warning: audit_id: 2 row(s) name no audit_id of audits (first: 'OLD-1' on row 3); "
+        "warning: audit_id: 2 rows name no audit_id of audits (first: 'OLD-1' on row 3); "
         "they are imported anyway: import audits to link them\n"
     )
 

@@ -113,7 +113,7 @@ def test_table_cells_stay_on_one_line():
 
     table = text_table(["id", "title"], [["I1", "Model drift\nI2  forged row"], ["I3", "Ünïcode \x1b[2J"]])
     assert table.splitlines() == [
-        "id  title",
+        "ID  Title",
         "--  " + "-" * len("Model drift\\nI2  forged row"),
         "I1  Model drift\\nI2  forged row",
         "I3  Ünïcode \\x1b[2J",

@@ -91,7 +91,7 @@ def test_objectives_table_reads_values_in_their_units(db):
     # OBJ-2: high-risk systems bias-tested before deployment, S1 of S1 and S3 = 50 %, target 100 %
     assert "50.0 %" in rows["OBJ-2"] and "100.0 %" in rows["OBJ-2"]
     assert "0.5" not in rows["OBJ-2"].replace("50.0", "")
-    assert "off_track" in rows["OBJ-2"]
+    assert "Off track" in rows["OBJ-2"]
 
 
 def test_metrics_list_and_show(db):

@@ -44,7 +44,7 @@ def test_aiid_incidents_import_and_reimport(data: Path, db: Path) -> None:
     assert len(records) == 1367
     args = ("import", "incidents", str(path), "--map", "date=detected_on", "--set", "severity=medium")
     code, out, err = run_main(db, *args)
-    assert (code, out.strip()) == (0, "1367 inserted, 0 updated, 0 unchanged"), err
+    assert (code, out.strip()) == (0, "1,367 inserted, 0 updated, 0 unchanged"), err
     assert err.splitlines()[0] == (
         "warning: ignored columns not in incidents: _id, reports, Alleged deployer of AI system, "
         "Alleged developer of AI system, Alleged harmed or nearly harmed parties, description")
@@ -54,7 +54,7 @@ def test_aiid_incidents_import_and_reimport(data: Path, db: Path) -> None:
     assert rows(db, "SELECT title, detected_on::VARCHAR FROM incidents WHERE incident_id = ?",
                 [first["incident_id"]]) == [(first["title"].strip(), first["date"])]
     code, out, err = run_main(db, *args)
-    assert (code, out.strip()) == (0, "0 inserted, 0 updated, 1367 unchanged"), err
+    assert (code, out.strip()) == (0, "0 inserted, 0 updated, 1,367 unchanged"), err
 
 
 def test_aiaaic_export_is_rejected_on_row_1(data: Path, db: Path) -> None:
@@ -97,7 +97,7 @@ def test_kev_catalog_flags_exactly_due_before_added(data: Path, db: Path, tmp_pa
             if row_number not in late_rows:
                 writer.writerow(values)
     code, out, err = run_main(db, "import", "findings", str(kept), *KEV_MAPPING)
-    assert (code, out.strip()) == (0, f"{len(records) - 15} inserted, 0 updated, 0 unchanged"), err
+    assert (code, out.strip()) == (0, f"{len(records) - 15:,} inserted, 0 updated, 0 unchanged"), err
 
 
 def test_cset_repeated_headers_cannot_be_mapped(data: Path, db: Path) -> None:

@@ -169,7 +169,7 @@ def test_a_column_missing_from_the_table_is_a_problem(con):
     con.execute("ALTER TABLE incidents DROP COLUMN severity")
     problems = [str(p) for p in validate_metric_file(con, metric_file(BASE))]
     assert problems == [
-        "metrics[0].measure.source: table incidents lacks column(s) severity declared by source 'incidents'"
+        "metrics[0].measure.source: table incidents lacks column severity declared by source 'incidents'"
     ]
 
 

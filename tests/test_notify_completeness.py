@@ -108,7 +108,7 @@ def test_finalising_with_provisional_kpis_needs_and_records_confirmation(con) ->
 
     import_incidents_on(con, datetime(2025, 9, 15, 8))
     records.save_review(con, complete_record(Q3_2025), "gl")
-    with pytest.raises(finalise.ProvisionalFigures, match=r"KPI\(s\) of 2025Q3 are provisional"):
+    with pytest.raises(finalise.ProvisionalFigures, match=r"4 KPIs of 2025Q3 are provisional"):
         finalise.finalise_review(con, Q3_2025, "gl")
     assert records.get_review(con, Q3_2025).status == "draft"
     finalise.finalise_review(con, Q3_2025, "gl", confirm_provisional=True)

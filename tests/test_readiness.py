@@ -45,10 +45,10 @@ def add_objective(con, objective_id: str, owner: str | None) -> None:
 def test_6_2_objectives(con):
     assert judge(con, "6.2")[0] == GAP
     add_objective(con, "OBJ-1", "Ana")
-    assert judge(con, "6.2") == (MET, "1 objective(s) with targets, due dates and owners: OBJ-1.")
+    assert judge(con, "6.2") == (MET, "1 objective with targets, due dates and owners: OBJ-1.")
     add_objective(con, "OBJ-2", None)
     assert judge(con, "6.2") == (
-        PARTIAL, "2 objective(s); without a target, due date or owner: OBJ-2."
+        PARTIAL, "2 objectives; without a target, due date or owner: OBJ-2."
     )
 
 
@@ -103,12 +103,14 @@ def test_9_1_monitoring_names_the_metrics_without_data(demo_db_path):
 
     quarter = last_completed_quarter()
     with open_db(demo_db_path) as con:
-        missing = [r.name for r in kpis_for_quarter(con, quarter) if r.status == "no_data"]
+        missing = [f"{r.label} ({r.ref})" for r in kpis_for_quarter(con, quarter)
+                   if r.status == "no_data"]
         status, evidence = judge(con, "9.1", quarter.end)
     assert 0 < len(missing) < 15  # the demo leaves one metric without data
     assert status == PARTIAL
     assert evidence == (
-        f"{len(missing)} of 15 catalog metrics have no data for {quarter.label}: {', '.join(missing)}."
+        f"{len(missing)} of 15 catalog metrics {'has' if len(missing) == 1 else 'have'} no data "
+        f"for {quarter.label}: {', '.join(missing)}."
     )
 
 
@@ -169,13 +171,13 @@ def test_10_2_nonconformities(con):
     assert judge(con, "10.2") == (MET, "No nonconformity is open on 2026-06-30.")
     load(con, "findings", FINDINGS + "F1,A,9.2,minor_nc,x,2026-05-01,2026-07-31,\n"
          "F9,A,9.2,observation,obs,2026-01-01,2026-02-01,\n")  # observations never count
-    assert judge(con, "10.2") == (MET, "No major nonconformity open; 1 minor one(s) open, none overdue.")
+    assert judge(con, "10.2") == (MET, "No major nonconformity open; 1 minor one open, none overdue.")
     load(con, "findings", FINDINGS + "F2,A,8.4,minor_nc,y,2026-04-01,2026-06-29,\n")
-    assert judge(con, "10.2") == (PARTIAL, "1 minor nonconformity(ies) past their due date: F2.")
+    assert judge(con, "10.2") == (PARTIAL, "1 minor nonconformity past its due date: F2.")
     load(con, "findings", FINDINGS + "F3,A,4.1,major_nc,z,2026-01-01,,2026-06-30\n")  # closed on as-of
     assert judge(con, "10.2")[0] == PARTIAL
     load(con, "findings", FINDINGS + "F4,A,4.1,major_nc,z,2026-01-01,,2026-07-01\n")  # open at as-of
-    assert judge(con, "10.2") == (GAP, "1 major nonconformity(ies) open on 2026-06-30: F4.")
+    assert judge(con, "10.2") == (GAP, "1 major nonconformity open on 2026-06-30: F4.")
 
 
 # --- attestations, score, verdict, blockers --------------------------------------------------------

@@ -4,22 +4,23 @@ reporting format, as a PDF and as a formula-safe CSV. Deterministic like the min
 from __future__ import annotations
 
 import hashlib
+from collections import Counter
 from datetime import date, datetime
 
 import duckdb
 import pandas as pd
 from reportlab.lib.units import mm
-from reportlab.platypus import Spacer
+from reportlab.platypus import KeepTogether, Spacer
 
 from aims_metrics import store
-from aims_metrics.audits.pdf_layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
 from aims_metrics.audits.programme import Programme, audit_programme, programme_summary
+from aims_metrics.reports.layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
 from aims_metrics.tables.export import safe_csv_bytes
 
 TITLE = "Audit plan"
 REPORTING_FORMAT = (
     "Each audit ends with a closing meeting and a written report to the auditee's management and "
-    "the AIMS governance lead within 10 working days (report_on). Findings are graded major "
+    "the AIMS governance lead within 10 working days. Findings are graded major "
     "nonconformity, minor nonconformity, observation or opportunity for improvement, each against "
     "a clause or Annex A control, with evidence; nonconformities get an owner and a due date "
     "(10.2). Audit results are an input to the next management review (9.3.2 d) 3)."
@@ -49,8 +50,18 @@ def plan_csv(programme: Programme) -> bytes:
     return safe_csv_bytes(frame)
 
 
+def common_criteria(programme: Programme) -> str | None:
+    """The criteria most audits share (stated once above the schedule), or None."""
+    found = Counter(a.criteria for a in programme.audits if a.criteria)
+    return found.most_common(1)[0][0] if found else None
+
+
 def _schedule(programme: Programme) -> list:
-    rows = [["Audit and criteria", "Type", "When", "Status", "Auditors and auditee", "Scope"]]
+    shared = common_criteria(programme)
+    flow = [para("Schedule", "h1")]
+    if shared:
+        flow.append(para(f"Audit criteria of every audit unless its row names others: {shared}."))
+    rows = [["Audit", "Type", "When", "Status", "Auditors and auditee", "Scope"]]
     for a in programme.audits:
         when = f"{a.planned_start} – {a.planned_end or a.planned_start}"
         if a.actual_end:
@@ -60,12 +71,24 @@ def _schedule(programme: Programme) -> list:
         if a.audit_id in programme.independence_conflicts:
             lead += ", the audited unit itself (9.2.2 objectivity)"
         rows.append([
-            f"{a.audit_id}: {a.title}. Criteria: {a.criteria or '—'}", a.audit_type, when,
+            f"{a.audit_id}: {a.title}" + (f". Criteria: {a.criteria}" if a.criteria != shared else ""),
+            a.audit_type.capitalize(), when,
             status_cell(status), f"{lead}. Team: {a.team or '—'}. Auditee: {a.auditee_unit or '—'}",
             "; ".join(a.scope),
         ])
     widths = [47 * mm, 21 * mm, 24 * mm, 20 * mm, 40 * mm, CONTENT_WIDTH - 152 * mm]
-    return [para("Schedule", "h1"), table(rows, widths)]
+    return [*flow, table(rows, widths)]
+
+
+APPROVERS = ("Prepared by (audit programme manager)", "Approved by (top management or the AIMS "
+             "governance lead)")
+
+
+def _approval() -> list:
+    """Who prepared and who approved the plan (9.2.2: the programme is established and kept)."""
+    rows = [["Role", "Name", "Date", "Signature"], *[[role, "", "", ""] for role in APPROVERS]]
+    widths = [62 * mm, 45 * mm, 25 * mm, CONTENT_WIDTH - 132 * mm]
+    return [KeepTogether([para("Approval", "h1"), table(rows, widths, min_row_height=9 * mm)])]
 
 
 def build_plan_pdf(programme: Programme, organisation: str) -> bytes:
@@ -73,15 +96,16 @@ def build_plan_pdf(programme: Programme, organisation: str) -> bytes:
     doc_id = f"AUDIT-PLAN-{programme.cycle.start}-{programme.as_of}"
 
     def story() -> list:
-        flow = [para(TITLE, "title"), para(organisation), Spacer(1, 6)]
+        flow = [para(TITLE, "title"), para(organisation),
+                para(f"Document {doc_id}; data fingerprint sha256 {csv_digest}.", "muted"),
+                Spacer(1, 6)]
         flow += [para(line) for line in programme_summary(programme)]
         if not programme.audits:
             flow.append(para("No audits in this cycle yet — import audits.csv.", "muted"))
         else:
             flow += _schedule(programme)
         flow += [para("Reporting format", "h1"), para(REPORTING_FORMAT)]
-        flow.append(para(f"Document {doc_id}; data fingerprint sha256 {csv_digest}.", "muted"))
-        return flow
+        return flow + _approval()
 
     return build_pdf(
         story,

@@ -26,6 +26,7 @@ from aims_metrics.tables.registry import (
     split_refs,
     table_spec,
 )
+from aims_metrics.vocabulary.wording import count_of, verb_for
 
 CYCLE_YEARS = 3
 COVERED, PLANNED, GAP = "covered", "planned", "gap"
@@ -321,8 +322,8 @@ def programme_summary(programme: Programme) -> list[str]:
     counts = programme.counts
     total = sum(counts.values())
     lines = [
-        f"Audit programme {cycle.start.isoformat()} – {cycle.end.isoformat()}: {len(audits)} "
-        f"audit(s) in the cycle, {len(done)} completed by {as_of.isoformat()}.",
+        f"Audit programme {cycle.start.isoformat()} – {cycle.end.isoformat()}: "
+        f"{count_of(len(audits), 'audit')} in the cycle, {len(done):,} completed by {as_of.isoformat()}.",
         f"Coverage of the {total} clause requirements and applicable Annex A controls: "
         f"{counts.get(COVERED, 0)} covered, {counts.get(PLANNED, 0)} planned only, "
         f"{counts.get(GAP, 0)} not in any audit.",
@@ -336,7 +337,8 @@ def programme_summary(programme: Programme) -> list[str]:
         )
     if programme.findings_without_audit:
         lines.append(
-            f"{len(programme.findings_without_audit)} finding(s) name an audit that is not in "
+            f"{count_of(len(programme.findings_without_audit), 'finding')} "
+            f"{verb_for(len(programme.findings_without_audit), 'names', 'name')} an audit that is not in "
             "the programme."
         )
     return lines

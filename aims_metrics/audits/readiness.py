@@ -27,14 +27,12 @@ from aims_metrics.tables.registry import (
     clause_refs,
     requirement_refs,
 )
+from aims_metrics.vocabulary.findings import finding_count
+from aims_metrics.vocabulary.status import status_word
+from aims_metrics.vocabulary.wording import count_of, verb_for
 
 MET, PARTIAL, GAP = "met", "partial", "gap"
 READY, READY_WITH_CORRECTIONS, NOT_READY = "ready", "ready_with_corrections", "not_ready"
-VERDICT_WORDS = {
-    READY: "Ready for certification",
-    READY_WITH_CORRECTIONS: "Ready once corrections are made",
-    NOT_READY: "Not ready for certification",
-}
 MAX_NAMED = 8  # records named in one evidence sentence; the rest counted
 
 
@@ -100,8 +98,8 @@ def judge_objectives(ctx: Context) -> Judgement:
     incomplete = [r[0] for r in rows if not (r[1] and r[2])]
     ids = [r[0] for r in rows]
     if incomplete:
-        return PARTIAL, f"{len(rows)} objective(s); without a target, due date or owner: {_names(incomplete)}."
-    return MET, f"{len(rows)} objective(s) with targets, due dates and owners: {_names(ids)}."
+        return PARTIAL, f"{count_of(len(rows), 'objective')}; without a target, due date or owner: {_names(incomplete)}."
+    return MET, f"{count_of(len(rows), 'objective')} with targets, due dates and owners: {_names(ids)}."
 
 
 def judge_impact_assessments(ctx: Context) -> Judgement:
@@ -130,11 +128,13 @@ def judge_monitoring(ctx: Context) -> Judgement:
     results = kpis_for_quarter(ctx.con, quarter)
     if not results:
         return GAP, "The metric catalog is empty: nothing is monitored or measured."
-    missing = [r.name for r in results if r.status == "no_data"]
+    missing = [f"{r.label} ({r.ref})" for r in results if r.status == "no_data"]
     if not missing:
         return MET, f"All {len(results)} catalog metrics have a value for {quarter.label}."
     status = GAP if len(missing) == len(results) else PARTIAL
-    return status, f"{len(missing)} of {len(results)} catalog metrics have no data for {quarter.label}: {_names(missing)}."
+    return status, (f"{len(missing)} of {count_of(len(results), 'catalog metric')} "
+                    f"{verb_for(len(missing), 'has', 'have')} no data for {quarter.label}: "
+                    f"{_names(missing)}.")
 
 
 def judge_internal_audits(ctx: Context) -> Judgement:
@@ -179,12 +179,12 @@ def judge_nonconformities(ctx: Context) -> Judgement:
     open_nc = ctx.open_nonconformities()
     majors = [r[0] for r in open_nc if r[1] == "major_nc"]
     if majors:
-        return GAP, f"{len(majors)} major nonconformity(ies) open on {ctx.as_of}: {_names(majors)}."
+        return GAP, f"{finding_count(len(majors), 'major_nc')} open on {ctx.as_of}: {_names(majors)}."
     overdue = [r[0] for r in open_nc if r[1] == "minor_nc" and r[2] is not None and r[2] < ctx.as_of]
     if overdue:
-        return PARTIAL, f"{len(overdue)} minor nonconformity(ies) past their due date: {_names(overdue)}."
+        return PARTIAL, f"{finding_count(len(overdue), 'minor_nc')} past {verb_for(len(overdue), 'its', 'their')} due date: {_names(overdue)}."
     if open_nc:
-        return MET, f"No major nonconformity open; {len(open_nc)} minor one(s) open, none overdue."
+        return MET, f"No major nonconformity open; {count_of(len(open_nc), 'minor one')} open, none overdue."
     return MET, f"No nonconformity is open on {ctx.as_of}."
 
 
@@ -249,7 +249,7 @@ class Readiness:
 
     @property
     def verdict_words(self) -> str:
-        return VERDICT_WORDS[self.verdict]
+        return status_word(self.verdict)
 
     def counts(self) -> dict[str, int]:
         return {s: sum(1 for r in self.requirements if r.status == s) for s in (MET, PARTIAL, GAP)}

@@ -18,8 +18,11 @@ from reportlab.platypus import Spacer
 
 from aims_metrics import store
 from aims_metrics.audits import soa as soa_module
-from aims_metrics.audits.pdf_layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
+from aims_metrics.audits.gaps import GapPriority
 from aims_metrics.audits.readiness import Readiness, readiness
+from aims_metrics.reports.layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
+from aims_metrics.vocabulary.status import status_word
+from aims_metrics.vocabulary.wording import count_of
 
 TITLE = "Certification readiness report"
 
@@ -58,13 +61,14 @@ def _blockers(result: Readiness) -> list:
     if not result.blockers:
         return [*flow, para("Nothing blocks certification.")]
     rows = [["Kind", "Id", "What blocks certification"]]
-    rows += [[b.kind, b.id, b.text] for b in result.blockers]
+    rows += [[b.kind.capitalize(), b.id, b.text] for b in result.blockers]
     return [*flow, table(rows, [22 * mm, 18 * mm, CONTENT_WIDTH - 40 * mm])]
 
 
 def _requirements(result: Readiness) -> list:
     rows = [["Clause", "Requirement", "Status", "Source", "Evidence"]]
-    rows += [[r.ref, r.title, status_cell(r.status), r.source, r.evidence] for r in result.requirements]
+    rows += [[r.ref, r.title, status_cell(r.status), r.source.capitalize(), r.evidence]
+             for r in result.requirements]
     widths = [13 * mm, 42 * mm, 20 * mm, 18 * mm, CONTENT_WIDTH - 93 * mm]
     return [para("Clause requirements 4.1–10.2", "h1"), table(rows, widths)]
 
@@ -80,17 +84,36 @@ def _soa(soa: pd.DataFrame) -> list:
 
 
 def _gaps(result: Readiness) -> list:
+    """The plans in a table; the gaps without a plan yet in one sentence by priority (a row of
+    dashes each told the reader nothing and pushed the report onto another page)."""
     flow = [para("Gap register", "h1")]
     if not result.gaps:
         return [*flow, para("No gaps.")]
-    rows = [["Ref", "Status", "Priority", "Owner", "Remediation", "Days", "Target", "v"]]
-    for g in result.gaps:
-        days = "—" if g.effort_days is None else f"{g.effort_days:g}"
-        rows.append([g.ref, status_cell(g.status), g.priority, g.owner, g.remediation, days,
-                     g.target_date.isoformat() if g.target_date else "—", str(g.version)])
-    widths = [14 * mm, 22 * mm, 15 * mm, 26 * mm, CONTENT_WIDTH - 122 * mm, 10 * mm, 18 * mm, 7 * mm]
-    flow.append(table(rows, widths))
-    flow.append(para("v: version of the saved plan (0: no plan saved yet).", "muted"))
+    planned = [g for g in result.gaps if g.version]
+    if planned:
+        rows = [["Ref", "Status", "Priority", "Owner", "Remediation", "Effort (days)",
+                 "Target date", "Version"]]
+        for g in planned:
+            days = "—" if g.effort_days is None else f"{g.effort_days:g}"
+            rows.append([g.ref, status_cell(g.status), g.priority.capitalize(), g.owner,
+                         g.remediation, days, g.target_date.isoformat() if g.target_date else "—",
+                         str(g.version)])
+        widths = [14 * mm, 22 * mm, 15 * mm, 24 * mm, CONTENT_WIDTH - 136 * mm, 14 * mm, 18 * mm,
+                  15 * mm]
+        flow.append(table(rows, widths))
+        flow.append(para("Version: of the remediation plan; every saved change is kept as a new "
+                         "version.", "muted"))
+    unplanned = [g for g in result.gaps if not g.version]
+    if unplanned:
+        groups = [
+            f"{priority.value.capitalize()}: "
+            + ", ".join(f"{g.ref} ({status_word(g.status).lower()})" for g in unplanned
+                        if g.priority == priority.value)
+            for priority in GapPriority if any(g.priority == priority.value for g in unplanned)
+        ]
+        flow.append(Spacer(1, 4))
+        flow.append(para(f"{count_of(len(unplanned), 'gap')} without a remediation plan yet, by "
+                         f"priority. {'; '.join(groups)}."))
     return flow
 
 
@@ -100,11 +123,11 @@ def build_readiness_pdf(result: Readiness, soa: pd.DataFrame, organisation: str)
     doc_id = document_id(result)
 
     def story() -> list:
-        flow = [para(TITLE, "title"), para(organisation), Spacer(1, 6), *_summary(result)]
-        flow += _blockers(result) + _requirements(result) + _soa(soa) + _gaps(result)
-        flow.append(Spacer(1, 6))
-        flow.append(para(f"Document {doc_id}; data fingerprint sha256 {digest}.", "muted"))
-        return flow
+        # The document line sits under the title (never alone on a last page).
+        flow = [para(TITLE, "title"), para(organisation),
+                para(f"Document {doc_id}; data fingerprint sha256 {digest}.", "muted"),
+                Spacer(1, 6), *_summary(result)]
+        return flow + _blockers(result) + _requirements(result) + _soa(soa) + _gaps(result)
 
     return build_pdf(
         story,

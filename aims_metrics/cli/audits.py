@@ -13,6 +13,7 @@ from aims_metrics.cli.common import (
     text_table,
 )
 from aims_metrics.tables.registry import AuditType
+from aims_metrics.vocabulary.status import status_word
 
 FORMATS = ("table", "json")
 
@@ -57,7 +58,7 @@ def run_programme(args: argparse.Namespace) -> int:
     cycle = programme.cycle
     kind = f" ({programme.audit_type} audits)" if programme.audit_type else ""
     print(f"Audit programme {cycle.start} – {cycle.end}{kind}, as of {programme.as_of}")
-    rows = [[e.ref, e.title[:48], e.status, ", ".join(e.audits)] for e in programme.coverage]
+    rows = [[e.ref, e.title[:48], status_word(e.status), ", ".join(e.audits)] for e in programme.coverage]
     print(text_table(["ref", "title", "status", "audits"], rows))
     counts = programme.counts
     print(f"\n{counts['covered']} covered, {counts['planned']} planned, {counts['gap']} gap")
@@ -82,7 +83,7 @@ def run_readiness(args: argparse.Namespace) -> int:
         print_json(result.to_json())
         return EXIT_OK
     print(f"{result.verdict_words} (score {result.score:.0%}) as of {result.as_of}")
-    rows = [[r.ref, r.title[:48], r.status, r.source] for r in result.requirements]
+    rows = [[r.ref, r.title[:48], status_word(r.status), r.source] for r in result.requirements]
     print(text_table(["ref", "title", "status", "source"], rows))
     soa = result.soa
     print(

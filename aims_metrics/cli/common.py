@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 
 from aims_metrics.tables.text import control_character
+from aims_metrics.vocabulary.labels import column_label
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
 
@@ -34,7 +35,9 @@ def one_line(text: str) -> str:
 
 def text_table(headers: list[str], rows: list[list[str]], right: set[int] = frozenset()) -> str:
     """Rows as aligned text columns under a header and a rule (`right`: right-aligned columns);
-    every cell on one line (one_line)."""
+    every cell on one line (one_line); headers are column labels (vocabulary.labels), as the app
+    heads the same columns."""
+    headers = [column_label(h) for h in headers]
     rows = [[one_line(str(cell)) for cell in row] for row in rows]
     widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
 

@@ -20,6 +20,7 @@ from aims_metrics.cli.common import (
 )
 from aims_metrics.metrics.formatting import format_value
 from aims_metrics.tables.text import normalise_text
+from aims_metrics.vocabulary.status import status_word
 
 FORMATS = ("table", "json")
 
@@ -92,7 +93,7 @@ def run_kpis(args: argparse.Namespace) -> int:
             r.label,
             format_value(r.value, r.unit),
             format_value(r.target, r.unit),
-            r.status.value,
+            status_word(r.status),
             format_value(r.previous_value, r.unit),
         ]
         for r in results
@@ -129,10 +130,15 @@ def run_aging(args: argparse.Namespace) -> int:
     if args.format == "json":
         print_json(report.to_json())
         return EXIT_OK
-    kinds = ["major_nc", "minor_nc", "observation", "ofi", "total"]
-    rows = [[b.bucket, *(str(getattr(b, k)) for k in kinds)] for b in report.buckets]
-    print(f"Open findings as of {as_of.isoformat()}: {report.open_total} open, {report.overdue} overdue")
-    print(text_table(["age (days)", *kinds], rows, {1, 2, 3, 4, 5}))
+    from aims_metrics.vocabulary.findings import FINDING_TYPES, finding_title
+    from aims_metrics.vocabulary.wording import number
+
+    kinds = [*FINDING_TYPES, "total"]
+    rows = [[b.bucket, *(number(getattr(b, k)) for k in kinds)] for b in report.buckets]
+    print(f"Open findings as of {as_of.isoformat()}: {number(report.open_total)} open, "
+          f"{number(report.overdue)} overdue")
+    headers = ["Age (days)", *(finding_title(k) for k in FINDING_TYPES), "Total"]
+    print(text_table(headers, rows, {1, 2, 3, 4, 5}))
     return EXIT_OK
 
 
@@ -159,7 +165,7 @@ def run_objectives(args: argparse.Namespace) -> int:
             format_value(p.value, units.get(p.objective.metric, "")),
             format_value(p.objective.target, units.get(p.objective.metric, "")),
             p.objective.deadline.isoformat(),
-            p.status.value,
+            status_word(p.status),
         ]
         for p in progress
     ]

@@ -8,6 +8,7 @@ import sys
 from datetime import date
 
 from aims_metrics.cli.common import EXIT_INVALID, EXIT_OK, UsageError, cli_user, text_table
+from aims_metrics.vocabulary.wording import count_of
 
 FORMATS = ("table", "json")
 
@@ -128,7 +129,7 @@ def run_notify(args: argparse.Namespace) -> int:
     else:
         rows = [[m.channel, m.to, m.status, str(len(m.items)), m.error or ""] for m in result.messages]
         print(f"notify run {result.run_id or '(dry run)'} as of {as_of.isoformat()}: "
-              f"{len(result.messages)} message(s)")
+              f"{count_of(len(result.messages), 'message')}")
         if rows:
             print(text_table(["channel", "to", "status", "items", "error"], rows, right={3}))
         if result.unmatched_owners:

@@ -31,6 +31,7 @@ from aims_metrics.demo.vocabulary import (
     RELEASE_VERSIONS,
     VALIDATION,
 )
+from aims_metrics.tables.registry import bias_test_passes, is_ratio_metric
 
 # --- bias tests ---------------------------------------------------------------------------------
 
@@ -134,10 +135,13 @@ def generate_bias_tests(
     sign = np.where(rng.random(n) < 0.8, 1.0, -1.0)
     difference = sign * np.where(good, rng.uniform(0.005, 0.095, n), rng.uniform(0.105, 0.28, n))
     ratio = np.where(good, rng.uniform(0.81, 1.05, n), rng.uniform(0.55, 0.79, n))
-    is_ratio = metric == 2
+    is_ratio = np.array([is_ratio_metric(m) for m in BIAS_METRICS])[metric]
     value = np.round(np.where(is_ratio, ratio, difference), 3)
     threshold = np.asarray(BIAS_THRESHOLDS)[metric]
-    passed = np.where(is_ratio, value >= threshold, np.abs(value) <= threshold)
+    passed = np.array(
+        [bias_test_passes(BIAS_METRICS[m], v, t) for m, v, t in zip(metric, value, threshold, strict=True)],
+        dtype=bool,
+    )
 
     order = np.argsort(executed, kind="stable")
     return table_frame(

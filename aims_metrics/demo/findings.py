@@ -24,9 +24,9 @@ from aims_metrics.demo.vocabulary import (
     CORRECTIVE_ACTIONS,
     FINDING_CLAUSES,
     FINDING_ROOT_CAUSES,
-    FINDING_TYPES,
     OWNERS,
 )
+from aims_metrics.vocabulary.findings import FINDING_TYPES
 
 # --- findings -----------------------------------------------------------------------------------
 

@@ -171,7 +171,6 @@ ASSESSMENT_NOTES = (
 )
 
 AUDIT_TYPES = ("internal", "certification", "surveillance")
-FINDING_TYPES = ("major_nc", "minor_nc", "observation", "ofi")
 # (clause or Annex A control, weight, descriptions)
 FINDING_CLAUSES: tuple[tuple[str, float, tuple[str, ...]], ...] = (
     ("4.3", 0.02, ("AIMS scope does not list AI systems provided by suppliers",)),

@@ -33,6 +33,7 @@ from aims_metrics.metrics.scan import compile_catalog, scannable
 from aims_metrics.metrics.sources import shipped_sources
 from aims_metrics.metrics.status import KpiResult, kpi_result
 from aims_metrics.metrics.validation import definition_problems
+from aims_metrics.vocabulary.wording import noun_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,7 +129,7 @@ def source_availability_problem(source: Source, existing: dict[str, Any]) -> str
         )
     missing = [c.name for c in source.columns if not c.expr and c.name not in existing[source.table]]
     if missing:
-        return f"table {source.table} lacks column(s) {', '.join(missing)} declared by source {source.name!r}"
+        return f"table {source.table} lacks {noun_for(len(missing), 'column')} {', '.join(missing)} declared by source {source.name!r}"
     return None
 
 
@@ -241,7 +242,7 @@ def current(con: duckdb.DuckDBPyConnection, names: list[str] | None = None) -> l
     unknown = [n for n in names if n not in by_name]
     if unknown:
         raise MetricError(
-            f"unknown metric(s) {', '.join(unknown)}: use one of {', '.join(by_name)}"
+            f"unknown {noun_for(len(unknown), 'metric')} {', '.join(unknown)}: use one of {', '.join(by_name)}"
         )
     return [by_name[n] for n in names]
 

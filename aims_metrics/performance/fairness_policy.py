@@ -16,6 +16,7 @@ import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from aims_metrics import store
+from aims_metrics.tables.registry import bias_test_passes, is_ratio_metric
 
 DISPARITY_METRICS: tuple[str, ...] = (
     "demographic_parity_difference",
@@ -30,7 +31,7 @@ DEFAULT_RATIO_THRESHOLD = 0.8  # the four-fifths rule
 
 def is_ratio(metric: str) -> bool:
     """The registry's bias_tests rule: a `*_ratio` metric passes at or above its threshold."""
-    return metric.endswith("_ratio")
+    return is_ratio_metric(metric)
 
 
 def rule_symbol(metric: str) -> str:
@@ -40,7 +41,7 @@ def rule_symbol(metric: str) -> str:
 
 def passes(metric: str, value: float, threshold: float) -> bool:
     """`passed` as bias_tests derives it: ratio ≥ threshold, otherwise abs(value) ≤ threshold."""
-    return value >= threshold if is_ratio(metric) else abs(value) <= threshold
+    return bias_test_passes(metric, value, threshold)
 
 
 def _threshold(default: float, what: str):

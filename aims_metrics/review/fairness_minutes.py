@@ -13,7 +13,9 @@ import duckdb
 
 from aims_metrics.metrics.periods import Quarter
 from aims_metrics.performance.fairness_policy import rule_symbol
-from aims_metrics.review.pdf_style import CONTENT_WIDTH, cell, heading2, table
+from aims_metrics.reports.style import CONTENT_WIDTH, cell, heading2, table
+from aims_metrics.vocabulary.labels import column_label
+from aims_metrics.vocabulary.wording import count_of
 
 # The rate each disparity compares between groups.
 RATE_OF_METRIC = {
@@ -69,7 +71,7 @@ def bias_groups_section(rows: list[dict[str, Any]], width: float = CONTENT_WIDTH
         return []
     flow = [heading2(HEADING)]
     flow.append(cell(
-        f"{len(rows)} computed bias test(s) of the quarter failed. For each, the groups with the "
+        f"{count_of(len(rows), 'computed bias test')} of the quarter failed. For each, the groups with the "
         "lowest and highest rate the test compares (groups too small to count are left out); "
         "the Fairness page has every group with its 95 % interval.",
     ))  # fmt: skip
@@ -79,7 +81,7 @@ def bias_groups_section(rows: list[dict[str, Any]], width: float = CONTENT_WIDTH
         rule = rule_symbol(r["metric"])
         lines.append([
             f"{r['system_id']} {r['model_version']}, {r['executed_on']}",
-            f"{r['attribute']} · {r['metric']}",
+            f"{r['attribute']} · {column_label(r['metric']).lower()}",
             f"{r['value']:.3f} ({rule} {r['threshold']:g})",
             f"{r['lowest'][0]}: {r['lowest'][2]:.3f} (n={r['lowest'][1]:,})",
             f"{r['highest'][0]}: {r['highest'][2]:.3f} (n={r['highest'][1]:,})",

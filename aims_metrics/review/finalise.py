@@ -19,6 +19,7 @@ from aims_metrics.review.models import (
     quarter_label,
 )
 from aims_metrics.review.records import get_review, latest_state, locked_message
+from aims_metrics.vocabulary.wording import count_of, verb_for
 
 
 def finalise_problems(record: ReviewRecord) -> list[str]:
@@ -43,7 +44,7 @@ class ProvisionalFigures(ReviewError):
     def __init__(self, quarter: str, notes: dict[str, list[str]]) -> None:
         self.notes = notes
         super().__init__(
-            f"{len(notes)} KPI(s) of {quarter} are provisional ({', '.join(sorted(notes))}): "
+            f"{count_of(len(notes), 'KPI')} of {quarter} {verb_for(len(notes), 'is', 'are')} provisional ({', '.join(sorted(notes))}): "
             "confirm that the minutes may be finalised with provisional figures"
         )
 

@@ -16,7 +16,6 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import duckdb
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import (
@@ -35,24 +34,11 @@ from reportlab.platypus import (
 from aims_metrics.metrics.completeness import PROVISIONAL_MARK
 from aims_metrics.metrics.formatting import format_change, format_value
 from aims_metrics.metrics.periods import Quarter
-from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs, assemble_inputs
-from aims_metrics.review.fairness_minutes import bias_groups_section
-from aims_metrics.review.minutes_charts import kpi_trend_rows, nonconformity_charts
-from aims_metrics.review.models import (
-    ActionState,
-    CarriedAction,
-    DecisionKind,
-    ReviewRecord,
-    document_id,
-)
-from aims_metrics.review.pdf_style import (
+from aims_metrics.reports.style import (
     CONTENT_WIDTH,
-    FINDING_TYPE_TITLES,
     MARGIN,
     NO_DATA,
-    OKABE_ITO,
     PAGE_HEIGHT,
-    STATUS_STYLE,
     canvas_class,
     cell,
     day_text,
@@ -64,12 +50,24 @@ from aims_metrics.review.pdf_style import (
     para,
     paragraph_styles,
     safe,
-    swatch,
+    status_swatch,
     table,
     watermark,
     when_text,
 )
+from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs, assemble_inputs
+from aims_metrics.review.fairness_minutes import bias_groups_section
+from aims_metrics.review.minutes_charts import kpi_trend_rows, nonconformity_charts
+from aims_metrics.review.models import (
+    ActionState,
+    CarriedAction,
+    ReviewRecord,
+    document_id,
+)
 from aims_metrics.review.records import get_review
+from aims_metrics.vocabulary.findings import finding_count, finding_look, finding_title
+from aims_metrics.vocabulary.status import KPI_STATUSES, status_label
+from aims_metrics.vocabulary.wording import count_of
 
 # --- vocabulary shown in the minutes ---------------------------------------------------------
 
@@ -118,39 +116,6 @@ AGENDA: tuple[str, ...] = (
     "Approval of the minutes",
 )
 
-
-FINDING_TYPE_SHORT = {
-    "major_nc": "Major NC",
-    "minor_nc": "Minor NC",
-    "observation": "Obs.",
-    "ofi": "OFI",
-}
-
-FINDING_TYPE_PHRASES = {
-    "major_nc": "major NC",
-    "minor_nc": "minor NC",
-    "observation": "observation(s)",
-    "ofi": "OFI(s)",
-}
-
-OBJECTIVE_STYLE: dict[str, tuple[str, colors.Color]] = {
-    "achieved": ("Achieved", OKABE_ITO["bluish_green"]),
-    "on_track": ("On track", OKABE_ITO["bluish_green"]),
-    "at_risk": ("At risk", OKABE_ITO["orange"]),
-    "off_track": ("Off track", OKABE_ITO["vermillion"]),
-    "missed": ("Missed", OKABE_ITO["vermillion"]),
-    "no_data": ("No data", OKABE_ITO["grey"]),
-}
-ACTION_STYLE: dict[ActionState, tuple[str, colors.Color]] = {
-    ActionState.DONE: ("Done", OKABE_ITO["bluish_green"]),
-    ActionState.OPEN: ("Open", OKABE_ITO["blue"]),
-    ActionState.OVERDUE: ("Overdue", OKABE_ITO["vermillion"]),
-}
-DECISION_KIND_TITLES = {
-    DecisionKind.IMPROVEMENT: "Improvement",
-    DecisionKind.CHANGE_TO_AIMS: "Change to the AIMS",
-    DecisionKind.RESOURCES: "Resources",
-}
 
 MAX_CLAUSE_ROWS = 15
 MAX_AUDIT_ROWS = 20  # the audits with the most findings; the rest in one line
@@ -210,7 +175,7 @@ def _carried_section(inputs: ReviewInputs) -> list:
     counts = {state: sum(1 for c in carried if c.state is state) for state in ActionState}
     flow.append(
         cell(
-            f"{len(carried)} action(s) from earlier reviews, status as of "
+            f"{count_of(len(carried), 'action')} from earlier reviews, status as of "
             f"{inputs.as_of.isoformat()}: {counts[ActionState.DONE]} done, "
             f"{counts[ActionState.OPEN]} open, {counts[ActionState.OVERDUE]} overdue. Actions stay "
             "listed here until they are closed."
@@ -227,11 +192,11 @@ def _carried_section(inputs: ReviewInputs) -> list:
 
 def _carried_row(item: CarriedAction) -> list[Any]:
     action = item.action
-    word, colour = ACTION_STYLE[item.state]
+    suffix = ""
     if item.state is ActionState.DONE and item.on_time is False:
-        word += " (late)"
+        suffix = " (late)"
     elif item.state is ActionState.OVERDUE:
-        word += f" ({item.days_overdue} d)"
+        suffix = f" ({item.days_overdue} d)"
     description = escape(safe(action.description))
     if action.closing_note:
         description += (
@@ -242,7 +207,7 @@ def _carried_row(item: CarriedAction) -> list[Any]:
         para(description, "cell"),
         cell(action.owner, "cell"),
         day_text(action.due_on),
-        swatch(escape(word), colour),
+        status_swatch(item.state, suffix),
         day_text(action.closed_on if item.state is ActionState.DONE else None),
     ]
 
@@ -280,7 +245,7 @@ def _nonconformity_section(inputs: ReviewInputs) -> list:
     flow.append(nonconformity_charts(inputs))
     flow.append(Spacer(1, 6))
     aging_rows: list[list[Any]] = [
-        ["Age (days)", *[FINDING_TYPE_TITLES[t] for t in FINDING_TYPES], "Total"]
+        ["Age (days)", *[finding_title(t) for t in FINDING_TYPES], "Total"]
     ]
     for bucket in aging.buckets:
         aging_rows.append(
@@ -319,7 +284,7 @@ def _kpi_section(inputs: ReviewInputs) -> list:
     if not inputs.kpis:
         flow.append(cell("No metric definitions are installed: run init.", "empty"))
         return flow
-    counts = {s: sum(1 for k in inputs.kpis if k.status.value == s) for s in STATUS_STYLE}
+    counts = {s: sum(1 for k in inputs.kpis if k.status.value == s) for s in KPI_STATUSES}
     flow.append(
         cell(
             f"{len(inputs.kpis)} KPIs of the metric catalog for {inputs.quarter.label}: "
@@ -334,7 +299,6 @@ def _kpi_section(inputs: ReviewInputs) -> list:
     ]
     notes, provisional = [], []
     for kpi in inputs.kpis:
-        word, colour = STATUS_STYLE.get(kpi.status.value, STATUS_STYLE["no_data"])
         metric = (
             f"{escape(safe(kpi.label))}<br/>"
             f'<font size="6.5" color="#5A5A5A">{escape(kpi.ref)} · clause {escape(kpi.clause)}'
@@ -351,16 +315,13 @@ def _kpi_section(inputs: ReviewInputs) -> list:
                 para(metric, "cell"),
                 format_value(kpi.value, kpi.unit, NO_DATA),
                 format_value(kpi.target, kpi.unit, NO_DATA) if kpi.target is not None else "—",
-                swatch(word, colour),
+                status_swatch(kpi.status),
                 format_change(kpi.value, kpi.previous_value, kpi.unit, kpi.direction),
             ]
         )
     widths = [74 * mm, 20 * mm, 20 * mm, 22 * mm, CONTENT_WIDTH - 136 * mm]
     flow.append(table(rows, widths, (1, 2)))
-    legend = " ".join(
-        f'<font color="{c.hexval().replace("0x", "#")}">{safe("■")}</font> {w}'
-        for w, c in STATUS_STYLE.values()
-    )
+    legend = " ".join(escape(status_label(s)) for s in KPI_STATUSES)
     flow.append(
         para(
             f"Status against the metric's thresholds: {legend}. Change compares with "
@@ -396,7 +357,6 @@ def _objective_section(inputs: ReviewInputs) -> list:
     for progress in inputs.objectives:
         objective = progress.objective
         unit = units.get(objective.metric, "count")
-        word, colour = OBJECTIVE_STYLE.get(progress.status.value, OBJECTIVE_STYLE["no_data"])
         title = (
             f'{escape(safe(objective.title))}<br/><font size="6.5" color="#5A5A5A">'
             f"{escape(objective.objective_id)} · metric {escape(objective.metric)}"
@@ -415,7 +375,7 @@ def _objective_section(inputs: ReviewInputs) -> list:
                 day_text(objective.deadline),
                 format_value(progress.value, unit, NO_DATA),
                 done,
-                swatch(word, colour),
+                status_swatch(progress.status),
             ]
         )
     widths = [70 * mm, 18 * mm, 20 * mm, 18 * mm, 25 * mm, CONTENT_WIDTH - 151 * mm]
@@ -437,16 +397,16 @@ def _audit_section(inputs: ReviewInputs) -> list:
         return flow + _programme_lines(inputs)
     total = sum(inputs.findings_by_type.values())
     parts = ", ".join(
-        f"{inputs.findings_by_type[t]} {FINDING_TYPE_PHRASES[t]}" for t in FINDING_TYPES
+        finding_count(inputs.findings_by_type[t], t) for t in FINDING_TYPES
     )
     flow.append(
         cell(
-            f"{len(inputs.audits)} audit(s) raised {total} finding(s) in {inputs.quarter.label}: "
+            f"{count_of(len(inputs.audits), 'audit')} raised {count_of(total, 'finding')} in {inputs.quarter.label}: "
             f"{parts}."
         )
     )
     flow.append(Spacer(1, 3))
-    short = [FINDING_TYPE_SHORT[t] for t in FINDING_TYPES]
+    short = [finding_look(t).short for t in FINDING_TYPES]
     rows: list[list[Any]] = [["Audit", "Type", "Findings raised", *short, "Total"]]
     # The audits with the most findings (a large organisation holds hundreds a quarter; a row for
     # each made the PDF long and slow), the rest summed below the table.
@@ -459,7 +419,7 @@ def _audit_section(inputs: ReviewInputs) -> list:
         rows.append(
             [
                 audit.audit_id,
-                audit.audit_type,
+                audit.audit_type.capitalize(),
                 dates,
                 *[str(audit.by_type.get(t, 0)) for t in FINDING_TYPES],
                 str(audit.findings),
@@ -476,8 +436,8 @@ def _audit_section(inputs: ReviewInputs) -> list:
     if more_audits:
         flow.append(
             cell(
-                f"… and {len(more_audits)} more audit(s) with "
-                f"{sum(a.findings for a in more_audits)} finding(s).",
+                f"… and {count_of(len(more_audits), 'more audit')} with "
+                f"{count_of(sum(a.findings for a in more_audits), 'finding')}.",
                 "muted",
             )
         )
@@ -506,7 +466,8 @@ def _audit_section(inputs: ReviewInputs) -> list:
     if rest:
         flow.append(
             cell(
-                f"… and {len(rest)} more clause(s) with {sum(c.total for c in rest)} finding(s).",
+                f"… and {count_of(len(rest), 'more clause')} with "
+                f"{count_of(sum(c.total for c in rest), 'finding')}.",
                 "muted",
             )
         )
@@ -532,7 +493,7 @@ def _results_section(inputs: ReviewInputs, record: ReviewRecord | None) -> list:
         rows: list[list[Any]] = [["No.", "Kind", "Decision"]]
         for number, decision in enumerate(decisions, start=1):
             rows.append(
-                [str(number), DECISION_KIND_TITLES[decision.kind], cell(decision.text, "cell")]
+                [str(number), decision.kind.title, cell(decision.text, "cell")]
             )
         flow.append(table(rows, [12 * mm, 34 * mm, CONTENT_WIDTH - 46 * mm]))
     else:

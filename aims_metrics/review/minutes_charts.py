@@ -6,100 +6,26 @@ from __future__ import annotations
 
 from typing import Any
 
-from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, Group, Line, PolyLine, Rect, String
-from reportlab.lib import colors
-from reportlab.pdfbase import pdfmetrics
 
 from aims_metrics.metrics.formatting import format_value
-from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs
-from aims_metrics.review.pdf_style import (
+from aims_metrics.reports.charts import bar_chart, wrap_text
+from aims_metrics.reports.style import (
     CONTENT_WIDTH,
-    FINDING_TYPE_COLOURS,
-    FINDING_TYPE_TITLES,
     HEADING_INK,
     INK,
     MUTED,
     NO_DATA,
     OKABE_ITO,
-    RULE,
-    STATUS_STYLE,
     STRIPE_FILL,
+    finding_colour,
     fonts,
     safe,
+    status_colour,
 )
-
-# --- charts ------------------------------------------------------------------------------------
-
-
-def nice_step(maximum: float) -> float:
-    if maximum <= 0:
-        return 1
-    raw = maximum / 4
-    for step in (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        if step >= raw:
-            return step
-    return raw
-
-
-def bar_chart(
-    title: str,
-    categories: list[str],
-    series: list[tuple[str, list[int], colors.Color]],
-    width: float,
-    height: float,
-    stacked: bool,
-) -> Drawing:
-    """A (stacked) vertical bar chart with a title and a legend below it."""
-    regular, bold, _ = fonts()
-    drawing = Drawing(width, height)
-    drawing.add(
-        String(0, height - 10, safe(title), fontName=bold, fontSize=8, fillColor=HEADING_INK)
-    )
-    chart = VerticalBarChart()
-    chart.x, chart.y = 26, 34
-    chart.width, chart.height = width - 34, height - 54
-    chart.data = [values for _, values, _ in series]
-    totals = (
-        [sum(column) for column in zip(*chart.data, strict=True)]
-        if stacked
-        else [max(column) for column in zip(*chart.data, strict=True)]
-    )
-    top = max(totals) if totals else 0
-    step = nice_step(top)
-    chart.valueAxis.valueMin = 0
-    chart.valueAxis.valueMax = max(step, step * -(-top // step))
-    chart.valueAxis.valueStep = step
-    chart.valueAxis.labelTextFormat = "%d"
-    chart.valueAxis.labels.fontName = regular
-    chart.valueAxis.labels.fontSize = 6.5
-    chart.valueAxis.strokeColor = RULE
-    chart.valueAxis.visibleGrid = True
-    chart.valueAxis.gridStrokeColor = colors.HexColor("#E3E7EB")
-    chart.valueAxis.gridStrokeWidth = 0.4
-    chart.categoryAxis.categoryNames = categories
-    chart.categoryAxis.labels.fontName = regular
-    chart.categoryAxis.labels.fontSize = 6.5
-    chart.categoryAxis.strokeColor = RULE
-    if stacked:
-        chart.categoryAxis.style = "stacked"
-    chart.barSpacing = 0
-    chart.groupSpacing = 6
-    chart.strokeColor = None
-    for index, (_, _, colour) in enumerate(series):
-        chart.bars[index].fillColor = colour
-        chart.bars[index].strokeColor = colors.white
-        chart.bars[index].strokeWidth = 0.3
-    drawing.add(chart)
-    if len(series) > 1:
-        x = 26.0
-        for name, _, colour in series:
-            drawing.add(Rect(x, 6, 7, 7, fillColor=colour, strokeColor=None))
-            drawing.add(
-                String(x + 10, 7, safe(name), fontName=regular, fontSize=6.5, fillColor=INK)
-            )
-            x += 14 + pdfmetrics.stringWidth(safe(name), regular, 6.5) + 8
-    return drawing
+from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs
+from aims_metrics.vocabulary.findings import finding_title
+from aims_metrics.vocabulary.status import look, status_word
 
 
 def nonconformity_charts(inputs: ReviewInputs) -> Drawing:
@@ -126,7 +52,7 @@ def nonconformity_charts(inputs: ReviewInputs) -> Drawing:
         f"Open findings by age at {inputs.quarter.end.isoformat()} (days)",
         [b.bucket for b in buckets],
         [
-            (FINDING_TYPE_TITLES[t], [int(getattr(b, t)) for b in buckets], FINDING_TYPE_COLOURS[t])
+            (finding_title(t), [int(getattr(b, t)) for b in buckets], finding_colour(t))
             for t in FINDING_TYPES
         ],
         half,
@@ -141,24 +67,6 @@ def nonconformity_charts(inputs: ReviewInputs) -> Drawing:
     return combined
 
 
-def wrap_text(text: str, font: str, size: float, width: float, max_lines: int) -> list[str]:
-    """Greedy word wrap; the last allowed line is shortened with an ellipsis if needed."""
-    ellipsis = safe("…")
-    lines: list[str] = []
-    words = text.split()
-    while words and len(lines) < max_lines:
-        line = words.pop(0)
-        while words and pdfmetrics.stringWidth(f"{line} {words[0]}", font, size) <= width:
-            line += f" {words.pop(0)}"
-        lines.append(line)
-    if words:
-        last = f"{lines[-1]} {' '.join(words)}"
-        while pdfmetrics.stringWidth(last + ellipsis, font, size) > width and len(last) > 1:
-            last = last[:-1]
-        lines[-1] = last.rstrip() + ellipsis
-    return lines
-
-
 def _sparkline_header(latest: Any, width: float, height: float) -> tuple[list, float]:
     """Title (up to two lines), latest value with its status, and the target; returns the shapes
     and the baseline of the value line."""
@@ -171,10 +79,13 @@ def _sparkline_header(latest: Any, width: float, height: float) -> tuple[list, f
                 0, height - 8 - 8.5 * index, line, fontName=bold, fontSize=7, fillColor=HEADING_INK
             )
         )
-    status_word, status_colour = STATUS_STYLE.get(latest.status.value, STATUS_STYLE["no_data"])
     line_y = height - 28
-    shapes.append(Rect(0, line_y - 0.5, 5, 5, fillColor=status_colour, strokeColor=None))
-    value_text = safe(f"{format_value(latest.value, unit, NO_DATA)} · {status_word}")
+    shapes.append(String(0, line_y, safe(look(latest.status).symbol), fontName=regular,
+                         fontSize=6.5, fillColor=status_colour(latest.status)))
+    value_text = status_word(latest.status)
+    if latest.value is not None:
+        value_text = f"{format_value(latest.value, unit, NO_DATA)} · {value_text}"
+    value_text = safe(value_text)
     shapes.append(String(8, line_y, value_text, fontName=regular, fontSize=6.5, fillColor=INK))
     if latest.target is not None:
         target_text = safe(f"target {format_value(latest.target, unit, NO_DATA)}")
@@ -199,6 +110,22 @@ def _value_range(values: list[Any], target: Any, unit: str) -> tuple[float, floa
     return bottom, (bottom + 1 if top == bottom else top)
 
 
+SCALE_GUTTER = 24.0  # left of a sparkline: the top and bottom of its scale
+
+
+def _scale_labels(bottom: float, top: float, unit: str, plot_y: float, plot_h: float) -> list:
+    """The sparkline's scale: its top and bottom values in the gutter left of the plot, with a
+    tick at each, so a reader can tell a flat line at 0.97 from one at 97."""
+    regular = fonts()[0]
+    shapes: list = []
+    for value, y in ((top, plot_y + plot_h), (bottom, plot_y)):
+        text = safe(format_value(value, unit, NO_DATA))
+        shapes.append(String(SCALE_GUTTER - 3, y - 1.8, text, fontName=regular, fontSize=5,
+                             fillColor=MUTED, textAnchor="end"))
+        shapes.append(Line(SCALE_GUTTER - 2, y, SCALE_GUTTER, y, strokeColor=MUTED, strokeWidth=0.5))
+    return shapes
+
+
 def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list:
     """Shapes of one small-multiple KPI trend: the header, the value line, the dashed target line,
     and the first and last quarter."""
@@ -212,17 +139,19 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
     plot_h = line_y - 6 - plot_y
 
     def y_of(value: float) -> float:
-        return plot_y + 2 + (value - bottom) / (top - bottom) * (plot_h - 4)
+        return plot_y + (value - bottom) / (top - bottom) * plot_h
 
     def x_of(index: int) -> float:
-        return 4 + (index / max(len(values) - 1, 1)) * (plot_w - 8)
+        return SCALE_GUTTER + 4 + (index / max(len(values) - 1, 1)) * (plot_w - SCALE_GUTTER - 8)
 
-    shapes.append(Rect(0, plot_y, plot_w, plot_h, fillColor=STRIPE_FILL, strokeColor=None))
+    shapes.append(Rect(SCALE_GUTTER, plot_y, plot_w - SCALE_GUTTER, plot_h, fillColor=STRIPE_FILL,
+                       strokeColor=None))
+    shapes += _scale_labels(bottom, top, latest.unit, plot_y, plot_h)
     if target is not None:
         target_y = y_of(float(target))
         shapes.append(
             Line(
-                0, target_y, plot_w, target_y, strokeColor=OKABE_ITO["orange"], strokeWidth=0.8,
+                SCALE_GUTTER, target_y, plot_w, target_y, strokeColor=OKABE_ITO["orange"], strokeWidth=0.8,
                 strokeDashArray=[2, 1.5],
             )
         )
@@ -242,7 +171,7 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
                 Rect(x - 1.3, y - 1.3, 2.6, 2.6, fillColor=OKABE_ITO["blue"], strokeColor=None)
             )
     shapes.append(
-        String(0, 4, kpi_results[0].quarter, fontName=regular, fontSize=5.5, fillColor=MUTED)
+        String(SCALE_GUTTER, 4, kpi_results[0].quarter, fontName=regular, fontSize=5.5, fillColor=MUTED)
     )
     shapes.append(
         String(

@@ -34,6 +34,7 @@ from aims_metrics.store.migrations import (
 )
 from aims_metrics.store.transactions import transaction
 from aims_metrics.tables.files import FileProblem, check_input_file
+from aims_metrics.vocabulary.wording import noun_for
 
 # The largest backup a restore accepts: far above any AIMS Review database (the enterprise bench
 # data set is a few hundred MB), far below a disk filled by copying /dev/zero.
@@ -107,7 +108,7 @@ def _schema_problems(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, li
     unknown = versions - {m.version for m in all_migrations()}
     if unknown:
         listed = ", ".join(map(str, sorted(unknown)))
-        raise RestoreRefused(f"{name} records schema version(s) {listed} this program never made")
+        raise RestoreRefused(f"{name} records schema {noun_for(len(unknown), 'version')} {listed} this program never made")
     return version, schema_differences(reference_snapshot(versions), schema_snapshot(con))
 
 

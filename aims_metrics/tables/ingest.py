@@ -30,6 +30,7 @@ from aims_metrics.tables.readers import (
     sheet_location,
 )
 from aims_metrics.tables.registry import (
+    RATIO_METRIC_SUFFIX,
     ColumnKind,
     RefSet,
     TableSpec,
@@ -44,6 +45,7 @@ from aims_metrics.tables.text import (
     trim_array,
     trim_list_items,
 )
+from aims_metrics.vocabulary.wording import count_of, verb_for
 
 TRUE_WORDS = ("true", "yes", "y", "1", "t")
 FALSE_WORDS = ("false", "no", "n", "0", "f")
@@ -85,7 +87,7 @@ class ImportCounts:
     unchanged: int = 0
 
     def __str__(self) -> str:
-        return f"{self.inserted} inserted, {self.updated} updated, {self.unchanged} unchanged"
+        return f"{self.inserted:,} inserted, {self.updated:,} updated, {self.unchanged:,} unchanged"
 
 
 @dataclass
@@ -139,7 +141,7 @@ class ImportRejected(Exception):
     """Validation failed; `problems` lists every error. The database is unchanged."""
 
     def __init__(self, plan: ImportPlan):
-        super().__init__(f"{len(plan.problems)} problem(s) in {plan.location}")
+        super().__init__(f"{count_of(len(plan.problems), 'problem')} in {plan.location}")
         self.plan = plan
 
 
@@ -348,10 +350,14 @@ def _clause_checks(spec: TableSpec, column, clean: str) -> list[tuple[str, list]
     ]
 
 
+# registry.is_ratio_metric in SQL (the suffix is the registry's constant, not data)
+_RATIO_SQL = f"ends_with(metric, '{RATIO_METRIC_SUFFIX}')"
+
+
 def _bias_rule_sql() -> str:
     value, threshold = _number_sql("value"), _number_sql("threshold")
     return (
-        f"CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' THEN {value} >= {threshold} "
+        f"CASE WHEN {_RATIO_SQL} THEN {value} >= {threshold} "
         f"ELSE abs({value}) <= {threshold} END"
     )
 
@@ -425,7 +431,7 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
         checks.append(
             (f"SELECT {ROW_NUMBER}, 'passed', 'passed is ' || {_quote('passed')} || ' but value ' || "
              f"value || ' with threshold ' || threshold || CASE WHEN {RULE} THEN ' passes' "
-             "ELSE ' fails' END || CASE WHEN metric LIKE '%\\_ratio' ESCAPE '\\' "
+             f"ELSE ' fails' END || CASE WHEN {_RATIO_SQL} "
              "THEN ' the rule value ≥ threshold' ELSE ' the rule abs(value) ≤ threshold' END "
              f"FROM {clean} WHERE {_typed_name('passed')} IS NOT NULL AND {RULE} IS NOT NULL "
              f"AND {_typed_name('passed')} <> {RULE}", [])
@@ -478,7 +484,7 @@ def reported_references(
         if missing:
             row, value, count = missing[0]
             warnings.append(
-                f"{c}: {count} row(s) name no {ref.primary_key} of {ref.name} (first: {value!r} on "
+                f"{c}: {count_of(count, 'row')} {verb_for(count, 'names', 'name')} no {ref.primary_key} of {ref.name} (first: {value!r} on "
                 f"row {row}); they are imported anyway: import {ref.name} to link them"
             )
     return warnings

@@ -13,6 +13,7 @@ from functools import cache
 from importlib import resources
 
 from aims_metrics.tables.text import normalise_text
+from aims_metrics.vocabulary.findings import FINDING_TYPES
 
 
 class ColumnKind(StrEnum):
@@ -70,9 +71,23 @@ AuditType = StrEnum(
     "AuditType",
     {v.upper(): v for v in ("internal", "external", "certification", "surveillance")},
 )
-FindingType = StrEnum(
-    "FindingType", {v.upper(): v for v in ("major_nc", "minor_nc", "observation", "ofi")}
-)
+# bias_tests: a `*_ratio` metric (disparate impact, demographic parity ratio) passes at or above
+# its threshold, any other disparity when its absolute value is at most the threshold. The import
+# validation, the fairness evaluation, the pages and the demo all ask these two.
+RATIO_METRIC_SUFFIX = "_ratio"
+
+
+def is_ratio_metric(metric: str) -> bool:
+    """Whether a bias-test metric is a ratio (held ≥ its threshold) rather than a difference."""
+    return metric.endswith(RATIO_METRIC_SUFFIX)
+
+
+def bias_test_passes(metric: str, value: float, threshold: float) -> bool:
+    """`passed` of a bias test: ratio ≥ threshold, otherwise abs(value) ≤ threshold."""
+    return value >= threshold if is_ratio_metric(metric) else abs(value) <= threshold
+
+
+FindingType = StrEnum("FindingType", {v.upper(): v for v in FINDING_TYPES})
 FindingStatus = StrEnum(
     "FindingStatus", {v.upper(): v for v in ("open", "in_progress", "closed", "verified")}
 )

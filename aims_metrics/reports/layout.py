@@ -3,7 +3,7 @@ tables, status swatches and a canvas that writes "Page X of Y", a header and a f
 
 Deterministic like the minutes: ReportLab's invariant mode, the PDF date fixed by the caller
 (the as-of date, never "now"); the fonts, palette, margins and fixed timestamp are the minutes'
-(review.pdf_style), and so is the canvas, without the DRAFT/FINAL mark: these are working papers.
+(reports.style), and so is the canvas, without the DRAFT/FINAL mark: these are working papers.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from functools import cache
 from typing import Any
 from xml.sax.saxutils import escape
 
-from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.platypus import (
@@ -28,7 +27,7 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from aims_metrics.review.pdf_style import (
+from aims_metrics.reports.style import (
     CONTENT_WIDTH,
     HEADER_FILL,
     HEADING_INK,
@@ -41,23 +40,8 @@ from aims_metrics.review.pdf_style import (
     fonts,
     safe,
 )
+from aims_metrics.vocabulary.status import look
 
-# Okabe-Ito, always beside a word and a symbol.
-STATUS_STYLE: dict[str, tuple[str, str, colors.Color]] = {
-    "met": ("●", "Met", colors.HexColor("#009E73")),
-    "covered": ("●", "Covered", colors.HexColor("#009E73")),
-    "implemented": ("●", "Implemented", colors.HexColor("#009E73")),
-    "partial": ("▲", "Partial", colors.HexColor("#E69F00")),
-    "planned": ("▲", "Planned", colors.HexColor("#E69F00")),
-    "gap": ("■", "Gap", colors.HexColor("#D55E00")),
-    "not_started": ("■", "Not started", colors.HexColor("#D55E00")),
-    "excluded": ("○", "Excluded", colors.HexColor("#8C8C8C")),
-    # audits
-    "completed": ("●", "Completed", colors.HexColor("#009E73")),
-    "in_progress": ("▲", "In progress", colors.HexColor("#E69F00")),
-    "overdue": ("■", "Overdue", colors.HexColor("#D55E00")),
-    "cancelled": ("○", "Cancelled", colors.HexColor("#8C8C8C")),
-}
 PAGE_WIDTH, PAGE_HEIGHT = A4
 
 
@@ -93,16 +77,26 @@ def para(text: Any, style: str = "body") -> Paragraph:
 
 
 def status_cell(status: str | None) -> Paragraph:
-    symbol, word, colour = STATUS_STYLE.get(status or "", ("○", (status or "—").replace("_", " "), MUTED))
-    hexval = colour.hexval().replace("0x", "#")
-    return Paragraph(f'<font color="{hexval}">{safe(symbol)}</font> {escape(safe(word))}', styles()["cell"])
+    """A status as the vocabulary shows it: symbol in its colour, then the word."""
+    item = look(status)
+    return Paragraph(
+        f'<font color="{item.colour}">{safe(item.symbol)}</font> {escape(safe(item.word))}',
+        styles()["cell"],
+    )
 
 
-def table(rows: list[list[Any]], widths: list[float]) -> Table:
-    """A striped table with a repeated header row; cells are text or flowables."""
+def table(
+    rows: list[list[Any]], widths: list[float], min_row_height: float | None = None
+) -> Table:
+    """A striped table with a repeated header row; cells are text or flowables. An empty string
+    is an empty cell (a form to fill in); None and NaN read "—"."""
     header = [c if isinstance(c, Flowable) else para(c, "head") for c in rows[0]]
-    body = [[c if isinstance(c, Flowable) else para(c, "cell") for c in row] for row in rows[1:]]
-    result = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT")
+    body = [[c if isinstance(c, Flowable) or (isinstance(c, str) and not c) else para(c, "cell")
+             for c in row]
+            for row in rows[1:]]
+    heights = None if min_row_height is None else [None] + [min_row_height] * len(body)
+    result = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT",
+                   rowHeights=heights)
     commands: list[tuple] = [
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, RULE),

@@ -29,38 +29,24 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-# Okabe-Ito palette: distinguishable with the common colour-vision deficiencies. Every colour is
-# shown beside a word, never alone.
-OKABE_ITO = {
-    "bluish_green": colors.HexColor("#009E73"),
-    "orange": colors.HexColor("#E69F00"),
-    "vermillion": colors.HexColor("#D55E00"),
-    "sky_blue": colors.HexColor("#56B4E9"),
-    "blue": colors.HexColor("#0072B2"),
-    "yellow": colors.HexColor("#F0E442"),
-    "reddish_purple": colors.HexColor("#CC79A7"),
-    "grey": colors.HexColor("#8C8C8C"),
-}
-STATUS_STYLE: dict[str, tuple[str, colors.Color]] = {
-    "green": ("Green", OKABE_ITO["bluish_green"]),
-    "amber": ("Amber", OKABE_ITO["orange"]),
-    "red": ("Red", OKABE_ITO["vermillion"]),
-    "no_data": ("No data", OKABE_ITO["grey"]),
-}
+from aims_metrics.vocabulary.findings import finding_look
+from aims_metrics.vocabulary.palette import OKABE_ITO as PALETTE
+from aims_metrics.vocabulary.status import look
 
-# Finding types as the reports name and colour them.
-FINDING_TYPE_TITLES = {
-    "major_nc": "Major NC",
-    "minor_nc": "Minor NC",
-    "observation": "Observation",
-    "ofi": "OFI",
-}
-FINDING_TYPE_COLOURS = {
-    "major_nc": OKABE_ITO["vermillion"],
-    "minor_nc": OKABE_ITO["orange"],
-    "observation": OKABE_ITO["sky_blue"],
-    "ofi": OKABE_ITO["bluish_green"],
-}
+# The palette, statuses and finding types come from the vocabulary (one look in the app and the
+# PDFs); these are the ReportLab colours of it.
+OKABE_ITO = {name: colors.HexColor(value) for name, value in PALETTE.items()}
+
+
+def status_colour(status: object) -> colors.Color:
+    """The ReportLab colour of a status (any of the vocabulary's status values)."""
+    return colors.HexColor(look(status).colour)
+
+
+def finding_colour(finding_type: object) -> colors.Color:
+    """The ReportLab colour of a finding type, the same as the app's."""
+    return colors.HexColor(finding_look(finding_type).colour)
+
 
 INK = colors.HexColor("#1A1A1A")
 HEADING_INK = colors.HexColor("#1F3A5F")
@@ -107,6 +93,7 @@ _LATIN1_FALLBACKS = {
     "”": '"',
     "●": "*",
     "○": "o",
+    "◆": "*",
     "½": "1/2",
 }
 
@@ -191,10 +178,17 @@ def heading2(text: str) -> Paragraph:
     return cell(text, "h2")
 
 
-def swatch(word: str, colour: colors.Color, style: str = "cell") -> Paragraph:
+def swatch(word: str, colour: colors.Color, style: str = "cell", symbol: str = "■") -> Paragraph:
+    """A coloured symbol beside a word (`word` is markup: escape user text first)."""
     return para(
-        f'<font color="{colour.hexval().replace("0x", "#")}">{safe("■")}</font> {word}', style
+        f'<font color="{colour.hexval().replace("0x", "#")}">{safe(symbol)}</font> {word}', style
     )
+
+
+def status_swatch(status: object, suffix: str = "", style: str = "cell") -> Paragraph:
+    """A status as the vocabulary shows it: its symbol in its colour, then its word."""
+    item = look(status)
+    return swatch(escape(item.word + suffix), colors.HexColor(item.colour), style, item.symbol)
 
 
 def table(
