@@ -17,6 +17,7 @@ from pages import _ui
 me = _ui.require(Action.EDIT_METRICS)
 
 st.title("Metric definitions")
+_ui.show_flash()
 quarters = _ui.trend_quarters(8)
 current = _ui.query(catalog.current_definitions)
 if not current:
@@ -53,6 +54,8 @@ name = st.selectbox(
 if name is None:
     st.stop()
 current = by_name[name]
+# After each save the editors get fresh keys, so every tab starts again from the saved version.
+slot = _ui.fresh_key(name, "metrics")
 
 
 def show_problems(problems: list, key: str) -> None:
@@ -120,9 +123,9 @@ def save(candidate: MetricDefinition, reason: str) -> None:
         Action.EDIT_METRICS, catalog.save_definition, candidate, me.username, reason.strip()
     )
     if version == current.version:
-        st.info("Nothing changed, so no new version was saved.")
+        _ui.flash("Nothing changed, so no new version was saved.", kind="info")
     else:
-        st.success(f"Saved {candidate.name}@{version}.")
+        _ui.flash(f"Saved {candidate.name}@{version}.", reset="metrics")
 
 
 form_tab, yaml_tab, history_tab = st.tabs(["Edit", "YAML", "History"])
@@ -139,13 +142,13 @@ with form_tab:
             + (f" where {'; '.join(sentences)}" if sentences else "")
         )
     left, right = st.columns(2)
-    label = left.text_input("Label", value=current.label, key=f"metric_label_{name}")
-    owner = right.text_input("Owner", value=current.owner, key=f"metric_owner_{name}")
+    label = left.text_input("Label", value=current.label, key=f"metric_label_{slot}")
+    owner = right.text_input("Owner", value=current.owner, key=f"metric_owner_{slot}")
     description = st.text_area(
         "Description", value=current.description, key=f"metric_description_{name}", height=80
     )
     clause_column, grain_column, target_column = st.columns(3)
-    clause = clause_column.text_input("Clause", value=current.clause, key=f"metric_clause_{name}")
+    clause = clause_column.text_input("Clause", value=current.clause, key=f"metric_clause_{slot}")
     GRAINS = [g.value for g in Grain]
     grain = grain_column.selectbox(
         "Grain (span of each quarter's figure)",
@@ -209,7 +212,7 @@ with form_tab:
             show_problems(problems, key="metric_form_problems")
         else:
             show_preview(candidate, key="metric_form_preview")
-            reason = st.text_input("Reason for the change", key=f"metric_reason_{name}")
+            reason = st.text_input("Reason for the change", key=f"metric_reason_{slot}")
             if st.button("Save as a new version", type="primary", key="metric_form_save"):
                 save(candidate, reason)
 
@@ -231,7 +234,7 @@ with yaml_tab:
         parsed, _ = definition_files.parse_metric_file(text)
         if parsed is not None and len(parsed.metrics) == 1:
             show_preview(parsed.metrics[0], key="metric_yaml_preview")
-        yaml_reason = st.text_input("Reason for the change", key=f"metric_yaml_reason_{name}")
+        yaml_reason = st.text_input("Reason for the change", key=f"metric_yaml_reason_{slot}")
         if st.button("Validate and save", type="primary", key="metric_yaml_save"):
             if not yaml_reason.strip():
                 st.error("Say why you change the metric (the reason is kept with the version).")
@@ -244,9 +247,11 @@ with yaml_tab:
                     yaml_reason.strip(),
                 )
                 if saved:
-                    st.success("Saved " + ", ".join(f"{n}@{v}" for n, v in saved) + ".")
+                    _ui.flash(
+                        "Saved " + ", ".join(f"{n}@{v}" for n, v in saved) + ".", reset="metrics"
+                    )
                 else:
-                    st.info("Nothing changed, so no new version was saved.")
+                    _ui.flash("Nothing changed, so no new version was saved.", kind="info")
 
 with history_tab:
     history = _ui.query(catalog.definition_history, name)
@@ -273,10 +278,10 @@ with history_tab:
         by_version = {v.version: v for v in history}
         old_column, new_column = st.columns(2)
         old = old_column.selectbox(
-            "Compare version", versions, index=max(len(versions) - 2, 0), key="metric_diff_old"
+            "Compare version", versions, index=max(len(versions) - 2, 0), key=_ui.fresh_key("metric_diff_old", "metrics")
         )
         new = new_column.selectbox(
-            "with version", versions, index=len(versions) - 1, key="metric_diff_new"
+            "with version", versions, index=len(versions) - 1, key=_ui.fresh_key("metric_diff_new", "metrics")
         )
         diff = difflib.unified_diff(
             definition_files.definition_to_yaml(by_version[old].definition).splitlines(),
@@ -287,7 +292,7 @@ with history_tab:
         )
         text = "\n".join(diff)
         st.code(text or "(no difference)", language="diff")
-        restore_reason = st.text_input("Reason for restoring", key="metric_restore_reason")
+        restore_reason = st.text_input("Reason for restoring", key=_ui.fresh_key("metric_restore_reason", "metrics"))
         if st.button(f"Restore version {old} as a new version", key="metric_restore"):
             if not restore_reason.strip():
                 st.error("Say why you restore this version.")
@@ -300,4 +305,4 @@ with history_tab:
                     me.username,
                     restore_reason.strip(),
                 )
-                st.success(f"Restored version {old} as {name}@{version}.")
+                _ui.flash(f"Restored version {old} as {name}@{version}.", reset="metrics")

@@ -19,6 +19,7 @@ me = _ui.require(Action.VIEW_NOTIFICATIONS)
 manage = _ui.allowed(Action.MANAGE_NOTIFICATIONS)
 
 st.title("Notifications")
+_ui.show_flash()
 st.caption(
     "Reminders between the reviews: overdue corrective and review actions, upcoming and overdue "
     "audits, KPIs turned red and stale data. `python -m aims_metrics notify run` sends them "
@@ -59,10 +60,10 @@ with channels_tab:
         if middle.button("Switch off" if enabled else "Switch on", key="notify_channel_toggle"):
             _ui.write(Action.MANAGE_NOTIFICATIONS, notify_channels.set_channel_enabled, picked,
                       not enabled, me.username)
-            st.rerun()
+            _ui.flash(f"{picked} switched {'off' if enabled else 'on'}.")
         if right.button("Remove", key="notify_channel_remove"):
             _ui.write(Action.MANAGE_NOTIFICATIONS, notify_channels.remove_channel, picked, me.username)
-            st.rerun()
+            _ui.flash(f"{picked} removed.")
     if manage:
         kind = st.radio("Add a channel", ["email", "webhook"], horizontal=True, key="notify_add_kind")
         with st.form("notify_add_channel", clear_on_submit=False):
@@ -94,7 +95,7 @@ with channels_tab:
                 except notify_channels.ChannelError as error:
                     st.error(str(error))
                 else:
-                    st.success(f"Added {added.name}: {added.describe()}")
+                    _ui.flash(f"Added {added.name}: {added.describe()}", forget="notify_add_")
 
 with rules_tab:
     st.dataframe(
@@ -130,7 +131,7 @@ with rules_tab:
                     changed = [k for k, v in edited.items() if v != _ui.setting(k)]
                     for key in changed:
                         _ui.write(Action.EDIT_SETTINGS, store.set_setting, key, edited[key], me.username)
-                    st.success("Rule settings saved." if changed else "Nothing changed.")
+                    _ui.flash("Rule settings saved." if changed else "Nothing changed.")
 
 with preview_tab:
     # computed here, after the channel forms above, so a channel added in this run is previewed

@@ -17,6 +17,7 @@ from pages import _ui
 me = _ui.require(Action.VIEW_DASHBOARDS)
 
 st.title("Certification readiness")
+_ui.show_flash()
 
 FAMILY = {
     "met": "green", "implemented": "green", "partial": "amber", "gap": "red",
@@ -158,7 +159,7 @@ if _ui.allowed(Action.EDIT_SOA):
         after = edited[["control_id", *editable]].reset_index(drop=True)
         changed = after[(before.fillna("") != after.fillna("")).any(axis=1)]
         if changed.empty:
-            st.info("Nothing changed.")
+            _ui.flash("Nothing changed in the SoA.", kind="info")
         else:
             try:
                 saved = _ui.write(Action.EDIT_SOA, soa.save_soa, changed, me.username, me.role)
@@ -169,8 +170,7 @@ if _ui.allowed(Action.EDIT_SOA):
                     for p in rejected.plan.problems))
             else:
                 st.session_state.pop("soa_editor", None)
-                st.success(f"Saved the SoA: {saved.counts}.")
-                st.rerun()
+                _ui.flash(f"Saved the SoA: {saved.counts}.")
 else:
     shown = view[["control_id", "title", "status", "justification", "owner", "evidence"]].copy()
     shown["status"] = shown["status"].map(word)
@@ -213,9 +213,9 @@ else:
                     for p in rejected.problems))
             else:
                 st.session_state.pop("gaps_editor", None)
-                st.success(f"Saved {len(saved)} plan(s)." if saved else "Nothing changed.")
-                if saved:
-                    st.rerun()
+                st.session_state.pop("gaps_reason", None)
+                _ui.flash(f"Saved {len(saved)} plan(s)." if saved else "Nothing changed in the plans.",
+                          kind="success" if saved else "info")
     else:
         st.dataframe(shown, hide_index=True, key="gaps_table", width="stretch")
     _ui.download_csv(register, f"gap-register-{as_of}.csv", key="gaps_csv", label="Gap register (CSV)")

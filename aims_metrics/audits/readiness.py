@@ -16,10 +16,10 @@ from typing import Any
 
 import duckdb
 
-from aims_metrics import store
 from aims_metrics.audits import gaps as gap_register
 from aims_metrics.audits import soa
 from aims_metrics.audits.programme import COVERED, Cycle, audit_programme, cycle_start_setting
+from aims_metrics.metrics.as_of import fiscal_start_month
 from aims_metrics.metrics.evaluate import kpis_for_quarter
 from aims_metrics.metrics.periods import quarter_of
 from aims_metrics.tables.registry import (
@@ -125,7 +125,7 @@ def judge_impact_assessments(ctx: Context) -> Judgement:
 
 def judge_monitoring(ctx: Context) -> Judgement:
     """9.1: every catalog metric has a value (not no data) for the as-of quarter."""
-    start_month = int(store.get_setting(ctx.con, "fiscal_year_start_month"))
+    start_month = fiscal_start_month(ctx.con)
     quarter = quarter_of(ctx.as_of, start_month)
     results = kpis_for_quarter(ctx.con, quarter)
     if not results:
