@@ -4,8 +4,6 @@ edit; versioned; CSV) and the readiness report PDF."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
@@ -58,7 +56,9 @@ def colour_cells(value: str) -> str:
     return f"background-color: {_ui.STATUS_COLOURS[family]}; color: {'#000' if family == 'amber' else '#fff'}"
 
 
-as_of = st.columns([1, 3])[0].date_input("As of", value=date.today(), key="readiness_as_of")
+point = _ui.evaluation_point()  # the sidebar's quarter: its end, or today while it runs
+as_of = point.as_of
+st.caption(point.describe())
 try:
     result = _ui.query(readiness.readiness, as_of)
 except ValueError as problem:  # a malformed audit_cycle_start setting

@@ -283,14 +283,24 @@ def verdict(reqs: list[Requirement], open_major: int, open_minor: int) -> str:
     return READY
 
 
+# Requirements whose gap is exactly the open major nonconformities (judge_nonconformities): those
+# findings are the blockers, each named once, not a second time as the requirement they fail.
+GAP_MEANS_OPEN_MAJORS = frozenset(ref for ref, judge in JUDGES.items() if judge is judge_nonconformities)
+
+
 def blockers(ctx: Context, reqs: list[Requirement]) -> list[Blocker]:
-    """Open major NCs (oldest first), then the requirements judged a gap (clause order)."""
+    """Open major NCs (oldest first), then the other requirements judged a gap (clause order):
+    each cause once."""
     found = [
         Blocker("finding", fid, f"Major nonconformity against {clause} open since {raised}.")
         for fid, ftype, _, clause, raised in ctx.open_nonconformities()
         if ftype == "major_nc"
     ]
-    found += [Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}") for r in reqs if r.status == GAP]
+    found += [
+        Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}")
+        for r in reqs
+        if r.status == GAP and not (found and r.ref in GAP_MEANS_OPEN_MAJORS)
+    ]
     return found
 
 
