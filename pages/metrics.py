@@ -145,7 +145,7 @@ with form_tab:
     label = left.text_input("Label", value=current.label, key=f"metric_label_{slot}")
     owner = right.text_input("Owner", value=current.owner, key=f"metric_owner_{slot}")
     description = st.text_area(
-        "Description", value=current.description, key=f"metric_description_{name}", height=80
+        "Description", value=current.description, key=f"metric_description_{slot}", height=80
     )
     clause_column, grain_column, target_column = st.columns(3)
     clause = clause_column.text_input("Clause", value=current.clause, key=f"metric_clause_{slot}")
@@ -155,13 +155,13 @@ with form_tab:
         GRAINS,
         index=GRAINS.index(current.grain.value),
         format_func=lambda g: status.GRAIN_WINDOW_NOTES[Grain(g)] or "the quarter",
-        key=f"metric_grain_{name}",
+        key=f"metric_grain_{slot}",
     )
     target = target_column.number_input(
         "Target" + (" (percent as 0–1)" if current.unit.value == "percent" else ""),
         value=None if current.target is None else float(current.target),
         format="%.4g",
-        key=f"metric_target_{name}",
+        key=f"metric_target_{slot}",
     )
     thresholds = current.thresholds
     default_op = "gte" if current.direction.value == "higher_is_better" else "lte"
@@ -176,13 +176,13 @@ with form_tab:
             OPS,
             index=OPS.index(("gte" if bound.gte is not None else "lte") if bound else default_op),
             format_func=OP_WORDS.get,
-            key=f"metric_{level}_op_{name}",
+            key=f"metric_{level}_op_{slot}",
         )
         limit = value_column.number_input(
             f"{level.capitalize()} limit" + (" (empty: no amber band)" if level == "amber" else ""),
             value=None if bound is None else float(bound.limit),
             format="%.4g",
-            key=f"metric_{level}_limit_{name}",
+            key=f"metric_{level}_limit_{slot}",
         )
         if limit is not None:
             bounds[level] = {op: limit}
@@ -225,7 +225,7 @@ with yaml_tab:
         "Metric file",
         value=definition_files.definition_to_yaml(current),
         height=420,
-        key=f"metric_yaml_{name}",
+        key=f"metric_yaml_{slot}",
     )
     problems = _ui.read(editing.validate_metric_file, text)
     if problems:
