@@ -202,8 +202,19 @@ def test_an_import_ends_with_a_confirmation_and_a_fresh_uploader(app_db):
 
 def test_the_soa_save_note_survives_the_rerun(app_db):
     at = signed_in("governance_lead", "pages/readiness.py")
-    at.button(key="soa_save").click().run()  # nothing edited: says so, after the rerun
+    edit = {"edited_rows": {0: {"justification": "Needed for our AI systems"}},
+            "added_rows": [], "deleted_rows": []}  # fmt: skip
+    at.session_state["soa_editor"] = edit  # what the data editor sends for one edited cell
+    at.button(key="soa_save").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert any(s.startswith("Saved the SoA: 1 inserted") for s in successes(at)), successes(at)
+    with open_db(app_db) as con:
+        assert con.execute("SELECT count(*) FROM soa WHERE justification IS NOT NULL").fetchone() == (1,)
+
+
+def test_saving_an_unchanged_soa_says_so_after_the_rerun(app_db):
+    at = signed_in("governance_lead", "pages/readiness.py")
+    at.button(key="soa_save").click().run()
     assert "Nothing changed in the SoA." in [i.value for i in at.info]
 
 
