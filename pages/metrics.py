@@ -123,7 +123,7 @@ def save(candidate: MetricDefinition, reason: str) -> None:
         Action.EDIT_METRICS, catalog.save_definition, candidate, me.username, reason.strip()
     )
     if version == current.version:
-        _ui.flash("Nothing changed, so no new version was saved.", kind="info")
+        st.info("Nothing changed, so no new version was saved.")
     else:
         _ui.flash(f"Saved {candidate.name}@{version}.", reset="metrics")
 
@@ -251,7 +251,7 @@ with yaml_tab:
                         "Saved " + ", ".join(f"{n}@{v}" for n, v in saved) + ".", reset="metrics"
                     )
                 else:
-                    _ui.flash("Nothing changed, so no new version was saved.", kind="info")
+                    st.info("Nothing changed, so no new version was saved.")
 
 with history_tab:
     history = _ui.query(catalog.definition_history, name)

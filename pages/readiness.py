@@ -159,7 +159,7 @@ if _ui.allowed(Action.EDIT_SOA):
         after = edited[["control_id", *editable]].reset_index(drop=True)
         changed = after[(before.fillna("") != after.fillna("")).any(axis=1)]
         if changed.empty:
-            _ui.flash("Nothing changed in the SoA.", kind="info")
+            st.info("Nothing changed in the SoA.")  # nothing written: no rerun needed
         else:
             try:
                 saved = _ui.write(Action.EDIT_SOA, soa.save_soa, changed, me.username, me.role)
@@ -212,10 +212,12 @@ else:
                     f"{_ui.plain(refs[p.row - 2])}: {_ui.plain(p.column)}: {_ui.plain(p.message)}"
                     for p in rejected.problems))
             else:
-                st.session_state.pop("gaps_editor", None)
-                st.session_state.pop("gaps_reason", None)
-                _ui.flash(f"Saved {len(saved)} plan(s)." if saved else "Nothing changed in the plans.",
-                          kind="success" if saved else "info")
+                if not saved:
+                    st.info("Nothing changed in the plans.")  # nothing written: no rerun needed
+                else:
+                    st.session_state.pop("gaps_editor", None)
+                    st.session_state.pop("gaps_reason", None)
+                    _ui.flash(f"Saved {len(saved)} plan(s).")
     else:
         st.dataframe(shown, hide_index=True, key="gaps_table", width="stretch")
     _ui.download_csv(register, f"gap-register-{as_of}.csv", key="gaps_csv", label="Gap register (CSV)")

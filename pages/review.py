@@ -20,6 +20,8 @@ from aims_metrics.review import actions, assembly, finalise, minutes, models, re
 from aims_metrics.review.assembly import ReviewInputs
 from pages import _ui
 
+me = _ui.require(Action.VIEW_DASHBOARDS)
+
 TABS = ["Inputs a) and d)", "Meeting and inputs", "Decisions and actions", "Finalise"]
 TAB_KEY = "review_tab"  # the open tab is kept across the rerun after a save
 
@@ -427,8 +429,7 @@ def finalise_draft(label: str, quarter, record: models.ReviewRecord, me: User) -
             _ui.flash(f"Minutes of {label} finalised and archived (sha256 {digest}).")
 
 
-def main() -> None:
-    me = _ui.require(Action.VIEW_DASHBOARDS)
+def main(me: User) -> None:
     point = _ui.evaluation_point()
     quarter, label = point.quarter, point.label
     st.title(f"Management review — {label}")
@@ -462,4 +463,4 @@ def main() -> None:
         finalise_section(label, quarter, record, _ui.allowed(Action.FINALISE_MINUTES), me)
 
 
-main()
+main(me)
