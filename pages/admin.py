@@ -7,6 +7,7 @@ import streamlit as st
 
 from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
+from aims_metrics.store.settings import save_settings
 from pages import _ui
 
 me = _ui.require(Action.MANAGE_USERS)
@@ -150,18 +151,15 @@ with settings_tab:
                 "audit_cycle_start": cycle_start,
                 "metric_time_limit_seconds": time_limit,
             }
-            try:
-                values = store.parse_settings(typed)  # the library decides what is valid
+            try:  # the library decides what is valid and what changed
+                changed = _ui.write(Action.EDIT_SETTINGS, save_settings, typed, me.username)
             except store.SettingError as error:
                 for problem in error.problems:
                     st.error(problem.message)
             else:
-                changed = [k for k, v in values.items() if v != _ui.setting(k)]
-                for name in changed:
-                    _ui.write(
-                        Action.EDIT_SETTINGS, store.set_setting, name, values[name], me.username
-                    )
-                _ui.flash("Settings saved." if changed else "Nothing changed.")
+                if changed:
+                    _ui.flash("Settings saved.")
+                st.info("Nothing changed.")
 
 with audit_tab:
     _ui.require(Action.VIEW_AUDIT_LOG)

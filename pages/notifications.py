@@ -13,6 +13,7 @@ from aims_metrics.notify import channels as notify_channels
 from aims_metrics.notify import outbox, people, rules
 from aims_metrics.notify import run as notify_run
 from aims_metrics.notify.digest import item_status, rule_title
+from aims_metrics.store.settings import save_settings
 from pages import _ui
 
 me = _ui.require(Action.VIEW_NOTIFICATIONS)
@@ -123,15 +124,14 @@ with rules_tab:
                                  key=f"notify_set_{spec.switch_setting}")
                 edited[spec.switch_setting] = "on" if on else "off"
             if st.form_submit_button("Save rule settings", key="notify_settings_submit"):
-                try:
-                    edited = store.parse_settings(edited)
+                try:  # the library decides what is valid and what changed
+                    changed = _ui.write(Action.EDIT_SETTINGS, save_settings, edited, me.username)
                 except store.SettingError as refused:
                     st.error("\n".join(f"- {p}" for p in refused.problems))
                 else:
-                    changed = [k for k, v in edited.items() if v != _ui.setting(k)]
-                    for key in changed:
-                        _ui.write(Action.EDIT_SETTINGS, store.set_setting, key, edited[key], me.username)
-                    _ui.flash("Rule settings saved." if changed else "Nothing changed.")
+                    if changed:
+                        _ui.flash("Rule settings saved.")
+                    st.info("Nothing changed.")
 
 with preview_tab:
     # computed here, after the channel forms above, so a channel added in this run is previewed

@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from aims_metrics.audits import gaps, readiness, report_pdf, soa
+from aims_metrics.audits.edits import changed_rows
 from aims_metrics.auth import Action
 from aims_metrics.tables.ingest import ImportRejected
 from pages import _ui
@@ -155,9 +156,7 @@ if _ui.allowed(Action.EDIT_SOA):
         disabled=["control_id", "title"], width="stretch", column_config=SOA_COLUMNS,
     )
     if st.button("Save SoA changes", type="primary", key="soa_save"):
-        before = view[["control_id", *editable]].reset_index(drop=True)
-        after = edited[["control_id", *editable]].reset_index(drop=True)
-        changed = after[(before.fillna("") != after.fillna("")).any(axis=1)]
+        changed = changed_rows(view, edited, ["control_id", *editable])
         if changed.empty:
             st.info("Nothing changed in the SoA.")  # nothing written: no rerun needed
         else:
@@ -200,9 +199,7 @@ else:
         )
         reason = st.text_input("Reason for the change (kept in the history)", key="gaps_reason")
         if st.button("Save gap plans", type="primary", key="gaps_save"):
-            before = shown[["ref", *plan_columns]].reset_index(drop=True).astype(object)
-            after = edited_gaps[["ref", *plan_columns]].reset_index(drop=True).astype(object)
-            changed = after[(before.fillna("") != after.fillna("")).any(axis=1)]
+            changed = changed_rows(shown, edited_gaps, ["ref", *plan_columns])
             try:
                 saved = _ui.write(Action.EDIT_GAPS, gaps.save_gap_plans, changed.to_dict("records"),
                                   me.username, me.role, reason or None)
