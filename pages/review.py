@@ -433,6 +433,7 @@ def main(me: User) -> None:
     point = _ui.evaluation_point()
     quarter, label = point.quarter, point.label
     st.title(f"Management review — {label}")
+    st.caption(point.describe())
     _ui.show_flash()
 
     can_edit = _ui.allowed(Action.EDIT_REVIEWS)

@@ -106,6 +106,7 @@ def test_the_quarter_is_resolved_in_one_place():
     fiscal = as_of.evaluation_point(None, 4, today)  # fiscal year from April
     assert fiscal.as_of == periods.last_completed_quarter(today, 4).end
     assert as_of.evaluation_point("not a quarter", 1, today) == latest
+    assert as_of.evaluation_point("2026Q3", 1, today) == latest  # the default, picked or not
 
 
 def test_a_stored_fiscal_month_that_is_not_valid_falls_back_to_the_default(con):

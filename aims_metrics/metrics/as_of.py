@@ -33,7 +33,7 @@ class EvaluationPoint:
 
     quarter: periods.Quarter
     as_of: date
-    chosen: bool  # the reader chose the quarter (else: the latest complete quarter)
+    chosen: bool  # the reader chose another quarter than the latest complete one
     in_progress: bool  # the quarter has not ended yet: evaluated as of today
 
     @property
@@ -60,13 +60,13 @@ def evaluation_point(
             chosen = periods.parse_quarter(label, start_month)
         except ValueError:
             chosen = None
-    quarter = chosen or periods.last_completed_quarter(today, start_month=start_month)
-    in_progress = quarter.end >= today
+    latest = periods.last_completed_quarter(today, start_month=start_month)
+    quarter = chosen or latest
     return EvaluationPoint(
         quarter=quarter,
         as_of=min(quarter.end, today),
-        chosen=chosen is not None,
-        in_progress=in_progress,
+        chosen=quarter != latest,
+        in_progress=quarter.end >= today,
     )
 
 
