@@ -7,14 +7,16 @@ import streamlit as st
 
 from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
-from aims_metrics.store.settings import save_settings
+from aims_metrics.store import settings as store_settings
 from pages import _ui
 
 me = _ui.require(Action.MANAGE_USERS)
 
 st.title("Admin")
 _ui.show_flash()
-users_tab, settings_tab, audit_tab = st.tabs(["Users and roles", "Settings", "Audit log"])
+users_tab, settings_tab, audit_tab = st.tabs(  # keyed: a save keeps the open tab
+    ["Users and roles", "Settings", "Audit log"], key="admin_tab", on_change="rerun"
+)
 
 ROLES = [role.value for role in Role]
 
@@ -152,7 +154,7 @@ with settings_tab:
                 "metric_time_limit_seconds": time_limit,
             }
             try:  # the library decides what is valid and what changed
-                changed = _ui.write(Action.EDIT_SETTINGS, save_settings, typed, me.username)
+                changed = _ui.write(Action.EDIT_SETTINGS, store_settings.save_settings, typed, me.username)
             except store.SettingError as error:
                 for problem in error.problems:
                     st.error(problem.message)

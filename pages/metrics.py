@@ -16,47 +16,6 @@ from pages import _ui
 
 me = _ui.require(Action.EDIT_METRICS)
 
-st.title("Metric definitions")
-_ui.show_flash()
-quarters = _ui.trend_quarters(8)
-current = _ui.query(catalog.current_definitions)
-if not current:
-    _ui.empty_state("No metrics yet. Paste a metric file in the YAML editor to add one.")
-by_name = {d.name: d for d in current}
-
-st.dataframe(
-    pd.DataFrame(
-        [
-            {
-                "metric": d.name,
-                "label": d.label,
-                "owner": d.owner,
-                "clause": d.clause,
-                "version": d.version,
-                "type": d.type.value,
-                "unit": d.unit.value,
-                "grain": d.grain.value,
-                "target": d.target,
-            }
-            for d in current
-        ]
-    ),
-    hide_index=True,
-    key="metrics_catalog",
-)
-
-name = st.selectbox(
-    "Metric to edit",
-    list(by_name),
-    format_func=lambda n: f"{by_name[n].label} ({n}@{by_name[n].version})",
-    key="metrics_pick",
-)
-if name is None:
-    st.stop()
-current = by_name[name]
-# After each save the editors get fresh keys, so every tab starts again from the saved version.
-slot = _ui.fresh_key(name, "metrics")
-
 
 def show_problems(problems: list, key: str) -> None:
     st.error(f"{len(problems)} problem(s): nothing was saved.")
@@ -67,7 +26,7 @@ def show_problems(problems: list, key: str) -> None:
     )
 
 
-def show_preview(candidate: MetricDefinition, key: str) -> None:
+def show_preview(candidate: MetricDefinition, key: str, quarters: list) -> None:
     """The unsaved definition evaluated over eight quarters, beside the saved one."""
     try:
         preview = _ui.read(evaluate.preview_definition, candidate, quarters)
@@ -115,7 +74,7 @@ def show_preview(candidate: MetricDefinition, key: str) -> None:
     )
 
 
-def save(candidate: MetricDefinition, reason: str) -> None:
+def save(candidate: MetricDefinition, reason: str, current: MetricDefinition) -> None:
     if not reason.strip():
         st.error("Say why you change the metric (the reason is kept with the version).")
         return
@@ -128,9 +87,8 @@ def save(candidate: MetricDefinition, reason: str) -> None:
         _ui.flash(f"Saved {candidate.name}@{version}.", reset="metrics")
 
 
-form_tab, yaml_tab, history_tab = st.tabs(["Edit", "YAML", "History"])
-
-with form_tab:
+def form_editor(current: MetricDefinition, slot: str, quarters: list) -> None:
+    """The form: label, owner, description, clause, grain, target and thresholds."""
     st.caption(
         f"`{current.ref}` · {current.type.value} · {current.unit.value} · "
         f"{current.direction.value.replace('_', ' ')}"
@@ -211,12 +169,14 @@ with form_tab:
         if problems:
             show_problems(problems, key="metric_form_problems")
         else:
-            show_preview(candidate, key="metric_form_preview")
+            show_preview(candidate, key="metric_form_preview", quarters=quarters)
             reason = st.text_input("Reason for the change", key=f"metric_reason_{slot}")
             if st.button("Save as a new version", type="primary", key="metric_form_save"):
-                save(candidate, reason)
+                save(candidate, reason, current)
 
-with yaml_tab:
+
+def yaml_editor(current: MetricDefinition, slot: str, quarters: list) -> None:
+    """The metric file of the picked metric, validated with YAML paths before a save."""
     st.caption(
         "For power users: the metric file format (one or more metrics). Every problem is listed "
         "with its YAML path before anything is saved."
@@ -233,7 +193,7 @@ with yaml_tab:
     else:
         parsed, _ = definition_files.parse_metric_file(text)
         if parsed is not None and len(parsed.metrics) == 1:
-            show_preview(parsed.metrics[0], key="metric_yaml_preview")
+            show_preview(parsed.metrics[0], key="metric_yaml_preview", quarters=quarters)
         yaml_reason = st.text_input("Reason for the change", key=f"metric_yaml_reason_{slot}")
         if st.button("Validate and save", type="primary", key="metric_yaml_save"):
             if not yaml_reason.strip():
@@ -253,7 +213,10 @@ with yaml_tab:
                 else:
                     st.info("Nothing changed, so no new version was saved.")
 
-with history_tab:
+
+def history(current: MetricDefinition, slot: str) -> None:
+    """Saved versions, a diff between two of them, and restore."""
+    name = current.name
     history = _ui.query(catalog.definition_history, name)
     if not history:
         _ui.empty_state("This metric has no saved versions yet (it is the shipped definition).")
@@ -306,3 +269,56 @@ with history_tab:
                     restore_reason.strip(),
                 )
                 _ui.flash(f"Restored version {old} as {name}@{version}.", reset="metrics")
+
+
+def catalog_table(definitions: list[MetricDefinition]) -> None:
+    """Every current metric with owner, clause and version."""
+    rows = [
+        {
+            "metric": d.name,
+            "label": d.label,
+            "owner": d.owner,
+            "clause": d.clause,
+            "version": d.version,
+            "type": d.type.value,
+            "unit": d.unit.value,
+            "grain": d.grain.value,
+            "target": d.target,
+        }
+        for d in definitions
+    ]
+    st.dataframe(pd.DataFrame(rows), hide_index=True, key="metrics_catalog")
+
+
+def main() -> None:
+    st.title("Metric definitions")
+    _ui.show_flash()
+    quarters = _ui.trend_quarters(8)
+    definitions = _ui.query(catalog.current_definitions)
+    if not definitions:
+        _ui.empty_state("No metrics yet. Paste a metric file in the YAML editor to add one.")
+    by_name = {d.name: d for d in definitions}
+    catalog_table(definitions)
+    name = st.selectbox(
+        "Metric to edit",
+        list(by_name),
+        format_func=lambda n: f"{by_name[n].label} ({n}@{by_name[n].version})",
+        key="metrics_pick",
+    )
+    if name is None:
+        st.stop()
+    current = by_name[name]
+    # After each save the editors get fresh keys, so every tab starts again from the saved version.
+    slot = _ui.fresh_key(name, "metrics")
+    form_tab, yaml_tab, history_tab = st.tabs(
+        ["Edit", "YAML", "History"], key="metrics_tab", on_change="rerun"
+    )
+    with form_tab:
+        form_editor(current, slot, quarters)
+    with yaml_tab:
+        yaml_editor(current, slot, quarters)
+    with history_tab:
+        history(current, slot)
+
+
+main()

@@ -13,7 +13,7 @@ from aims_metrics.notify import channels as notify_channels
 from aims_metrics.notify import outbox, people, rules
 from aims_metrics.notify import run as notify_run
 from aims_metrics.notify.digest import item_status, rule_title
-from aims_metrics.store.settings import save_settings
+from aims_metrics.store import settings as store_settings
 from pages import _ui
 
 me = _ui.require(Action.VIEW_NOTIFICATIONS)
@@ -32,7 +32,9 @@ if unmatched:
     st.warning(people.describe_unmatched(unmatched) + " (import them as people)",
                icon=":material/person_off:")
 
-channels_tab, rules_tab, preview_tab, log_tab = st.tabs(["Channels", "Rules", "Preview", "Log"])
+channels_tab, rules_tab, preview_tab, log_tab = st.tabs(  # keyed: a save keeps the open tab
+    ["Channels", "Rules", "Preview", "Log"], key="notify_tab", on_change="rerun"
+)
 
 with channels_tab:
     channels = _ui.query(notify_channels.list_channels)
@@ -125,7 +127,7 @@ with rules_tab:
                 edited[spec.switch_setting] = "on" if on else "off"
             if st.form_submit_button("Save rule settings", key="notify_settings_submit"):
                 try:  # the library decides what is valid and what changed
-                    changed = _ui.write(Action.EDIT_SETTINGS, save_settings, edited, me.username)
+                    changed = _ui.write(Action.EDIT_SETTINGS, store_settings.save_settings, edited, me.username)
                 except store.SettingError as refused:
                     st.error("\n".join(f"- {p}" for p in refused.problems))
                 else:
