@@ -260,3 +260,16 @@ def test_changing_a_user_defaults_to_their_current_role(app_db):
     at.selectbox(key="change_user_name").select(USERS["analyst"]).run()
     (role,) = [s for s in at.selectbox if s.label == "New role"]
     assert role.value == auth.Role.ANALYST.value
+
+
+def test_saving_a_new_objective_confirms_and_clears_the_new_objective_form(app_db):
+    at = signed_in("governance_lead", "pages/objectives.py")
+    new = "(new objective)"
+    at.text_input(key=f"objective_id_{new}").input("OBJ-9")
+    at.text_input(key=f"objective_title_{new}").input("Fewer incidents")
+    at.number_input(key=f"objective_target_{new}").set_value(5)
+    at.button(key=f"objective_save_{new}").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "Saved objective OBJ-9." in successes(at)
+    (fresh,) = [t for t in at.text_input if t.label == "Id"]
+    assert fresh.value == ""  # the next new objective starts from an empty form
