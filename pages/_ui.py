@@ -28,7 +28,7 @@ from pandas.io.formats.style import Styler
 
 from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
-from aims_metrics.metrics import periods
+from aims_metrics.metrics import as_of, periods
 from aims_metrics.metrics.formatting import format_value  # noqa: F401  (pages use _ui.format_value)
 from aims_metrics.performance import fairness_results
 from aims_metrics.tables.export import safe_csv_bytes
@@ -254,11 +254,54 @@ def setting(key: str) -> str:
 
 
 def fiscal_start_month() -> int:
-    try:
-        month = int(setting("fiscal_year_start_month"))
-    except ValueError:
-        return 1
-    return month if 1 <= month <= 12 else 1
+    return query(as_of.fiscal_start_month)
+
+
+# --- confirmations after a write ---------------------------------------------------------------
+
+FLASH_KEY = "_aims_flash"
+
+
+def flash(
+    message: str, *, reset: str | None = None, kind: str = "success", forget: str | None = None
+) -> None:
+    """End a write: keep `message` across the rerun, give the forms of `reset` fresh keys (so they
+    show the saved state, not what was typed), drop the widget values whose keys start with
+    `forget`, and rerun. `show_flash` draws the message on the next run."""
+    st.session_state[FLASH_KEY] = (kind, message)
+    if reset is not None:
+        st.session_state[_generation_key(reset)] = form_generation(reset) + 1
+    if forget is not None:
+        for key in [k for k in st.session_state if str(k).startswith(forget)]:
+            del st.session_state[key]
+    st.rerun()
+
+
+def show_flash() -> None:
+    """The confirmation of the write that caused this rerun, once (pages call it at the top)."""
+    kept = st.session_state.pop(FLASH_KEY, None)
+    if kept is None:
+        return
+    kind, message = kept
+    if kind == "info":
+        st.info(message, icon=":material/info:")
+    else:
+        st.success(message, icon=":material/check_circle:")
+
+
+def _generation_key(scope: str) -> str:
+    return f"_aims_form_generation_{scope}"
+
+
+def form_generation(scope: str) -> int:
+    """A number that changes after each write in `scope`: part of the widget keys of its forms."""
+    return int(st.session_state.get(_generation_key(scope), 0))
+
+
+def fresh_key(key: str, scope: str) -> str:
+    """`key` until the first write in `scope`, then a new key after each one (a fresh widget)."""
+    generation = form_generation(scope)
+    return key if generation == 0 else f"{key}__{generation}"
 
 
 # --- quarters -----------------------------------------------------------------------------------
@@ -273,16 +316,15 @@ def quarter_options() -> list[str]:
     return [q.label for q in reversed(periods.quarters_ending(last.next(), 13))]
 
 
+def evaluation_point() -> as_of.EvaluationPoint:
+    """The quarter chosen in the sidebar (default: the latest complete quarter) and the day every
+    page evaluates at; `.describe()` says which."""
+    return as_of.evaluation_point(st.session_state.get(QUARTER_KEY), fiscal_start_month())
+
+
 def selected_quarter() -> periods.Quarter:
     """The quarter chosen in the sidebar (default: the last completed quarter)."""
-    start = fiscal_start_month()
-    label = st.session_state.get(QUARTER_KEY)
-    if label:
-        try:
-            return periods.parse_quarter(label, start)
-        except ValueError:
-            pass
-    return periods.last_completed_quarter(start_month=start)
+    return evaluation_point().quarter
 
 
 def trend_quarters(count: int = 8) -> list[periods.Quarter]:

@@ -7,13 +7,17 @@ import streamlit as st
 
 from aims_metrics import auth, store
 from aims_metrics.auth import Action, Role
+from aims_metrics.store import settings as store_settings
 from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
 me = _ui.require(Action.MANAGE_USERS)
 
 st.title("Admin")
-users_tab, settings_tab, audit_tab = st.tabs(["Users and roles", "Settings", "Audit log"])
+_ui.show_flash()
+users_tab, settings_tab, audit_tab = st.tabs(  # keyed: a save keeps the open tab
+    ["Users and roles", "Settings", "Audit log"], key="admin_tab", on_change="rerun"
+)
 
 ROLES = [role.value for role in Role]
 
@@ -72,14 +76,21 @@ with users_tab:
             except auth.UserError as error:
                 st.error(str(error))
             else:
-                st.success(f"Added {added.username} as {added.role.title}.")
+                _ui.flash(f"Added {added.username} as {added.role.title}.", reset="admin_users")
 
     with right, st.container(border=True):
         st.subheader("Change a user")
         names = [u.username for u in users]
         target = st.selectbox("User", names, key="change_user_name")
+        by_name = {u.username: u for u in users}
+        # Keyed per user, so the role starts at that user's current role: one click never demotes.
+        current_role = by_name[target].role.value if target in by_name else ROLES[0]
         change_role = st.selectbox(
-            "New role", ROLES, key="change_user_role", format_func=_ui.role_title
+            "New role",
+            ROLES,
+            index=ROLES.index(current_role),
+            key=_ui.fresh_key(f"change_user_role_{target}", "admin_users"),
+            format_func=_ui.role_title,
         )
         role_col, disable_col, enable_col = st.columns(3)
         operation = None
@@ -89,7 +100,11 @@ with users_tab:
             operation = (auth.disable_user, (target,), "disabled; their sessions have ended")
         if enable_col.button("Enable and unlock", key="change_user_enable"):
             operation = (auth.enable_user, (target,), "enabled and unlocked")
-        new_pw = st.text_input("New password", type="password", key="change_user_password")
+        new_pw = st.text_input(
+            "New password",
+            type="password",
+            key=_ui.fresh_key("change_user_password", "admin_users"),
+        )
         if st.button("Set password", key="change_user_set_password"):
             operation = (auth.set_password, (target, new_pw), "password set; sessions ended")
         if operation is not None and target:
@@ -99,7 +114,7 @@ with users_tab:
             except auth.UserError as error:
                 st.error(str(error))
             else:
-                st.success(f"{target}: {done}.")
+                _ui.flash(f"{target}: {done}.", reset="admin_users")
 
 with settings_tab:
     _ui.require(Action.EDIT_SETTINGS)
@@ -139,18 +154,15 @@ with settings_tab:
                 "audit_cycle_start": cycle_start,
                 "metric_time_limit_seconds": time_limit,
             }
-            try:
-                values = store.parse_settings(typed)  # the library decides what is valid
+            try:  # the library decides what is valid and what changed
+                changed = _ui.write(Action.EDIT_SETTINGS, store_settings.save_settings, typed, me.username)
             except store.SettingError as error:
                 for problem in error.problems:
                     st.error(problem.message)
             else:
-                changed = [k for k, v in values.items() if v != _ui.setting(k)]
-                for name in changed:
-                    _ui.write(
-                        Action.EDIT_SETTINGS, store.set_setting, name, values[name], me.username
-                    )
-                st.success("Settings saved." if changed else "Nothing changed.")
+                if changed:
+                    _ui.flash("Settings saved.")
+                st.info("Nothing changed.")
 
 with audit_tab:
     _ui.require(Action.VIEW_AUDIT_LOG)

@@ -5,7 +5,7 @@ conflicts, findings per audit with drill-down, and the audit plan as PDF and CSV
 from __future__ import annotations
 
 import html
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -21,8 +21,10 @@ _ui.require(Action.VIEW_DASHBOARDS)
 
 st.title("Audit programme (9.2.2)")
 
-left, middle, right = st.columns([1, 1, 2])
-as_of = left.date_input("As of", value=date.today(), key="programme_as_of")
+point = _ui.evaluation_point()  # the sidebar's quarter: its end, or today while it runs
+as_of = point.as_of
+st.caption(point.describe())
+middle, right = st.columns([1, 2])
 type_choice = middle.selectbox(
     "Audit types",
     ["all", *programme.AUDIT_TYPES],
@@ -47,10 +49,16 @@ if not result.audits:
 
 counts = result.counts
 total = sum(counts.values())
-done = sum(1 for a in result.audits if a.completed_by(as_of))
+cancelled = len(result.cancelled_audits)
 cells = st.columns(5)
-cells[0].metric("Audits in the cycle", len(result.audits), border=True)
-cells[1].metric("Completed", done, border=True)
+cells[0].metric(
+    "Audits in the cycle",
+    len(result.counted_audits),
+    border=True,
+    help="Cancelled audits are listed in the schedule but not counted"
+    + (f" ({cancelled} cancelled)." if cancelled else "."),
+)
+cells[1].metric(f"Completed by {as_of:%d %b %Y}", len(result.completed_audits), border=True)
 cells[2].metric("Covered", f"{counts['covered']} of {total}", border=True)
 cells[3].metric("Gaps", counts["gap"], border=True)
 cells[4].metric("Overdue", len(result.overdue), border=True)

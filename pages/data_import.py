@@ -32,6 +32,7 @@ def remembered(key: tuple, function, *args):
 
 
 st.title("Data import")
+_ui.show_flash()
 st.caption(
     "Load exports from your registers. Import systems first: incidents, assessments and bias "
     "tests must name a known system_id. A file is imported completely or not at all."
@@ -61,7 +62,9 @@ columns_column.caption(
 )
 
 upload = st.file_uploader(
-    "CSV or XLSX file", type=["csv", "xlsx", "txt", "tsv"], key="import_upload"
+    "CSV or XLSX file",
+    type=["csv", "xlsx", "txt", "tsv"],
+    key=_ui.fresh_key("import_upload", "import"),  # a fresh uploader after each import
 )
 if upload is not None and upload.size > MAX_UPLOAD_MB * 2**20:
     # Checked here too, not only by server.maxUploadSize in .streamlit/config.toml (that setting
@@ -145,7 +148,7 @@ if upload is not None:
                 except ingest.ImportUsageError as error:
                     st.error(str(error))
                 else:
-                    st.success(f"Saved the mapping {preset_name.strip()!r}.")
+                    _ui.flash(f"Saved the mapping {preset_name.strip()!r}.")
 
         plan_key = json.dumps(
             [
@@ -225,6 +228,8 @@ if upload is not None:
                                 label=f"Imported {plan.location}: {result.counts}", state="complete"
                             )
                             st.session_state.pop("import_plan_key", None)
+                            st.session_state.pop("import_plan", None)
+                            _ui.flash(f"Imported {plan.location}: {result.counts}.", reset="import")
 
 st.divider()
 st.subheader("Import history")

@@ -17,44 +17,6 @@ from pages import _ui
 
 me = _ui.require(Action.EDIT_METRICS)
 
-st.title("Metric definitions")
-quarters = _ui.trend_quarters(8)
-current = _ui.query(catalog.current_definitions)
-if not current:
-    _ui.empty_state("No metrics yet. Paste a metric file in the YAML editor to add one.")
-by_name = {d.name: d for d in current}
-
-_ui.show_table(
-    pd.DataFrame(
-        [
-            {
-                "metric": d.name,
-                "label": d.label,
-                "owner": d.owner,
-                "clause": d.clause,
-                "version": d.version,
-                "type": d.type.value,
-                "unit": d.unit.value,
-                "grain": d.grain.value,
-                "target": d.target,
-            }
-            for d in current
-        ]
-    ),
-    hide_index=True,
-    key="metrics_catalog",
-)
-
-name = st.selectbox(
-    "Metric to edit",
-    list(by_name),
-    format_func=lambda n: f"{by_name[n].label} ({n}@{by_name[n].version})",
-    key="metrics_pick",
-)
-if name is None:
-    st.stop()
-current = by_name[name]
-
 
 def show_problems(problems: list, key: str) -> None:
     st.error(f"{count_of(len(problems), 'problem')}: nothing was saved.")
@@ -65,7 +27,7 @@ def show_problems(problems: list, key: str) -> None:
     )
 
 
-def show_preview(candidate: MetricDefinition, key: str) -> None:
+def show_preview(candidate: MetricDefinition, key: str, quarters: list) -> None:
     """The unsaved definition evaluated over eight quarters, beside the saved one."""
     try:
         preview = _ui.read(evaluate.preview_definition, candidate, quarters)
@@ -113,7 +75,7 @@ def show_preview(candidate: MetricDefinition, key: str) -> None:
     )
 
 
-def save(candidate: MetricDefinition, reason: str) -> None:
+def save(candidate: MetricDefinition, reason: str, current: MetricDefinition) -> None:
     if not reason.strip():
         st.error("Say why you change the metric (the reason is kept with the version).")
         return
@@ -123,12 +85,11 @@ def save(candidate: MetricDefinition, reason: str) -> None:
     if version == current.version:
         st.info("Nothing changed, so no new version was saved.")
     else:
-        st.success(f"Saved {candidate.name}@{version}.")
+        _ui.flash(f"Saved {candidate.name}@{version}.", reset="metrics")
 
 
-form_tab, yaml_tab, history_tab = st.tabs(["Edit", "YAML", "History"])
-
-with form_tab:
+def form_editor(current: MetricDefinition, slot: str, quarters: list) -> None:
+    """The form: label, owner, description, clause, grain, target and thresholds."""
     st.caption(
         f"`{current.ref}` · {current.type.value} · {current.unit.value} · "
         f"{current.direction.value.replace('_', ' ')}"
@@ -140,26 +101,26 @@ with form_tab:
             + (f" where {'; '.join(sentences)}" if sentences else "")
         )
     left, right = st.columns(2)
-    label = left.text_input("Label", value=current.label, key=f"metric_label_{name}")
-    owner = right.text_input("Owner", value=current.owner, key=f"metric_owner_{name}")
+    label = left.text_input("Label", value=current.label, key=f"metric_label_{slot}")
+    owner = right.text_input("Owner", value=current.owner, key=f"metric_owner_{slot}")
     description = st.text_area(
-        "Description", value=current.description, key=f"metric_description_{name}", height=80
+        "Description", value=current.description, key=f"metric_description_{slot}", height=80
     )
     clause_column, grain_column, target_column = st.columns(3)
-    clause = clause_column.text_input("Clause", value=current.clause, key=f"metric_clause_{name}")
+    clause = clause_column.text_input("Clause", value=current.clause, key=f"metric_clause_{slot}")
     GRAINS = [g.value for g in Grain]
     grain = grain_column.selectbox(
         "Grain (span of each quarter's figure)",
         GRAINS,
         index=GRAINS.index(current.grain.value),
         format_func=lambda g: status.GRAIN_WINDOW_NOTES[Grain(g)] or "the quarter",
-        key=f"metric_grain_{name}",
+        key=f"metric_grain_{slot}",
     )
     target = target_column.number_input(
         "Target" + (" (percent as 0–1)" if current.unit.value == "percent" else ""),
         value=None if current.target is None else float(current.target),
         format="%.4g",
-        key=f"metric_target_{name}",
+        key=f"metric_target_{slot}",
     )
     thresholds = current.thresholds
     default_op = "gte" if current.direction.value == "higher_is_better" else "lte"
@@ -174,13 +135,13 @@ with form_tab:
             OPS,
             index=OPS.index(("gte" if bound.gte is not None else "lte") if bound else default_op),
             format_func=OP_WORDS.get,
-            key=f"metric_{level}_op_{name}",
+            key=f"metric_{level}_op_{slot}",
         )
         limit = value_column.number_input(
             f"{level.capitalize()} limit" + (" (empty: no amber band)" if level == "amber" else ""),
             value=None if bound is None else float(bound.limit),
             format="%.4g",
-            key=f"metric_{level}_limit_{name}",
+            key=f"metric_{level}_limit_{slot}",
         )
         if limit is not None:
             bounds[level] = {op: limit}
@@ -209,12 +170,14 @@ with form_tab:
         if problems:
             show_problems(problems, key="metric_form_problems")
         else:
-            show_preview(candidate, key="metric_form_preview")
-            reason = st.text_input("Reason for the change", key=f"metric_reason_{name}")
+            show_preview(candidate, key="metric_form_preview", quarters=quarters)
+            reason = st.text_input("Reason for the change", key=f"metric_reason_{slot}")
             if st.button("Save as a new version", type="primary", key="metric_form_save"):
-                save(candidate, reason)
+                save(candidate, reason, current)
 
-with yaml_tab:
+
+def yaml_editor(current: MetricDefinition, slot: str, quarters: list) -> None:
+    """The metric file of the picked metric, validated with YAML paths before a save."""
     st.caption(
         "For power users: the metric file format (one or more metrics). Every problem is listed "
         "with its YAML path before anything is saved."
@@ -223,7 +186,7 @@ with yaml_tab:
         "Metric file",
         value=definition_files.definition_to_yaml(current),
         height=420,
-        key=f"metric_yaml_{name}",
+        key=f"metric_yaml_{slot}",
     )
     problems = _ui.read(editing.validate_metric_file, text)
     if problems:
@@ -231,8 +194,8 @@ with yaml_tab:
     else:
         parsed, _ = definition_files.parse_metric_file(text)
         if parsed is not None and len(parsed.metrics) == 1:
-            show_preview(parsed.metrics[0], key="metric_yaml_preview")
-        yaml_reason = st.text_input("Reason for the change", key=f"metric_yaml_reason_{name}")
+            show_preview(parsed.metrics[0], key="metric_yaml_preview", quarters=quarters)
+        yaml_reason = st.text_input("Reason for the change", key=f"metric_yaml_reason_{slot}")
         if st.button("Validate and save", type="primary", key="metric_yaml_save"):
             if not yaml_reason.strip():
                 st.error("Say why you change the metric (the reason is kept with the version).")
@@ -245,11 +208,16 @@ with yaml_tab:
                     yaml_reason.strip(),
                 )
                 if saved:
-                    st.success("Saved " + ", ".join(f"{n}@{v}" for n, v in saved) + ".")
+                    _ui.flash(
+                        "Saved " + ", ".join(f"{n}@{v}" for n, v in saved) + ".", reset="metrics"
+                    )
                 else:
                     st.info("Nothing changed, so no new version was saved.")
 
-with history_tab:
+
+def history(current: MetricDefinition, slot: str) -> None:
+    """Saved versions, a diff between two of them, and restore."""
+    name = current.name
     history = _ui.query(catalog.definition_history, name)
     if not history:
         _ui.empty_state("This metric has no saved versions yet (it is the shipped definition).")
@@ -274,10 +242,10 @@ with history_tab:
         by_version = {v.version: v for v in history}
         old_column, new_column = st.columns(2)
         old = old_column.selectbox(
-            "Compare version", versions, index=max(len(versions) - 2, 0), key="metric_diff_old"
+            "Compare version", versions, index=max(len(versions) - 2, 0), key=_ui.fresh_key("metric_diff_old", "metrics")
         )
         new = new_column.selectbox(
-            "with version", versions, index=len(versions) - 1, key="metric_diff_new"
+            "with version", versions, index=len(versions) - 1, key=_ui.fresh_key("metric_diff_new", "metrics")
         )
         diff = difflib.unified_diff(
             definition_files.definition_to_yaml(by_version[old].definition).splitlines(),
@@ -288,7 +256,7 @@ with history_tab:
         )
         text = "\n".join(diff)
         st.code(text or "(no difference)", language="diff")
-        restore_reason = st.text_input("Reason for restoring", key="metric_restore_reason")
+        restore_reason = st.text_input("Reason for restoring", key=_ui.fresh_key("metric_restore_reason", "metrics"))
         if st.button(f"Restore version {old} as a new version", key="metric_restore"):
             if not restore_reason.strip():
                 st.error("Say why you restore this version.")
@@ -301,4 +269,57 @@ with history_tab:
                     me.username,
                     restore_reason.strip(),
                 )
-                st.success(f"Restored version {old} as {name}@{version}.")
+                _ui.flash(f"Restored version {old} as {name}@{version}.", reset="metrics")
+
+
+def catalog_table(definitions: list[MetricDefinition]) -> None:
+    """Every current metric with owner, clause and version."""
+    rows = [
+        {
+            "metric": d.name,
+            "label": d.label,
+            "owner": d.owner,
+            "clause": d.clause,
+            "version": d.version,
+            "type": d.type.value,
+            "unit": d.unit.value,
+            "grain": d.grain.value,
+            "target": d.target,
+        }
+        for d in definitions
+    ]
+    _ui.show_table(pd.DataFrame(rows), hide_index=True, key="metrics_catalog")
+
+
+def main() -> None:
+    st.title("Metric definitions")
+    _ui.show_flash()
+    quarters = _ui.trend_quarters(8)
+    definitions = _ui.query(catalog.current_definitions)
+    if not definitions:
+        _ui.empty_state("No metrics yet. Paste a metric file in the YAML editor to add one.")
+    by_name = {d.name: d for d in definitions}
+    catalog_table(definitions)
+    name = st.selectbox(
+        "Metric to edit",
+        list(by_name),
+        format_func=lambda n: f"{by_name[n].label} ({n}@{by_name[n].version})",
+        key="metrics_pick",
+    )
+    if name is None:
+        st.stop()
+    current = by_name[name]
+    # After each save the editors get fresh keys, so every tab starts again from the saved version.
+    slot = _ui.fresh_key(name, "metrics")
+    form_tab, yaml_tab, history_tab = st.tabs(
+        ["Edit", "YAML", "History"], key="metrics_tab", on_change="rerun"
+    )
+    with form_tab:
+        form_editor(current, slot, quarters)
+    with yaml_tab:
+        yaml_editor(current, slot, quarters)
+    with history_tab:
+        history(current, slot)
+
+
+main()

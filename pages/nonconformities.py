@@ -14,9 +14,10 @@ from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
 
-quarter = _ui.selected_quarter()
-as_of = quarter.end
+point = _ui.evaluation_point()
+as_of = point.as_of
 st.title(f"Nonconformities — open at {as_of:%d %B %Y}")
+st.caption(point.describe())
 
 report = _ui.query(aging.aging_report, as_of)
 everything = _ui.query(aging.open_findings, as_of)
@@ -26,9 +27,24 @@ if report.open_total == 0 and everything.empty:
         "Data import, or choose another quarter in the sidebar."
     )
 
-total, overdue = st.columns(2)
-total.metric("Open findings", f"{report.open_total:,}", border=True)
-overdue.metric("Overdue", f"{report.overdue:,}", border=True)
+# Say which count: nonconformities (as the Overview's KPI) first, then every open finding.
+ncs, overdue_ncs, total, overdue = st.columns(4)
+ncs.metric(
+    "Open nonconformities",
+    f"{report.open_nonconformities:,}",
+    help="Major and minor nonconformities open at the date (as on the Overview).",
+    border=True,
+)
+overdue_ncs.metric(
+    "Overdue nonconformities", f"{report.overdue_nonconformities:,}", border=True
+)
+total.metric(
+    "Open findings of all types",
+    f"{report.open_total:,}",
+    help="Nonconformities, observations and opportunities for improvement.",
+    border=True,
+)
+overdue.metric("Overdue findings of all types", f"{report.overdue:,}", border=True)
 
 TYPES = list(FINDING_TYPES)
 buckets = pd.DataFrame([b.model_dump() for b in report.buckets])

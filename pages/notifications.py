@@ -13,6 +13,7 @@ from aims_metrics.notify import channels as notify_channels
 from aims_metrics.notify import outbox, people, rules
 from aims_metrics.notify import run as notify_run
 from aims_metrics.notify.digest import item_status, rule_title
+from aims_metrics.store import settings as store_settings
 from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
@@ -20,6 +21,7 @@ me = _ui.require(Action.VIEW_NOTIFICATIONS)
 manage = _ui.allowed(Action.MANAGE_NOTIFICATIONS)
 
 st.title("Notifications")
+_ui.show_flash()
 st.caption(
     "Reminders between the reviews: overdue corrective and review actions, upcoming and overdue "
     "audits, KPIs turned red and stale data. `python -m aims_metrics notify run` sends them "
@@ -31,7 +33,9 @@ if unmatched:
     st.warning(people.describe_unmatched(unmatched) + " (import them as people)",
                icon=":material/person_off:")
 
-channels_tab, rules_tab, preview_tab, log_tab = st.tabs(["Channels", "Rules", "Preview", "Log"])
+channels_tab, rules_tab, preview_tab, log_tab = st.tabs(  # keyed: a save keeps the open tab
+    ["Channels", "Rules", "Preview", "Log"], key="notify_tab", on_change="rerun"
+)
 
 with channels_tab:
     channels = _ui.query(notify_channels.list_channels)
@@ -60,10 +64,10 @@ with channels_tab:
         if middle.button("Switch off" if enabled else "Switch on", key="notify_channel_toggle"):
             _ui.write(Action.MANAGE_NOTIFICATIONS, notify_channels.set_channel_enabled, picked,
                       not enabled, me.username)
-            st.rerun()
+            _ui.flash(f"{picked} switched {'off' if enabled else 'on'}.")
         if right.button("Remove", key="notify_channel_remove"):
             _ui.write(Action.MANAGE_NOTIFICATIONS, notify_channels.remove_channel, picked, me.username)
-            st.rerun()
+            _ui.flash(f"{picked} removed.")
     if manage:
         kind = st.radio("Add a channel", ["email", "webhook"], horizontal=True, key="notify_add_kind")
         with st.form("notify_add_channel", clear_on_submit=False):
@@ -95,7 +99,7 @@ with channels_tab:
                 except notify_channels.ChannelError as error:
                     st.error(str(error))
                 else:
-                    st.success(f"Added {added.name}: {added.describe()}")
+                    _ui.flash(f"Added {added.name}: {added.describe()}", forget="notify_add_")
 
 with rules_tab:
     _ui.show_table(
@@ -123,15 +127,14 @@ with rules_tab:
                                  key=f"notify_set_{spec.switch_setting}")
                 edited[spec.switch_setting] = "on" if on else "off"
             if st.form_submit_button("Save rule settings", key="notify_settings_submit"):
-                try:
-                    edited = store.parse_settings(edited)
+                try:  # the library decides what is valid and what changed
+                    changed = _ui.write(Action.EDIT_SETTINGS, store_settings.save_settings, edited, me.username)
                 except store.SettingError as refused:
                     st.error("\n".join(f"- {p}" for p in refused.problems))
                 else:
-                    changed = [k for k, v in edited.items() if v != _ui.setting(k)]
-                    for key in changed:
-                        _ui.write(Action.EDIT_SETTINGS, store.set_setting, key, edited[key], me.username)
-                    st.success("Rule settings saved." if changed else "Nothing changed.")
+                    if changed:
+                        _ui.flash("Rule settings saved.")
+                    st.info("Nothing changed.")
 
 with preview_tab:
     # computed here, after the channel forms above, so a channel added in this run is previewed

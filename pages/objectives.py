@@ -19,6 +19,7 @@ me = _ui.require(Action.VIEW_DASHBOARDS)
 
 quarter = _ui.selected_quarter()
 st.title(f"Objectives — {quarter.label}")
+_ui.show_flash()
 
 progress = _ui.query(objectives.objective_progress, quarter)
 definitions = {d.name: d for d in _ui.query(current_definitions)}
@@ -102,20 +103,21 @@ existing = {o.objective_id: o for o in _ui.query(objectives.list_objectives)}
 NEW = "(new objective)"
 picked = st.selectbox("Objective", [NEW, *existing], key="objective_edit_pick")
 current = existing.get(picked)
+slot = _ui.fresh_key(str(picked), "objectives")  # fresh fields after each save
 metric_names = sorted(definitions)
 if not metric_names:
     _ui.empty_state("Objectives track a metric; an analyst must define metrics first.")
     st.stop()
 
-with st.form(f"objective_form_{picked}"):
+with st.form(f"objective_form_{slot}"):
     objective_id = st.text_input(
         "Id",
         value=current.objective_id if current else "",
         disabled=current is not None,
-        key=f"objective_id_{picked}",
+        key=f"objective_id_{slot}",
     )
     title = st.text_input(
-        "Title", value=current.title if current else "", key=f"objective_title_{picked}"
+        "Title", value=current.title if current else "", key=f"objective_title_{slot}"
     )
     metric = st.selectbox(
         "Metric",
@@ -124,36 +126,36 @@ with st.form(f"objective_form_{picked}"):
         if current and current.metric in metric_names
         else 0,
         format_func=lambda n: f"{definitions[n].label} ({n})",
-        key=f"objective_metric_{picked}",
+        key=f"objective_metric_{slot}",
     )
     columns = st.columns(3)
     target = columns[0].number_input(
         "Target (percent as 0–1)",
         value=float(current.target) if current else 0.0,
         format="%.4g",
-        key=f"objective_target_{picked}",
+        key=f"objective_target_{slot}",
     )
     baseline = columns[1].number_input(
         "Baseline (optional)",
         value=float(current.baseline) if current and current.baseline is not None else None,
         format="%.4g",
-        key=f"objective_baseline_{picked}",
+        key=f"objective_baseline_{slot}",
     )
     owner = columns[2].text_input(
-        "Owner", value=(current.owner or "") if current else "", key=f"objective_owner_{picked}"
+        "Owner", value=(current.owner or "") if current else "", key=f"objective_owner_{slot}"
     )
     dates = st.columns(2)
     deadline = dates[0].date_input(
         "Deadline",
         value=current.deadline if current else date(quarter.end.year + 1, 12, 31),
-        key=f"objective_deadline_{picked}",
+        key=f"objective_deadline_{slot}",
     )
     baseline_on = dates[1].date_input(
         "Baseline date (optional)",
         value=current.baseline_on if current else None,
-        key=f"objective_baseline_on_{picked}",
+        key=f"objective_baseline_on_{slot}",
     )
-    saved = st.form_submit_button("Save objective", type="primary", key=f"objective_save_{picked}")
+    saved = st.form_submit_button("Save objective", type="primary", key=f"objective_save_{slot}")
 if saved:
     try:
         objective = objectives.Objective(
@@ -173,12 +175,11 @@ if saved:
     except (ValueError, compiler.MetricError) as error:
         st.error(str(error))
     else:
-        st.success(f"Saved objective {objective.objective_id}.")
+        _ui.flash(f"Saved objective {objective.objective_id}.", reset="objectives")
 if current is not None and st.button(
     f"Delete {current.objective_id}", key="objective_delete", icon=":material/delete:"
 ):
     _ui.write(
         Action.EDIT_OBJECTIVES, objectives.delete_objective, current.objective_id, me.username
     )
-    st.toast(f"Deleted objective {current.objective_id}.")
-    st.rerun()
+    _ui.flash(f"Deleted objective {current.objective_id}.", reset="objectives")

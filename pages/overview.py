@@ -8,16 +8,17 @@ import streamlit as st
 from aims_metrics.auth import Action
 from aims_metrics.metrics import compiler, completeness, evaluate, status
 from aims_metrics.metrics.formatting import readable_description
-from aims_metrics.performance import aging, objectives
+from aims_metrics.performance import attention, objectives
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
 
-quarter = _ui.selected_quarter()
+point = _ui.evaluation_point()
+quarter = point.quarter
 quarters = _ui.trend_quarters(8)
 st.title(f"Overview — {quarter.label}")
 st.caption(
-    f"{_ui.plain(_ui.setting('organisation_name'))} · figures as of {quarter.end:%d %B %Y} · "
+    f"{_ui.plain(_ui.setting('organisation_name'))} · {point.describe()} · "
     f"status: {_ui.status_word('green')} on target, {_ui.status_word('amber')} watch, "
     f"{_ui.status_word('red')} act now, {_ui.status_word('no_data')}"
 )
@@ -122,41 +123,8 @@ with objectives_column:
 
 with attention_column:
     st.subheader("Needs attention")
-    items: list[dict] = []
-    for kpi in current:
-        if kpi.status == status.KpiStatus.RED:
-            items.append(
-                {
-                    "what": "Red KPI",
-                    "item": kpi.label,
-                    "detail": f"{_ui.format_value(kpi.value, kpi.unit)} "
-                    f"(target {_ui.format_value(kpi.target, kpi.unit)})",
-                    "days overdue": None,
-                }
-            )
-    findings = _ui.query(aging.open_findings, quarter.end, finding_types=["major_nc"])
-    overdue_majors = findings[findings["overdue"]] if len(findings) else findings
-    for row in overdue_majors.sort_values("days_overdue", ascending=False).itertuples():
-        items.append(
-            {
-                "what": "Overdue major nonconformity",
-                "item": f"{row.finding_id} ({row.clause_ref})",
-                "detail": f"owner {row.owner or 'unassigned'}, due {pd.Timestamp(row.due_on):%Y-%m-%d}",
-                "days overdue": int(row.days_overdue),
-            }
-        )
-    if "assessments_overdue" in series:
-        overdue_assessments = _ui.query(evaluate.metric_records, "assessments_overdue", quarter)
-        for row in overdue_assessments.itertuples():
-            items.append(
-                {
-                    "what": "Overdue assessment",
-                    "item": f"{row.assessment_id} ({row.assessment_type}, {row.system_id})",
-                    "detail": f"due {pd.Timestamp(row.due_on):%Y-%m-%d}, status {row.status}",
-                    "days overdue": (pd.Timestamp(quarter.end) - pd.Timestamp(row.due_on)).days,
-                }
-            )
-    if not items:
+    items = _ui.query(attention.needs_attention_frame, quarter, point.as_of)
+    if items.empty:
         st.success("Nothing needs attention: no red KPIs and nothing overdue.")
     else:
         _ui.show_table(pd.DataFrame(items), hide_index=True, key="overview_attention")

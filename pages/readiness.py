@@ -4,12 +4,11 @@ edit; versioned; CSV) and the readiness report PDF."""
 
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 import streamlit as st
 
 from aims_metrics.audits import gaps, readiness, report_pdf, soa
+from aims_metrics.audits.edits import changed_rows
 from aims_metrics.auth import Action
 from aims_metrics.tables.ingest import ImportRejected
 from aims_metrics.vocabulary.findings import finding_count
@@ -20,6 +19,7 @@ from pages import _ui
 me = _ui.require(Action.VIEW_DASHBOARDS)
 
 st.title("Certification readiness")
+_ui.show_flash()
 
 # The statuses this page shows; their words, symbols and colours are the vocabulary's.
 SHOWN_STATUSES = [*REQUIREMENT_STATUSES, *IMPLEMENTATION_STATUSES]
@@ -44,7 +44,9 @@ def colour_cells(value: str) -> str:
     return _ui.status_cell_style(value, SHOWN_STATUSES)
 
 
-as_of = st.columns([1, 3])[0].date_input("As of", value=date.today(), key="readiness_as_of")
+point = _ui.evaluation_point()  # the sidebar's quarter: its end, or today while it runs
+as_of = point.as_of
+st.caption(point.describe())
 try:
     result = _ui.query(readiness.readiness, as_of)
 except ValueError as problem:  # a malformed audit_cycle_start setting
@@ -142,11 +144,9 @@ if _ui.allowed(Action.EDIT_SOA):
         column_config=_ui.table_columns(view.columns, SOA_COLUMNS),
     )
     if st.button("Save SoA changes", type="primary", key="soa_save"):
-        before = view[["control_id", *editable]].reset_index(drop=True)
-        after = edited[["control_id", *editable]].reset_index(drop=True)
-        changed = after[(before.fillna("") != after.fillna("")).any(axis=1)]
+        changed = changed_rows(view, edited, ["control_id", *editable])
         if changed.empty:
-            st.info("Nothing changed.")
+            st.info("Nothing changed in the SoA.")  # nothing written: no rerun needed
         else:
             try:
                 saved = _ui.write(Action.EDIT_SOA, soa.save_soa, changed, me.username, me.role)
@@ -157,8 +157,7 @@ if _ui.allowed(Action.EDIT_SOA):
                     for p in rejected.plan.problems))
             else:
                 st.session_state.pop("soa_editor", None)
-                st.success(f"Saved the SoA: {saved.counts}.")
-                st.rerun()
+                _ui.flash(f"Saved the SoA: {saved.counts}.")
 else:
     shown = view[["control_id", "title", "status", "justification", "owner", "evidence"]].copy()
     shown["status"] = shown["status"].map(word)
@@ -188,9 +187,7 @@ else:
         )
         reason = st.text_input("Reason for the change (kept in the history)", key="gaps_reason")
         if st.button("Save gap plans", type="primary", key="gaps_save"):
-            before = shown[["ref", *plan_columns]].reset_index(drop=True).astype(object)
-            after = edited_gaps[["ref", *plan_columns]].reset_index(drop=True).astype(object)
-            changed = after[(before.fillna("") != after.fillna("")).any(axis=1)]
+            changed = changed_rows(shown, edited_gaps, ["ref", *plan_columns])
             try:
                 saved = _ui.write(Action.EDIT_GAPS, gaps.save_gap_plans, changed.to_dict("records"),
                                   me.username, me.role, reason or None)
@@ -200,10 +197,12 @@ else:
                     f"{_ui.plain(refs[p.row - 2])}: {_ui.plain(p.column)}: {_ui.plain(p.message)}"
                     for p in rejected.problems))
             else:
-                st.session_state.pop("gaps_editor", None)
-                st.success(f"Saved {count_of(len(saved), 'plan')}." if saved else "Nothing changed.")
-                if saved:
-                    st.rerun()
+                if not saved:
+                    st.info("Nothing changed in the plans.")  # nothing written: no rerun needed
+                else:
+                    st.session_state.pop("gaps_editor", None)
+                    st.session_state.pop("gaps_reason", None)
+                    _ui.flash(f"Saved {count_of(len(saved), 'plan')}.")
     else:
         _ui.show_table(shown, hide_index=True, key="gaps_table", width="stretch")
     _ui.download_csv(register, f"gap-register-{as_of}.csv", key="gaps_csv", label="Gap register (CSV)")

@@ -7,9 +7,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from aims_metrics.auth import Action
-from aims_metrics.metrics import compiler, completeness, evaluate, status
+from aims_metrics.metrics import breakdown, compiler, completeness, evaluate, status
 from aims_metrics.metrics.formatting import readable_description
-from aims_metrics.tables import export as exports
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
@@ -123,7 +122,7 @@ else:
 
 st.subheader(f"Breakdown in {quarter.label}")
 try:
-    records = _ui.query(evaluate.metric_records, name, quarter)
+    records = _ui.query(breakdown.breakdown_records, name, quarter)
 except compiler.MetricError as error:
     st.warning(f"No breakdown for this metric: {error}")
     st.stop()
@@ -131,21 +130,8 @@ if records.empty:
     _ui.empty_state(f"No records behind {latest.label} in {quarter.label}.")
     st.stop()
 
-if "system_id" in records.columns and "business_unit" not in records.columns:
-    systems = _ui.query(exports.table_frame, "systems")[["system_id", "business_unit"]]
-    records = records.merge(systems, on="system_id", how="left")
-BREAKDOWNS = {
-    "severity": "severity",
-    "category": "category",
-    "system_id": "system",
-    "business_unit": "business unit",
-    "risk_level": "risk level",
-    "finding_type": "finding type",
-    "assessment_type": "assessment type",
-    "protected_attribute": "protected attribute",
-    "stage": "stage",
-}
-available = [column for column in BREAKDOWNS if column in records.columns]
+BREAKDOWNS = breakdown.BREAKDOWNS
+available = breakdown.breakdown_columns(records)
 if not available:
     st.caption("This metric's records have no columns to break down by.")
     st.stop()
@@ -157,12 +143,8 @@ by = st.segmented_control(
     key="trends_breakdown",
 )
 by = by or available[0]
-measure = "in_numerator" if "in_numerator" in records.columns else None
-grouped = records.assign(**{by: records[by].fillna("(none)")}).groupby(by, as_index=False)
-table = grouped.size().rename(columns={"size": "records"})
-if measure:
-    table["in numerator"] = grouped[measure].sum()[measure].astype(int).values
-table = table.sort_values("records", ascending=False)
+table = breakdown.breakdown(records, by)
+measure = "in numerator" in table.columns
 bar = go.Figure(go.Bar(x=table[by].astype(str), y=table["records"], name="records"))
 if measure:
     bar.add_trace(go.Bar(x=table[by].astype(str), y=table["in numerator"], name="in numerator"))

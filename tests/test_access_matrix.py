@@ -247,6 +247,7 @@ WRITE_ACTIONS = {
     "enable_user": Action.MANAGE_USERS,
     "set_password": Action.MANAGE_USERS,
     "set_setting": Action.EDIT_SETTINGS,
+    "save_settings": Action.EDIT_SETTINGS,
     "restore_database": Action.MANAGE_USERS,
     "save_soa": Action.EDIT_SOA,
     "save_gap_plans": Action.EDIT_GAPS,

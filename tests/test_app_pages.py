@@ -69,7 +69,9 @@ def test_overview_drill_down_lists_the_records(app_db):
 
 def test_nonconformities_page_known_answer(app_db):
     at = signed_in("executive", "pages/nonconformities.py")
-    assert [m.value for m in at.metric] == ["2", "1"]  # open, overdue
+    shown = {m.label: m.value for m in at.metric}
+    assert shown["Open nonconformities"] == "2" and shown["Overdue nonconformities"] == "1"
+    assert shown["Open findings of all types"] == "2"
     findings = table(at, "finding_id")
     assert list(findings["finding_id"]) == ["F1", "F2"]  # overdue first
     assert bool(findings.iloc[0]["overdue"]) is True

@@ -233,8 +233,26 @@ def test_blockers_list_open_major_ncs_then_gap_requirements(con):
     ]
     assert result.blockers[0].text == "Major nonconformity against 9.2.2 open since 2026-01-05."
     gap_refs = [r.ref for r in result.requirements if r.status == GAP]
-    assert [b.id for b in result.blockers if b.kind == "requirement"] == gap_refs
+    assert "10.2" in gap_refs  # a gap because of F6 and F7, which are named once, as findings
+    assert [b.id for b in result.blockers if b.kind == "requirement"] == [
+        ref for ref in gap_refs if ref != "10.2"
+    ]
     assert result.verdict == "not_ready"
+
+
+def test_each_blocker_is_named_once(con):
+    """10.2 is a gap exactly because major NCs are open: the findings are the blockers."""
+    load(con, "findings", FINDINGS + "F7,A,8.4,major_nc,z,2026-02-01,,\n")
+    ids = [b.id for b in readiness.readiness(con, AS_OF, START).blockers]
+    assert len(ids) == len(set(ids))
+    assert "F7" in ids and "10.2" not in ids
+
+
+def test_without_open_majors_a_gap_in_10_2_would_still_block(con):
+    """The rule drops 10.2 only while major findings stand for it (never a silent gap)."""
+    reqs = [readiness.Requirement("10.2", "Nonconformity", GAP, "x", "data")]
+    ctx = readiness.Context(con, AS_OF, readiness.Cycle(START))
+    assert [b.id for b in readiness.blockers(ctx, reqs)] == ["10.2"]
 
 
 def test_readiness_json_shape(con):

@@ -214,3 +214,16 @@ def test_admin_page_saves_the_time_limit(app_db):
         assert store.setting_value(con, "metric_time_limit_seconds") == 12.5
         (last,) = store.audit_entries(con, 1)
     assert (last["action"], last["target"]) == ("setting.update", "metric_time_limit_seconds")
+
+
+def test_save_settings_validates_all_then_stores_only_the_changes(con):
+    from aims_metrics.store.settings import save_settings
+
+    with pytest.raises(store.SettingError) as refused:
+        save_settings(con, {"organisation_name": "Acme", "fiscal_year_start_month": "13"}, "t")
+    assert [p.key for p in refused.value.problems] == ["fiscal_year_start_month"]
+    assert store.get_setting(con, "organisation_name") != "Acme"  # nothing stored
+    assert save_settings(con, {"organisation_name": "Acme", "fiscal_year_start_month": "1"}, "t") == [
+        "organisation_name"
+    ]
+    assert save_settings(con, {"organisation_name": "Acme"}, "t") == []

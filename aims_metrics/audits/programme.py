@@ -225,6 +225,21 @@ class Programme:
     findings_without_audit: list[str]
     counts: dict[str, int] = field(default_factory=dict)  # coverage status → references
 
+    @property
+    def counted_audits(self) -> list[Audit]:
+        """The audits of the cycle that count: a cancelled audit is listed but never counted
+        (the one definition behind "audits in the cycle" on the page, the review and the plan)."""
+        return [a for a in self.audits if a.status != "cancelled"]
+
+    @property
+    def cancelled_audits(self) -> list[Audit]:
+        return [a for a in self.audits if a.status == "cancelled"]
+
+    @property
+    def completed_audits(self) -> list[Audit]:
+        """Counted audits completed by the as-of day."""
+        return [a for a in self.counted_audits if a.completed_by(self.as_of)]
+
     def to_json(self) -> dict[str, Any]:
         return {
             "cycle_start": self.cycle.start.isoformat(),
@@ -317,13 +332,14 @@ def audit_findings(con: duckdb.DuckDBPyConnection, audit_id: str) -> pd.DataFram
 def programme_summary(programme: Programme) -> list[str]:
     """Plain sentences on the programme for management review input 9.3.2 d) 3 and the minutes."""
     cycle, as_of = programme.cycle, programme.as_of
-    audits = [a for a in programme.audits if a.status != "cancelled"]
-    done = [a for a in audits if a.completed_by(as_of)]
+    audits, done = programme.counted_audits, programme.completed_audits
+    cancelled = programme.cancelled_audits
     counts = programme.counts
     total = sum(counts.values())
     lines = [
         f"Audit programme {cycle.start.isoformat()} – {cycle.end.isoformat()}: "
-        f"{count_of(len(audits), 'audit')} in the cycle, {len(done):,} completed by {as_of.isoformat()}.",
+        f"{count_of(len(audits), 'audit')} in the cycle, {len(done):,} completed by {as_of.isoformat()}"
+        + (f" ({len(cancelled):,} cancelled, not counted)." if cancelled else "."),
         f"Coverage of the {total} clause requirements and applicable Annex A controls: "
         f"{counts.get(COVERED, 0)} covered, {counts.get(PLANNED, 0)} planned only, "
         f"{counts.get(GAP, 0)} not in any audit.",

@@ -16,10 +16,10 @@ from typing import Any
 
 import duckdb
 
-from aims_metrics import store
 from aims_metrics.audits import gaps as gap_register
 from aims_metrics.audits import soa
 from aims_metrics.audits.programme import COVERED, Cycle, audit_programme, cycle_start_setting
+from aims_metrics.metrics.as_of import fiscal_start_month
 from aims_metrics.metrics.evaluate import kpis_for_quarter
 from aims_metrics.metrics.periods import quarter_of
 from aims_metrics.tables.registry import (
@@ -123,7 +123,7 @@ def judge_impact_assessments(ctx: Context) -> Judgement:
 
 def judge_monitoring(ctx: Context) -> Judgement:
     """9.1: every catalog metric has a value (not no data) for the as-of quarter."""
-    start_month = int(store.get_setting(ctx.con, "fiscal_year_start_month"))
+    start_month = fiscal_start_month(ctx.con)
     quarter = quarter_of(ctx.as_of, start_month)
     results = kpis_for_quarter(ctx.con, quarter)
     if not results:
@@ -283,14 +283,24 @@ def verdict(reqs: list[Requirement], open_major: int, open_minor: int) -> str:
     return READY
 
 
+# Requirements whose gap is exactly the open major nonconformities (judge_nonconformities): those
+# findings are the blockers, each named once, not a second time as the requirement they fail.
+GAP_MEANS_OPEN_MAJORS = frozenset(ref for ref, judge in JUDGES.items() if judge is judge_nonconformities)
+
+
 def blockers(ctx: Context, reqs: list[Requirement]) -> list[Blocker]:
-    """Open major NCs (oldest first), then the requirements judged a gap (clause order)."""
+    """Open major NCs (oldest first), then the other requirements judged a gap (clause order):
+    each cause once."""
     found = [
         Blocker("finding", fid, f"Major nonconformity against {clause} open since {raised}.")
         for fid, ftype, _, clause, raised in ctx.open_nonconformities()
         if ftype == "major_nc"
     ]
-    found += [Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}") for r in reqs if r.status == GAP]
+    found += [
+        Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}")
+        for r in reqs
+        if r.status == GAP and not (found and r.ref in GAP_MEANS_OPEN_MAJORS)
+    ]
     return found
 
 

@@ -58,10 +58,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _quarter(con, given):
     """The quarter asked for (parsed by quarter_arg) in the fiscal year of the settings."""
+    from aims_metrics.metrics.as_of import fiscal_start_month
     from aims_metrics.metrics.periods import Quarter, last_completed_quarter
-    from aims_metrics.store import get_setting
 
-    start_month = int(get_setting(con, "fiscal_year_start_month"))
+    start_month = fiscal_start_month(con)
     if given is None:
         return last_completed_quarter(start_month=start_month)
     return Quarter(given.year, given.number, start_month)

@@ -16,7 +16,7 @@ from enum import StrEnum
 import duckdb
 
 from aims_metrics.metrics.completeness import is_stale, latest_imports, stale_after_days
-from aims_metrics.store import get_setting, setting_value
+from aims_metrics.store import setting_value
 from aims_metrics.tables.registry import NONCONFORMITY_TYPES, TABLES
 
 
@@ -159,11 +159,12 @@ def audits_overdue(con, as_of: date, days: int) -> list[DueItem]:
 
 def kpis_turned_red(con, as_of: date, days: int) -> list[DueItem]:
     """Catalog metrics red in the latest complete quarter and not red in the quarter before."""
+    from aims_metrics.metrics.as_of import fiscal_start_month
     from aims_metrics.metrics.evaluate import catalog_series
     from aims_metrics.metrics.periods import last_completed_quarter
     from aims_metrics.metrics.status import KpiStatus
 
-    start_month = int(get_setting(con, "fiscal_year_start_month"))
+    start_month = fiscal_start_month(con)
     quarter = last_completed_quarter(as_of, start_month)
     series = catalog_series(con, [quarter.previous(), quarter])
     items = []

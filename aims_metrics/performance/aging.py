@@ -37,9 +37,15 @@ class AgingBucket(BaseModel):
 
 class AgingReport(BaseModel):
     as_of: date
-    open_total: int
+    open_total: int  # findings of every type (nonconformities, observations, OFIs)
     overdue: int
     buckets: list[AgingBucket]
+    overdue_nonconformities: int = 0
+
+    @property
+    def open_nonconformities(self) -> int:
+        """Open major and minor nonconformities: the figure the Overview's KPI shows."""
+        return sum(getattr(b, str(t)) for b in self.buckets for t in NONCONFORMITY_TYPES)
 
     def to_json(self) -> dict:
         """Design §8 `aging --format json`."""
@@ -82,16 +88,23 @@ def aging_report(con: duckdb.DuckDBPyConnection, as_of: date) -> AgingReport:
     with store.transaction(con, read_only=True):
         rows = con.execute(sql, {"as_of": as_of}).fetchall()
     buckets = {label: AgingBucket(bucket=label) for label, _, _ in BUCKETS}
-    overdue = 0
+    overdue = overdue_nonconformities = 0
+    nonconformities = {str(t) for t in NONCONFORMITY_TYPES}
     for bucket, finding_type, count, late in rows:
         entry = buckets[bucket]
         if finding_type in FINDING_TYPES:
             setattr(entry, finding_type, getattr(entry, finding_type) + int(count))
         entry.total += int(count)
         overdue += int(late)
+        if finding_type in nonconformities:
+            overdue_nonconformities += int(late)
     ordered = list(buckets.values())
     return AgingReport(
-        as_of=as_of, open_total=sum(b.total for b in ordered), overdue=overdue, buckets=ordered
+        as_of=as_of,
+        open_total=sum(b.total for b in ordered),
+        overdue=overdue,
+        buckets=ordered,
+        overdue_nonconformities=overdue_nonconformities,
     )
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import duckdb
 
 from aims_metrics import store
+from aims_metrics.metrics.as_of import fiscal_start_month
 from aims_metrics.metrics.periods import Quarter, parse_quarter
 from aims_metrics.review.models import (
     ArchivedMinutes,
@@ -23,7 +24,7 @@ from aims_metrics.review.models import (
 
 def fiscal_quarter(con: duckdb.DuckDBPyConnection, quarter: Quarter | str) -> Quarter:
     """The quarter with the organisation's fiscal-year start month (dates depend on it)."""
-    start_month = int(store.get_setting(con, "fiscal_year_start_month"))
+    start_month = fiscal_start_month(con)
     label = quarter_label(quarter)
     return parse_quarter(label, start_month)
 

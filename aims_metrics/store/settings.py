@@ -262,3 +262,16 @@ def set_setting(con: duckdb.DuckDBPyConnection, key: str, value: str, username: 
             [key, cleaned],
         )
         record_audit(con, username, "setting.update", key, {"value": cleaned})
+
+
+def save_settings(
+    con: duckdb.DuckDBPyConnection, values: Mapping[str, str], username: str
+) -> list[str]:
+    """Validate every value first (SettingError naming each bad key, nothing stored), then store
+    the ones that differ from what is stored; the keys changed, in the order given."""
+    cleaned = parse_settings(values)
+    stored = all_settings(con)
+    changed = [key for key, value in cleaned.items() if value != stored.get(key)]
+    for key in changed:
+        set_setting(con, key, cleaned[key], username)
+    return changed
