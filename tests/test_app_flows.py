@@ -154,7 +154,7 @@ def test_audits_in_the_cycle_is_one_number_on_the_page_and_in_the_review(app_db)
     at = _chosen_quarter(signed_in("executive"), q.label, "pages/audit_programme.py")
     shown = metric(at, "Audits in the cycle")
     assert shown == "1"  # the cancelled A2 is listed, not counted
-    assert f": {shown} audit(s) in the cycle" in summary[0] and "1 cancelled, not counted" in summary[0]
+    assert f": {shown} audit in the cycle" in summary[0] and "1 cancelled, not counted" in summary[0]
 
 
 # --- item 7: the management review keeps the user where they were --------------------------------
