@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 import streamlit as st
 
@@ -18,10 +19,12 @@ from aims_metrics.metrics.evaluate import MetricTimeout
 from pages import _ui
 
 log = logging.getLogger("aims_review")
+# shipped with the app: an emoji or a :material/…: icon makes the browser fetch it from the internet
+PAGE_ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 st.set_page_config(
     page_title="AIMS Review",
-    page_icon=":material/verified_user:",
+    page_icon=str(PAGE_ICON),
     layout="wide",
     initial_sidebar_state="expanded",
 )
