@@ -83,51 +83,39 @@ for start in range(0, len(current), COLUMNS):
             if found and found.mark:
                 st.caption(f"**{found.mark}**: {_ui.plain('; '.join(found.notes) or 'source data is old')}")
 
-st.divider()
-objectives_column, attention_column = st.columns(2)
 
-with objectives_column:
-    st.subheader("Objectives")
-    progress = _ui.query(objectives.objective_progress, quarter)
-    if not progress:
-        _ui.empty_state("No objectives yet. A governance lead can add them on Objectives.")
-    else:
-        st.dataframe(
-            pd.DataFrame(
-                [
-                    {
-                        "objective": p.objective.title,
-                        "metric": p.objective.metric,
-                        "target": p.objective.target,
-                        "deadline": p.objective.deadline,
-                        "value": p.value,
-                        "progress": p.progress,
-                        "status": p.status.value.replace("_", " "),
-                    }
-                    for p in progress
-                ]
-            ),
-            hide_index=True,
-            key="overview_objectives",
-            column_config={
-                "progress": st.column_config.ProgressColumn(
-                    "progress", min_value=0.0, max_value=1.0, format="percent"
-                )
-            },
-        )
 
-with attention_column:
-    st.subheader("Needs attention")
+def objectives_table(progress: list[objectives.ObjectiveProgress]) -> pd.DataFrame:
+    """What a reader needs first: status, the objective, progress and value against target."""
+    units = {kpi.name: kpi.unit for kpi in current}
+    return pd.DataFrame(
+        [
+            {
+                "Status": p.status.value.replace("_", " ").capitalize(),
+                "Objective": p.objective.title,
+                "Progress": p.progress,
+                "Value": _ui.format_value(p.value, units.get(p.objective.metric, "")),
+                "Target": _ui.format_value(p.objective.target, units.get(p.objective.metric, "")),
+                "Deadline": p.objective.deadline,
+                "Metric": labels_by_name.get(p.objective.metric, p.objective.metric),
+            }
+            for p in progress
+        ]
+    )
+
+
+def attention_items() -> list[dict]:
+    """Red KPIs, overdue major nonconformities and overdue assessments, most overdue first."""
     items: list[dict] = []
     for kpi in current:
         if kpi.status == status.KpiStatus.RED:
             items.append(
                 {
-                    "what": "Red KPI",
-                    "item": kpi.label,
-                    "detail": f"{_ui.format_value(kpi.value, kpi.unit)} "
+                    "What": "Red KPI",
+                    "Item": kpi.label,
+                    "Days overdue": None,
+                    "Detail": f"{_ui.format_value(kpi.value, kpi.unit)} "
                     f"(target {_ui.format_value(kpi.target, kpi.unit)})",
-                    "days overdue": None,
                 }
             )
     findings = _ui.query(aging.open_findings, quarter.end, finding_types=["major_nc"])
@@ -135,10 +123,10 @@ with attention_column:
     for row in overdue_majors.sort_values("days_overdue", ascending=False).itertuples():
         items.append(
             {
-                "what": "Overdue major nonconformity",
-                "item": f"{row.finding_id} ({row.clause_ref})",
-                "detail": f"owner {row.owner or 'unassigned'}, due {pd.Timestamp(row.due_on):%Y-%m-%d}",
-                "days overdue": int(row.days_overdue),
+                "What": "Overdue major nonconformity",
+                "Item": f"{row.finding_id} ({row.clause_ref})",
+                "Days overdue": f"{int(row.days_overdue):,}",
+                "Detail": f"owner {row.owner or 'unassigned'}, due {pd.Timestamp(row.due_on):%Y-%m-%d}",
             }
         )
     if "assessments_overdue" in series:
@@ -146,16 +134,49 @@ with attention_column:
         for row in overdue_assessments.itertuples():
             items.append(
                 {
-                    "what": "Overdue assessment",
-                    "item": f"{row.assessment_id} ({row.assessment_type}, {row.system_id})",
-                    "detail": f"due {pd.Timestamp(row.due_on):%Y-%m-%d}, status {row.status}",
-                    "days overdue": (pd.Timestamp(quarter.end) - pd.Timestamp(row.due_on)).days,
+                    "What": "Overdue assessment",
+                    "Item": f"{row.assessment_id} ({row.assessment_type}, {row.system_id})",
+                    "Days overdue": f"{(pd.Timestamp(quarter.end) - pd.Timestamp(row.due_on)).days:,}",
+                    "Detail": f"due {pd.Timestamp(row.due_on):%Y-%m-%d}, status {row.status}",
                 }
             )
-    if not items:
-        st.success("Nothing needs attention: no red KPIs and nothing overdue.")
-    else:
-        st.dataframe(pd.DataFrame(items), hide_index=True, key="overview_attention")
+    return items
+
+
+labels_by_name = {kpi.name: kpi.label for kpi in current}
+st.divider()
+st.subheader("Objectives")
+progress = _ui.query(objectives.objective_progress, quarter)
+if not progress:
+    _ui.empty_state("No objectives yet. A governance lead can add them on Objectives.")
+else:
+    table = objectives_table(progress)
+    st.dataframe(
+        table,
+        hide_index=True,
+        key="overview_objectives",
+        height=_ui.table_height(len(table)),
+        column_config={
+            "Objective": st.column_config.TextColumn(width="large"),
+            "Progress": st.column_config.ProgressColumn(
+                "Progress", min_value=0.0, max_value=1.0, format="percent"
+            ),
+            "Deadline": st.column_config.DateColumn(format="YYYY-MM-DD"),
+        },
+    )
+
+st.subheader("Needs attention")
+items = attention_items()
+if not items:
+    st.success("Nothing needs attention: no red KPIs and nothing overdue.")
+else:
+    st.dataframe(
+        _ui.records_frame(items),
+        hide_index=True,
+        key="overview_attention",
+        height=_ui.table_height(len(items)),
+        column_config={"Detail": st.column_config.TextColumn(width="large")},
+    )
 
 st.divider()
 st.subheader("Records behind a KPI")
@@ -176,7 +197,12 @@ if chosen:
             _ui.empty_state(f"No records behind {labels[chosen]} in {quarter.label}.")
         else:
             st.caption(f"{len(records)} records behind {labels[chosen]} in {quarter.label}")
-            st.dataframe(_ui.with_dates(records), hide_index=True, key="overview_drilldown_table")
+            st.dataframe(
+                _ui.with_dates(records),
+                hide_index=True,
+                key="overview_drilldown_table",
+                height=_ui.table_height(len(records)),
+            )
             _ui.download_csv(
                 records, f"{chosen}-{quarter.label}.csv", key="overview_drilldown_download"
             )

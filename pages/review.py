@@ -233,6 +233,7 @@ with tabs[0]:
         ),
         hide_index=True,
         key="review_kpis",
+        height=_ui.table_height(len(inputs.kpis)),
     )
     if inputs.objectives:
         st.dataframe(
