@@ -13,6 +13,26 @@ import pytest
 
 from aims_metrics.store import open_db
 
+# bcrypt at the product's cost (12) takes a quarter of a second per hash on this machine; tests that
+# are not about the cost hash at the minimum cost instead (a hash records its cost, so checking
+# one works whatever the cost). Tests about the stored hash itself are marked production_hashing.
+TEST_BCRYPT_ROUNDS = 4
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "production_hashing: hash passwords at the product's bcrypt cost in this test"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    if request.node.get_closest_marker("production_hashing") is None:
+        from aims_metrics.auth import users
+
+        monkeypatch.setattr(users, "BCRYPT_ROUNDS", TEST_BCRYPT_ROUNDS)
+    yield
+
 
 @pytest.fixture
 def db_path(tmp_path: Path) -> Path:
@@ -124,13 +144,16 @@ def app_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     def build(path: Path) -> None:
         from aims_metrics import auth
+        from aims_metrics.auth import users
         from aims_metrics.tables import ingest
 
+        users.BCRYPT_ROUNDS, rounds = TEST_BCRYPT_ROUNDS, users.BCRYPT_ROUNDS
         with open_db(path) as connection:
             for table, text in known_data_csv().items():
                 ingest.import_file(connection, table, text.encode(), "test", file_name=f"{table}.csv")
             for role, username in app_usernames().items():
                 auth.add_user(connection, username, role, APP_PASSWORD, actor="test")
+        users.BCRYPT_ROUNDS = rounds
 
     return shared_database(tmp_path_factory, "app", build)
 

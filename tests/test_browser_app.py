@@ -296,3 +296,30 @@ def test_signing_out_ends_the_session_cookie(server, browser):
         ).fetchall()
     assert revoked == [(True,)]
     page.context.close()
+
+
+def test_nothing_is_fetched_from_the_internet(server, browser):
+    """Offline use (issue 24, item 13): the page icon and everything else come from the app."""
+    from urllib.parse import urlparse
+
+    base, _ = server
+    outside: list[str] = []
+    page = new_page(browser)
+    page.on(
+        "request",
+        lambda request: outside.append(request.url)
+        if urlparse(request.url).scheme in ("http", "https", "ws", "wss")
+        and urlparse(request.url).hostname not in ("localhost", "127.0.0.1")
+        else None,
+    )
+    page.goto(base)
+    settle(page)
+    page.get_by_role("textbox", name="User name").fill(USERS["executive"])
+    page.get_by_role("textbox", name="Password").fill(APP_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {USERS['executive']}")).to_be_visible()
+    settle(page)
+    icon = page.locator('link[rel="icon"], link[rel="shortcut icon"]').first
+    assert urlparse(icon.get_attribute("href") or base).hostname in (None, "localhost")
+    assert outside == []
+    page.context.close()
