@@ -71,6 +71,8 @@ if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
+expect.set_options(timeout=TIMEOUT_MS)  # every expect waits as long as a loaded machine needs
+
 
 def free_port() -> int:
     with socket.socket() as sock:
