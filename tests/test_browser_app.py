@@ -131,9 +131,14 @@ def settle(page: Page) -> None:
 
 def rerun(page: Page, action) -> None:
     """Do `action` (a click, a key press…) and wait for the script run it starts to finish."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     before = page.evaluate("window.__aimsRuns")
     action()
-    page.wait_for_function(f"window.__aimsRuns > {before}", timeout=TIMEOUT_MS)
+    try:
+        page.wait_for_function(f"window.__aimsRuns > {before}", timeout=TIMEOUT_MS)
+    except PlaywrightTimeout:
+        pytest.fail(f"no script run started after {getattr(action, '__name__', action)}")
     settle(page)
 
 
