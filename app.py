@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+from pathlib import Path
 
 import streamlit as st
 
@@ -18,10 +19,12 @@ from aims_metrics.metrics.evaluate import MetricTimeout
 from pages import _ui
 
 log = logging.getLogger("aims_review")
+# shipped with the app: an emoji or a :material/…: icon makes the browser fetch it from the internet
+PAGE_ICON = Path(__file__).resolve().parent / "assets" / "icon.png"
 
 st.set_page_config(
     page_title="AIMS Review",
-    page_icon=":material/verified_user:",
+    page_icon=str(PAGE_ICON),
     layout="wide",
     initial_sidebar_state="expanded",
 )
@@ -115,6 +118,47 @@ def sign_in_page() -> None:
             )
 
 
+def change_password_page(user: auth.User) -> None:
+    """The first thing a user with a one-time password sees: nothing else until it is replaced."""
+
+    def change_password() -> None:
+        st.title("Choose a new password")
+        st.info(
+            "You signed in with a one-time password. Choose your own password before you "
+            f"continue (at least {auth.MIN_PASSWORD_LENGTH} characters)."
+        )
+        left, _ = st.columns([2, 3])
+        with left, st.form("change_password", border=True):
+            new = st.text_input("New password", type="password", key="new_password")
+            again = st.text_input("New password again", type="password", key="new_password_again")
+            submitted = st.form_submit_button(
+                "Save password and continue", type="primary", key="change_password_submit"
+            )
+        if not submitted:
+            return
+        if new != again:
+            st.error("The two passwords differ: type the same new password twice.")
+            return
+        try:
+            with store.open_db(_ui.db_path()) as con:
+                auth.replace_one_time_password(con, user.username, new)
+                # set_password ends every session of the user: start this browser's again
+                st.session_state["pending_cookie"] = auth.start_session(
+                    con, user.username, _ui.session_key()
+                )
+        except auth.UserError as problem:
+            st.error(f"{str(problem).capitalize()}.")
+            return
+        st.rerun()
+
+    st.navigation(
+        [st.Page(change_password, title="Choose a new password", url_path="change-password")],
+        position="hidden",
+    ).run()
+    with st.sidebar:
+        st.button("Sign out", key="sign_out", on_click=sign_out, icon=":material/logout:")
+
+
 def sign_out() -> None:
     cookie = st.session_state.pop("session_cookie", None) or st.context.cookies.get(_ui.COOKIE_NAME)
     with store.open_db(_ui.db_path()) as con:
@@ -194,6 +238,10 @@ def main() -> None:
     if pending:
         st.session_state["session_cookie"] = pending
         st.html(set_cookie_script(pending), unsafe_allow_javascript=True)
+
+    if user.must_change_password:
+        change_password_page(user)
+        return
 
     sections: dict[str, list] = {}
     for page in _ui.available_pages():

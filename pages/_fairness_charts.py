@@ -27,6 +27,26 @@ RATE_POLICY = {
 }
 RESULTS = ("pass", "fail")  # bias-test results, shown as the vocabulary's words and colours
 INSUFFICIENT = _ui.status_colour("insufficient")
+# Readable names of the disparity metrics (the stored names are snake_case identifiers).
+METRIC_LABELS = {
+    "demographic_parity_difference": "Demographic parity difference",
+    "demographic_parity_ratio": "Demographic parity ratio",
+    "equalized_odds_difference": "Equalized odds difference",
+    "false_positive_rate_difference": "False positive rate difference",
+    "false_negative_rate_difference": "False negative rate difference",
+}
+
+
+def metric_label(metric: str) -> str:
+    """The readable name of a disparity metric (unknown names as they are, underscores spaced)."""
+    return METRIC_LABELS.get(metric, metric.replace("_", " ").capitalize())
+
+
+def margin_to_limit(metric: str, value: float, threshold: float) -> float:
+    """How far a disparity is inside its policy limit (negative: outside, it fails): a ratio
+    passes at or above its threshold, any other disparity when |value| is at most its threshold.
+    Ratios (≈1) and differences (≈0) drawn on one axis compare only as this distance."""
+    return value - threshold if is_ratio(metric) else threshold - abs(value)
 
 
 def result_word(passed: bool) -> str:
@@ -85,7 +105,7 @@ def disparity_table(tests: pd.DataFrame):
     table = pd.DataFrame(
         {
             "attribute": tests["protected_attribute"],
-            "metric": tests["metric"],
+            "metric": [metric_label(m) for m in tests["metric"]],
             "value": tests["value"].round(3),
             "rule": [
                 f"{rule_symbol(m)} {t:g}"
@@ -101,31 +121,44 @@ def disparity_table(tests: pd.DataFrame):
     return table.style.map(colour, subset=["result"]).format({"value": "{:.3f}"})
 
 
-def history_chart(history: pd.DataFrame, attribute: str, thresholds: dict[str, float]):
-    """Each disparity of one attribute across model versions (in order of execution)."""
+def history_chart(history: pd.DataFrame, attribute: str) -> go.Figure:
+    """Each disparity of one attribute across model versions (in order of execution), drawn as
+    its distance to the policy limit in force when it was evaluated: above zero passes."""
     rows = history[history["protected_attribute"] == attribute]
     figure = go.Figure()
     for index, (metric, part) in enumerate(rows.groupby("metric", sort=True)):
         colour = _ui.SERIES_COLOURS[index % len(_ui.SERIES_COLOURS)]
+        margins = [
+            margin_to_limit(metric, float(v), float(t))
+            for v, t in zip(part["value"], part["threshold"], strict=True)
+        ]
+        rules = [f"{'≥' if is_ratio(metric) else '|value| ≤'} {t:g}" for t in part["threshold"]]
         figure.add_trace(
             go.Scatter(
                 x=[f"{escape(str(v))} ({d:%Y-%m-%d})" for v, d in zip(part["model_version"],
                                                           part["executed_on"], strict=True)],
-                y=part["value"],
+                y=margins,
                 mode="lines+markers",
-                name=metric,
+                name=metric_label(metric),
                 line={"color": colour},
                 marker={"symbol": ["circle" if p else "x" for p in part["passed"]], "size": 10},
+                customdata=list(zip(part["value"], rules, strict=True)),
+                hovertemplate="%{customdata[0]:.3f} (policy %{customdata[1]}): "
+                "margin %{y:+.3f}<extra>%{fullData.name}</extra>",
             )
         )
-    for metric, threshold in thresholds.items():
-        if metric.endswith("_difference"):
-            figure.add_hline(y=threshold, line_dash="dash", line_color="#555555")
-            break
+    figure.add_hline(
+        y=0,
+        line_dash="dash",
+        line_color="#555555",
+        annotation_text="policy limit",
+        annotation_position="bottom right",
+    )
     figure.update_layout(
-        title=f"Disparities for {escape(attribute)} across model versions",
-        yaxis={"title": "value (x: failed; dashed: difference threshold)"},
-        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+        title=f"Disparities for {escape(attribute)} across model versions: margin to the policy limit",
+        xaxis={"title": "model version (evaluated on)"},
+        yaxis={"title": "margin to the limit (above 0 passes; x: failed)", "zeroline": False},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "xanchor": "left", "x": 0},
         margin={"t": 50, "b": 10},
     )
     return figure
@@ -141,6 +174,6 @@ def gap_sentence(history: pd.DataFrame, attribute: str, metric: str) -> str | No
     better = last["value"] > first["value"] if bigger_is_better else last["value"] < first["value"]
     trend = "closing" if better else "not closing" if last["value"] != first["value"] else "flat"
     return (
-        f"{metric} for {attribute}: {first['value']:.3f} in {first['model_version']} → "
+        f"{metric_label(metric)} for {attribute}: {first['value']:.3f} in {first['model_version']} → "
         f"{last['value']:.3f} in {last['model_version']} — the gap is {trend}."
     )

@@ -419,6 +419,44 @@ def chart(figure: go.Figure, key: str, height: int = 380) -> None:
     st.plotly_chart(figure, key=key, config={"displaylogo": False})
 
 
+# st.dataframe's row and header height in pixels; a taller table scrolls inside
+TABLE_ROW_PX = 35
+MAX_TABLE_ROWS = 25
+
+
+def table_height(rows: int, max_rows: int = MAX_TABLE_ROWS) -> int:
+    """The height of a st.dataframe that shows all its `rows` (up to `max_rows`, then it scrolls):
+    Streamlit's default shows ten rows and hides the rest behind a scrollbar."""
+    return TABLE_ROW_PX * (min(max(rows, 1), max_rows) + 1) + 3
+
+
+def count_step(largest: float) -> int:
+    """A whole-number tick step for a count axis whose largest value is `largest` (1, 2, 5, 10…),
+    at most about eight ticks."""
+    step, magnitude = 1, 1
+    while largest / step > 8:
+        for factor in (2, 5, 10):
+            step = factor * magnitude
+            if largest / step <= 8:
+                break
+        magnitude *= 10
+    return step
+
+
+def count_axis(figure: go.Figure, title: str, largest: float, axis: str = "y") -> go.Figure:
+    """A count axis: whole-number ticks from zero (never 3.5 findings) and a title naming the unit."""
+    update = figure.update_yaxes if axis == "y" else figure.update_xaxes
+    update(
+        title_text=title,
+        tick0=0,
+        dtick=count_step(largest),
+        tickformat=",d",
+        rangemode="tozero",
+        range=[0, max(float(largest), 1.0) * 1.1],
+    )
+    return figure
+
+
 def status_badge(status: Any, text: str | None = None, font_size: str | None = None) -> str:
     """HTML for a status: colour, symbol and word (never colour alone). `text` replaces the word
     and must be ours, never user text."""

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from aims_metrics.auth import Action
+from aims_metrics.metrics import periods
 from aims_metrics.performance import fairness_policy, fairness_results, fairness_store
 from aims_metrics.performance.fairness import DEFAULT_MIN_GROUP_SIZE, EvaluationRejected
 from aims_metrics.performance.fairness_input import (
@@ -127,8 +128,20 @@ def run_identity() -> fairness_store.RunIdentity | None:
     )
     version = two.text_input("Model version", key="fairness_model_version").strip()
     stage = three.selectbox("Stage", ["pre_deployment", "production"], key="fairness_stage")
-    executed = four.date_input("Executed on", value=date.today(), key="fairness_executed_on")
+    executed = four.date_input(
+        "Executed on",
+        value=default_executed_on(),
+        key="fairness_executed_on",
+        help="The bias KPIs count a result in the quarter of this date.",
+    )
+    counted_in = periods.quarter_of(executed, _ui.fiscal_start_month()).label
+    st.caption(f"Saved results count in the bias KPIs of **{counted_in}** (from the executed-on date).")
     return fairness_store.RunIdentity(system, version, stage, executed) if version else None
+
+
+def default_executed_on() -> date:
+    """The selected quarter's end, or today while that quarter is still in progress."""
+    return min(_ui.selected_quarter().end, date.today())
 
 
 def column_choice(headers: list[str]) -> tuple[PredictionColumns | None, int]:
@@ -230,7 +243,8 @@ def pending_run() -> None:
             show_problems(rejected.problems)
         else:
             st.session_state.pop(RUN_KEY, None)
-            st.success(f"Saved as bias tests: {counts}. They count in the bias KPIs now.")
+            counted_in = periods.quarter_of(who.executed_on, _ui.fiscal_start_month()).label
+            st.success(f"Saved as bias tests: {counts}. They count in the bias KPIs of {counted_in}.")
 
 
 def results_section() -> None:
@@ -254,8 +268,7 @@ def results_section() -> None:
     sentence = charts.gap_sentence(history, attribute, "demographic_parity_difference")
     if sentence:
         st.info(_ui.plain(sentence), icon=":material/trending_down:")
-    thresholds = policy.thresholds.model_dump()
-    _ui.chart(charts.history_chart(history, attribute, thresholds), key="fairness_history_chart")
+    _ui.chart(charts.history_chart(history, attribute), key="fairness_history_chart")
     runs = history[["evaluation_id", "model_version", "executed_on", "stage"]].drop_duplicates()
     labels = {
         r.evaluation_id: f"{r.model_version} · {r.stage} · {pd.Timestamp(r.executed_on):%Y-%m-%d}"
@@ -272,7 +285,7 @@ def results_section() -> None:
 def policy_section() -> None:
     st.subheader("Fairness policy")
     rows = [
-        {"metric": m, "rule": f"{fairness_policy.rule_symbol(m)} "
+        {"metric": charts.metric_label(m), "rule": f"{fairness_policy.rule_symbol(m)} "
          f"{policy.thresholds.threshold(m):g}"}
         for m in DISPARITY_METRICS
     ]  # fmt: skip
@@ -283,7 +296,9 @@ def policy_section() -> None:
         _ui.show_table(
             pd.DataFrame(
                 [{"version": v.version, "author": v.author, "when": v.created_at,
-                  "reason": v.reason, **v.thresholds.model_dump()} for v in reversed(history)]
+                  "reason": v.reason, **{charts.metric_label(m): t for m, t
+                                          in v.thresholds.model_dump().items()}}
+                 for v in reversed(history)]
             ),
             hide_index=True,
             key="fairness_policy_history",
@@ -294,7 +309,7 @@ def policy_section() -> None:
         st.markdown("**Change the policy** (analysts; every save is a new version with a reason)")
         grid = st.columns(len(DISPARITY_METRICS))
         values = {
-            m: grid[i].number_input(m.replace("_", " "), min_value=0.0, max_value=1.0, step=0.01,
+            m: grid[i].number_input(charts.metric_label(m), min_value=0.0, max_value=1.0, step=0.01,
                                     value=policy.thresholds.threshold(m), key=f"fairness_policy_{m}")
             for i, m in enumerate(DISPARITY_METRICS)
         }  # fmt: skip

@@ -59,11 +59,13 @@ with chart_column:
         ]
     )
     figure.update_layout(
-        title="Open findings by age (days) and type",
+        title=f"Open findings by age and type at {as_of:%Y-%m-%d}",
         barmode="stack",
-        xaxis_title="age in days",
-        yaxis_title="findings",
+        xaxis_title="age (days since raised)",
+        xaxis={"categoryorder": "array", "categoryarray": list(buckets["bucket"])},
     )
+    stacked = buckets[[kind for kind in TYPES if kind in buckets]].sum(axis=1)
+    _ui.count_axis(figure, "open findings (count)", stacked.max() if len(stacked) else 0)
     _ui.chart(figure, key="nc_aging_chart")
 with trend_column:
     trend = _ui.query(aging.open_nonconformity_trend, _ui.trend_quarters(8))
@@ -79,7 +81,12 @@ with trend_column:
             marker={"size": 9},
         )
     )
-    line.update_layout(title="Open nonconformities at each quarter end", yaxis_title="open")
+    line.update_layout(
+        title="Open nonconformities (major and minor) at each quarter end", xaxis_title="quarter"
+    )
+    _ui.count_axis(
+        line, "open nonconformities (count)", trend_frame["open nonconformities"].max() or 0
+    )
     _ui.chart(line, key="nc_trend_chart")
 
 st.subheader("Open findings")

@@ -88,46 +88,64 @@ for start in range(0, len(current), COLUMNS):
                 reason = "; ".join(found.notes) or "source data is old"
                 st.caption(f"**{found.mark}**: {_ui.plain(reason + newest)}")
 
+
+
+def objectives_table(progress: list[objectives.ObjectiveProgress]) -> pd.DataFrame:
+    """What a reader needs first: status, the objective, progress and value against target."""
+    units = {kpi.name: kpi.unit for kpi in current}
+    labels = {kpi.name: kpi.label for kpi in current}
+    return pd.DataFrame(
+        [
+            {
+                "Status": _ui.status_word(p.status.value),
+                "Objective": p.objective.title,
+                "Progress": p.progress,
+                "Value": _ui.format_value(p.value, units.get(p.objective.metric, "")),
+                "Target": _ui.format_value(p.objective.target, units.get(p.objective.metric, "")),
+                "Deadline": p.objective.deadline,
+                "Metric": labels.get(p.objective.metric, p.objective.metric),
+            }
+            for p in progress
+        ]
+    )
+
+
 st.divider()
-objectives_column, attention_column = st.columns(2)
-
-with objectives_column:
-    st.subheader("Objectives")
-    progress = _ui.query(objectives.objective_progress, quarter)
-    if not progress:
-        _ui.empty_state("No objectives yet. A governance lead can add them on Objectives.")
-    else:
-        _ui.show_table(
-            pd.DataFrame(
-                [
-                    {
-                        "objective": p.objective.title,
-                        "metric": p.objective.metric,
-                        "target": p.objective.target,
-                        "deadline": p.objective.deadline,
-                        "value": p.value,
-                        "progress": p.progress,
-                        "status": p.status.value.replace("_", " "),
-                    }
-                    for p in progress
-                ]
+st.subheader("Objectives")
+progress = _ui.query(objectives.objective_progress, quarter)
+if not progress:
+    _ui.empty_state("No objectives yet. A governance lead can add them on Objectives.")
+else:
+    table = objectives_table(progress)
+    _ui.show_table(
+        table,
+        hide_index=True,
+        key="overview_objectives",
+        height=_ui.table_height(len(table)),
+        column_config={
+            "Objective": st.column_config.TextColumn(width="large"),
+            "Progress": st.column_config.ProgressColumn(
+                "Progress", min_value=0.0, max_value=1.0, format="percent"
             ),
-            hide_index=True,
-            key="overview_objectives",
-            column_config={
-                "progress": st.column_config.ProgressColumn(
-                    "progress", min_value=0.0, max_value=1.0, format="percent"
-                )
-            },
-        )
+        },
+    )
 
-with attention_column:
-    st.subheader("Needs attention")
-    items = _ui.query(attention.needs_attention_frame, quarter, point.as_of)
-    if items.empty:
-        st.success("Nothing needs attention: no red KPIs and nothing overdue.")
-    else:
-        _ui.show_table(pd.DataFrame(items), hide_index=True, key="overview_attention")
+st.subheader("Needs attention")
+items = _ui.query(attention.needs_attention_frame, quarter, point.as_of)
+if items.empty:
+    st.success("Nothing needs attention: no red KPIs and nothing overdue.")
+else:
+    shown = items.rename(columns=lambda c: c.capitalize())
+    shown["Days overdue"] = shown["Days overdue"].map(
+        lambda d: "" if pd.isna(d) else f"{int(d):,}"
+    )
+    _ui.show_table(
+        shown,
+        hide_index=True,
+        key="overview_attention",
+        height=_ui.table_height(len(shown)),
+        column_config={"Detail": st.column_config.TextColumn(width="large")},
+    )
 
 st.divider()
 st.subheader("Records behind a KPI")
@@ -148,7 +166,12 @@ if chosen:
             _ui.empty_state(f"No records behind {labels[chosen]} in {quarter.label}.")
         else:
             st.caption(f"{len(records)} records behind {labels[chosen]} in {quarter.label}")
-            _ui.show_table(_ui.with_dates(records), hide_index=True, key="overview_drilldown_table")
+            _ui.show_table(
+                _ui.with_dates(records),
+                hide_index=True,
+                key="overview_drilldown_table",
+                height=_ui.table_height(len(records)),
+            )
             _ui.download_csv(
                 records, f"{chosen}-{quarter.label}.csv", key="overview_drilldown_download"
             )

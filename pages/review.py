@@ -173,7 +173,10 @@ def performance_inputs(inputs: ReviewInputs, label: str) -> None:
     _ui.show_table(pd.DataFrame(views.aging_rows(inputs)), hide_index=True, key="review_aging")
     st.markdown("**2. Monitoring and measurement results**")
     _ui.show_table(
-        pd.DataFrame(views.kpi_rows(inputs, _ui.status_word)), hide_index=True, key="review_kpis"
+        pd.DataFrame(views.kpi_rows(inputs, _ui.status_word)),
+        hide_index=True,
+        key="review_kpis",
+        height=_ui.table_height(len(inputs.kpis)),
     )
     if inputs.objectives:
         _ui.show_table(

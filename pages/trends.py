@@ -113,8 +113,13 @@ else:
             annotation_text=f"target {_ui.format_value(latest.target, latest.unit)}",
             annotation_position="top right",
         )
+    if latest.unit == "count":
+        _ui.count_axis(figure, f"{latest.label} (count)", top)
     figure.update_layout(
-        title=f"{latest.label} by quarter", yaxis_title=axis_title, yaxis_range=[bottom, top]
+        title=f"{latest.label} by quarter",
+        xaxis_title="quarter",
+        yaxis_title=f"{latest.label} ({axis_title})" if axis_title else latest.label,
+        yaxis_range=[bottom, top],
     )
     _ui.chart(figure, key="trends_chart")
     with st.expander("Values"):
@@ -145,9 +150,16 @@ by = st.segmented_control(
 by = by or available[0]
 table = breakdown.breakdown(records, by)
 measure = "in numerator" in table.columns
-bar = go.Figure(go.Bar(x=table[by].astype(str), y=table["records"], name="records"))
+categories = table[by].astype(str).tolist()
+bar = go.Figure(go.Bar(x=categories, y=table["records"], name="records"))
 if measure:
-    bar.add_trace(go.Bar(x=table[by].astype(str), y=table["in numerator"], name="in numerator"))
-bar.update_layout(title=f"Records by {BREAKDOWNS[by]}", barmode="group", xaxis_title=BREAKDOWNS[by])
+    bar.add_trace(go.Bar(x=categories, y=table["in numerator"], name="in numerator"))
+bar.update_layout(
+    title=f"{latest.label}: records by {BREAKDOWNS[by]} in {quarter.label}",
+    barmode="group",
+    xaxis_title=BREAKDOWNS[by],
+    xaxis={"categoryorder": "array", "categoryarray": categories},
+)
+_ui.count_axis(bar, "records (count)", table["records"].max())
 _ui.chart(bar, key="trends_breakdown_chart", height=340)
 _ui.download_csv(records, f"{name}-{quarter.label}.csv", key="trends_download")

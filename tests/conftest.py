@@ -2,13 +2,36 @@
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
+import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from aims_metrics.store import open_db
+
+# bcrypt at the product's cost (12) takes a quarter of a second per hash on this machine; tests that
+# are not about the cost hash at the minimum cost instead (a hash records its cost, so checking
+# one works whatever the cost). Tests about the stored hash itself are marked production_hashing.
+TEST_BCRYPT_ROUNDS = 4
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "production_hashing: hash passwords at the product's bcrypt cost in this test"
+    )
+
+
+@pytest.fixture(autouse=True)
+def _cheap_password_hashing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    if request.node.get_closest_marker("production_hashing") is None:
+        from aims_metrics.auth import users
+
+        monkeypatch.setattr(users, "BCRYPT_ROUNDS", TEST_BCRYPT_ROUNDS)
+    yield
 
 
 @pytest.fixture
@@ -27,17 +50,40 @@ def con(db_path: Path):
         yield connection
 
 
+def shared_database(
+    tmp_path_factory: pytest.TempPathFactory, name: str, build: Callable[[Path], None]
+) -> Path:
+    """A database built once per test run and shared by every pytest-xdist worker: the first
+    worker to take the lock builds it (into a temporary name, then renames), the others wait for
+    the lock and find it built. Tests read it or copy it; they never change it."""
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the run's folder, shared by the workers
+    path = root / "shared" / f"{name}.duckdb"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with (path.parent / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        if not path.exists():
+            building = path.with_suffix(".building")
+            building.unlink(missing_ok=True)
+            build(building)
+            building.rename(path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def demo_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The deterministic demo data set, built once per test session."""
+    """The deterministic demo data set, built once per test run (shared by the workers)."""
     if importlib.util.find_spec("aims_metrics.demo") is None:
         pytest.skip("aims_metrics.demo is not built yet")
-    from aims_metrics.demo import load_demo
 
-    path = tmp_path_factory.mktemp("demo") / "demo.duckdb"
-    with open_db(path) as connection:
-        load_demo(connection)
-    return path
+    def build(path: Path) -> None:
+        from aims_metrics.demo import load_demo
+
+        with open_db(path) as connection:
+            load_demo(connection)
+
+    return shared_database(tmp_path_factory, "demo", build)
 
 
 @pytest.fixture
@@ -95,16 +141,21 @@ def known_data_csv() -> dict[str, str]:
 @pytest.fixture(scope="session")
 def app_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrated database with the known data set and one user per role (password APP_PASSWORD)."""
-    from aims_metrics import auth
-    from aims_metrics.tables import ingest
 
-    path = tmp_path_factory.mktemp("app") / "app.duckdb"
-    with open_db(path) as connection:
-        for table, text in known_data_csv().items():
-            ingest.import_file(connection, table, text.encode(), "test", file_name=f"{table}.csv")
-        for role, username in app_usernames().items():
-            auth.add_user(connection, username, role, APP_PASSWORD, actor="test")
-    return path
+    def build(path: Path) -> None:
+        from aims_metrics import auth
+        from aims_metrics.auth import users
+        from aims_metrics.tables import ingest
+
+        users.BCRYPT_ROUNDS, rounds = TEST_BCRYPT_ROUNDS, users.BCRYPT_ROUNDS
+        with open_db(path) as connection:
+            for table, text in known_data_csv().items():
+                ingest.import_file(connection, table, text.encode(), "test", file_name=f"{table}.csv")
+            for role, username in app_usernames().items():
+                auth.add_user(connection, username, role, APP_PASSWORD, actor="test")
+        users.BCRYPT_ROUNDS = rounds
+
+    return shared_database(tmp_path_factory, "app", build)
 
 
 @pytest.fixture

@@ -109,6 +109,7 @@ def test_negative_age_is_refused():
         bucket_of(-1)
 
 
+@pytest.mark.slow  # property-based or bootstrap: the edit loop (make test-fast) skips it
 @settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), st.integers(0, 400))
 def test_report_total_counts_an_open_finding_once(con, raised, age):

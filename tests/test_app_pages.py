@@ -55,9 +55,9 @@ def test_overview_shows_known_values_and_statuses(app_db):
     assert shown["High-severity AI incidents"][0::2] == ("1", "Amber")
     assert shown["Open major nonconformities"][0::2] == ("1", "Amber")  # green ≤ 0, amber ≤ 1
     assert shown["Open nonconformities"][0] == "2"
-    attention = table(at, "what")
-    assert "Overdue major nonconformity" in set(attention["what"])
-    assert any(item.startswith("F1 ") for item in attention["item"])
+    attention = table(at, "What")
+    assert "Overdue major nonconformity" in set(attention["What"])
+    assert any(item.startswith("F1 ") for item in attention["Item"])
 
 
 def test_overview_drill_down_lists_the_records(app_db):

@@ -196,6 +196,21 @@ def test_modules_and_functions_stay_readable(path: Path):
     assert long == {}
 
 
+# Packages split into modules that each do one job (issue 24): none of their modules over this.
+SPLIT_PACKAGES = ("auth", "store")
+MAX_SPLIT_MODULE_LINES = 400
+
+
+@pytest.mark.parametrize("package", SPLIT_PACKAGES)
+def test_split_packages_keep_their_modules_short(package: str):
+    long = {
+        path.name: n
+        for path in sorted((PACKAGE / package).glob("*.py"))
+        if (n := len(path.read_text("utf-8").splitlines())) > MAX_SPLIT_MODULE_LINES
+    }
+    assert long == {}
+
+
 def test_the_library_never_imports_streamlit():
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):

@@ -193,6 +193,24 @@ def test_initial_admin_is_created_once_with_a_random_password(con):
     assert [u.username for u in auth.list_users(con)] == ["admin"]
 
 
+def test_the_one_time_admin_password_must_be_changed_at_first_sign_in(con):
+    password = auth.ensure_initial_admin(con)
+    outcome = auth.authenticate(con, "admin", password)
+    assert outcome.ok and outcome.user.must_change_password
+    with pytest.raises(auth.UserError, match="other than the one-time password"):
+        auth.replace_one_time_password(con, "admin", password)
+    changed = auth.replace_one_time_password(con, "admin", "a new password 1")
+    assert not changed.must_change_password
+    assert not auth.authenticate(con, "admin", "a new password 1").user.must_change_password
+
+
+def test_only_a_one_time_password_demands_a_change(con):
+    assert not auth.add_user(con, "bob", Role.ANALYST, PASSWORD, actor="t").must_change_password
+    reset = auth.set_password(con, "bob", "temporary pass 1", actor="t", must_change=True)
+    assert reset.must_change_password
+    assert auth.get_user(con, "bob").must_change_password
+
+
 def test_initial_admin_passwords_differ(tmp_path):
     passwords = set()
     for index in range(2):

@@ -22,16 +22,11 @@ from bench.section import check_catalog
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The regular demo data set, with every schema migration (review actions included)."""
-    pytest.importorskip("aims_metrics.demo")
-    from aims_metrics.demo import load_demo
-
-    path = tmp_path_factory.mktemp("bench") / "small.duckdb"
-    with open_db(path) as con:
-        load_demo(con, end_quarter=last_completed_quarter())
-    return path
+@pytest.fixture
+def small_db(demo_db_path: Path) -> Path:
+    """The regular demo data set ending in the last completed quarter, with every schema
+    migration (review actions included): a copy of the run's shared demo database."""
+    return demo_db_path
 
 
 def test_engine_pandas_and_sql_agree_on_every_metric_and_quarter(small_db: Path):

@@ -38,12 +38,40 @@ LAUNCH_ARGS = [
     "--no-first-run",
 ]
 USERS = app_usernames()
-TIMEOUT_MS = 30_000
+# Generous: on a loaded machine (load ~10) a rerun over the demo data takes many seconds. Tests
+# wait for conditions, never for a fixed time; the timeout only bounds a wait that never ends.
+TIMEOUT_MS = 120_000
+
+# Streamlit marks its root with the script's state ("running" while the page script runs). This
+# counts the runs that start, so a test can wait for the run its action caused to finish.
+COUNT_RUNS = """
+window.__aimsRuns = 0;
+new MutationObserver((changes) => {
+  for (const change of changes) {
+    if (change.target.getAttribute('data-test-script-state') === 'running'
+        && change.oldValue !== 'running') window.__aimsRuns += 1;
+  }
+}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+# The app is idle: connected, no script running, nothing stale, no spinner or skeleton.
+IDLE = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && !document.querySelector('[data-stale="true"], [data-testid="stStatusWidget"], '
+                               + '[data-testid="stSkeleton"]');
+}"""
+# Every plotly chart has drawn its SVG.
+CHARTS_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')]
+  .every((chart) => chart.querySelector('.main-svg'))"""
 
 if not Path(CHROMIUM).exists() and os.environ.get("CI") != "true":
     pytest.skip(f"{CHROMIUM} is not installed (outside CI)", allow_module_level=True)
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
+
+expect.set_options(timeout=TIMEOUT_MS)  # every expect waits as long as a loaded machine needs
 
 
 def free_port() -> int:
@@ -97,16 +125,33 @@ def browser():
 
 
 def settle(page: Page) -> None:
-    """Wait until Streamlit has finished running the script."""
-    page.wait_for_timeout(300)
-    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=TIMEOUT_MS)
-    expect(page.locator('[data-testid="stSkeleton"]')).to_have_count(0, timeout=TIMEOUT_MS)
-    page.wait_for_timeout(300)
+    """Wait until Streamlit is idle: connected, no script running, no stale element left."""
+    page.wait_for_function(IDLE, timeout=TIMEOUT_MS)
+
+
+def rerun(page: Page, action) -> None:
+    """Do `action` (a click, a key press…) and wait for the script run it starts to finish."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    before = page.evaluate("window.__aimsRuns")
+    action()
+    try:
+        page.wait_for_function(f"window.__aimsRuns > {before}", timeout=TIMEOUT_MS)
+    except PlaywrightTimeout:
+        pytest.fail(f"no script run started after {getattr(action, '__name__', action)}")
+    settle(page)
+
+
+def new_page(browser, **options) -> Page:
+    """A page in a new browser context that counts Streamlit's script runs."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, **options)
+    context.add_init_script(COUNT_RUNS)
+    context.set_default_timeout(TIMEOUT_MS)
+    return context.new_page()
 
 
 def sign_in(browser, base: str, role: str) -> Page:
-    page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
-    page.set_default_timeout(TIMEOUT_MS)
+    page = new_page(browser)
     page.goto(base)
     page.get_by_role("textbox", name="User name").fill(USERS[role])
     page.get_by_role("textbox", name="Password").fill(APP_PASSWORD)
@@ -123,7 +168,8 @@ def visit(page: Page, base: str, url_path: str) -> None:
 
 def shoot(page: Page, name: str) -> None:
     settle(page)
-    page.wait_for_timeout(1500)  # let plotly and data grids finish drawing
+    page.wait_for_function(CHARTS_DRAWN, timeout=TIMEOUT_MS)
+    page.evaluate("document.fonts.ready.then(() => true)")
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
 
 
@@ -200,12 +246,10 @@ def test_governance_lead_uploads_a_csv_and_the_overview_changes(server, browser,
     )
     visit(page, base, "data-import")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Table").click()
-    page.get_by_role("option", name="AI incidents (incidents)").click()
-    settle(page)
+    rerun(page, page.get_by_role("option", name="AI incidents (incidents)").click)
     with page.expect_file_chooser() as chooser:
         page.get_by_role("button", name=re.compile("Browse files|Upload")).click()
-    chooser.value.set_files(str(csv))
-    settle(page)
+    rerun(page, lambda: chooser.value.set_files(str(csv)))
     expect(page.get_by_text("Importing would insert 2, update 0")).to_be_visible()
     shoot(page, "governance_lead-import-preview")
     page.get_by_role("button", name="Import 2 rows into incidents").click()
@@ -224,15 +268,13 @@ def test_analyst_changes_a_threshold_and_the_status_changes(server, browser):
     status_before = card_status(page, "high_severity_incidents")
     visit(page, base, "metric-definitions")
     page.locator('[data-testid="stSelectbox"]').filter(has_text="Metric to edit").click()
-    page.get_by_role("option", name=re.compile(r"^High-severity AI incidents")).click()
-    settle(page)
+    rerun(page, page.get_by_role("option", name=re.compile(r"^High-severity AI incidents")).click)
     limit = page.get_by_role("spinbutton", name="Green limit")
     limit.fill("1")
-    limit.press("Enter")
-    settle(page)
-    page.get_by_role("textbox", name="Reason for the change").fill("one high incident is tolerable")
-    page.get_by_role("textbox", name="Reason for the change").press("Enter")
-    settle(page)
+    rerun(page, lambda: limit.press("Enter"))
+    reason = page.get_by_role("textbox", name="Reason for the change")
+    reason.fill("one high incident is tolerable")
+    rerun(page, lambda: reason.press("Enter"))
     shoot(page, "analyst-metric-edit")
     page.get_by_role("button", name="Save as a new version").click()
     expect(page.get_by_text(re.compile(r"Saved high_severity_incidents@\d+"))).to_be_visible()
@@ -245,12 +287,12 @@ def test_analyst_changes_a_threshold_and_the_status_changes(server, browser):
 def test_signing_out_ends_the_session_cookie(server, browser):
     base, db = server
     page = sign_in(browser, base, "admin")
-    page.wait_for_timeout(500)
+    page.wait_for_function(f"document.cookie.includes('{_ui.COOKIE_NAME}=')")
     cookie = next(c["value"] for c in page.context.cookies() if c["name"] == _ui.COOKIE_NAME)
     token_sha256 = hashlib.sha256(cookie.split(".")[0].encode("ascii")).hexdigest()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("textbox", name="User name")).to_be_visible()
-    page.wait_for_timeout(500)
+    page.wait_for_function(f"!document.cookie.includes('{_ui.COOKIE_NAME}=')")
     assert _ui.COOKIE_NAME not in {c["name"] for c in page.context.cookies()}
     page.goto(base)  # a new session: nobody is signed in
     expect(page.get_by_role("textbox", name="User name")).to_be_visible()
@@ -260,4 +302,31 @@ def test_signing_out_ends_the_session_cookie(server, browser):
             [token_sha256],
         ).fetchall()
     assert revoked == [(True,)]
+    page.context.close()
+
+
+def test_nothing_is_fetched_from_the_internet(server, browser):
+    """Offline use (issue 24, item 13): the page icon and everything else come from the app."""
+    from urllib.parse import urlparse
+
+    base, _ = server
+    outside: list[str] = []
+    page = new_page(browser)
+    page.on(
+        "request",
+        lambda request: outside.append(request.url)
+        if urlparse(request.url).scheme in ("http", "https", "ws", "wss")
+        and urlparse(request.url).hostname not in ("localhost", "127.0.0.1")
+        else None,
+    )
+    page.goto(base)
+    settle(page)
+    page.get_by_role("textbox", name="User name").fill(USERS["executive"])
+    page.get_by_role("textbox", name="Password").fill(APP_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text(f"Signed in as {USERS['executive']}")).to_be_visible()
+    settle(page)
+    icon = page.locator('link[rel="icon"], link[rel="shortcut icon"]').first
+    assert urlparse(icon.get_attribute("href") or base).hostname in (None, "localhost")
+    assert outside == []
     page.context.close()

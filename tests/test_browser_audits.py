@@ -16,6 +16,7 @@ from aims_metrics import store
 from tests.test_browser_app import (  # noqa: F401  (fixtures)
     ARTIFACTS,
     browser,
+    rerun,
     server,
     settle,
     shoot,
@@ -30,6 +31,8 @@ from playwright.sync_api import Page, expect  # noqa: E402
 # The SoA editor's fixed column widths (pages/readiness.py SOA_COLUMNS), in pixels.
 SOA_WIDTHS = {"control_id": 80, "title": 230, "applicable": 90, "justification": 230}
 ROW_HEIGHT = 35
+# Resolves once the browser has drawn a frame after the last change (a scroll, say).
+NEXT_FRAME = "() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))"
 # Scroll the element's scrolling ancestor up by `by` pixels.
 SCROLL_UP = """(element, by) => {
   let box = element.parentElement;
@@ -49,11 +52,11 @@ def soa_cell(page: Page, column: str, row: int = 0) -> tuple[float, float]:
     """The centre of an SoA editor cell (the grid draws on a canvas: no DOM per cell)."""
     grid = page.locator(".st-key-soa_editor")
     grid.evaluate("element => element.scrollIntoView({block: 'center'})")
-    page.wait_for_timeout(500)
+    page.evaluate(NEXT_FRAME)
     box = grid.bounding_box()
     if box["y"] < 200:  # keep the grid clear of Streamlit's header bar at the top
         grid.evaluate(SCROLL_UP, 300 - box["y"])
-        page.wait_for_timeout(500)
+        page.evaluate(NEXT_FRAME)
         box = grid.bounding_box()
     names = list(SOA_WIDTHS)
     left = sum(SOA_WIDTHS[n] for n in names[: names.index(column)])
@@ -104,24 +107,20 @@ def test_import_audits_see_the_gap_edit_the_soa_and_readiness_changes(server, br
     visit(page, base, "certification-readiness")
     assert metric(page, "Controls implemented") == "0 of 38"
     page.get_by_role("textbox", name="Control or title contains").fill("A.10.4")
-    page.keyboard.press("Enter")
-    settle(page)
-    # Until the rerun has finished, the previous run's editor may still be shown beside the new one.
-    expect(page.locator(".st-key-soa_editor")).to_have_count(1, timeout=60_000)
-    expect(page.locator(".st-key-soa_editor")).to_be_visible()
-    page.wait_for_timeout(3000)  # the grid is interactive a moment after it is drawn
+    rerun(page, lambda: page.keyboard.press("Enter"))
+    # Once the run has finished, only the new editor is left and its grid canvas is drawn.
+    expect(page.locator(".st-key-soa_editor")).to_have_count(1)
+    expect(page.locator(".st-key-soa_editor canvas").first).to_be_visible()
+    page.evaluate(NEXT_FRAME)
     x, y = soa_cell(page, "justification")
-    page.mouse.click(x, y)  # selects the cell
-    page.wait_for_timeout(500)
-    # Typing into a selected cell opens its editor; slowly, so no key is lost while it opens.
-    page.keyboard.type("No AI products or services are provided to customers.", delay=60)
-    page.keyboard.press("Tab")
-    page.wait_for_timeout(1000)
+    page.mouse.dblclick(x, y)  # opens the cell's editor
+    editor = page.locator("#portal textarea").first
+    expect(editor).to_be_visible()
+    editor.fill("No AI products or services are provided to customers.")
+    rerun(page, lambda: editor.press("Tab"))  # the edit is sent: the script runs again
     x, y = soa_cell(page, "applicable")
-    page.mouse.click(x, y)
-    page.wait_for_timeout(1000)
-    page.get_by_role("button", name="Save SoA changes").click()
-    settle(page)
+    rerun(page, lambda: page.mouse.click(x, y))  # toggles the checkbox
+    rerun(page, page.get_by_role("button", name="Save SoA changes").click)
     expect(page.get_by_text("37 applicable, 1 excluded")).to_be_visible()
     assert metric(page, "Controls implemented") == "0 of 37"
     shoot(page, "audits-readiness-after-soa-edit")

@@ -118,23 +118,34 @@ def server(app_db: Path, tmp_path: Path):
 
 
 def click_tab(page, name: str) -> None:
-    """Click a tab once the rerun has finished (stale copies of the tabs are gone)."""
+    """Click a tab once the app is idle: a rerun still running would redraw the tabs after the
+    click (back on the first one); then wait until the tab is the selected one."""
     from playwright.sync_api import expect
 
+    from tests.test_browser_app import settle
+
+    settle(page)
     tab = page.get_by_role("tab", name=name)
     expect(tab).to_have_count(1)
     tab.click()
+    expect(tab).to_have_attribute("aria-selected", "true")
 
 
 def test_governance_lead_decides_adds_an_action_finalises_and_downloads(server, app_db, tmp_path):
     from playwright.sync_api import expect, sync_playwright
 
+    from tests.test_browser_app import settle
+
     q = known_quarter()
     user = app_usernames()["governance_lead"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(accept_downloads=True, viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
+        from tests.test_browser_app import COUNT_RUNS, TIMEOUT_MS
+
+        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        context.add_init_script(COUNT_RUNS)
+        context.set_default_timeout(TIMEOUT_MS)  # generous: the machine may be loaded
+        page = context.new_page()
         page.goto(server)
         page.get_by_label("User name").fill(user)
         page.get_by_role("textbox", name="Password").fill(APP_PASSWORD)
@@ -154,6 +165,7 @@ def test_governance_lead_decides_adds_an_action_finalises_and_downloads(server, 
         for part, value in (("year", str(q.end.year + 1)), ("month", "01"), ("day", "31")):
             page.get_by_role("spinbutton", name=f"{part}, Due on").click()
             page.keyboard.type(value)
+        settle(page)  # every date part typed has been sent before the form is submitted
         page.get_by_role("button", name="Add action").click()
         expect(page.get_by_text(f"MR-{q.label}-01 added.")).to_be_visible()
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -106,6 +107,7 @@ def audits_strategy(draw):
     return audits
 
 
+@pytest.mark.slow  # property-based or bootstrap: the edit loop (make test-fast) skips it
 @settings(max_examples=60, deadline=None)
 @given(audits=audits_strategy(), as_of_days=st.integers(0, 1200))
 def test_random_programme_coverage_equals_the_loop(audits, as_of_days):

@@ -499,8 +499,23 @@ def test_seed_objectives_derives_deadline_and_baselines_from_the_first_quarter(c
     assert [e["action"] for e in store.audit_entries(con)].count("objectives.seed") == 2
 
 
-def test_load_demo_loads_everything_in_one_call(con, frames):
-    counts = demo.load_demo(con, END)
+@pytest.fixture(scope="module")
+def loaded_at_end(tmp_path_factory: pytest.TempPathFactory):
+    """The demo loaded once for END in this module (load_demo's counts, the database path)."""
+    path = tmp_path_factory.mktemp("demo_end") / "demo.duckdb"
+    with store.open_db(path) as connection:
+        counts = demo.load_demo(connection, END)
+    return counts, path
+
+
+@pytest.fixture
+def loaded_con(loaded_at_end):
+    with store.open_db(loaded_at_end[1]) as connection:
+        yield connection
+
+
+def test_load_demo_loads_everything_in_one_call(loaded_at_end, loaded_con, frames):
+    counts, con = loaded_at_end[0], loaded_con
     loaded = {name: len(df) for name, df in frames.items()}
     # demo.fairness: 3 systems × 3 model versions × 3 attributes (gender, age band, both):
     # 5 computed bias tests each, and 3 + 3 + 9 groups per run
@@ -514,9 +529,10 @@ def test_load_demo_loads_everything_in_one_call(con, frames):
         assert con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] == programme[name] > 0
 
 
-def test_load_demo_defaults_to_the_last_completed_quarter(con):
-    demo.load_demo(con)
-    latest = con.execute("SELECT max(detected_on) FROM incidents").fetchall()[0][0]
+def test_load_demo_defaults_to_the_last_completed_quarter(demo_db_template):
+    # the shared demo database is load_demo(connection) with no end quarter
+    with store.open_db(demo_db_template) as con:
+        latest = con.execute("SELECT max(detected_on) FROM incidents").fetchall()[0][0]
     assert last_completed_quarter().start <= latest <= last_completed_quarter().end
 
 
@@ -526,8 +542,8 @@ def test_load_demo_refuses_an_unknown_scale(con):
     assert table_counts(con)["systems"] == 0
 
 
-def test_demo_kpis_on_the_last_quarter_are_varied(con):
-    demo.load_demo(con, END)
+def test_demo_kpis_on_the_last_quarter_are_varied(loaded_con):
+    con = loaded_con
     statuses = {r.name: r.status.value for r in evaluate.kpis_for_quarter(con, END)}
     assert {"green", "amber", "red"} <= set(statuses.values()), statuses
     assert statuses["high_severity_incidents"] != "green"

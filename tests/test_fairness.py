@@ -169,6 +169,7 @@ def test_intervals_hold_the_point_and_are_reproducible():
             assert low <= g.rates[rate] <= high
 
 
+@pytest.mark.slow  # property-based or bootstrap: the edit loop (make test-fast) skips it
 def test_the_bootstrap_agrees_with_fairlearns_own_n_boot():
     """Our multinomial resampling of the cells has the distribution of fairlearn's row resampling."""
     rng = np.random.default_rng(3)
@@ -209,6 +210,7 @@ def _frame(rows) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["label", "prediction", "group"])
 
 
+@pytest.mark.slow  # property-based or bootstrap: the edit loop (make test-fast) skips it
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=rows_strategy, seed=st.integers(0, 2**16))
 def test_properties_rates_in_unit_interval_and_row_order_irrelevant(rows, seed):
@@ -454,6 +456,7 @@ def test_rates_and_disparities_agree_with_fairlearns_metricframe(seed: int):
         max(difference["true_positive_rate"], difference["false_positive_rate"]))
 
 
+@pytest.mark.slow  # property-based or bootstrap: the edit loop (make test-fast) skips it
 def test_three_thousand_groups_are_evaluated_in_seconds():
     """Work grows with the cells, not per group: 3,000 groups with 200 bootstrap rounds."""
     import time

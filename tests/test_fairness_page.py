@@ -79,7 +79,7 @@ def test_upload_guesses_columns_evaluates_and_saves_as_bias_tests(app_db):
     at = evaluate(at)
     assert not at.error, [e.value for e in at.error]
     disparities = next(d.value for d in at.dataframe if "rule" in d.value.columns)
-    assert disparities.set_index("metric").loc["demographic_parity_difference", "result"] == (
+    assert disparities.set_index("metric").loc["Demographic parity difference", "result"] == (
         "■ Fail"
     )  # men approved 0.65, women 0.5
     assert "4 of 5 disparities fail" in " ".join(m.value for m in at.markdown)
@@ -172,7 +172,7 @@ def test_demo_history_shows_the_gap_closing(demo_db_path, monkeypatch):
     assert not at.exception and not at.error, [e.value for e in at.error]
     at.selectbox(key="fairness_history_attribute").select("gender").run()
     sentence = " ".join(i.value for i in at.info).replace("\\", "")  # markdown-escaped
-    assert "demographic_parity_difference for gender" in sentence and "closing" in sentence
+    assert "Demographic parity difference for gender" in sentence and "closing" in sentence
     groups = next(d.value for d in at.dataframe if "insufficient" in d.value.columns)
     assert groups.set_index("group").loc["non-binary", "insufficient"]
 

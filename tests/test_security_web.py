@@ -298,6 +298,7 @@ def test_a_file_just_under_the_limit_is_read(app_db):
 SECRET = "Plaintext-Secret-42"
 
 
+@pytest.mark.production_hashing
 def test_passwords_are_stored_hashed_and_never_logged_or_audited(db_path, caplog, capfd):
     caplog.set_level(logging.DEBUG)
     with open_db(db_path) as con:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import hashlib
+import sys
+from pathlib import Path
 
 from aims_metrics.cli.common import (
+    EXIT_INVALID,
     EXIT_OK,
     UsageError,
     date_arg,
     one_line,
+    output_path,
     print_json,
     text_table,
 )
@@ -16,6 +21,16 @@ from aims_metrics.tables.registry import AuditType
 from aims_metrics.vocabulary.status import status_word
 
 FORMATS = ("table", "json")
+PLAN_SUFFIXES = (".pdf", ".csv")
+
+
+def plan_path(text: str) -> Path:
+    """argparse type: a writable .pdf or .csv path (the suffix chooses the format)."""
+    if Path(text).suffix.lower() not in PLAN_SUFFIXES:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} must end in .pdf or .csv (the suffix chooses the plan's format)"
+        )
+    return output_path(text)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,12 +49,52 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     programme.add_argument("--format", choices=FORMATS, default="table")
     programme.set_defaults(handler=run_programme)
 
+    plan = actions.add_parser(
+        "plan",
+        help="write the audit plan of the cycle as a PDF or a CSV file",
+        description="The audit plan the Audit programme page downloads: the suffix of --out "
+        "chooses PDF or CSV.",
+    )
+    plan.add_argument("--out", type=plan_path, required=True, help="FILE.pdf or FILE.csv")
+    plan.add_argument("--cycle-start", dest="cycle_start", type=date_arg, help="YYYY-MM-DD")
+    plan.add_argument("--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)")
+    plan.add_argument("--type", dest="audit_type", choices=[t.value for t in AuditType])
+    plan.set_defaults(handler=run_plan)
+
     readiness = subparsers.add_parser(
         "readiness", help="certification readiness: verdict, score, requirements, SoA, gaps"
     )
     readiness.add_argument("--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)")
     readiness.add_argument("--format", choices=FORMATS, default="table")
+    readiness.add_argument(
+        "--pdf", type=output_path, metavar="FILE", help="write the readiness report PDF instead"
+    )
     readiness.set_defaults(handler=run_readiness)
+
+
+def _write(path: Path, data: bytes, what: str) -> int:
+    from aims_metrics.tables.files import FileProblem, write_output_file
+
+    try:
+        write_output_file(path, data)
+    except FileProblem as error:  # the disk is full, the folder went away…: nothing written
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_INVALID
+    print(f"wrote {path}: {what}, sha256 {hashlib.sha256(data).hexdigest()}")
+    return EXIT_OK
+
+
+def run_plan(args: argparse.Namespace) -> int:
+    from aims_metrics import store
+    from aims_metrics.audits.plan_pdf import render_plan_csv, render_plan_pdf
+
+    render = render_plan_pdf if args.out.suffix.lower() == ".pdf" else render_plan_csv
+    with store.open_db(args.db) as con:
+        try:
+            data = render(con, args.as_of, args.cycle_start, args.audit_type)
+        except ValueError as error:
+            raise UsageError(str(error)) from None
+    return _write(args.out, data, "audit plan")
 
 
 def run_programme(args: argparse.Namespace) -> int:
@@ -72,13 +127,19 @@ def run_programme(args: argparse.Namespace) -> int:
 def run_readiness(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.audits.readiness import readiness
+    from aims_metrics.audits.report_pdf import render_readiness_report
 
     as_of = args.as_of
     with store.open_db(args.db) as con:
         try:
-            result = readiness(con, as_of)
+            if args.pdf is not None:
+                pdf = render_readiness_report(con, as_of)
+            else:
+                result = readiness(con, as_of)
         except ValueError as error:
             raise UsageError(str(error)) from None
+    if args.pdf is not None:
+        return _write(args.pdf, pdf, "readiness report")
     if args.format == "json":
         print_json(result.to_json())
         return EXIT_OK

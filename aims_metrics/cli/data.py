@@ -20,10 +20,12 @@ from aims_metrics.tables.registry import EXPORT_TABLE_NAMES, TABLE_NAMES
 def register(subparsers: argparse._SubParsersAction) -> None:
     init = subparsers.add_parser("init", help="create or migrate the schema; optionally load demo data")
     init.add_argument("--demo", action="store_true", help="load the deterministic demo data set")
-    init.add_argument("--scale", choices=("demo", "enterprise"), default="demo",
-                      help="with --demo: 'enterprise' loads the large benchmark data set")
+    init.add_argument("--scale", choices=("demo", "enterprise"), default=None,
+                      help="loads the demo data (implies --demo): 'enterprise' is the large "
+                      "benchmark data set (default: demo)")
     init.add_argument("--end-quarter", default=None, type=quarter_arg,
-                      help="with --demo: last quarter of the data (default: last completed quarter)")
+                      help="last quarter of the demo data (implies --demo; default: last "
+                      "completed quarter)")
     init.set_defaults(handler=run_init)
 
     imp = subparsers.add_parser("import", help="validate and upsert a CSV or XLSX export")
@@ -53,7 +55,10 @@ def run_init(args: argparse.Namespace) -> int:
     from aims_metrics.metrics.periods import EARLIEST_YEAR
 
     end = args.end_quarter
-    if args.demo and end is not None and end.previous().year < EARLIEST_YEAR:
+    # a demo option names demo data: never a silently empty database
+    demo = args.demo or args.scale is not None or end is not None
+    scale = args.scale or "demo"
+    if demo and end is not None and end.previous().year < EARLIEST_YEAR:
         # the demo seeds a finalised review of the quarter before the end quarter
         raise UsageError(f"--end-quarter {end}: the demo needs the quarter before it; use "
                          f"{EARLIEST_YEAR}Q2 or later")
@@ -61,16 +66,16 @@ def run_init(args: argparse.Namespace) -> int:
         version = store.schema_version(con)
         install_shipped_catalog(con)
         print(f"database {args.db} at schema version {version}")
-        if args.demo:
+        if demo:
             from aims_metrics.demo import load_demo
             from aims_metrics.demo.review import seed_demo_review
             from aims_metrics.metrics.periods import last_completed_quarter
 
             end = end or last_completed_quarter()
-            counts = load_demo(con, end_quarter=end, scale=args.scale)
+            counts = load_demo(con, end_quarter=end, scale=scale)
             seed_demo_review(con, end)
             summary = ", ".join(f"{n:,} {table}" for table, n in counts.items())
-            print(f"loaded {args.scale} data ending {end}: {summary}")
+            print(f"loaded {scale} data ending {end}: {summary}")
             print(f"seeded a finalised management review for {end.previous()}")
     return EXIT_OK
 

@@ -43,9 +43,9 @@ def breakdown_columns(records: pd.DataFrame) -> list[str]:
 
 def breakdown(records: pd.DataFrame, by: str) -> pd.DataFrame:
     """Records per value of `by` (a missing value counts as "(none)"), and for ratio metrics how
-    many are in the numerator; most records first."""
+    many are in the numerator; most records first, ties by name."""
     grouped = records.assign(**{by: records[by].fillna(NONE)}).groupby(by, as_index=False)
     table = grouped.size().rename(columns={"size": "records"})
     if NUMERATOR in records.columns:
         table["in numerator"] = grouped[NUMERATOR].sum()[NUMERATOR].astype(int).values
-    return table.sort_values("records", ascending=False, kind="stable").reset_index(drop=True)
+    return table.sort_values(["records", by], ascending=[False, True]).reset_index(drop=True)

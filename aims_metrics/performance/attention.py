@@ -32,8 +32,8 @@ class AttentionItem:
         return {
             "what": self.what,
             "item": self.item,
-            "detail": self.detail,
             "days overdue": self.days_overdue,
+            "detail": self.detail,
         }
 
 
@@ -102,8 +102,8 @@ def needs_attention(
 def needs_attention_frame(
     con: duckdb.DuckDBPyConnection, quarter: Quarter, as_of: date
 ) -> pd.DataFrame:
-    """`needs_attention` as a table (what, item, detail, days overdue)."""
+    """`needs_attention` as a table (what, item, days overdue, detail: the reader's order)."""
     return pd.DataFrame(
         [item.as_row() for item in needs_attention(con, quarter, as_of)],
-        columns=["what", "item", "detail", "days overdue"],
+        columns=["what", "item", "days overdue", "detail"],
     )

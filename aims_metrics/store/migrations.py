@@ -23,6 +23,7 @@ MIGRATION_MODULES = (
     "aims_metrics.store.core_schema",
     "aims_metrics.review.schema",
     "aims_metrics.auth.schema",
+    "aims_metrics.auth.password_schema",
     "aims_metrics.performance.fairness_schema",
     "aims_metrics.audits.schema",
     "aims_metrics.notify.schema",
