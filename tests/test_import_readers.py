@@ -16,11 +16,11 @@ import pytest
 import workbook_builders
 from import_helpers import dump_db, new_db, run_cli, run_main
 
+from aims_metrics.inputs.files import FileProblem
+from aims_metrics.inputs.text import TRIMMED_CHARACTERS, normalise_text, trim_array, trim_list_items
 from aims_metrics.performance.fairness_input import PredictionColumns, predictions_from_frame
 from aims_metrics.tables import readers
-from aims_metrics.tables.files import FileProblem
 from aims_metrics.tables.headers import match_headers, normalise_header
-from aims_metrics.tables.text import TRIMMED_CHARACTERS, normalise_text, trim_array, trim_list_items
 
 FAIRNESS = ("--system", "S1", "--model-version", "1", "--stage", "production",
             "--y-true", "label", "--y-pred", "prediction", "--sensitive", "group")  # fmt: skip

@@ -62,7 +62,7 @@ def test_needs_attention_lists_the_overdue_major_nc_with_its_days_overdue(app_db
     assert major.item == "F1 (9.2)"
     assert major.days_overdue == (q.end - due).days
     assert major.detail == f"owner Cara, due {due:%Y-%m-%d}"
-    assert list(frame.columns) == ["what", "item", "detail", "days overdue"]
+    assert list(frame.columns) == ["what", "item", "days overdue", "detail"]
     assert len(frame) == len(items)
 
 

@@ -15,8 +15,8 @@ import bcrypt
 import duckdb
 
 from aims_metrics.auth.permissions import Role, _as_role
+from aims_metrics.inputs.text import control_character, email_problem, normalise_text
 from aims_metrics.store import now, record_audit, transaction
-from aims_metrics.tables.text import control_character, email_problem, normalise_text
 
 MAX_DISPLAY_NAME = 200
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{1,63}$")
@@ -83,7 +83,7 @@ def normalise_username(username: str) -> str:
 
 def normalise_email(email: str | None) -> str | None:
     """A validated e-mail address (trimmed, domain in lower case), None if blank; UserError
-    naming the problem otherwise (tables.text.email_problem: syntax only, no DNS)."""
+    naming the problem otherwise (inputs.text.email_problem: syntax only, no DNS)."""
     from email_validator import validate_email
 
     text = normalise_text(email)

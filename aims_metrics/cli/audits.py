@@ -73,7 +73,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _write(path: Path, data: bytes, what: str) -> int:
-    from aims_metrics.tables.files import FileProblem, write_output_file
+    from aims_metrics.inputs.files import FileProblem, write_output_file
 
     try:
         write_output_file(path, data)

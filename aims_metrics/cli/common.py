@@ -10,7 +10,7 @@ import os
 from datetime import date
 from pathlib import Path
 
-from aims_metrics.tables.text import control_character
+from aims_metrics.inputs.text import control_character
 from aims_metrics.vocabulary.labels import column_label
 
 EXIT_OK, EXIT_INVALID, EXIT_USAGE = 0, 1, 2
@@ -110,7 +110,7 @@ def finite_float(low: float = -math.inf, high: float = math.inf):
 def output_path(text: str) -> Path:
     """argparse type: a file path a command may write to (checked before any work: the folder
     exists, the path is not a directory); the write itself goes through write_output_file."""
-    from aims_metrics.tables.files import FileProblem, check_output_path
+    from aims_metrics.inputs.files import FileProblem, check_output_path
 
     try:
         return check_output_path(text)

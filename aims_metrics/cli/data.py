@@ -127,8 +127,8 @@ def run_template(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from aims_metrics import store
+    from aims_metrics.inputs.files import FileProblem
     from aims_metrics.tables.export import export_table
-    from aims_metrics.tables.files import FileProblem
 
     with store.open_db(args.db) as con:
         try:

@@ -18,8 +18,8 @@ from aims_metrics.cli.common import (
     quarter_arg,
     text_table,
 )
+from aims_metrics.inputs.text import normalise_text
 from aims_metrics.metrics.formatting import format_value
-from aims_metrics.tables.text import normalise_text
 from aims_metrics.vocabulary.status import status_word
 
 FORMATS = ("table", "json")

@@ -25,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_backup(args: argparse.Namespace) -> int:
+    from aims_metrics.inputs.files import FileProblem, check_output_path
     from aims_metrics.store import backup_database
-    from aims_metrics.tables.files import FileProblem, check_output_path
 
     try:  # before any work: a bad --out is a usage error and nothing is written
         check_output_path(args.out)

@@ -27,9 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_minutes(args: argparse.Namespace) -> int:
     from aims_metrics import store
+    from aims_metrics.inputs.files import FileProblem, write_output_file
     from aims_metrics.review import models, records
     from aims_metrics.review.minutes import render_minutes
-    from aims_metrics.tables.files import FileProblem, write_output_file
 
     quarter = args.quarter
     with store.open_db(args.db) as con:

@@ -13,6 +13,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from aims_metrics.inputs.files import FileProblem, read_input_file
 from aims_metrics.metrics.models import (
     NO_VALUE_OPS,
     PERIOD_END,
@@ -26,7 +27,6 @@ from aims_metrics.metrics.models import (
 )
 from aims_metrics.metrics.sources import shipped_sources
 from aims_metrics.metrics.validation import definition_problems
-from aims_metrics.tables.files import FileProblem, read_input_file
 
 _UNION_TAGS = {"str", "int", "float", "bool", "date", "none", "list"}
 

@@ -24,6 +24,7 @@ from pydantic import (
     model_validator,
 )
 
+from aims_metrics.inputs.text import control_character, normalise_text
 from aims_metrics.metrics.vocabulary import (  # noqa: F401  (re-exported: the models' vocabulary)
     LIST_OPS,
     NAME_PATTERN,
@@ -40,7 +41,6 @@ from aims_metrics.metrics.vocabulary import (  # noqa: F401  (re-exported: the m
     Op,
     Unit,
 )
-from aims_metrics.tables.text import control_character, normalise_text
 
 MAX_VERSION = 1_000_000
 # Bounds on the work one metric can ask for, checked with the shape (before any compiling or dry
@@ -92,7 +92,7 @@ def one_line(value: str | None, info: ValidationInfo) -> str | None:
 
 
 def _normalised(value: Any, blank: Any) -> Any:
-    """The text rule of tables/text.py applied to a string or the strings of a list: ends trimmed
+    """The text rule of inputs/text.py applied to a string or the strings of a list: ends trimmed
     of whitespace; a blank string becomes `blank` (the field's default, or "" where a value is
     required, so the field says it is missing)."""
     if isinstance(value, str):

@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 import duckdb
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from aims_metrics.inputs.text import control_character, email_problem
 from aims_metrics.store import fetch_one, now, record_audit, transaction
-from aims_metrics.tables.text import control_character, email_problem
 
 CHANNEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]{0,127}$"

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import duckdb
 
-from aims_metrics.tables.text import normalise_text
+from aims_metrics.inputs.text import normalise_text
 
 # Owner fields of the data (table, column), besides metric owners (catalog) and gap owners (the
 # latest version of each gap in the append-only gap register).

@@ -125,7 +125,7 @@ def _column_lookup(check: _Checker, raw: RawFile, columns: PredictionColumns) ->
 
 
 def _text(raw: RawFile, physical: str) -> pa.Array:
-    """A column's text, trimmed by the readers' text rule (tables/text.py)."""
+    """A column's text, trimmed by the readers' text rule (inputs/text.py)."""
     return raw.table[physical].combine_chunks()
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 
 from aims_metrics import store
+from aims_metrics.inputs.text import control_character, normalise_text
 from aims_metrics.performance.fairness import (
     DEFAULT_MIN_GROUP_SIZE,
     DEFAULT_N_BOOT,
@@ -33,7 +34,6 @@ from aims_metrics.performance.fairness_input import (
 from aims_metrics.performance.fairness_policy import PolicyVersion, current_policy, passes
 from aims_metrics.tables.ingest import ImportProblem
 from aims_metrics.tables.registry import BIAS_TEST_GROUPS, BIAS_TESTS, BiasStage
-from aims_metrics.tables.text import control_character, normalise_text
 
 MAX_IDENTIFIER_LENGTH = 100
 

@@ -10,8 +10,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from aims_metrics.inputs.text import control_character, normalise_text
 from aims_metrics.metrics.periods import Quarter, parse_quarter
-from aims_metrics.tables.text import control_character, normalise_text
 
 TREND_QUARTERS = 6  # quarters shown in the trend tables and charts of input d)
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from aims_metrics.inputs.files import FileProblem, check_input_file
 from aims_metrics.store.audit import record_audit
 from aims_metrics.store.config import CONNECTION_CONFIG
 from aims_metrics.store.connection import (
@@ -33,7 +34,6 @@ from aims_metrics.store.migrations import (
     schema_snapshot,
 )
 from aims_metrics.store.transactions import transaction
-from aims_metrics.tables.files import FileProblem, check_input_file
 from aims_metrics.vocabulary.wording import noun_for
 
 # The largest backup a restore accepts: far above any AIMS Review database (the enterprise bench

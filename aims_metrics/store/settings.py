@@ -15,9 +15,9 @@ from typing import Any
 
 import duckdb
 
+from aims_metrics.inputs.text import control_character, normalise_text
 from aims_metrics.store.audit import record_audit
 from aims_metrics.store.transactions import transaction
-from aims_metrics.tables.text import control_character, normalise_text
 
 METRIC_TIME_LIMIT_MAX_SECONDS = 3600.0
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from aims_metrics.tables.files import write_output_file
+from aims_metrics.inputs.files import write_output_file
 from aims_metrics.tables.registry import table_spec
 
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")

@@ -1,7 +1,7 @@
 """The one header-matching rule, for imports and the fairness reader alike.
 
 A header matches a column when both normalise to the same name: the text rule trims the ends
-(tables/text.py), case is ignored, and runs of spaces and hyphens count as one underscore
+(inputs/text.py), case is ignored, and runs of spaces and hyphens count as one underscore
 (`Incident ID`, ` incident-id ` and `incident_id` are one column). Two file columns that match
 the same wanted column are an ambiguity: reported with both headers, never resolved by taking
 the first.
@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from aims_metrics.tables.text import normalise_text
+from aims_metrics.inputs.text import normalise_text
 
 
 def normalise_header(header: str) -> str:

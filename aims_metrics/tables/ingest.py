@@ -3,7 +3,7 @@
 Validation is vectorised: the file is registered in DuckDB as an Arrow table of text and each rule
 of the table spec becomes one SQL check returning (row, column, message) for every failing cell.
 Cell values only ever reach SQL as data in that registered table, never as SQL text. The text
-arrives trimmed by the one text rule (tables/text.py: by the readers for files, here for `--set`
+arrives trimmed by the one text rule (inputs/text.py: by the readers for files, here for `--set`
 values and editor rows), so no SQL here trims.
 """
 
@@ -20,6 +20,14 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from aims_metrics.inputs.text import (
+    control_character,
+    email_problem,
+    is_blank,
+    normalise_text,
+    trim_array,
+    trim_list_items,
+)
 from aims_metrics.store import now, record_audit, transaction
 from aims_metrics.tables.headers import match_headers, normalise_header
 from aims_metrics.tables.readers import (
@@ -36,14 +44,6 @@ from aims_metrics.tables.registry import (
     TableSpec,
     allowed_refs,
     table_spec,
-)
-from aims_metrics.tables.text import (
-    control_character,
-    email_problem,
-    is_blank,
-    normalise_text,
-    trim_array,
-    trim_list_items,
 )
 from aims_metrics.vocabulary.wording import count_of, verb_for
 
@@ -741,7 +741,7 @@ def save_mapping_preset(
     con: duckdb.DuckDBPyConnection, table: str, name: str, mapping: dict[str, str], username: str
 ) -> None:
     """Store a source→target header mapping under a name, for the next export of that shape."""
-    from aims_metrics.tables.text import control_character, normalise_text
+    from aims_metrics.inputs.text import control_character, normalise_text
 
     table_spec(table)
     name = normalise_text(name) or ""

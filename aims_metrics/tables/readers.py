@@ -2,7 +2,7 @@
 
 Everything arrives as text; typing happens in validation, where each bad cell becomes an error
 with its row and column. Row numbers are those a spreadsheet shows: the header is row 1. Every
-cell and header is trimmed by the one text rule (tables/text.py) here, in `text_table`. A
+cell and header is trimmed by the one text rule (inputs/text.py) here, in `text_table`. A
 workbook is read from the named sheet or the first visible one, and every message about it
 names the sheet as `book.xlsx[Sheet]`. Whatever the file holds, reading it ends in a RawFile or
 a FileProblem, never another exception.
@@ -27,8 +27,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from charset_normalizer import from_bytes
 
-from aims_metrics.tables.files import FileProblem, read_input_file
-from aims_metrics.tables.text import normalise_text, trim_array
+from aims_metrics.inputs.files import FileProblem, read_input_file
+from aims_metrics.inputs.text import normalise_text, trim_array
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 MAX_XLSX_UNCOMPRESSED_BYTES = 256 * 1024 * 1024
@@ -154,7 +154,7 @@ def _row_numbers(row_count: int, skipped: list[int]) -> np.ndarray:
 def text_table(columns: list[pa.Array | pa.ChunkedArray], rows: np.ndarray | pa.Array) -> pa.Table:
     """The all-text table every reader returns: columns c0..cN and _row.
 
-    This is where the text rule (tables/text.py) meets every cell of every file, once: each cell
+    This is where the text rule (inputs/text.py) meets every cell of every file, once: each cell
     is trimmed of Unicode whitespace and zero-width characters at both ends (a missing cell is
     ""), and rows left with nothing in any cell are blank spreadsheet lines, not records.
     """

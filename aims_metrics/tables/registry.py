@@ -12,7 +12,7 @@ from enum import StrEnum
 from functools import cache
 from importlib import resources
 
-from aims_metrics.tables.text import normalise_text
+from aims_metrics.inputs.text import normalise_text
 from aims_metrics.vocabulary.findings import FINDING_TYPES
 
 
@@ -23,7 +23,7 @@ class ColumnKind(StrEnum):
     BOOL = "bool"
     NUMBER = "number"
     CLAUSE = "clause"  # an ISO/IEC 42001 clause or Annex A control reference
-    EMAIL = "email"  # an e-mail address (tables.text.email_problem)
+    EMAIL = "email"  # an e-mail address (inputs.text.email_problem)
 
 
 SQL_TYPES: dict[ColumnKind, str] = {
@@ -523,7 +523,7 @@ def ref_covers(scope_ref: str, ref: str) -> bool:
 
 def split_refs(text: str | None) -> list[str]:
     """A `;`-separated reference list as written in `audits.scope`, each item trimmed by the text
-    rule (tables/text.py), empties dropped."""
+    rule (inputs/text.py), empties dropped."""
     parts = (normalise_text(part) for part in (text or "").split(";"))
     return [part for part in parts if part]
 
