@@ -21,7 +21,17 @@ from pathlib import Path
 from bench.common import DATA, MEMORY_LIMIT_MB, ROOT, ROUNDS, log
 
 RESULTS = ROOT / "bench" / "results.json"
-SECTIONS = ("catalog", "import", "aging", "objectives", "minutes", "pages", "cli", "fairness", "growth")
+SECTIONS = (
+    "catalog",
+    "import",
+    "aging",
+    "objectives",
+    "minutes",
+    "pages",
+    "cli",
+    "fairness",
+    "growth",
+)
 # Sections a small-scale run leaves out unless named with --only (growth builds the 10x set).
 ENTERPRISE_ONLY = ("growth",)
 
@@ -55,9 +65,22 @@ def run_section(name: str, db: Path, manifest_path: Path) -> tuple[list[dict], s
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "bench.section", name, "--db", str(db), "--manifest",
-         str(manifest_path), "--out", str(out)],
-        cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "bench.section",
+            name,
+            "--db",
+            str(db),
+            "--manifest",
+            str(manifest_path),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     log(f"[bench] {name}: {time.perf_counter() - start:.1f} s")
     if proc.returncode != 0 or not out.exists():
@@ -69,25 +92,51 @@ def run_section(name: str, db: Path, manifest_path: Path) -> tuple[list[dict], s
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--scale", choices=("enterprise", "small"), default="enterprise")
-    parser.add_argument("--only", nargs="+", choices=SECTIONS, metavar="SECTION",
-                        help=f"run only these sections ({', '.join(SECTIONS)})")
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SECTIONS,
+        metavar="SECTION",
+        help=f"run only these sections ({', '.join(SECTIONS)})",
+    )
     parser.add_argument("--rebuild", action="store_true", help="regenerate the data set")
-    parser.add_argument("--results", type=Path, default=RESULTS,
-                        help="where to write the results (default bench/results.json)")
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help="where to write the results (default bench/results.json)",
+    )
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     built = DATA / "work" / "dataset.json"
     built.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
-        [sys.executable, "-m", "bench.section", "dataset", "--scale", args.scale, "--db", "-",
-         "--manifest", "-", "--out", str(built), *(["--rebuild"] if args.rebuild else [])],
-        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True,
+        [
+            sys.executable,
+            "-m",
+            "bench.section",
+            "dataset",
+            "--scale",
+            args.scale,
+            "--db",
+            "-",
+            "--manifest",
+            "-",
+            "--out",
+            str(built),
+            *(["--rebuild"] if args.rebuild else []),
+        ],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=True,
     )
     info = json.loads(built.read_text())
     db, manifest = Path(info["path"]), info["manifest"]
-    log(f"[bench] data: {db} ({manifest['generator_name']}, end {manifest['end_quarter']}, "
-        f"built in {manifest['build_s']} s)")
+    log(
+        f"[bench] data: {db} ({manifest['generator_name']}, end {manifest['end_quarter']}, "
+        f"built in {manifest['build_s']} s)"
+    )
     manifest_path = DATA / f"{args.scale}.json"
 
     sections = args.only or [
@@ -110,8 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "scale": args.scale,
         "data": manifest,
-        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
-                    "platform": platform.platform()},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
         "rounds": ROUNDS,
         "memory_limit_mb": MEMORY_LIMIT_MB,
         "rows": rows,
@@ -121,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     met = sum(1 for r in rows if r["met"] and r.get("memory_met") is not False)
     targets = sum(1 for r in rows if r["met"] is not None)
-    print(f"\n{met} of {targets} targets met; {len(errors)} section(s) failed; "
-          f"{time.perf_counter() - start:.0f} s in all; results in {args.results}")
+    print(
+        f"\n{met} of {targets} targets met; {len(errors)} section(s) failed; "
+        f"{time.perf_counter() - start:.0f} s in all; results in {args.results}"
+    )
     return 1 if errors else 0
 
 

@@ -60,12 +60,28 @@ _COLUMNS = {
     "incidents": ("incident_id", "severity", "detected_on", "resolved_on"),
     "bias_tests": ("test_id", "system_id", "executed_on", "stage", "passed"),
     "systems": ("system_id", "risk_level", "deployed_on", "retired_on"),
-    "assessments": ("assessment_id", "system_id", "assessment_type", "status", "due_on", "completed_on"),
+    "assessments": (
+        "assessment_id",
+        "system_id",
+        "assessment_type",
+        "status",
+        "due_on",
+        "completed_on",
+    ),
     "findings": ("finding_id", "finding_type", "raised_on", "due_on", "closed_on"),
     "review_actions": ("action_id", "due_on", "status", "closed_on"),
 }
-_DATES = {"detected_on", "resolved_on", "executed_on", "deployed_on", "retired_on", "due_on",
-          "completed_on", "raised_on", "closed_on"}
+_DATES = {
+    "detected_on",
+    "resolved_on",
+    "executed_on",
+    "deployed_on",
+    "retired_on",
+    "due_on",
+    "completed_on",
+    "raised_on",
+    "closed_on",
+}
 
 
 def load_frames(con) -> dict[str, pd.DataFrame]:
@@ -88,7 +104,9 @@ def _ratio(numerator: int, denominator: int) -> float | None:
 
 def _mean(days: pd.Series) -> float | None:
     value = days.mean()
-    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    return (
+        None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+    )
 
 
 def catalog(frames: dict[str, pd.DataFrame], quarters: list[Quarter]) -> dict[str, list]:
@@ -116,8 +134,9 @@ def catalog(frames: dict[str, pd.DataFrame], quarters: list[Quarter]) -> dict[st
         out["incident_mean_days_to_resolve"].append(
             _mean((resolved["resolved_on"] - resolved["detected_on"]).dt.days)
         )
-        still_open = inc[(inc["detected_on"] <= e)
-                         & (inc["resolved_on"].isna() | (inc["resolved_on"] > e))]
+        still_open = inc[
+            (inc["detected_on"] <= e) & (inc["resolved_on"].isna() | (inc["resolved_on"] > e))
+        ]
         out["open_incidents"].append(len(still_open))
 
         executed = bt[(bt["executed_on"] >= s) & (bt["executed_on"] <= e)]
@@ -132,22 +151,29 @@ def catalog(frames: dict[str, pd.DataFrame], quarters: list[Quarter]) -> dict[st
             _ratio(int(in_service["system_id"].isin(tested_ids).sum()), len(in_service))
         )
 
-        completed = asm[(asm["status"] == "completed")
-                        & (asm["completed_on"] >= s) & (asm["completed_on"] <= e)]
+        completed = asm[
+            (asm["status"] == "completed") & (asm["completed_on"] >= s) & (asm["completed_on"] <= e)
+        ]
         out["assessments_completed"].append(len(completed))
-        overdue = asm[(asm["due_on"] < e) & (asm["status"] != "cancelled")
-                      & (asm["completed_on"].isna() | (asm["completed_on"] > e))]
+        overdue = asm[
+            (asm["due_on"] < e)
+            & (asm["status"] != "cancelled")
+            & (asm["completed_on"].isna() | (asm["completed_on"] > e))
+        ]
         out["assessments_overdue"].append(len(overdue))
         assessed = high["system_id"].map(first_impact) <= e
         out["high_risk_systems_assessed"].append(_ratio(int(assessed.sum()), len(high)))
 
-        open_findings = fi[(fi["raised_on"] <= e) & (fi["closed_on"].isna() | (fi["closed_on"] > e))]
+        open_findings = fi[
+            (fi["raised_on"] <= e) & (fi["closed_on"].isna() | (fi["closed_on"] > e))
+        ]
         open_nc = open_findings[open_findings["finding_type"].isin(["major_nc", "minor_nc"])]
         out["open_nonconformities"].append(len(open_nc))
         out["open_major_nonconformities"].append(int((open_nc["finding_type"] == "major_nc").sum()))
         out["overdue_corrective_actions"].append(int((open_nc["due_on"] < e).sum()))
-        closed = fi[(fi["finding_type"] == "major_nc")
-                    & (fi["closed_on"] >= s) & (fi["closed_on"] <= e)]
+        closed = fi[
+            (fi["finding_type"] == "major_nc") & (fi["closed_on"] >= s) & (fi["closed_on"] <= e)
+        ]
         out["major_nc_mean_days_to_close"].append(
             _mean((closed["closed_on"] - closed["raised_on"]).dt.days)
         )
@@ -155,7 +181,10 @@ def catalog(frames: dict[str, pd.DataFrame], quarters: list[Quarter]) -> dict[st
         out["findings_raised"].append(len(raised))
 
         due = ra[(ra["due_on"] >= s) & (ra["due_on"] <= e)]
-        on_time = due[(due["status"] == "done") & due["closed_on"].notna()
-                      & (due["closed_on"] <= due["due_on"])]
+        on_time = due[
+            (due["status"] == "done")
+            & due["closed_on"].notna()
+            & (due["closed_on"] <= due["due_on"])
+        ]
         out["review_actions_closed_on_time"].append(_ratio(len(on_time), len(due)))
     return out

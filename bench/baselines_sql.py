@@ -34,15 +34,22 @@ METRICS = (
     "review_actions_closed_on_time",
 )
 COUNTS = {
-    "incidents_total", "high_severity_incidents", "open_incidents", "assessments_completed",
-    "assessments_overdue", "open_nonconformities", "open_major_nonconformities",
-    "overdue_corrective_actions", "findings_raised",
+    "incidents_total",
+    "high_severity_incidents",
+    "open_incidents",
+    "assessments_completed",
+    "assessments_overdue",
+    "open_nonconformities",
+    "open_major_nonconformities",
+    "overdue_corrective_actions",
+    "findings_raised",
 }
 
 
 def _periods(quarters) -> str:
     rows = ", ".join(
-        f"('{q.label}', DATE '{q.start}', DATE '{q.end}', {q.year * 4 + q.number})" for q in quarters
+        f"('{q.label}', DATE '{q.start}', DATE '{q.end}', {q.year * 4 + q.number})"
+        for q in quarters
     )
     return f"periods(period, s, e, k) AS (VALUES {rows})"
 
@@ -64,8 +71,13 @@ def _by_quarter(table: str, date_column: str, aggregates: str, where: str = "TRU
 
 INCIDENTS = f"""
 WITH {{periods}},
-detected AS {_by_quarter("incidents", "detected_on",
-                         "count(*) AS total, count(*) FILTER (WHERE severity IN ('high', 'critical')) AS severe")},
+detected AS {
+    _by_quarter(
+        "incidents",
+        "detected_on",
+        "count(*) AS total, count(*) FILTER (WHERE severity IN ('high', 'critical')) AS severe",
+    )
+},
 resolved AS {_by_quarter("incidents", "resolved_on", "avg(resolved_on - detected_on) AS days")},
 still_open AS (
   SELECT p.k, count(*) AS n FROM periods p JOIN incidents i ON i.detected_on <= p.e
@@ -76,8 +88,11 @@ FROM periods p LEFT JOIN detected USING (k) LEFT JOIN resolved USING (k) LEFT JO
 
 BIAS_TESTS = f"""
 WITH {{periods}},
-executed AS {_by_quarter("bias_tests", "executed_on",
-                         "count(*) FILTER (WHERE passed) AS passed, count(*) AS total")}
+executed AS {
+    _by_quarter(
+        "bias_tests", "executed_on", "count(*) FILTER (WHERE passed) AS passed, count(*) AS total"
+    )
+}
 SELECT p.period, executed.passed / NULLIF(executed.total, 0)
 FROM periods p LEFT JOIN executed USING (k)
 """
@@ -123,8 +138,11 @@ still_open AS (
     count(*) FILTER (WHERE f.finding_type IN ('major_nc', 'minor_nc') AND f.due_on < p.e) AS late
   FROM periods p JOIN findings f ON f.raised_on <= p.e
   WHERE f.closed_on IS NULL OR f.closed_on > p.e GROUP BY p.k),
-closed AS {_by_quarter("findings", "closed_on", "avg(closed_on - raised_on) AS days",
-                       "finding_type = 'major_nc'")},
+closed AS {
+    _by_quarter(
+        "findings", "closed_on", "avg(closed_on - raised_on) AS days", "finding_type = 'major_nc'"
+    )
+},
 raised AS {_by_quarter("findings", "raised_on", "count(*) AS n")}
 SELECT p.period, still_open.nc, still_open.major, still_open.late, closed.days, raised.n
 FROM periods p LEFT JOIN still_open USING (k) LEFT JOIN closed USING (k) LEFT JOIN raised USING (k)
@@ -132,21 +150,41 @@ FROM periods p LEFT JOIN still_open USING (k) LEFT JOIN closed USING (k) LEFT JO
 
 REVIEW_ACTIONS = f"""
 WITH {{periods}},
-due AS {_by_quarter("review_actions", "due_on",
-                    "count(*) FILTER (WHERE status = 'done' AND closed_on <= due_on) AS on_time, "
-                    "count(*) AS total")}
+due AS {
+    _by_quarter(
+        "review_actions",
+        "due_on",
+        "count(*) FILTER (WHERE status = 'done' AND closed_on <= due_on) AS on_time, "
+        "count(*) AS total",
+    )
+}
 SELECT p.period, due.on_time / NULLIF(due.total, 0)
 FROM periods p LEFT JOIN due USING (k)
 """
 
 _QUERIES = (
-    (INCIDENTS, ("incidents_total", "high_severity_incidents", "incident_mean_days_to_resolve",
-                 "open_incidents")),
+    (
+        INCIDENTS,
+        (
+            "incidents_total",
+            "high_severity_incidents",
+            "incident_mean_days_to_resolve",
+            "open_incidents",
+        ),
+    ),
     (BIAS_TESTS, ("bias_test_pass_rate",)),
     (SYSTEMS, ("high_risk_bias_tested_before_deployment", "high_risk_systems_assessed")),
     (ASSESSMENTS, ("assessments_completed", "assessments_overdue")),
-    (FINDINGS, ("open_nonconformities", "open_major_nonconformities",
-                "overdue_corrective_actions", "major_nc_mean_days_to_close", "findings_raised")),
+    (
+        FINDINGS,
+        (
+            "open_nonconformities",
+            "open_major_nonconformities",
+            "overdue_corrective_actions",
+            "major_nc_mean_days_to_close",
+            "findings_raised",
+        ),
+    ),
     (REVIEW_ACTIONS, ("review_actions_closed_on_time",)),
 )
 
@@ -171,7 +209,9 @@ def catalog(con, quarters, only=None) -> dict[str, list]:
             value = by_period[q.label].get(name)
             if value is None and name in COUNTS:
                 value = 0  # a quarter with no joined rows
-            values.append(None if value is None else (int(value) if name in COUNTS else float(value)))
+            values.append(
+                None if value is None else (int(value) if name in COUNTS else float(value))
+            )
         out[name] = values
     return out
 
@@ -200,8 +240,16 @@ def aging(con, as_of: date) -> dict:
     buckets, total, overdue = [], 0, 0
     for name in BUCKETS:
         major, minor, obs, ofi, count, late = rows.get(name, (0,) * 6)
-        buckets.append({"bucket": name, "major_nc": major, "minor_nc": minor,
-                        "observation": obs, "ofi": ofi, "total": count})
+        buckets.append(
+            {
+                "bucket": name,
+                "major_nc": major,
+                "minor_nc": minor,
+                "observation": obs,
+                "ofi": ofi,
+                "total": count,
+            }
+        )
         total += count
         overdue += late
     return {"as_of": as_of.isoformat(), "open_total": total, "overdue": overdue, "buckets": buckets}
@@ -251,10 +299,18 @@ def main(argv: list[str]) -> int:
         values = catalog(con, [previous, quarter])
     finally:
         con.close()
-    print(json.dumps({
-        "quarter": quarter.label, "as_of": quarter.end.isoformat(),
-        "metrics": [{"name": n, "value": v[1], "previous_value": v[0]} for n, v in values.items()],
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "quarter": quarter.label,
+                "as_of": quarter.end.isoformat(),
+                "metrics": [
+                    {"name": n, "value": v[1], "previous_value": v[0]} for n, v in values.items()
+                ],
+            },
+            indent=2,
+        )
+    )
     return 0
 
 

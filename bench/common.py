@@ -72,24 +72,64 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
-def ratio_row(section: str, what: str, project: list[float], baseline_name: str,
-              baseline: list[float], max_ratio: float, peak: float | None, note: str = "",
-              **extra) -> Row:
+def ratio_row(
+    section: str,
+    what: str,
+    project: list[float],
+    baseline_name: str,
+    baseline: list[float],
+    max_ratio: float,
+    peak: float | None,
+    note: str = "",
+    **extra,
+) -> Row:
     p, b = median(project), median(baseline)
     ratio = p / b if b else None
-    target = f"<= {max_ratio:g}x {baseline_name}" if max_ratio >= 1 else (
-        f">= {1 / max_ratio:g}x faster than {baseline_name}")
-    return Row(section, what, p, baseline_name, b, ratio, target,
-               ratio is not None and ratio <= max_ratio, peak,
-               None if peak is None else peak <= MEMORY_LIMIT_MB, note,
-               {"project_runs": project, "baseline_runs": baseline, **extra})
+    target = (
+        f"<= {max_ratio:g}x {baseline_name}"
+        if max_ratio >= 1
+        else (f">= {1 / max_ratio:g}x faster than {baseline_name}")
+    )
+    return Row(
+        section,
+        what,
+        p,
+        baseline_name,
+        b,
+        ratio,
+        target,
+        ratio is not None and ratio <= max_ratio,
+        peak,
+        None if peak is None else peak <= MEMORY_LIMIT_MB,
+        note,
+        {"project_runs": project, "baseline_runs": baseline, **extra},
+    )
 
 
-def absolute_row(section: str, what: str, runs: list[float], limit_s: float, peak: float | None,
-                 note: str = "", **extra) -> Row:
+def absolute_row(
+    section: str,
+    what: str,
+    runs: list[float],
+    limit_s: float,
+    peak: float | None,
+    note: str = "",
+    **extra,
+) -> Row:
     p = median(runs)
-    return Row(section, what, p, None, None, None, f"<= {limit_s:g} s", p <= limit_s, peak,
-               None if peak is None else peak <= MEMORY_LIMIT_MB, note, {"runs": runs, **extra})
+    return Row(
+        section,
+        what,
+        p,
+        None,
+        None,
+        None,
+        f"<= {limit_s:g} s",
+        p <= limit_s,
+        peak,
+        None if peak is None else peak <= MEMORY_LIMIT_MB,
+        note,
+        {"runs": runs, **extra},
+    )
 
 
 # --- the data set --------------------------------------------------------------------------
@@ -114,8 +154,11 @@ def dataset(scale: str, rebuild: bool = False) -> tuple[Path, dict]:
     path = DATA / f"{scale}.duckdb"
     manifest_path = DATA / f"{scale}.json"
     end_quarter = last_completed_quarter()
-    wanted = {"scale": scale, "end_quarter": end_quarter.label,
-              "generator": _generator_fingerprint()}
+    wanted = {
+        "scale": scale,
+        "end_quarter": end_quarter.label,
+        "generator": _generator_fingerprint(),
+    }
     if not rebuild and path.exists() and manifest_path.exists():
         manifest = json.loads(manifest_path.read_text())
         if all(manifest.get(k) == v for k, v in wanted.items()):
@@ -132,20 +175,29 @@ def dataset(scale: str, rebuild: bool = False) -> tuple[Path, dict]:
         from aims_metrics.metrics.periods import Quarter
         from bench.synth import generate
 
-        generate(path, Quarter(end_quarter.year, end_quarter.number),
-                 "enterprise" if scale == "enterprise" else "small")
+        generate(
+            path,
+            Quarter(end_quarter.year, end_quarter.number),
+            "enterprise" if scale == "enterprise" else "small",
+        )
         counts, generator = {}, "bench.synth (stand-in: aims_metrics.demo missing)"
     else:
         with open_db(path) as con:
             if scale in SCALE_FACTOR:
                 counts = _load_scaled(con, end_quarter, SCALE_FACTOR[scale])
-                generator = f"aims_metrics.demo.generate_enterprise(scale_factor={SCALE_FACTOR[scale]})"
+                generator = (
+                    f"aims_metrics.demo.generate_enterprise(scale_factor={SCALE_FACTOR[scale]})"
+                )
             else:
                 counts = load_demo(con, end_quarter=end_quarter, scale=PRODUCT_SCALE[scale])
                 generator = f"aims_metrics.demo.load_demo(scale={PRODUCT_SCALE[scale]!r})"
             con.execute("CHECKPOINT")
-    manifest = {**wanted, "generator_name": generator, "counts": counts,
-                "build_s": round(time.perf_counter() - start, 2)}
+    manifest = {
+        **wanted,
+        "generator_name": generator,
+        "counts": counts,
+        "build_s": round(time.perf_counter() - start, 2),
+    }
     manifest_path.write_text(json.dumps(manifest, indent=2))
     return path, manifest
 

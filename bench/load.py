@@ -35,8 +35,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
-LAUNCH_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+LAUNCH_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 PASSWORD = "bench password 1"
 SIDEBAR_LINKS = '[data-testid="stSidebarNav"] a'
 MAX_SESSIONS = 30
@@ -80,9 +87,23 @@ def _start_server(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
     env = {**os.environ, "AIMS_DB": str(db)}
     env.pop("AIMS_SESSION_KEY", None)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -121,8 +142,9 @@ def _settle(page, timeout_ms: int) -> None:
     )
 
 
-def _session(index: int, user: str, base: str, until: float, think: float, out: Outcome,
-             timeout_ms: int) -> None:
+def _session(
+    index: int, user: str, base: str, until: float, think: float, out: Outcome, timeout_ms: int
+) -> None:
     from playwright.sync_api import sync_playwright
 
     received = [0]
@@ -130,15 +152,21 @@ def _session(index: int, user: str, base: str, until: float, think: float, out: 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
         page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
         page.set_default_timeout(timeout_ms)
-        page.on("websocket", lambda ws: ws.on(
-            "framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload))))
+        page.on(
+            "websocket",
+            lambda ws: ws.on(
+                "framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload))
+            ),
+        )
         page.goto(base)
         page.get_by_role("textbox", name="User name").fill(user)
         page.get_by_role("textbox", name="Password").fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.get_by_text(f"Signed in as {user}").wait_for()
         _settle(page, timeout_ms)
-        pages = page.eval_on_selector_all(SIDEBAR_LINKS, "links => links.map(a => a.getAttribute('href'))")
+        pages = page.eval_on_selector_all(
+            SIDEBAR_LINKS, "links => links.map(a => a.getAttribute('href'))"
+        )
         with out.lock:
             out.pages = out.pages or [href.removeprefix(base + "/") for href in pages]
         seen: set[str] = set()
@@ -154,9 +182,17 @@ def _session(index: int, user: str, base: str, until: float, think: float, out: 
                 page.wait_for_timeout(200)  # the rerun starts after navigation
                 _settle(page, timeout_ms)
             except Exception as error:  # a timed-out view counts, with its time
-                print(f"session {index}: {path or 'overview'}: {error}".splitlines()[0], file=sys.stderr)
-            view = View(index, path or "overview", time.monotonic() - started,
-                        received[0] - before, path in seen)
+                print(
+                    f"session {index}: {path or 'overview'}: {error}".splitlines()[0],
+                    file=sys.stderr,
+                )
+            view = View(
+                index,
+                path or "overview",
+                time.monotonic() - started,
+                received[0] - before,
+                path in seen,
+            )
             seen.add(path)
             with out.lock:
                 out.views.append(view)
@@ -168,8 +204,20 @@ def _imports(db: Path, csv: Path, every: float, until: float, out: Outcome) -> N
     while time.monotonic() < until:
         started = time.monotonic()
         done = subprocess.run(
-            [sys.executable, "-m", "aims_metrics", "--db", str(db), "import", "incidents", str(csv)],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
+            [
+                sys.executable,
+                "-m",
+                "aims_metrics",
+                "--db",
+                str(db),
+                "import",
+                "incidents",
+                str(csv),
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         seconds = time.monotonic() - started
         message = (done.stdout or done.stderr).strip().splitlines()[-1:] or [""]
@@ -209,33 +257,43 @@ def percentile(values: list[float], share: float) -> float | None:
 
 
 def report(out: Outcome, sessions: int) -> str:
-    lines = [f"## {sessions} session(s)", "",
-             "| page | views | warm p50 s | warm p95 s | bytes/view (first) | bytes/view (warm) |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"## {sessions} session(s)",
+        "",
+        "| page | views | warm p50 s | warm p95 s | bytes/view (first) | bytes/view (warm) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
     for page in [p or "overview" for p in out.pages]:
         views = [v for v in out.views if v.page == page]
         warm = [v for v in views if v.warm]
         first = [v.bytes for v in views if not v.warm]
         lines.append(
-            f"| {page} | {len(views)} | {_f(percentile([v.seconds for v in warm], .5))} "
-            f"| {_f(percentile([v.seconds for v in warm], .95))} "
+            f"| {page} | {len(views)} | {_f(percentile([v.seconds for v in warm], 0.5))} "
+            f"| {_f(percentile([v.seconds for v in warm], 0.95))} "
             f"| {_f(statistics.mean(first) / 1e6 if first else None, 2)} MB "
             f"| {_f(statistics.mean([v.bytes for v in warm]) / 1e6 if warm else None, 2)} MB |"
         )
     warm = [v for v in out.views if v.warm]
     cpu, measured = out.cpu_seconds.get("warm"), out.measured_views
-    lines += ["", f"- views: {len(out.views)} ({len(warm)} warm); p95 of every warm view: "
-                  f"{_f(percentile([v.seconds for v in warm], .95))} s",
-              f"- server CPU per view after warm-up: {_f(cpu / measured if cpu and measured else None)} s "
-              f"({measured} views)"]
+    lines += [
+        "",
+        f"- views: {len(out.views)} ({len(warm)} warm); p95 of every warm view: "
+        f"{_f(percentile([v.seconds for v in warm], 0.95))} s",
+        f"- server CPU per view after warm-up: {_f(cpu / measured if cpu and measured else None)} s "
+        f"({measured} views)",
+    ]
     if out.imports:
         ok = [s for good, s, _ in out.imports if good]
-        lines.append(f"- imports: {len(ok)} of {len(out.imports)} succeeded; slowest "
-                     f"{_f(max(s for _, s, _ in out.imports))} s")
+        lines.append(
+            f"- imports: {len(ok)} of {len(out.imports)} succeeded; slowest "
+            f"{_f(max(s for _, s, _ in out.imports))} s"
+        )
         lines += [f"  - failed: {m}" for good, _, m in out.imports if not good][:5]
     if out.probes:
-        lines.append(f"- database held by the app: {100 * sum(out.probes) / len(out.probes):.0f} % "
-                     f"of {len(out.probes)} probes")
+        lines.append(
+            f"- database held by the app: {100 * sum(out.probes) / len(out.probes):.0f} % "
+            f"of {len(out.probes)} probes"
+        )
     return "\n".join(lines)
 
 
@@ -243,8 +301,14 @@ def _f(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def run(db: Path, sessions: int, seconds: float, think: float, import_every: float | None,
-        timeout_ms: int) -> Outcome:
+def run(
+    db: Path,
+    sessions: int,
+    seconds: float,
+    think: float,
+    import_every: float | None,
+    timeout_ms: int,
+) -> Outcome:
     """One load run on a private copy of `db`; the outcome of every view, import and probe."""
     sessions, seconds = min(sessions, MAX_SESSIONS), min(seconds, MAX_SECONDS)
     work = Path(tempfile.mkdtemp(prefix="aims-load-"))
@@ -255,20 +319,30 @@ def run(db: Path, sessions: int, seconds: float, think: float, import_every: flo
     out = Outcome()
     try:
         until = time.monotonic() + seconds
-        threads = [threading.Thread(target=_session, args=(n, users[n], base, until, think, out,
-                                                           timeout_ms), daemon=True)
-                   for n in range(sessions)]
+        threads = [
+            threading.Thread(
+                target=_session,
+                args=(n, users[n], base, until, think, out, timeout_ms),
+                daemon=True,
+            )
+            for n in range(sessions)
+        ]
         for thread in threads:
             thread.start()
         # warm once every session has seen each page once (about len(PAGES) views each)
-        while time.monotonic() < until and (not out.pages or len(out.views) < sessions * len(out.pages)):
+        while time.monotonic() < until and (
+            not out.pages or len(out.views) < sessions * len(out.pages)
+        ):
             time.sleep(0.5)
         cpu_start, start = _cpu_seconds(process.pid), len(out.views)
         helpers = [threading.Thread(target=_probe, args=(copy, until, out), daemon=True)]
         if import_every:
             csv = _incidents_csv(work / "incidents.csv", 50_000)
-            helpers.append(threading.Thread(target=_imports, args=(copy, csv, import_every, until, out),
-                                            daemon=True))
+            helpers.append(
+                threading.Thread(
+                    target=_imports, args=(copy, csv, import_every, until, out), daemon=True
+                )
+            )
         for helper in helpers:
             helper.start()
         for thread in threads + helpers:
@@ -286,21 +360,38 @@ def run(db: Path, sessions: int, seconds: float, think: float, import_every: flo
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.load", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.load", description=__doc__.split("\n")[0]
+    )
     parser.add_argument("--db", type=Path, required=True, help="the database to copy and serve")
-    parser.add_argument("--sessions", type=int, nargs="+", default=[1, 10],
-                        help=f"session counts to run one after the other (at most {MAX_SESSIONS})")
+    parser.add_argument(
+        "--sessions",
+        type=int,
+        nargs="+",
+        default=[1, 10],
+        help=f"session counts to run one after the other (at most {MAX_SESSIONS})",
+    )
     parser.add_argument("--seconds", type=float, default=120, help="duration of each run")
     parser.add_argument("--think", type=float, default=10, help="think time between views")
-    parser.add_argument("--import-every", type=float, default=10,
-                        help="seconds between CLI imports of 50k incidents (0: none)")
+    parser.add_argument(
+        "--import-every",
+        type=float,
+        default=10,
+        help="seconds between CLI imports of 50k incidents (0: none)",
+    )
     parser.add_argument("--timeout", type=float, default=120, help="per-view timeout, seconds")
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         parser.error(f"{CHROMIUM} is missing: apt-get install chromium")
     for count in args.sessions:
-        out = run(args.db, count, args.seconds, args.think,
-                  args.import_every if count > 1 else None, int(args.timeout * 1000))
+        out = run(
+            args.db,
+            count,
+            args.seconds,
+            args.think,
+            args.import_every if count > 1 else None,
+            int(args.timeout * 1000),
+        )
         print(report(out, count), flush=True)
         print(flush=True)
     return 0

@@ -91,12 +91,17 @@ def check_catalog(results, quarters, every, pandas_values, sql_values) -> int:
             problems.append(f"{name}: not in the engine's catalog")
             continue
         for result, quarter in zip(results[name], quarters, strict=True):
-            for engine_value, q in ((result.value, quarter), (result.previous_value, quarter.previous())):
+            for engine_value, q in (
+                (result.value, quarter),
+                (result.previous_value, quarter.previous()),
+            ):
                 i = every.index(q)
                 p, s = pandas_values[name][i], sql_values[name][i]
                 checked += 1
                 if not (_same(engine_value, p) and _same(engine_value, s)):
-                    problems.append(f"{name} {q.label}: engine {engine_value!r}, pandas {p!r}, sql {s!r}")
+                    problems.append(
+                        f"{name} {q.label}: engine {engine_value!r}, pandas {p!r}, sql {s!r}"
+                    )
     if problems:
         raise Mismatch("catalog values disagree:\n  " + "\n  ".join(problems))
     return checked
@@ -114,19 +119,26 @@ def section_catalog(db: Path, manifest: dict) -> list[Row]:
         alone = [timed(lambda: evaluate.catalog_series(con, quarters))[0] for _ in range(ROUNDS)]
         peak = peak_mb()
         frames = baselines_pandas.load_frames(con)  # outside the timed region
-        runs = alternate({
-            "engine": _runner(lambda: evaluate.catalog_series(con, quarters)),
-            "sql": _runner(lambda: baselines_sql.catalog(con, every)),
-            "pandas": _runner(lambda: baselines_pandas.catalog(frames, every)),
-        }, CATALOG_ROUNDS, warm_up=1)
-        checked = check_catalog(results, quarters, every,
-                                baselines_pandas.catalog(frames, every),
-                                baselines_sql.catalog(con, every))
+        runs = alternate(
+            {
+                "engine": _runner(lambda: evaluate.catalog_series(con, quarters)),
+                "sql": _runner(lambda: baselines_sql.catalog(con, every)),
+                "pandas": _runner(lambda: baselines_pandas.catalog(frames, every)),
+            },
+            CATALOG_ROUNDS,
+            warm_up=1,
+        )
+        checked = check_catalog(
+            results,
+            quarters,
+            every,
+            baselines_pandas.catalog(frames, every),
+            baselines_sql.catalog(con, every),
+        )
     what = f"KPI catalog, {len(results)} metrics x 8 quarters (+ previous)"
     note = f"cold {cold:.2f} s; {checked} values cross-checked"
     return [
-        absolute_row("catalog", what + ", warm", runs["engine"], 1.0, peak, note,
-                     alone_runs=alone),
+        absolute_row("catalog", what + ", warm", runs["engine"], 1.0, peak, note, alone_runs=alone),
         ratio_row("catalog", what, runs["engine"], "pandas", runs["pandas"], 0.2, peak),
         ratio_row("catalog", what, runs["engine"], "hand SQL", runs["sql"], 2.0, peak),
     ]
@@ -143,7 +155,10 @@ def _export_csvs(db: Path, manifest: dict) -> tuple[Path, Path, int]:
     bias, systems = DATA / f"bias_tests-{tag}.csv", DATA / f"systems-{tag}.csv"
     con = duckdb.connect(str(db), read_only=True)
     try:
-        for path, table, key in ((bias, "bias_tests", "test_id"), (systems, "systems", "system_id")):
+        for path, table, key in (
+            (bias, "bias_tests", "test_id"),
+            (systems, "systems", "system_id"),
+        ):
             if not path.exists():
                 tmp = path.with_suffix(".tmp")
                 con.execute(f"COPY (SELECT * FROM {table} ORDER BY {key}) TO '{tmp}' (HEADER)")
@@ -187,8 +202,11 @@ def section_import(db: Path, manifest: dict) -> list[Row]:
             Path(f"{target}{suffix}").unlink(missing_ok=True)
         con = duckdb.connect(str(target))
         try:
-            elapsed, _ = timed(lambda: con.execute(
-                f"CREATE TABLE t AS SELECT * FROM read_csv('{bias_csv}')").fetchall())
+            elapsed, _ = timed(
+                lambda: con.execute(
+                    f"CREATE TABLE t AS SELECT * FROM read_csv('{bias_csv}')"
+                ).fetchall()
+            )
             (count,) = con.execute("SELECT count(*) FROM t").fetchall()[0]
         finally:
             con.close()
@@ -200,11 +218,19 @@ def section_import(db: Path, manifest: dict) -> list[Row]:
     peak = peak_mb()
     runs = alternate({"import": project, "read_csv": baseline})
     rate = rows / median(runs["import"])
-    return [ratio_row(
-        "import", f"{rows:,}-row bias_tests CSV, full validation, into a fresh DB",
-        runs["import"], "bare read_csv", runs["read_csv"], 3.0, peak,
-        f"cold {cold:.2f} s; {rate:,.0f} rows/s", rows_per_s=rate,
-    )]
+    return [
+        ratio_row(
+            "import",
+            f"{rows:,}-row bias_tests CSV, full validation, into a fresh DB",
+            runs["import"],
+            "bare read_csv",
+            runs["read_csv"],
+            3.0,
+            peak,
+            f"cold {cold:.2f} s; {rate:,.0f} rows/s",
+            rows_per_s=rate,
+        )
+    ]
 
 
 # --- 3. aging and objectives -----------------------------------------------------------------
@@ -220,18 +246,30 @@ def section_aging(db: Path, manifest: dict) -> list[Row]:
         cold, report = timed(lambda: aging_report(con, as_of))
         alone = [timed(lambda: aging_report(con, as_of))[0] for _ in range(ROUNDS)]
         peak = peak_mb()
-        runs = alternate({
-            "aging": _runner(lambda: aging_report(con, as_of)),
-            "sql": _runner(lambda: baselines_sql.aging(con, as_of)),
-        })
+        runs = alternate(
+            {
+                "aging": _runner(lambda: aging_report(con, as_of)),
+                "sql": _runner(lambda: baselines_sql.aging(con, as_of)),
+            }
+        )
         expected = baselines_sql.aging(con, as_of)
     got = report.model_dump(mode="json")
     got = {k: got[k] for k in ("as_of", "open_total", "overdue", "buckets")}
     if got != expected:
         raise Mismatch(f"aging disagrees:\n  project {got}\n  hand SQL {expected}")
-    return [ratio_row("aging", f"NC aging as of {as_of}", runs["aging"], "hand SQL",
-                      runs["sql"], 1.5, peak, f"cold {cold:.3f} s; {got['open_total']} open",
-                      alone_runs=alone)]
+    return [
+        ratio_row(
+            "aging",
+            f"NC aging as of {as_of}",
+            runs["aging"],
+            "hand SQL",
+            runs["sql"],
+            1.5,
+            peak,
+            f"cold {cold:.3f} s; {got['open_total']} open",
+            alone_runs=alone,
+        )
+    ]
 
 
 def section_objectives(db: Path, manifest: dict) -> list[Row]:
@@ -244,18 +282,30 @@ def section_objectives(db: Path, manifest: dict) -> list[Row]:
         cold, progress = timed(lambda: objective_progress(con, quarter))
         alone = [timed(lambda: objective_progress(con, quarter))[0] for _ in range(ROUNDS)]
         peak = peak_mb()
-        runs = alternate({
-            "objectives": _runner(lambda: objective_progress(con, quarter)),
-            "sql": _runner(lambda: baselines_sql.objective_values(con, quarter)),
-        })
+        runs = alternate(
+            {
+                "objectives": _runner(lambda: objective_progress(con, quarter)),
+                "sql": _runner(lambda: baselines_sql.objective_values(con, quarter)),
+            }
+        )
         expected = baselines_sql.objective_values(con, quarter)
     got = {p.objective.objective_id: p.value for p in progress}
     if set(got) != set(expected) or not all(_same(got[k], expected[k]) for k in got):
         raise Mismatch(f"objective values disagree: project {got}, hand SQL {expected}")
     statuses = ", ".join(f"{p.objective.objective_id}={p.status.value}" for p in progress)
-    return [ratio_row("objectives", f"{len(progress)} objectives for {quarter.label}",
-                      runs["objectives"], "hand SQL", runs["sql"], 1.5, peak,
-                      f"cold {cold:.3f} s; {statuses}", alone_runs=alone)]
+    return [
+        ratio_row(
+            "objectives",
+            f"{len(progress)} objectives for {quarter.label}",
+            runs["objectives"],
+            "hand SQL",
+            runs["sql"],
+            1.5,
+            peak,
+            f"cold {cold:.3f} s; {statuses}",
+            alone_runs=alone,
+        )
+    ]
 
 
 # --- 4. minutes ------------------------------------------------------------------------------
@@ -272,8 +322,17 @@ def section_minutes(db: Path, manifest: dict) -> list[Row]:
         peak = peak_mb()
     if not pdf.startswith(b"%PDF"):
         raise Mismatch("render_minutes did not return a PDF")
-    return [absolute_row("minutes", f"minutes PDF for {quarter.label}", warm, 3.0, peak,
-                         f"cold {cold:.2f} s; {len(pdf) / 1024:.0f} KiB", cold_s=cold)]
+    return [
+        absolute_row(
+            "minutes",
+            f"minutes PDF for {quarter.label}",
+            warm,
+            3.0,
+            peak,
+            f"cold {cold:.2f} s; {len(pdf) / 1024:.0f} KiB",
+            cold_s=cold,
+        )
+    ]
 
 
 # --- 5. app pages ----------------------------------------------------------------------------
@@ -313,8 +372,10 @@ def section_pages(db: Path, manifest: dict) -> list[Row]:
         if at.exception:
             raise Mismatch(f"{page.url_path} raised: {[e.value for e in at.exception][:1]}")
         if not at.title or not at.title[0].value.startswith(page.title.split()[0]):
-            raise Mismatch(f"{page.url_path}: expected the page titled {page.title!r}, got "
-                           f"{[t.value for t in at.title]}; errors {[e.value for e in at.error]}")
+            raise Mismatch(
+                f"{page.url_path}: expected the page titled {page.title!r}, got "
+                f"{[t.value for t in at.title]}; errors {[e.value for e in at.error]}"
+            )
         return elapsed
 
     rows, measured = [], []
@@ -324,8 +385,17 @@ def section_pages(db: Path, manifest: dict) -> list[Row]:
         measured.append((page, cold, warm))
     peak = peak_mb()
     for page, cold, warm in measured:
-        rows.append(absolute_row("pages", f"page {page.url_path} (AppTest, admin), warm", warm,
-                                 2.0, peak, f"cold {cold:.2f} s", cold_s=cold))
+        rows.append(
+            absolute_row(
+                "pages",
+                f"page {page.url_path} (AppTest, admin), warm",
+                warm,
+                2.0,
+                peak,
+                f"cold {cold:.2f} s",
+                cold_s=cold,
+            )
+        )
     return rows
 
 
@@ -358,7 +428,9 @@ def _process(argv: list[str]) -> tuple[float, str]:
     child = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True)
     elapsed = time.perf_counter() - start
     if child.returncode != 0:
-        raise RuntimeError(f"{' '.join(argv)} exited {child.returncode}: {child.stderr.decode()[-2000:]}")
+        raise RuntimeError(
+            f"{' '.join(argv)} exited {child.returncode}: {child.stderr.decode()[-2000:]}"
+        )
     return elapsed, child.stdout.decode()
 
 
@@ -366,8 +438,13 @@ def _process_peak_mb(module_argv: list[str]) -> float:
     """The peak memory of `python -m MODULE ARGS...`, reported by the process itself at exit
     (a separate, untimed run)."""
     env = _cli_env()
-    child = subprocess.run([sys.executable, "-c", _REPORT_PEAK, *module_argv], cwd=ROOT, env=env,
-                           capture_output=True, text=True)
+    child = subprocess.run(
+        [sys.executable, "-c", _REPORT_PEAK, *module_argv],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     for line in child.stderr.splitlines():
         if line.startswith("__peak_mb__"):
             return float(line.split()[1])
@@ -376,8 +453,18 @@ def _process_peak_mb(module_argv: list[str]) -> float:
 
 def section_cli(db: Path, manifest: dict) -> list[Row]:
     quarter = _quarters(manifest)[-1].label
-    cli = [sys.executable, "-m", "aims_metrics", "--db", str(db), "kpis", "--quarter", quarter,
-           "--format", "json"]
+    cli = [
+        sys.executable,
+        "-m",
+        "aims_metrics",
+        "--db",
+        str(db),
+        "kpis",
+        "--quarter",
+        quarter,
+        "--format",
+        "json",
+    ]
     hand = [sys.executable, "-m", "bench.baselines_sql", str(db), quarter]
     _process(cli)  # cold (page cache, .pyc); not reported
     peak = _process_peak_mb(cli[2:])
@@ -388,21 +475,35 @@ def section_cli(db: Path, manifest: dict) -> list[Row]:
             elapsed, text = _process(argv)
             outputs[name] = text
             return elapsed
+
         return run
 
     runs = alternate({"cli": runner("cli", cli), "sql": runner("sql", hand)}, ROUNDS + 2)
     project = {m["name"]: m for m in json.loads(outputs["cli"])["metrics"]}
     baseline = {m["name"]: m for m in json.loads(outputs["sql"])["metrics"]}
     problems = [
-        f"{name}: cli {project.get(name)}, sql {m}" for name, m in baseline.items()
-        if name not in project or not (_same(project[name]["value"], m["value"])
-                                       and _same(project[name]["previous_value"], m["previous_value"]))
+        f"{name}: cli {project.get(name)}, sql {m}"
+        for name, m in baseline.items()
+        if name not in project
+        or not (
+            _same(project[name]["value"], m["value"])
+            and _same(project[name]["previous_value"], m["previous_value"])
+        )
     ]
     if problems:
         raise Mismatch("kpis CLI disagrees with hand SQL:\n  " + "\n  ".join(problems))
-    return [ratio_row("cli", f"`kpis --quarter {quarter} --format json` as a process",
-                      runs["cli"], "hand-SQL process", runs["sql"], 2.5, peak,
-                      "peak = the CLI process's own (VmHWM at exit)")]
+    return [
+        ratio_row(
+            "cli",
+            f"`kpis --quarter {quarter} --format json` as a process",
+            runs["cli"],
+            "hand-SQL process",
+            runs["sql"],
+            2.5,
+            peak,
+            "peak = the CLI process's own (VmHWM at exit)",
+        )
+    ]
 
 
 # --- 8. how the catalog's cost grows: demo -> enterprise -> 10x enterprise ----------------------
@@ -421,19 +522,37 @@ def section_growth(db: Path, manifest: dict) -> list[Row]:
     for scale in ("small", manifest["scale"], "x10"):
         if scale != manifest["scale"]:  # built (once, then cached) in a process of its own, so
             subprocess.run(  # this one's peak memory is the evaluations' alone
-                [sys.executable, "-m", "bench.section", "dataset", "--scale", scale, "--db", "-",
-                 "--manifest", "-", "--out", os.devnull], check=True,
+                [
+                    sys.executable,
+                    "-m",
+                    "bench.section",
+                    "dataset",
+                    "--scale",
+                    scale,
+                    "--db",
+                    "-",
+                    "--manifest",
+                    "-",
+                    "--out",
+                    os.devnull,
+                ],
+                check=True,
             )
         path = db if scale == manifest["scale"] else dataset(scale)[0]
         with open_db(path) as con:
-            counts = {t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
-                      for t in ("systems", "incidents", "bias_tests")}
+            counts = {
+                t: con.execute(f"SELECT count(*) FROM {t}").fetchall()[0][0]
+                for t in ("systems", "incidents", "bias_tests")
+            }
             cold, _ = timed(lambda: evaluate.catalog_series(con, quarters))
             warm = [timed(lambda: evaluate.catalog_series(con, quarters))[0] for _ in range(ROUNDS)]
-        size = f"{counts['systems']:,} systems, {counts['incidents']:,} incidents, " \
-               f"{counts['bias_tests']:,} bias tests"
-        row = absolute_row("growth", f"KPI catalog on {scale}: {size}", warm, 1.0, peak_mb(),
-                           f"cold {cold:.2f} s")
+        size = (
+            f"{counts['systems']:,} systems, {counts['incidents']:,} incidents, "
+            f"{counts['bias_tests']:,} bias tests"
+        )
+        row = absolute_row(
+            "growth", f"KPI catalog on {scale}: {size}", warm, 1.0, peak_mb(), f"cold {cold:.2f} s"
+        )
         if scale == "x10":  # shows the growth; the 1 s target is for the enterprise set
             row = dataclasses.replace(row, target="(growth, no time target)", met=None)
         rows.append(row)

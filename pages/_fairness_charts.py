@@ -135,8 +135,10 @@ def history_chart(history: pd.DataFrame, attribute: str) -> go.Figure:
         rules = [f"{'≥' if is_ratio(metric) else '|value| ≤'} {t:g}" for t in part["threshold"]]
         figure.add_trace(
             go.Scatter(
-                x=[f"{escape(str(v))} ({d:%Y-%m-%d})" for v, d in zip(part["model_version"],
-                                                          part["executed_on"], strict=True)],
+                x=[
+                    f"{escape(str(v))} ({d:%Y-%m-%d})"
+                    for v, d in zip(part["model_version"], part["executed_on"], strict=True)
+                ],
                 y=margins,
                 mode="lines+markers",
                 name=metric_label(metric),

@@ -469,7 +469,7 @@ def status_badge(status: Any, text: str | None = None, font_size: str | None = N
 
 
 def status_word(status: Any) -> str:
-    """"● Green", "■ Not started": a status as a table cell or a legend shows it."""
+    """ "● Green", "■ Not started": a status as a table cell or a legend shows it."""
     return status_label(status)
 
 
@@ -563,7 +563,8 @@ def table_display(frame: pd.DataFrame | Styler) -> pd.DataFrame | Styler:
             return data.fillna({c: MISSING for c in text})
         styler = data.style
     formats: dict[Any, Callable[[Any], str]] = {
-        c: _shown_number for c in data.columns
+        c: _shown_number
+        for c in data.columns
         if pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
     }
     formats |= {c: words for c in data.columns if (words := _vocabulary_words(data[c]))}
@@ -602,15 +603,22 @@ def table_columns(columns: Any, given: dict | None = None) -> dict:
 
 
 def show_table(
-    frame: pd.DataFrame | Styler, *, key: str, column_config: dict | None = None,
-    hide_index: bool = True, **kwargs: Any,
+    frame: pd.DataFrame | Styler,
+    *,
+    key: str,
+    column_config: dict | None = None,
+    hide_index: bool = True,
+    **kwargs: Any,
 ) -> Any:
     """st.dataframe for every table of the app: human column labels, dates as dates, "—" for
     missing values and numbers written one way."""
     columns = frame.data.columns if isinstance(frame, Styler) else frame.columns
     return st.dataframe(
-        table_display(frame), key=key, hide_index=hide_index,
-        column_config=table_columns(columns, column_config), **kwargs,
+        table_display(frame),
+        key=key,
+        hide_index=hide_index,
+        column_config=table_columns(columns, column_config),
+        **kwargs,
     )
 
 

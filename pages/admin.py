@@ -155,7 +155,9 @@ with settings_tab:
                 "metric_time_limit_seconds": time_limit,
             }
             try:  # the library decides what is valid and what changed
-                changed = _ui.write(Action.EDIT_SETTINGS, store_settings.save_settings, typed, me.username)
+                changed = _ui.write(
+                    Action.EDIT_SETTINGS, store_settings.save_settings, typed, me.username
+                )
             except store.SettingError as error:
                 for problem in error.problems:
                     st.error(problem.message)

@@ -110,47 +110,92 @@ for audit in reversed(result.audits):
 for status, bar in bars.items():
     timeline.add_trace(
         go.Bar(
-            x=bar["x"], base=bar["base"], y=bar["y"], orientation="h",
-            marker_color=_ui.status_colour(status), name=_ui.status_word(status),
-            legendgroup=status, showlegend=False, hovertext=bar["text"], hoverinfo="text",
+            x=bar["x"],
+            base=bar["base"],
+            y=bar["y"],
+            orientation="h",
+            marker_color=_ui.status_colour(status),
+            name=_ui.status_word(status),
+            legendgroup=status,
+            showlegend=False,
+            hovertext=bar["text"],
+            hoverinfo="text",
         )
     )
 for status in ("completed", "in_progress", "planned", "overdue", "cancelled"):
     timeline.add_trace(
-        go.Scatter(x=[None], y=[None], mode="markers", name=_ui.status_word(status),
-                   marker={"color": _ui.status_colour(status), "size": 12, "symbol": "square"})
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            name=_ui.status_word(status),
+            marker={"color": _ui.status_colour(status), "size": 12, "symbol": "square"},
+        )
     )
 for day, label in ((as_of, "as of"), *((first, f"year {n}") for n, first, _ in cycle.years())):
-    timeline.add_shape(type="line", x0=day.isoformat(), x1=day.isoformat(), y0=0, y1=1, yref="paper",
-                       line={"dash": "dot" if label != "as of" else "solid", "width": 1.5, "color": "#444"})
-    timeline.add_annotation(x=day.isoformat(), y=1.0, yref="paper", text=label, showarrow=False,
-                            yanchor="bottom", font={"size": 12})
+    timeline.add_shape(
+        type="line",
+        x0=day.isoformat(),
+        x1=day.isoformat(),
+        y0=0,
+        y1=1,
+        yref="paper",
+        line={"dash": "dot" if label != "as of" else "solid", "width": 1.5, "color": "#444"},
+    )
+    timeline.add_annotation(
+        x=day.isoformat(),
+        y=1.0,
+        yref="paper",
+        text=label,
+        showarrow=False,
+        yanchor="bottom",
+        font={"size": 12},
+    )
 timeline.update_layout(
-    title="Audits over the cycle", barmode="overlay", hovermode="closest",
-    yaxis={"categoryorder": "array", "categoryarray": [a.audit_id for a in reversed(result.audits)]},
-    xaxis={"type": "date", "range": [cycle.start.isoformat(), (cycle.end + timedelta(days=1)).isoformat()]},
+    title="Audits over the cycle",
+    barmode="overlay",
+    hovermode="closest",
+    yaxis={
+        "categoryorder": "array",
+        "categoryarray": [a.audit_id for a in reversed(result.audits)],
+    },
+    xaxis={
+        "type": "date",
+        "range": [cycle.start.isoformat(), (cycle.end + timedelta(days=1)).isoformat()],
+    },
 )
-_ui.chart(timeline, key="programme_timeline", height=min(1600, max(320, 28 * len(result.audits) + 140)))
+_ui.chart(
+    timeline, key="programme_timeline", height=min(1600, max(320, 28 * len(result.audits) + 140))
+)
 
 plan = plan_pdf.plan_frame(result)
 _ui.show_table(_ui.with_dates(plan), hide_index=True, key="programme_schedule")
 downloads = st.columns(4)
 downloads[1].download_button(
-    "Audit plan (CSV)", data=_ui.query(plan_pdf.render_plan_csv, as_of, None, audit_type),
-    file_name=f"audit-plan-{cycle.start}.csv", mime="text/csv", key="programme_plan_csv",
-    icon=":material/download:", on_click="ignore",
+    "Audit plan (CSV)",
+    data=_ui.query(plan_pdf.render_plan_csv, as_of, None, audit_type),
+    file_name=f"audit-plan-{cycle.start}.csv",
+    mime="text/csv",
+    key="programme_plan_csv",
+    icon=":material/download:",
+    on_click="ignore",
 )
 plan_key = f"programme_plan_ready_{as_of}_{audit_type}"
 if not st.session_state.get(plan_key):  # a large programme takes seconds to typeset: on demand
-    if downloads[0].button("Prepare audit plan (PDF)", key="programme_plan_prepare",
-                           icon=":material/picture_as_pdf:"):
+    if downloads[0].button(
+        "Prepare audit plan (PDF)", key="programme_plan_prepare", icon=":material/picture_as_pdf:"
+    ):
         st.session_state[plan_key] = True
         st.rerun()
 else:
     downloads[0].download_button(
-        "Audit plan (PDF)", data=_ui.query(plan_pdf.render_plan_pdf, as_of, None, audit_type),
-        file_name=f"audit-plan-{cycle.start}.pdf", mime="application/pdf",
-        key="programme_plan_pdf", icon=":material/picture_as_pdf:", on_click="ignore",
+        "Audit plan (PDF)",
+        data=_ui.query(plan_pdf.render_plan_pdf, as_of, None, audit_type),
+        file_name=f"audit-plan-{cycle.start}.pdf",
+        mime="application/pdf",
+        key="programme_plan_pdf",
+        icon=":material/picture_as_pdf:",
+        on_click="ignore",
     )
 
 # --- coverage heatmap ------------------------------------------------------------------------------
@@ -164,8 +209,9 @@ st.caption(
 )
 only_gaps = st.toggle("Only references with a gap in the cycle", key="programme_only_gaps")
 grid = programme.coverage_by_year(result)
-overall = pd.DataFrame([{"ref": e.ref, "title": e.title, "year": "cycle", "status": e.status}
-                        for e in result.coverage])
+overall = pd.DataFrame(
+    [{"ref": e.ref, "title": e.title, "year": "cycle", "status": e.status} for e in result.coverage]
+)
 years = {n: f"Year {n}<br>{first:%b %Y}" for n, first, _ in cycle.years()}
 grid["column"] = grid["year"].map(years)
 overall["column"] = "Whole cycle"
@@ -184,14 +230,32 @@ else:
     colours = [_ui.status_colour(s) for s in ("gap", "planned", "covered")]
     heatmap = go.Figure(
         go.Heatmap(
-            z=z, x=columns, y=refs, text=text, texttemplate="%{text}", zmin=0, zmax=2,
-            colorscale=[[0, colours[0]], [0.333, colours[0]], [0.334, colours[1]], [0.666, colours[1]],
-                        [0.667, colours[2]], [1, colours[2]]],
-            showscale=False, xgap=2, ygap=2, hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
+            z=z,
+            x=columns,
+            y=refs,
+            text=text,
+            texttemplate="%{text}",
+            zmin=0,
+            zmax=2,
+            colorscale=[
+                [0, colours[0]],
+                [0.333, colours[0]],
+                [0.334, colours[1]],
+                [0.666, colours[1]],
+                [0.667, colours[2]],
+                [1, colours[2]],
+            ],
+            showscale=False,
+            xgap=2,
+            ygap=2,
+            hovertemplate="%{y} · %{x}: %{text}<extra></extra>",
         )
     )
-    heatmap.update_layout(title="Where the programme leaves gaps", yaxis={"autorange": "reversed"},
-                          hovermode="closest")
+    heatmap.update_layout(
+        title="Where the programme leaves gaps",
+        yaxis={"autorange": "reversed"},
+        hovermode="closest",
+    )
     _ui.chart(heatmap, key="programme_heatmap", height=max(300, 22 * len(refs) + 120))
 
 # --- findings per audit -----------------------------------------------------------------------------
@@ -202,13 +266,27 @@ if findings.empty:
     _ui.empty_state("No findings yet — import findings.csv on Data import.")
 else:
     types = list(FINDING_TYPES)
-    pivot = findings.pivot_table(index="audit_id", columns="finding_type", values="findings",
-                                 aggfunc="sum", fill_value=0).reindex(columns=types, fill_value=0)
-    bars = go.Figure([go.Bar(x=pivot.index, y=pivot[t], name=_ui.finding_type_title(t),
-                           marker_color=_ui.finding_type_colour(t)) for t in types])
-    bars.update_layout(title="Findings raised by each audit, by type", barmode="stack",
-                       yaxis_title="findings")
+    pivot = findings.pivot_table(
+        index="audit_id", columns="finding_type", values="findings", aggfunc="sum", fill_value=0
+    ).reindex(columns=types, fill_value=0)
+    bars = go.Figure(
+        [
+            go.Bar(
+                x=pivot.index,
+                y=pivot[t],
+                name=_ui.finding_type_title(t),
+                marker_color=_ui.finding_type_colour(t),
+            )
+            for t in types
+        ]
+    )
+    bars.update_layout(
+        title="Findings raised by each audit, by type", barmode="stack", yaxis_title="findings"
+    )
     _ui.chart(bars, key="programme_findings_chart")
     picked = st.selectbox("Show the findings of audit", list(pivot.index), key="programme_drill")
-    _ui.show_table(_ui.with_dates(_ui.query(programme.audit_findings, picked)), hide_index=True,
-                 key="programme_drill_table")
+    _ui.show_table(
+        _ui.with_dates(_ui.query(programme.audit_findings, picked)),
+        hide_index=True,
+        key="programme_drill_table",
+    )

@@ -90,7 +90,9 @@ if upload is not None:
         sheets = []  # reported below, where the file is read
     if len(sheets) > 1:
         sheet = st.selectbox(
-            f"Sheet of {file_name}", sheets, key="import_sheet",
+            f"Sheet of {file_name}",
+            sheets,
+            key="import_sheet",
             help="The visible sheets; the first by default (hidden sheets are skipped).",
         )
     try:
@@ -163,9 +165,7 @@ if upload is not None:
         )
         if st.session_state.get("import_plan_key") != plan_key:
             try:
-                plan = _ui.read(
-                    ingest.prepare_import, table, data, file_name, mapping, sheet=sheet
-                )
+                plan = _ui.read(ingest.prepare_import, table, data, file_name, mapping, sheet=sheet)
             except ingest.ImportUsageError as error:
                 plan = None
                 st.error(str(error))
@@ -198,7 +198,9 @@ if upload is not None:
                     f"insert {number(counts.inserted)}, update {number(counts.updated)} and leave "
                     f"{number(counts.unchanged)} unchanged."
                 )
-                st.caption(f"Preview of the first {count_of(len(plan.preview), 'row')} after mapping")
+                st.caption(
+                    f"Preview of the first {count_of(len(plan.preview), 'row')} after mapping"
+                )
                 _ui.show_table(plan.preview, hide_index=True, key="import_preview")
                 if st.button(
                     f"Import {count_of(plan.row_count, 'row')} into {table}",

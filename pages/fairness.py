@@ -104,7 +104,9 @@ def uploaded_predictions():
         _ui.empty_state("Upload a predictions file to evaluate it.")
         return None
     if upload.size > MAX_UPLOAD_MB * 2**20:
-        st.error(f"{_ui.plain(upload.name)} is over {MAX_UPLOAD_MB} MB: use the CLI (fairness evaluate).")
+        st.error(
+            f"{_ui.plain(upload.name)} is over {MAX_UPLOAD_MB} MB: use the CLI (fairness evaluate)."
+        )
         return None
     kept = st.session_state.get("fairness_file")
     if kept is None or kept[0] != upload.file_id:
@@ -135,7 +137,9 @@ def run_identity() -> fairness_store.RunIdentity | None:
         help="The bias KPIs count a result in the quarter of this date.",
     )
     counted_in = periods.quarter_of(executed, _ui.fiscal_start_month()).label
-    st.caption(f"Saved results count in the bias KPIs of **{counted_in}** (from the executed-on date).")
+    st.caption(
+        f"Saved results count in the bias KPIs of **{counted_in}** (from the executed-on date)."
+    )
     return fairness_store.RunIdentity(system, version, stage, executed) if version else None
 
 
@@ -200,7 +204,9 @@ def evaluate_form() -> None:
     columns, minimum = column_choice(raw.headers)
     ready = identity is not None and columns is not None
     if not ready:
-        st.caption("Pick the label, prediction (or score) and sensitive columns and a model version.")
+        st.caption(
+            "Pick the label, prediction (or score) and sensitive columns and a model version."
+        )
     if not st.button("Evaluate", type="primary", key="fairness_evaluate", disabled=not ready):
         return
     _ui.require(Action.EVALUATE_FAIRNESS)
@@ -244,7 +250,9 @@ def pending_run() -> None:
         else:
             st.session_state.pop(RUN_KEY, None)
             counted_in = periods.quarter_of(who.executed_on, _ui.fiscal_start_month()).label
-            st.success(f"Saved as bias tests: {counts}. They count in the bias KPIs of {counted_in}.")
+            st.success(
+                f"Saved as bias tests: {counts}. They count in the bias KPIs of {counted_in}."
+            )
 
 
 def results_section() -> None:
@@ -273,7 +281,8 @@ def results_section() -> None:
     labels = {
         r.evaluation_id: f"{r.model_version} · {r.stage} · {pd.Timestamp(r.executed_on):%Y-%m-%d}"
         for r in runs.iloc[::-1].itertuples()
-        if r.evaluation_id in set(history[history["protected_attribute"] == attribute]["evaluation_id"])
+        if r.evaluation_id
+        in set(history[history["protected_attribute"] == attribute]["evaluation_id"])
     }
     chosen = st.selectbox("Evaluation", list(labels), format_func=labels.get,
                           key="fairness_history_run")  # fmt: skip

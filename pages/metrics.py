@@ -242,10 +242,16 @@ def history(current: MetricDefinition, slot: str) -> None:
         by_version = {v.version: v for v in history}
         old_column, new_column = st.columns(2)
         old = old_column.selectbox(
-            "Compare version", versions, index=max(len(versions) - 2, 0), key=_ui.fresh_key("metric_diff_old", "metrics")
+            "Compare version",
+            versions,
+            index=max(len(versions) - 2, 0),
+            key=_ui.fresh_key("metric_diff_old", "metrics"),
         )
         new = new_column.selectbox(
-            "with version", versions, index=len(versions) - 1, key=_ui.fresh_key("metric_diff_new", "metrics")
+            "with version",
+            versions,
+            index=len(versions) - 1,
+            key=_ui.fresh_key("metric_diff_new", "metrics"),
         )
         diff = difflib.unified_diff(
             definition_files.definition_to_yaml(by_version[old].definition).splitlines(),
@@ -256,7 +262,9 @@ def history(current: MetricDefinition, slot: str) -> None:
         )
         text = "\n".join(diff)
         st.code(text or "(no difference)", language="diff")
-        restore_reason = st.text_input("Reason for restoring", key=_ui.fresh_key("metric_restore_reason", "metrics"))
+        restore_reason = st.text_input(
+            "Reason for restoring", key=_ui.fresh_key("metric_restore_reason", "metrics")
+        )
         if st.button(f"Restore version {old} as a new version", key="metric_restore"):
             if not restore_reason.strip():
                 st.error("Say why you restore this version.")

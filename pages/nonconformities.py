@@ -35,9 +35,7 @@ ncs.metric(
     help="Major and minor nonconformities open at the date (as on the Overview).",
     border=True,
 )
-overdue_ncs.metric(
-    "Overdue nonconformities", f"{report.overdue_nonconformities:,}", border=True
-)
+overdue_ncs.metric("Overdue nonconformities", f"{report.overdue_nonconformities:,}", border=True)
 total.metric(
     "Open findings of all types",
     f"{report.open_total:,}",
@@ -52,8 +50,12 @@ chart_column, trend_column = st.columns(2)
 with chart_column:
     figure = go.Figure(
         [
-            go.Bar(x=buckets["bucket"], y=buckets[kind], name=_ui.finding_type_title(kind),
-                   marker_color=_ui.finding_type_colour(kind))
+            go.Bar(
+                x=buckets["bucket"],
+                y=buckets[kind],
+                name=_ui.finding_type_title(kind),
+                marker_color=_ui.finding_type_colour(kind),
+            )
             for kind in TYPES
             if kind in buckets
         ]

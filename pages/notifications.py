@@ -30,8 +30,10 @@ st.caption(
 )
 unmatched = _ui.query(people.unmatched_owners)
 if unmatched:
-    st.warning(people.describe_unmatched(unmatched) + " (import them as people)",
-               icon=":material/person_off:")
+    st.warning(
+        people.describe_unmatched(unmatched) + " (import them as people)",
+        icon=":material/person_off:",
+    )
 
 channels_tab, rules_tab, preview_tab, log_tab = st.tabs(  # keyed: a save keeps the open tab
     ["Channels", "Rules", "Preview", "Log"], key="notify_tab", on_change="rerun"
@@ -41,11 +43,19 @@ with channels_tab:
     channels = _ui.query(notify_channels.list_channels)
     if channels:
         _ui.show_table(
-            _ui.records_frame([
-                {"channel": c.name, "kind": c.kind, "state": "on" if c.enabled else "off",
-                 "delivers to": c.describe()} for c in channels
-            ]),
-            hide_index=True, key="notify_channels_table",
+            _ui.records_frame(
+                [
+                    {
+                        "channel": c.name,
+                        "kind": c.kind,
+                        "state": "on" if c.enabled else "off",
+                        "delivers to": c.describe(),
+                    }
+                    for c in channels
+                ]
+            ),
+            hide_index=True,
+            key="notify_channels_table",
         )
     else:
         _ui.empty_state("No channels yet. An administrator adds an e-mail or webhook channel here.")
@@ -54,48 +64,76 @@ with channels_tab:
         picked = st.selectbox("Channel", names, key="notify_channel_pick")
         left, middle, right = st.columns(3)
         if left.button("Send test message", key="notify_channel_test"):
-            error = _ui.write(Action.MANAGE_NOTIFICATIONS, notify_run.send_test_message, picked,
-                              me.username, me.email)
+            error = _ui.write(
+                Action.MANAGE_NOTIFICATIONS,
+                notify_run.send_test_message,
+                picked,
+                me.username,
+                me.email,
+            )
             if error:
                 st.error(f"Test message failed: {error}")
             else:
                 st.success("Test message sent.")
         enabled = next(c.enabled for c in channels if c.name == picked)
         if middle.button("Switch off" if enabled else "Switch on", key="notify_channel_toggle"):
-            _ui.write(Action.MANAGE_NOTIFICATIONS, notify_channels.set_channel_enabled, picked,
-                      not enabled, me.username)
+            _ui.write(
+                Action.MANAGE_NOTIFICATIONS,
+                notify_channels.set_channel_enabled,
+                picked,
+                not enabled,
+                me.username,
+            )
             _ui.flash(f"{picked} switched {'off' if enabled else 'on'}.")
         if right.button("Remove", key="notify_channel_remove"):
-            _ui.write(Action.MANAGE_NOTIFICATIONS, notify_channels.remove_channel, picked, me.username)
+            _ui.write(
+                Action.MANAGE_NOTIFICATIONS, notify_channels.remove_channel, picked, me.username
+            )
             _ui.flash(f"{picked} removed.")
     if manage:
-        kind = st.radio("Add a channel", ["email", "webhook"], horizontal=True, key="notify_add_kind")
+        kind = st.radio(
+            "Add a channel", ["email", "webhook"], horizontal=True, key="notify_add_kind"
+        )
         with st.form("notify_add_channel", clear_on_submit=False):
             name = st.text_input("Name", key="notify_add_name")
             if kind == "email":
                 values = {
                     "smtp_host": st.text_input("SMTP host", key="notify_add_host"),
                     "smtp_port": st.number_input("SMTP port", 1, 65535, 587, key="notify_add_port"),
-                    "security": st.selectbox("Security", ["starttls", "ssl", "none"],
-                                             key="notify_add_security"),
-                    "username": st.text_input("User name (optional)", key="notify_add_user") or None,
+                    "security": st.selectbox(
+                        "Security", ["starttls", "ssl", "none"], key="notify_add_security"
+                    ),
+                    "username": st.text_input("User name (optional)", key="notify_add_user")
+                    or None,
                     "password_env": st.text_input(
                         "Environment variable holding the password (optional; never stored)",
-                        key="notify_add_password_env") or None,
+                        key="notify_add_password_env",
+                    )
+                    or None,
                     "sender": st.text_input("Sender address", key="notify_add_sender"),
                 }
             else:
                 values = {
                     "url": st.text_input("Webhook URL", key="notify_add_url"),
-                    "format": st.selectbox("Format", ["json", "slack", "teams"], key="notify_add_format"),
+                    "format": st.selectbox(
+                        "Format", ["json", "slack", "teams"], key="notify_add_format"
+                    ),
                     "secret_env": st.text_input(
                         "Environment variable holding the HMAC secret (optional; never stored)",
-                        key="notify_add_secret_env") or None,
+                        key="notify_add_secret_env",
+                    )
+                    or None,
                 }
             if st.form_submit_button("Add channel", type="primary", key="notify_add_submit"):
                 try:
-                    added = _ui.write(Action.MANAGE_NOTIFICATIONS, notify_channels.add_channel,
-                                      name.strip(), kind, values, me.username)
+                    added = _ui.write(
+                        Action.MANAGE_NOTIFICATIONS,
+                        notify_channels.add_channel,
+                        name.strip(),
+                        kind,
+                        values,
+                        me.username,
+                    )
                 except notify_channels.ChannelError as error:
                     st.error(str(error))
                 else:
@@ -103,13 +141,21 @@ with channels_tab:
 
 with rules_tab:
     _ui.show_table(
-        _ui.records_frame([
-            {"rule": rule_title(spec.rule), "item": spec.kind, "to": spec.to, "when": spec.when,
-             "switched": _ui.setting(spec.switch_setting),
-             "days ahead": _ui.setting(spec.days_setting) if spec.days_setting else ""}
-            for spec in rules.RULES.values()
-        ]),
-        hide_index=True, key="notify_rules_table",
+        _ui.records_frame(
+            [
+                {
+                    "rule": rule_title(spec.rule),
+                    "item": spec.kind,
+                    "to": spec.to,
+                    "when": spec.when,
+                    "switched": _ui.setting(spec.switch_setting),
+                    "days ahead": _ui.setting(spec.days_setting) if spec.days_setting else "",
+                }
+                for spec in rules.RULES.values()
+            ]
+        ),
+        hide_index=True,
+        key="notify_rules_table",
     )
     st.caption(
         f"Reminded at most every {_ui.setting('remind_every_days')} days, 3 times, then escalated "
@@ -119,16 +165,23 @@ with rules_tab:
     if _ui.allowed(Action.EDIT_SETTINGS):
         with st.form("notify_settings"):
             edited = {
-                key: st.text_input(key.replace("_", " "), value=_ui.setting(key), key=f"notify_set_{key}")
+                key: st.text_input(
+                    key.replace("_", " "), value=_ui.setting(key), key=f"notify_set_{key}"
+                )
                 for key in ("app_base_url", *rules.DAY_SETTINGS)
             }
             for spec in rules.RULES.values():
-                on = st.checkbox(rule_title(spec.rule), value=_ui.setting(spec.switch_setting) == "on",
-                                 key=f"notify_set_{spec.switch_setting}")
+                on = st.checkbox(
+                    rule_title(spec.rule),
+                    value=_ui.setting(spec.switch_setting) == "on",
+                    key=f"notify_set_{spec.switch_setting}",
+                )
                 edited[spec.switch_setting] = "on" if on else "off"
             if st.form_submit_button("Save rule settings", key="notify_settings_submit"):
                 try:  # the library decides what is valid and what changed
-                    changed = _ui.write(Action.EDIT_SETTINGS, store_settings.save_settings, edited, me.username)
+                    changed = _ui.write(
+                        Action.EDIT_SETTINGS, store_settings.save_settings, edited, me.username
+                    )
                 except store.SettingError as refused:
                     st.error("\n".join(f"- {p}" for p in refused.problems))
                 else:
@@ -141,9 +194,16 @@ with preview_tab:
     preview = _ui.query(notify_run.preview_notifications, date.today())
     st.caption(f"A dry run as of today ({date.today().isoformat()}): nothing is sent or recorded.")
     rows = [
-        {"channel": m.channel, "to": m.to, "rule": rule_title(i["rule"]), "id": i["id"],
-         "title": i["title"], "status": item_status(i)}
-        for m in preview.messages for i in m.items
+        {
+            "channel": m.channel,
+            "to": m.to,
+            "rule": rule_title(i["rule"]),
+            "id": i["id"],
+            "title": i["title"],
+            "status": item_status(i),
+        }
+        for m in preview.messages
+        for i in m.items
     ]
     if rows:
         _ui.show_table(_ui.records_frame(rows), hide_index=True, key="notify_preview_table")
@@ -151,8 +211,9 @@ with preview_tab:
         _ui.empty_state("Nothing is due a reminder today.")
     if manage and st.button("Send now", type="primary", key="notify_send_now", disabled=not rows):
         try:
-            result = _ui.write(Action.MANAGE_NOTIFICATIONS, notify_run.run_notifications,
-                               date.today(), me.username)
+            result = _ui.write(
+                Action.MANAGE_NOTIFICATIONS, notify_run.run_notifications, date.today(), me.username
+            )
         except notify_run.NotifyError as error:
             st.error(str(error))
         else:
@@ -166,12 +227,20 @@ with preview_tab:
 with log_tab:
     log = _ui.query(outbox.outbox_log, 500)
     if log:
-        frame = _ui.records_frame([
-            {"when": m.created_at, "channel": m.channel, "to": m.recipient, "status": m.status,
-             "items": ", ".join(f"{i['rule']}:{i['id']}" for i in m.items),
-             "attempts": m.attempts, "error": m.error or ""}
-            for m in log
-        ])
+        frame = _ui.records_frame(
+            [
+                {
+                    "when": m.created_at,
+                    "channel": m.channel,
+                    "to": m.recipient,
+                    "status": m.status,
+                    "items": ", ".join(f"{i['rule']}:{i['id']}" for i in m.items),
+                    "attempts": m.attempts,
+                    "error": m.error or "",
+                }
+                for m in log
+            ]
+        )
         _ui.show_table(frame, hide_index=True, key="notify_log_table")
         _ui.download_csv(frame, "notifications-log.csv", key="notify_log_download")
     else:

@@ -89,7 +89,6 @@ for start in range(0, len(current), COLUMNS):
                 st.caption(f"**{found.mark}**: {_ui.plain(reason + newest)}")
 
 
-
 def objectives_table(progress: list[objectives.ObjectiveProgress]) -> pd.DataFrame:
     """What a reader needs first: status, the objective, progress and value against target."""
     units = {kpi.name: kpi.unit for kpi in current}
@@ -136,9 +135,7 @@ if items.empty:
     st.success("Nothing needs attention: no red KPIs and nothing overdue.")
 else:
     shown = items.rename(columns=lambda c: c.capitalize())
-    shown["Days overdue"] = shown["Days overdue"].map(
-        lambda d: "" if pd.isna(d) else f"{int(d):,}"
-    )
+    shown["Days overdue"] = shown["Days overdue"].map(lambda d: "" if pd.isna(d) else f"{int(d):,}")
     _ui.show_table(
         shown,
         hide_index=True,

@@ -30,7 +30,9 @@ SOA_COLUMNS = {
     "title": st.column_config.TextColumn(width=230),
     "applicable": st.column_config.CheckboxColumn(width=90),
     "justification": st.column_config.TextColumn(width=230),
-    "implementation_status": st.column_config.SelectboxColumn("Status", options=IMPLEMENTATION, width=120),
+    "implementation_status": st.column_config.SelectboxColumn(
+        "Status", options=IMPLEMENTATION, width=120
+    ),
     "owner": st.column_config.TextColumn(width=140),
     "evidence": st.column_config.TextColumn(width=140),
 }
@@ -72,15 +74,27 @@ st.markdown(
     + (f"; {', '.join(reasons)}." if reasons else " and nothing blocks certification.")
 )
 cells = st.columns(4)
-cells[0].metric("Readiness score", f"{result.score:.0%}", help="(met + ½ partial) / 29", border=True)
+cells[0].metric(
+    "Readiness score", f"{result.score:.0%}", help="(met + ½ partial) / 29", border=True
+)
 cells[1].metric("Requirements met", f"{counts['met']} of {len(result.requirements)}", border=True)
 cells[2].metric("Blockers", len(result.blockers), border=True)
-cells[3].metric("Controls implemented", f"{result.soa['implemented']} of {result.soa['applicable']}",
-                help="Applicable Annex A controls of the SoA", border=True)
+cells[3].metric(
+    "Controls implemented",
+    f"{result.soa['implemented']} of {result.soa['applicable']}",
+    help="Applicable Annex A controls of the SoA",
+    border=True,
+)
 pdf = _ui.query(report_pdf.render_readiness_report, as_of)
-st.download_button("Readiness report (PDF)", data=pdf, file_name=f"readiness-{as_of}.pdf",
-                   mime="application/pdf", key="readiness_pdf", icon=":material/picture_as_pdf:",
-                   on_click="ignore")
+st.download_button(
+    "Readiness report (PDF)",
+    data=pdf,
+    file_name=f"readiness-{as_of}.pdf",
+    mime="application/pdf",
+    key="readiness_pdf",
+    icon=":material/picture_as_pdf:",
+    on_click="ignore",
+)
 
 if result.blockers:
     with st.expander(f"What blocks certification ({len(result.blockers)})", expanded=True):
@@ -91,16 +105,37 @@ if result.blockers:
 # --- per clause ----------------------------------------------------------------------------------
 
 st.subheader("Clause requirements 4.1–10.2")
-clauses = pd.DataFrame([{"clause": r.ref, "requirement": r.title, "status": word(r.status),
-                         "judged by": r.source, "evidence": r.evidence} for r in result.requirements])
-_ui.show_table(clauses.style.map(colour_cells, subset=["status"]), hide_index=True,
-             key="readiness_clauses", width="stretch",
-             column_config={"clause": st.column_config.TextColumn(width=60),
-                            "status": st.column_config.TextColumn(width=95)})
-st.caption("Judged by data: 6.2, 8.4, 9.1, 9.2.x, 9.3.x, 10.2. The others come from "
-           "attestations.csv (a gap until one is recorded).")
-unattested = [r.ref for r in result.requirements
-              if r.source == "attestation" and r.evidence.startswith("No attestation")]
+clauses = pd.DataFrame(
+    [
+        {
+            "clause": r.ref,
+            "requirement": r.title,
+            "status": word(r.status),
+            "judged by": r.source,
+            "evidence": r.evidence,
+        }
+        for r in result.requirements
+    ]
+)
+_ui.show_table(
+    clauses.style.map(colour_cells, subset=["status"]),
+    hide_index=True,
+    key="readiness_clauses",
+    width="stretch",
+    column_config={
+        "clause": st.column_config.TextColumn(width=60),
+        "status": st.column_config.TextColumn(width=95),
+    },
+)
+st.caption(
+    "Judged by data: 6.2, 8.4, 9.1, 9.2.x, 9.3.x, 10.2. The others come from "
+    "attestations.csv (a gap until one is recorded)."
+)
+unattested = [
+    r.ref
+    for r in result.requirements
+    if r.source == "attestation" and r.evidence.startswith("No attestation")
+]
 if len(unattested) == sum(1 for r in result.requirements if r.source == "attestation"):
     _ui.empty_state(
         "No attestations yet — import attestations.csv (ref, status, evidence, owner, "
@@ -111,8 +146,10 @@ if len(unattested) == sum(1 for r in result.requirements if r.source == "attesta
 
 st.subheader("Statement of Applicability (Annex A)")
 s = result.soa
-st.markdown(f"{s['applicable']} applicable, {s['excluded']} excluded; of the applicable: "
-            f"{s['implemented']} implemented, {s['partial']} partial, {s['not_started']} not started.")
+st.markdown(
+    f"{s['applicable']} applicable, {s['excluded']} excluded; of the applicable: "
+    f"{s['implemented']} implemented, {s['partial']} partial, {s['not_started']} not started."
+)
 table = _ui.query(soa.soa_table)
 if not table["in_soa"].any():
     _ui.empty_state(
@@ -121,17 +158,25 @@ if not table["in_soa"].any():
         + "; until then every Annex A control counts as applicable and not started."
     )
 f1, f2 = st.columns([2, 3])
-shown_status = f1.multiselect("Status", ["implemented", "partial", "not_started", "excluded"],
-                              format_func=word, key="soa_filter_status")
+shown_status = f1.multiselect(
+    "Status",
+    ["implemented", "partial", "not_started", "excluded"],
+    format_func=word,
+    key="soa_filter_status",
+)
 search = f2.text_input("Control or title contains", key="soa_filter_text")
 view = table.copy()
-view["status"] = view.apply(lambda r: r.implementation_status if r.applicable else "excluded", axis=1)
+view["status"] = view.apply(
+    lambda r: r.implementation_status if r.applicable else "excluded", axis=1
+)
 if shown_status:
     view = view[view["status"].isin(shown_status)]
 if search:
     needle = search.strip().lower()
-    view = view[view["control_id"].str.lower().str.contains(needle, regex=False)
-                | view["title"].str.lower().str.contains(needle, regex=False)]
+    view = view[
+        view["control_id"].str.lower().str.contains(needle, regex=False)
+        | view["title"].str.lower().str.contains(needle, regex=False)
+    ]
 editable = ["applicable", "justification", "implementation_status", "owner", "evidence"]
 if _ui.allowed(Action.EDIT_SOA):
     signature = (tuple(shown_status), search)
@@ -139,8 +184,12 @@ if _ui.allowed(Action.EDIT_SOA):
         st.session_state.pop("soa_editor", None)
         st.session_state["soa_editor_filter"] = signature
     edited = st.data_editor(
-        view[["control_id", "title", *editable]], hide_index=True, num_rows="fixed", key="soa_editor",
-        disabled=["control_id", "title"], width="stretch",
+        view[["control_id", "title", *editable]],
+        hide_index=True,
+        num_rows="fixed",
+        key="soa_editor",
+        disabled=["control_id", "title"],
+        width="stretch",
         column_config=_ui.table_columns(view.columns, SOA_COLUMNS),
     )
     if st.button("Save SoA changes", type="primary", key="soa_save"):
@@ -152,17 +201,25 @@ if _ui.allowed(Action.EDIT_SOA):
                 saved = _ui.write(Action.EDIT_SOA, soa.save_soa, changed, me.username, me.role)
             except ImportRejected as rejected:
                 ids = changed["control_id"].tolist()
-                st.error("Not saved — " + "; ".join(
-                    f"{_ui.plain(ids[p.row - 2])}: {_ui.plain(p.column)}: {_ui.plain(p.message)}"
-                    for p in rejected.plan.problems))
+                st.error(
+                    "Not saved — "
+                    + "; ".join(
+                        f"{_ui.plain(ids[p.row - 2])}: {_ui.plain(p.column)}: {_ui.plain(p.message)}"
+                        for p in rejected.plan.problems
+                    )
+                )
             else:
                 st.session_state.pop("soa_editor", None)
                 _ui.flash(f"Saved the SoA: {saved.counts}.")
 else:
     shown = view[["control_id", "title", "status", "justification", "owner", "evidence"]].copy()
     shown["status"] = shown["status"].map(word)
-    _ui.show_table(shown.style.map(colour_cells, subset=["status"]), hide_index=True,
-                 key="soa_table", width="stretch")
+    _ui.show_table(
+        shown.style.map(colour_cells, subset=["status"]),
+        hide_index=True,
+        key="soa_table",
+        width="stretch",
+    )
 
 # --- gap register ---------------------------------------------------------------------------------
 
@@ -171,31 +228,52 @@ register = gaps.gaps_frame(result.gaps)
 if register.empty:
     _ui.empty_state("No gaps: every requirement is met and every applicable control implemented.")
 else:
-    st.caption("Requirements not met and applicable controls not implemented, with their "
-               "remediation plans. Each saved change is a new version of the plan.")
+    st.caption(
+        "Requirements not met and applicable controls not implemented, with their "
+        "remediation plans. Each saved change is a new version of the plan."
+    )
     plan_columns = ["priority", "owner", "remediation", "effort_days", "target_date"]
     shown = register[["ref", "title", "kind", "status", *plan_columns, "version"]]
     if _ui.allowed(Action.EDIT_GAPS):
         edited_gaps = st.data_editor(
-            shown, hide_index=True, num_rows="fixed", key="gaps_editor", width="stretch",
+            shown,
+            hide_index=True,
+            num_rows="fixed",
+            key="gaps_editor",
+            width="stretch",
             disabled=["ref", "title", "kind", "status", "version"],
-            column_config=_ui.table_columns(shown.columns, {
-                "priority": st.column_config.SelectboxColumn(options=[p.value for p in gaps.GapPriority]),
-                "effort_days": st.column_config.NumberColumn(min_value=0),
-                "target_date": st.column_config.DateColumn(),
-            }),
+            column_config=_ui.table_columns(
+                shown.columns,
+                {
+                    "priority": st.column_config.SelectboxColumn(
+                        options=[p.value for p in gaps.GapPriority]
+                    ),
+                    "effort_days": st.column_config.NumberColumn(min_value=0),
+                    "target_date": st.column_config.DateColumn(),
+                },
+            ),
         )
         reason = st.text_input("Reason for the change (kept in the history)", key="gaps_reason")
         if st.button("Save gap plans", type="primary", key="gaps_save"):
             changed = changed_rows(shown, edited_gaps, ["ref", *plan_columns])
             try:
-                saved = _ui.write(Action.EDIT_GAPS, gaps.save_gap_plans, changed.to_dict("records"),
-                                  me.username, me.role, reason or None)
+                saved = _ui.write(
+                    Action.EDIT_GAPS,
+                    gaps.save_gap_plans,
+                    changed.to_dict("records"),
+                    me.username,
+                    me.role,
+                    reason or None,
+                )
             except gaps.GapRegisterRejected as rejected:
                 refs = changed["ref"].tolist()
-                st.error("Not saved — " + "; ".join(
-                    f"{_ui.plain(refs[p.row - 2])}: {_ui.plain(p.column)}: {_ui.plain(p.message)}"
-                    for p in rejected.problems))
+                st.error(
+                    "Not saved — "
+                    + "; ".join(
+                        f"{_ui.plain(refs[p.row - 2])}: {_ui.plain(p.column)}: {_ui.plain(p.message)}"
+                        for p in rejected.problems
+                    )
+                )
             else:
                 if not saved:
                     st.info("Nothing changed in the plans.")  # nothing written: no rerun needed
@@ -205,7 +283,9 @@ else:
                     _ui.flash(f"Saved {count_of(len(saved), 'plan')}.")
     else:
         _ui.show_table(shown, hide_index=True, key="gaps_table", width="stretch")
-    _ui.download_csv(register, f"gap-register-{as_of}.csv", key="gaps_csv", label="Gap register (CSV)")
+    _ui.download_csv(
+        register, f"gap-register-{as_of}.csv", key="gaps_csv", label="Gap register (CSV)"
+    )
     with st.expander("History of the plans"):
         history = _ui.query(gaps.gap_history)
         if history.empty:

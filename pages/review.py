@@ -134,7 +134,9 @@ def update_action_form(
             key=f"review_action_status_{picked}",
         )
         closed_on = st.date_input(
-            "Closed on", value=action.closed_on or date.today(), key=f"review_action_closed_{picked}"
+            "Closed on",
+            value=action.closed_on or date.today(),
+            key=f"review_action_closed_{picked}",
         )
         note = st.text_area(
             "Closing note", value=action.closing_note or "", key=f"review_action_note_{picked}"
@@ -223,7 +225,9 @@ def meeting_form(shown: models.ReviewRecord, label: str, me: User) -> None:
     form_key = f"{label}_r{shown.revision}"
     with st.form(f"review_form_{form_key}"):
         left, right = st.columns(2)
-        held_on = left.date_input("Date held", value=shown.held_on, key=f"review_held_on_{form_key}")
+        held_on = left.date_input(
+            "Date held", value=shown.held_on, key=f"review_held_on_{form_key}"
+        )
         chair = right.text_input("Chair", value=shown.chair, key=f"review_chair_{form_key}")
         attendees = st.data_editor(
             pd.DataFrame([a.model_dump() for a in shown.attendees], columns=["name", "role"]),
@@ -318,7 +322,9 @@ def decisions(
             _ui.flash(f"Decision {withdrawn} withdrawn.")
 
 
-def raised_actions(label: str, record: models.ReviewRecord | None, editable: bool, me: User) -> None:
+def raised_actions(
+    label: str, record: models.ReviewRecord | None, editable: bool, me: User
+) -> None:
     """The actions this review raises: table, add form, withdraw."""
     st.subheader("Actions raised by this review")
     raised = _ui.query(actions.review_actions, label)
@@ -337,7 +343,9 @@ def raised_actions(label: str, record: models.ReviewRecord | None, editable: boo
             "Action", key=_ui.fresh_key("review_new_action_description", "review_action")
         )
         left, right = st.columns(2)
-        owner = left.text_input("Owner", key=_ui.fresh_key("review_new_action_owner", "review_action"))
+        owner = left.text_input(
+            "Owner", key=_ui.fresh_key("review_new_action_owner", "review_action")
+        )
         due_on = right.date_input(
             "Due on", value=None, key=_ui.fresh_key("review_new_action_due", "review_action")
         )

@@ -150,7 +150,9 @@ def app_db_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
         users.BCRYPT_ROUNDS, rounds = TEST_BCRYPT_ROUNDS, users.BCRYPT_ROUNDS
         with open_db(path) as connection:
             for table, text in known_data_csv().items():
-                ingest.import_file(connection, table, text.encode(), "test", file_name=f"{table}.csv")
+                ingest.import_file(
+                    connection, table, text.encode(), "test", file_name=f"{table}.csv"
+                )
             for role, username in app_usernames().items():
                 auth.add_user(connection, username, role, APP_PASSWORD, actor="test")
         users.BCRYPT_ROUNDS = rounds

@@ -50,7 +50,9 @@ def new_db(directory: Path, with_systems: bool = True) -> Path:
         with open_db(template):
             pass
         if with_systems:
-            code, _out, err = run_main(template, "import", "systems", str(write(home / "seed.csv", SYSTEMS_CSV)))
+            code, _out, err = run_main(
+                template, "import", "systems", str(write(home / "seed.csv", SYSTEMS_CSV))
+            )
             assert code == 0, err
         _TEMPLATES[with_systems] = template
     db = directory / "aims.duckdb"

@@ -62,7 +62,9 @@ def known_db(directory: Path) -> Path:
     """The data set above in a fresh database, with one governance lead who has an e-mail."""
     db = new_db(directory)
     for table, text in (("people", PEOPLE_CSV), ("findings", FINDINGS_CSV), ("audits", AUDITS_CSV)):
-        code, _out, err = run_main(db, "import", table, str(write(directory / f"{table}.csv", text)))
+        code, _out, err = run_main(
+            db, "import", table, str(write(directory / f"{table}.csv", text))
+        )
         assert code == 0, err
     with open_db(db) as con:
         for action_id, text, owner, due, status, closed in REVIEW_ACTIONS:

@@ -23,7 +23,14 @@ FINDINGS = [
     # finding_id, finding_type, raised_on, due_on, closed_on, owner
     ("f1", "major_nc", "2025-09-30", None, None, "ann"),  # age 0 → 0-30
     ("f2", "minor_nc", "2025-08-31", "2025-09-29", None, "ann"),  # age 30 → 0-30, overdue
-    ("f3", "observation", "2025-08-30", "2025-09-30", None, "bob"),  # age 31 → 31-60, due on D: not overdue
+    (
+        "f3",
+        "observation",
+        "2025-08-30",
+        "2025-09-30",
+        None,
+        "bob",
+    ),  # age 31 → 31-60, due on D: not overdue
     ("f4", "ofi", "2025-07-02", None, None, "bob"),  # age 90 → 61-90
     ("f5", "major_nc", "2025-07-01", "2025-08-01", None, "bob"),  # age 91 → 91-180, overdue
     ("f6", "minor_nc", "2025-04-03", None, None, "cy"),  # age 180 → 91-180
@@ -52,11 +59,46 @@ def test_aging_report_known_answer(con):
         "open_total": 8,
         "overdue": 3,
         "buckets": [
-            {"bucket": "0-30", "major_nc": 1, "minor_nc": 1, "observation": 0, "ofi": 0, "total": 2},
-            {"bucket": "31-60", "major_nc": 0, "minor_nc": 0, "observation": 1, "ofi": 0, "total": 1},
-            {"bucket": "61-90", "major_nc": 0, "minor_nc": 0, "observation": 0, "ofi": 1, "total": 1},
-            {"bucket": "91-180", "major_nc": 1, "minor_nc": 1, "observation": 0, "ofi": 0, "total": 2},
-            {"bucket": ">180", "major_nc": 0, "minor_nc": 1, "observation": 0, "ofi": 1, "total": 2},
+            {
+                "bucket": "0-30",
+                "major_nc": 1,
+                "minor_nc": 1,
+                "observation": 0,
+                "ofi": 0,
+                "total": 2,
+            },
+            {
+                "bucket": "31-60",
+                "major_nc": 0,
+                "minor_nc": 0,
+                "observation": 1,
+                "ofi": 0,
+                "total": 1,
+            },
+            {
+                "bucket": "61-90",
+                "major_nc": 0,
+                "minor_nc": 0,
+                "observation": 0,
+                "ofi": 1,
+                "total": 1,
+            },
+            {
+                "bucket": "91-180",
+                "major_nc": 1,
+                "minor_nc": 1,
+                "observation": 0,
+                "ofi": 0,
+                "total": 2,
+            },
+            {
+                "bucket": ">180",
+                "major_nc": 0,
+                "minor_nc": 1,
+                "observation": 0,
+                "ofi": 1,
+                "total": 2,
+            },
         ],
     }
 
@@ -84,8 +126,18 @@ def test_open_nonconformity_trend(con):
 
 @pytest.mark.parametrize(
     ("age", "bucket"),
-    [(0, "0-30"), (30, "0-30"), (31, "31-60"), (60, "31-60"), (61, "61-90"), (90, "61-90"),
-     (91, "91-180"), (180, "91-180"), (181, ">180"), (10_000, ">180")],
+    [
+        (0, "0-30"),
+        (30, "0-30"),
+        (31, "31-60"),
+        (60, "31-60"),
+        (61, "61-90"),
+        (90, "61-90"),
+        (91, "91-180"),
+        (180, "91-180"),
+        (181, ">180"),
+        (10_000, ">180"),
+    ],
 )
 def test_bucket_edges(age, bucket):
     assert bucket_of(age) == bucket
@@ -93,7 +145,9 @@ def test_bucket_edges(age, bucket):
 
 @given(st.integers(min_value=0, max_value=100_000))
 def test_every_age_falls_in_exactly_one_bucket(age):
-    matches = [label for label, low, high in BUCKETS if age >= low and (high is None or age <= high)]
+    matches = [
+        label for label, low, high in BUCKETS if age >= low and (high is None or age <= high)
+    ]
     assert matches == [bucket_of(age)]
 
 
@@ -110,7 +164,9 @@ def test_negative_age_is_refused():
 
 
 @pytest.mark.slow  # property-based or bootstrap: the edit loop (make test-fast) skips it
-@settings(deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    deadline=None, max_examples=40, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)), st.integers(0, 400))
 def test_report_total_counts_an_open_finding_once(con, raised, age):
     # One open finding raised `age` days before D always lands in bucket_of(age).

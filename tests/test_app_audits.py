@@ -110,7 +110,8 @@ def test_readiness_page_for_every_role(demo_app, role):
     assert ("clause", "requirement", "status", "judged by", "evidence") in tables
     clauses = next(f.value for f in at.dataframe if "judged by" in f.value.columns)
     assert clauses["status"].tolist() == [
-        {"met": "● Met", "partial": "▲ Partial", "gap": "■ Gap"}[r.status] for r in expected.requirements
+        {"met": "● Met", "partial": "▲ Partial", "gap": "■ Gap"}[r.status]
+        for r in expected.requirements
     ]
     read_only_soa = ("control_id", "title", "status", "justification", "owner", "evidence")
     assert (read_only_soa in tables) is (not may_edit)
@@ -138,7 +139,9 @@ def test_an_admin_sets_the_cycle_start_and_a_bad_date_is_refused(app_db):
     at = page("admin", "pages/admin.py")
     at.text_input(key="setting_cycle_start").set_value("2025-13-01")
     at.button(key="settings_submit").click().run()
-    assert [e.value for e in at.error] == ["The certification cycle start must be a date written YYYY-MM-DD."]
+    assert [e.value for e in at.error] == [
+        "The certification cycle start must be a date written YYYY-MM-DD."
+    ]
     at.text_input(key="setting_cycle_start").set_value("2025-04-01")
     at.button(key="settings_submit").click().run()
     assert not at.error

@@ -22,5 +22,7 @@ def test_a_metric_timeout_on_the_overview_says_which_limit_stopped_it(app_db, mo
     at.run()
     assert not at.exception
     errors = [e.value for e in at.error]
-    assert any(e.startswith("A metric took too long to compute and was stopped") for e in errors), errors
+    assert any(e.startswith("A metric took too long to compute and was stopped") for e in errors), (
+        errors
+    )
     assert not any("Something went wrong" in e for e in errors), errors

@@ -63,7 +63,9 @@ def test_after_a_save_every_tab_of_the_metric_editor_shows_the_saved_version(app
     assert f"version: {saved}" in yaml_text and "lte: 12" in yaml_text
     green = [n for n in at.number_input if n.label == "Green limit"]
     assert [n.value for n in green] == [12.0]
-    compared = {s.label: s.value for s in at.selectbox if s.label in ("Compare version", "with version")}
+    compared = {
+        s.label: s.value for s in at.selectbox if s.label in ("Compare version", "with version")
+    }
     assert compared == {"Compare version": old_version, "with version": saved}
     reasons = [t.value for t in at.text_input if t.label == "Reason for the change"]
     assert reasons and all(value == "" for value in reasons)  # fresh fields for the next change
@@ -110,7 +112,9 @@ def test_the_quarter_is_resolved_in_one_place():
 
 
 def test_a_stored_fiscal_month_that_is_not_valid_falls_back_to_the_default(con):
-    con.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('fiscal_year_start_month', '13')")
+    con.execute(
+        "INSERT OR REPLACE INTO settings (key, value) VALUES ('fiscal_year_start_month', '13')"
+    )
     assert as_of.fiscal_start_month(con) == 1
 
 
@@ -154,7 +158,9 @@ def test_audits_in_the_cycle_is_one_number_on_the_page_and_in_the_review(app_db)
     at = _chosen_quarter(signed_in("executive"), q.label, "pages/audit_programme.py")
     shown = metric(at, "Audits in the cycle")
     assert shown == "1"  # the cancelled A2 is listed, not counted
-    assert f": {shown} audit in the cycle" in summary[0] and "1 cancelled, not counted" in summary[0]
+    assert (
+        f": {shown} audit in the cycle" in summary[0] and "1 cancelled, not counted" in summary[0]
+    )
 
 
 # --- item 7: the management review keeps the user where they were --------------------------------
@@ -210,7 +216,9 @@ def test_the_soa_save_note_survives_the_rerun(app_db):
     assert not at.exception, [e.value for e in at.exception]
     assert any(s.startswith("Saved the SoA: 1 inserted") for s in successes(at)), successes(at)
     with open_db(app_db) as con:
-        assert con.execute("SELECT count(*) FROM soa WHERE justification IS NOT NULL").fetchone() == (1,)
+        assert con.execute(
+            "SELECT count(*) FROM soa WHERE justification IS NOT NULL"
+        ).fetchone() == (1,)
 
 
 def test_saving_an_unchanged_soa_says_so_after_the_rerun(app_db):

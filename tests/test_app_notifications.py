@@ -125,8 +125,13 @@ def test_rule_settings_are_validated_then_saved(notify_db):
 
 def test_a_test_message_reports_its_failure(notify_db):
     with open_db(notify_db) as con:  # a port nobody listens on
-        add_channel(con, "mail", "email", {"smtp_host": "127.0.0.1", "smtp_port": 9,
-                                           "sender": "aims@example.org"}, "test")
+        add_channel(
+            con,
+            "mail",
+            "email",
+            {"smtp_host": "127.0.0.1", "smtp_port": 9, "sender": "aims@example.org"},
+            "test",
+        )
         assert auth.get_user(con, USERS["admin"]) is not None
     at = signed_in("admin")
     at.button(key="notify_channel_test").click().run()
@@ -140,14 +145,20 @@ def test_overview_and_trends_mark_provisional_figures_in_words(app_db):
 
     q = known_quarter()
     with open_db(app_db) as con:  # incidents last imported a week before the quarter ended
-        con.execute("UPDATE import_batches SET imported_at = ? WHERE table_name = 'incidents'",
-                    [datetime.combine(q.end - timedelta(days=7), datetime.min.time())])
+        con.execute(
+            "UPDATE import_batches SET imported_at = ? WHERE table_name = 'incidents'",
+            [datetime.combine(q.end - timedelta(days=7), datetime.min.time())],
+        )
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state[_ui.USER_KEY] = USERS["executive"]
     at.run()
     assert not at.exception
     marks = [c.value for c in at.caption if "◔ provisional" in c.value]
-    assert marks and f"incidents imported {(q.end - timedelta(days=7)).isoformat()}, before the quarter end" in marks[0]
+    assert (
+        marks
+        and f"incidents imported {(q.end - timedelta(days=7)).isoformat()}, before the quarter end"
+        in marks[0]
+    )
     at.switch_page("pages/trends.py").run()
     assert not at.exception
     assert any("◔ provisional" in c.value and q.label in c.value for c in at.caption)
@@ -162,11 +173,21 @@ def test_review_input_a_shows_how_many_reminders_each_carried_action_got(app_db)
     with open_db(app_db) as con:
         records.save_review(con, models.ReviewRecord(quarter=earlier.label), "seed")
         action = actions.add_action(con, earlier, "Old action", "Ann", q.start, "seed")
-        for sequence, rule in ((1, "review_action_due_soon"), (1, "review_action_overdue"),
-                               (2, "review_action_overdue"), (4, "review_action_overdue")):
+        for sequence, rule in (
+            (1, "review_action_due_soon"),
+            (1, "review_action_overdue"),
+            (2, "review_action_overdue"),
+            (4, "review_action_overdue"),
+        ):
             con.execute(
                 "INSERT INTO notify_reminders VALUES (?, ?, 'k', ?, ?, ?, 'run')",
-                [rule, action.action_id, sequence, sequence == 4, q.start + timedelta(days=sequence)],
+                [
+                    rule,
+                    action.action_id,
+                    sequence,
+                    sequence == 4,
+                    q.start + timedelta(days=sequence),
+                ],
             )
     at = AppTest.from_file(APP, default_timeout=60)
     at.session_state[_ui.USER_KEY] = USERS["executive"]

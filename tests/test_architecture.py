@@ -27,7 +27,9 @@ def module_name(path: Path, root: Path) -> str:
 
 def _is_module(name: str, root: Path) -> bool:
     relative = Path(*name.split(".")[1:])
-    return (root / relative).with_suffix(".py").exists() or (root / relative / "__init__.py").exists()
+    return (root / relative).with_suffix(".py").exists() or (
+        root / relative / "__init__.py"
+    ).exists()
 
 
 def imports_of(path: Path, root: Path) -> set[str]:
@@ -142,8 +144,7 @@ def package_graph(
     for module, targets in graph.items():
         source = package_of(module)
         folded.setdefault(source, set()).update(
-            package_of(t) for t in targets
-            if package_of(t) != source and (module, t) not in ignored
+            package_of(t) for t in targets if package_of(t) != source and (module, t) not in ignored
         )
     return folded
 
@@ -215,14 +216,22 @@ def test_the_library_never_imports_streamlit():
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text("utf-8"))):
             names = (
-                [a.name for a in node.names] if isinstance(node, ast.Import)
-                else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom)
+                else []
             )
             assert not any(n.split(".")[0] == "streamlit" for n in names), path
 
 
 def test_one_representation_of_a_metric_definition():
     """No generated mirror of the models and no reader of one (issue 16)."""
-    for gone in ("plain_definitions.py", "plain_codegen.py", "definition_reader.py", "folding.py",
-                 "engine.py"):
+    for gone in (
+        "plain_definitions.py",
+        "plain_codegen.py",
+        "definition_reader.py",
+        "folding.py",
+        "engine.py",
+    ):
         assert not list(PACKAGE.rglob(gone)), gone

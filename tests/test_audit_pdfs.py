@@ -39,9 +39,17 @@ def test_the_readiness_report_reads_back(demo_con):
     pdf = report_pdf.render_readiness_report(demo_con, as_of)
     reader = PdfReader(io.BytesIO(pdf))
     text = text_of(pdf)
-    for expected in ("Certification readiness report", "Not ready for certification", "Blockers",
-                     "Clause requirements 4.1–10.2", "Statement of Applicability (Annex A)",
-                     "Gap register", f"READINESS-{as_of}", "A.10.4", "Excluded"):
+    for expected in (
+        "Certification readiness report",
+        "Not ready for certification",
+        "Blockers",
+        "Clause requirements 4.1–10.2",
+        "Statement of Applicability (Annex A)",
+        "Gap register",
+        f"READINESS-{as_of}",
+        "A.10.4",
+        "Excluded",
+    ):
         assert expected in text, expected
     assert f"Page 1 of {len(reader.pages)}" in text
     assert "nan" not in text.split()
@@ -50,24 +58,34 @@ def test_the_readiness_report_reads_back(demo_con):
 
 def test_the_audit_plan_reads_back_and_its_csv_is_formula_safe(con):
     ingest.import_file(
-        con, "audits",
+        con,
+        "audits",
         b"audit_id,audit_type,title,planned_start,status,actual_end,scope,criteria\n"
-        b"IA-1,internal,=HYPERLINK(\"http://x\"),2026-02-01,completed,2026-02-03,4;5,ISO/IEC 42001\n"
+        b'IA-1,internal,=HYPERLINK("http://x"),2026-02-01,completed,2026-02-03,4;5,ISO/IEC 42001\n'
         b"IA-2,internal,Late one,2026-03-01,planned,,9,ISO/IEC 42001\n",
-        "tester", file_name="audits.csv",
+        "tester",
+        file_name="audits.csv",
     )
     pdf = plan_pdf.render_plan_pdf(con, AS_OF, date(2026, 1, 1))
     csv = plan_pdf.render_plan_csv(con, AS_OF, date(2026, 1, 1))
     text = text_of(pdf)
-    for expected in ("Audit plan", "Schedule", "IA-1", "IA-2", "Overdue", "Reporting format",
-                     "AUDIT-PLAN-2026-01-01-2026-06-30"):
+    for expected in (
+        "Audit plan",
+        "Schedule",
+        "IA-1",
+        "IA-2",
+        "Overdue",
+        "Reporting format",
+        "AUDIT-PLAN-2026-01-01-2026-06-30",
+    ):
         assert expected in text, expected
     lines = csv.decode("utf-8").splitlines()
     assert lines[0].split(",")[:3] == ["audit_id", "audit_type", "title"]
     assert lines[1].startswith('IA-1,internal,"\'=HYPERLINK(""http://x"")"')
     rows = list(csv_module.DictReader(io.StringIO(csv.decode("utf-8"))))
     assert [(r["audit_id"], r["overdue"], r["independence_conflict"]) for r in rows] == [
-        ("IA-1", "False", "False"), ("IA-2", "True", "False")
+        ("IA-1", "False", "False"),
+        ("IA-2", "True", "False"),
     ]
     assert rows[0]["reporting_format"] == plan_pdf.REPORTING_FORMAT
 
@@ -90,11 +108,15 @@ def test_same_data_same_bytes_and_changed_data_changes_them(demo_con):
 )
 def test_both_pdfs_render_to_png(demo_con, tmp_path):
     as_of = last_completed_quarter().end
-    for name, pdf in (("readiness", report_pdf.render_readiness_report(demo_con, as_of)),
-                      ("plan", plan_pdf.render_plan_pdf(demo_con, as_of))):
+    for name, pdf in (
+        ("readiness", report_pdf.render_readiness_report(demo_con, as_of)),
+        ("plan", plan_pdf.render_plan_pdf(demo_con, as_of)),
+    ):
         source = tmp_path / f"{name}.pdf"
         source.write_bytes(pdf)
-        subprocess.run(["pdftoppm", "-r", "40", "-png", str(source), str(tmp_path / name)], check=True)
+        subprocess.run(
+            ["pdftoppm", "-r", "40", "-png", str(source), str(tmp_path / name)], check=True
+        )
         pages = sorted(tmp_path.glob(f"{name}-*.png"))
         assert len(pages) == len(PdfReader(io.BytesIO(pdf)).pages)
         assert all(p.stat().st_size > 5_000 for p in pages)

@@ -56,7 +56,10 @@ def test_cycle_is_three_years_with_inclusive_ends():
 
 
 def test_prefixes_9_and_a6_cover_every_child(con):
-    audits(con, "A1,internal,Perf and life cycle,2025-03-01,2025-03-05,completed,2025-03-06,IA,Ops,9;A.6")
+    audits(
+        con,
+        "A1,internal,Perf and life cycle,2025-03-01,2025-03-05,completed,2025-03-06,IA,Ops,9;A.6",
+    )
     p = prog.audit_programme(con, AS_OF, START)
     covered = [ref for ref, s in statuses(p).items() if s == "covered"]
     assert covered == NINE + A6
@@ -68,7 +71,13 @@ def test_prefixes_9_and_a6_cover_every_child(con):
 def test_a_prefix_does_not_cover_a_sibling_or_a_longer_number(con):
     audits(con, "A1,internal,Audit,2025-03-01,,completed,2025-03-02,IA,Ops,9.2;A.2")
     s = statuses(prog.audit_programme(con, AS_OF, START))
-    assert [ref for ref, v in s.items() if v == "covered"] == ["9.2.1", "9.2.2", "A.2.2", "A.2.3", "A.2.4"]
+    assert [ref for ref, v in s.items() if v == "covered"] == [
+        "9.2.1",
+        "9.2.2",
+        "A.2.2",
+        "A.2.3",
+        "A.2.4",
+    ]
     assert s["9.3.1"] == "gap" and s["A.10.2"] == "gap"
 
 
@@ -124,7 +133,9 @@ def test_overdue_independence_and_type_filter(con):
 
 
 def test_excluded_controls_leave_the_coverage_and_missing_ones_stay(con):
-    load(con, "soa", "control_id,applicable,justification\nA.10.4,false,No customers\nA.2.2,true,\n")
+    load(
+        con, "soa", "control_id,applicable,justification\nA.10.4,false,No customers\nA.2.2,true,\n"
+    )
     refs = [e.ref for e in prog.audit_programme(con, AS_OF, START).coverage]
     assert len(refs) == 29 + 37 and "A.10.4" not in refs and "A.2.2" in refs and "A.9.4" in refs
 
@@ -172,8 +183,15 @@ def test_programme_json_and_summary(con):
     p = prog.audit_programme(con, AS_OF, START)
     doc = p.to_json()
     assert list(doc) == [
-        "cycle_start", "cycle_end", "as_of", "type", "audits", "coverage", "overdue",
-        "independence_conflicts", "findings_without_audit",
+        "cycle_start",
+        "cycle_end",
+        "as_of",
+        "type",
+        "audits",
+        "coverage",
+        "overdue",
+        "independence_conflicts",
+        "findings_without_audit",
     ]
     assert (doc["overdue"], doc["independence_conflicts"]) == (["A2"], ["A2"])
     assert doc["audits"][0]["scope"] == "4" and doc["audits"][0]["actual_end"] == "2025-03-02"

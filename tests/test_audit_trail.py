@@ -249,7 +249,9 @@ def test_only_record_audit_and_the_schema_touch_the_audit_log_in_the_library():
             match = AUDIT_WRITE.search(text)
             if match:
                 assert match.group(1).upper().startswith("INSERT"), f"{path.name}:{lineno}: {text}"
-                assert path.parent.name == "store", f"{path.name}:{lineno} writes audit_log directly"
+                assert path.parent.name == "store", (
+                    f"{path.name}:{lineno} writes audit_log directly"
+                )
 
 
 def test_the_pattern_catches_edits():

@@ -332,10 +332,18 @@ def test_cli_users_errors(db_path, args, stdin, code, message):
 @pytest.mark.parametrize(
     ("email", "message"),
     [
-        ("x@y.com\nmallory  admin", "the e-mail address 'x@y.com\\nmallory  admin' contains a "
-         "control character U+000A"),
-        ("eve@example.com\x00", "the e-mail address 'eve@example.com\\x00' contains a control character U+0000"),
-        ("eve.example.com", "'eve.example.com' is not a valid e-mail address: An email address must have an @-sign."),
+        (
+            "x@y.com\nmallory  admin",
+            "the e-mail address 'x@y.com\\nmallory  admin' contains a control character U+000A",
+        ),
+        (
+            "eve@example.com\x00",
+            "the e-mail address 'eve@example.com\\x00' contains a control character U+0000",
+        ),
+        (
+            "eve.example.com",
+            "'eve.example.com' is not a valid e-mail address: An email address must have an @-sign.",
+        ),
         ("eve@localhost", "'eve@localhost' is not a valid e-mail address"),
         ("eve admin@example.com", "'eve admin@example.com' is not a valid e-mail address"),
     ],
@@ -348,15 +356,20 @@ def test_invalid_email_addresses_are_refused_and_nothing_is_stored(con, email, m
 
 
 def test_email_and_display_name_follow_the_text_rule(con):
-    user = auth.add_user(con, "eve", "analyst", None, actor="root",
-                         email="\u00a0Eve@Example.COM\t", display_name="\tEve Adams\u200b")
+    user = auth.add_user(
+        con,
+        "eve",
+        "analyst",
+        None,
+        actor="root",
+        email="\u00a0Eve@Example.COM\t",
+        display_name="\tEve Adams\u200b",
+    )
     assert (user.email, user.display_name) == ("Eve@example.com", "Eve Adams")
     assert auth.user_by_email(con, "eve@example.com").username == "eve"
 
 
-@pytest.mark.parametrize(
-    "display_name", ["Eve\nadmin", "Eve\x1b[2J", "Eve\u2028admin", "Eve\rX"]
-)
+@pytest.mark.parametrize("display_name", ["Eve\nadmin", "Eve\x1b[2J", "Eve\u2028admin", "Eve\rX"])
 def test_display_names_with_control_characters_are_refused(con, display_name):
     with pytest.raises(auth.UserError, match="contains a control character"):
         auth.add_user(con, "eve", "analyst", PASSWORD, actor="root", display_name=display_name)
@@ -364,8 +377,17 @@ def test_display_names_with_control_characters_are_refused(con, display_name):
 
 
 def test_cli_refuses_a_forged_email_before_reading_the_password(db_path):
-    result = run_cli(db_path, "users", "add", "eve", "--role", "analyst", "--email",
-                     "x@y.com\nmallory  admin", stdin=PASSWORD + "\n")
+    result = run_cli(
+        db_path,
+        "users",
+        "add",
+        "eve",
+        "--role",
+        "analyst",
+        "--email",
+        "x@y.com\nmallory  admin",
+        stdin=PASSWORD + "\n",
+    )
     assert result.returncode == 2
     assert result.stderr.splitlines() == [
         "python -m aims_metrics: error: the e-mail address 'x@y.com\\nmallory  admin' contains a "
@@ -378,8 +400,10 @@ def test_cli_refuses_a_forged_email_before_reading_the_password(db_path):
 def test_users_list_shows_a_legacy_control_character_as_an_escape(db_path):
     with open_db(db_path) as connection:
         auth.add_user(connection, "eve", "analyst", PASSWORD, actor="root", email="eve@example.com")
-        connection.execute("UPDATE users SET email = ? WHERE username = 'eve'",
-                           ["eve@example.com\nmallory  admin  active"])
+        connection.execute(
+            "UPDATE users SET email = ? WHERE username = 'eve'",
+            ["eve@example.com\nmallory  admin  active"],
+        )
     listing = run_cli(db_path, "users", "list")
     assert listing.returncode == 0
     lines = listing.stdout.splitlines()

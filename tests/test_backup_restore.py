@@ -47,9 +47,7 @@ def full_db(demo_db_path: Path) -> Path:
         seed_demo_review(con, last_completed_quarter())
         auth.add_user(con, "root", "admin", PASSWORD, actor="system")
         auth.add_user(con, "ana", "analyst", PASSWORD, actor="root")
-        (incidents,) = [
-            d for d in catalog.current_definitions(con) if d.name == "incidents_total"
-        ]
+        (incidents,) = [d for d in catalog.current_definitions(con) if d.name == "incidents_total"]
         catalog.save_definition(
             con, incidents.model_copy(update={"label": "Incidents (edited)"}), "ana", "test"
         )
@@ -194,7 +192,9 @@ def _claims_version_6_without_tables(path: Path) -> Path:
         "CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description VARCHAR, "
         "applied_at TIMESTAMP)"
     )
-    con.execute("INSERT INTO schema_version SELECT v, 'claimed', now() FROM (VALUES (1), (3), (4), (5), (6)) t(v)")
+    con.execute(
+        "INSERT INTO schema_version SELECT v, 'claimed', now() FROM (VALUES (1), (3), (4), (5), (6)) t(v)"
+    )
     con.close()
     return path
 
@@ -256,7 +256,9 @@ def test_restore_refuses_an_incomplete_or_hostile_backup_naming_the_users_file(
     assert not list(full_db.parent.glob("*.restoring"))
 
 
-def test_a_backup_claiming_version_6_without_its_tables_is_refused_and_the_db_kept(full_db, tmp_path):
+def test_a_backup_claiming_version_6_without_its_tables_is_refused_and_the_db_kept(
+    full_db, tmp_path
+):
     candidate = _claims_version_6_without_tables(tmp_path / "claims-6.duckdb")
     before = dump_db(full_db)
     done = cli(full_db, "restore", str(candidate))
@@ -304,8 +306,10 @@ def test_a_backup_from_an_older_release_restores_and_is_migrated(full_db, tmp_pa
     old = tmp_path / "old-release.duckdb"
     con = duckdb.connect(str(old), config=dict(store.CONNECTION_CONFIG))
     store.migrate(con, upto=4)  # a database as release 4 made it
-    con.execute("INSERT INTO incidents (incident_id, title, severity, detected_on) "
-                "VALUES ('OLD-1', 'from release 4', 'low', DATE '2024-01-02')")
+    con.execute(
+        "INSERT INTO incidents (incident_id, title, severity, detected_on) "
+        "VALUES ('OLD-1', 'from release 4', 'low', DATE '2024-01-02')"
+    )
     con.close()
     assert store.restore_database(full_db, old, "ops") == 4
     with store.open_db(full_db) as con:

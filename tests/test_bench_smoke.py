@@ -82,14 +82,25 @@ def test_bench_runs_every_section_at_small_scale(tmp_path: Path):
     out = tmp_path / "results.json"
     proc = subprocess.run(
         [sys.executable, "-m", "bench", "--scale", "small", "--results", str(out)],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=900,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     results = json.loads(out.read_text())
     assert results["errors"] == []
     sections = {row["section"] for row in results["rows"]}
     assert sections == {
-        "catalog", "import", "aging", "objectives", "minutes", "pages", "cli", "fairness"
+        "catalog",
+        "import",
+        "aging",
+        "objectives",
+        "minutes",
+        "pages",
+        "cli",
+        "fairness",
     }
     for row in results["rows"]:
         assert row["project_s"] is not None and row["project_s"] > 0, row

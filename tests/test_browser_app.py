@@ -314,10 +314,12 @@ def test_nothing_is_fetched_from_the_internet(server, browser):
     page = new_page(browser)
     page.on(
         "request",
-        lambda request: outside.append(request.url)
-        if urlparse(request.url).scheme in ("http", "https", "ws", "wss")
-        and urlparse(request.url).hostname not in ("localhost", "127.0.0.1")
-        else None,
+        lambda request: (
+            outside.append(request.url)
+            if urlparse(request.url).scheme in ("http", "https", "ws", "wss")
+            and urlparse(request.url).hostname not in ("localhost", "127.0.0.1")
+            else None
+        ),
     )
     page.goto(base)
     settle(page)

@@ -60,14 +60,18 @@ def soa_cell(page: Page, column: str, row: int = 0) -> tuple[float, float]:
         box = grid.bounding_box()
     names = list(SOA_WIDTHS)
     left = sum(SOA_WIDTHS[n] for n in names[: names.index(column)])
-    return box["x"] + left + SOA_WIDTHS[column] / 2, box["y"] + ROW_HEIGHT * (row + 1) + ROW_HEIGHT / 2
+    return box["x"] + left + SOA_WIDTHS[column] / 2, box["y"] + ROW_HEIGHT * (
+        row + 1
+    ) + ROW_HEIGHT / 2
 
 
 def test_import_audits_see_the_gap_edit_the_soa_and_readiness_changes(server, browser, tmp_path):  # noqa: F811
     base, db = server
     today = date.today()
     with store.open_db(db) as con:
-        store.set_setting(con, "audit_cycle_start", (today - timedelta(days=400)).isoformat(), "test")
+        store.set_setting(
+            con, "audit_cycle_start", (today - timedelta(days=400)).isoformat(), "test"
+        )
     page = sign_in(browser, base, "governance_lead")
 
     visit(page, base, "audit-programme")
@@ -125,8 +129,12 @@ def test_import_audits_see_the_gap_edit_the_soa_and_readiness_changes(server, br
     assert metric(page, "Controls implemented") == "0 of 37"
     shoot(page, "audits-readiness-after-soa-edit")
     with store.open_db(db) as con:
-        row = con.execute("SELECT applicable, justification FROM soa WHERE control_id = 'A.10.4'").fetchall()
-        logged = con.execute("SELECT count(*) FROM audit_log WHERE action = 'data.import' AND target = 'soa'").fetchall()
+        row = con.execute(
+            "SELECT applicable, justification FROM soa WHERE control_id = 'A.10.4'"
+        ).fetchall()
+        logged = con.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'data.import' AND target = 'soa'"
+        ).fetchall()
     assert row == [(False, "No AI products or services are provided to customers.")]
     assert logged == [(1,)]
 

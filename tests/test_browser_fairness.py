@@ -29,9 +29,9 @@ def choose_quarter(page, label: str) -> None:
         has_text="Quarter"
     ).click()
     rerun(page, page.get_by_role("option", name=label, exact=True).click)
-    expect(page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Quarter")).to_have_value(
-        label
-    )
+    expect(
+        page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Quarter")
+    ).to_have_value(label)
 
 
 def test_upload_evaluate_save_and_the_bias_kpi_changes(server, browser, tmp_path):  # noqa: F811
@@ -52,7 +52,9 @@ def test_upload_evaluate_save_and_the_bias_kpi_changes(server, browser, tmp_path
         page.get_by_role("button", name=re.compile("Browse files|Upload")).click()
     rerun(page, lambda: chooser.value.set_files(str(csv)))
     expect(page.get_by_text("model-3.1-predictions.csv: 80 rows; the first 10")).to_be_visible()
-    expect(page.get_by_text(f"Saved results count in the bias KPIs of {in_progress}")).to_be_visible()
+    expect(
+        page.get_by_text(f"Saved results count in the bias KPIs of {in_progress}")
+    ).to_be_visible()
     version = page.get_by_role("textbox", name="Model version")
     version.fill("3.1")
     rerun(page, lambda: version.press("Enter"))
@@ -67,7 +69,8 @@ def test_upload_evaluate_save_and_the_bias_kpi_changes(server, browser, tmp_path
     choose_quarter(page, in_progress)
     assert before == "—"  # no bias tests at all yet
     expect(  # 1 of 5 passed
-        page.locator('[data-testid="stMetric"]').filter(has_text=re.compile("^Bias test pass rate"))
+        page.locator('[data-testid="stMetric"]')
+        .filter(has_text=re.compile("^Bias test pass rate"))
         .first.locator('[data-testid="stMetricValue"]')
     ).to_have_text("20.0 %")
     shoot(page, "governance_lead-overview-after-fairness")

@@ -52,8 +52,12 @@ def test_configure_a_channel_preview_send_now_and_read_the_log(server, browser, 
     page.get_by_role("tab", name="Preview").click()
     settle(page)
     expect(page.get_by_text("A dry run as of today")).to_be_visible()
-    preview = page.locator('[data-testid="stDataFrame"]').filter(has_text="Corrective action overdue")
-    expect(preview.get_by_text("team-chat", exact=True).first).to_be_attached()  # grid cell (a11y table)
+    preview = page.locator('[data-testid="stDataFrame"]').filter(
+        has_text="Corrective action overdue"
+    )
+    expect(
+        preview.get_by_text("team-chat", exact=True).first
+    ).to_be_attached()  # grid cell (a11y table)
     shoot(page, "admin-notifications-preview")
     page.get_by_role("button", name="Send now").click()
     settle(page)
@@ -67,5 +71,7 @@ def test_configure_a_channel_preview_send_now_and_read_the_log(server, browser, 
     expect(page.get_by_role("button", name="Download CSV")).to_be_visible()
     shoot(page, "admin-notifications-log")
     with open_db(db) as con:
-        assert con.execute("SELECT channel, status FROM notify_outbox").fetchall() == [("team-chat", "sent")]
+        assert con.execute("SELECT channel, status FROM notify_outbox").fetchall() == [
+            ("team-chat", "sent")
+        ]
     page.context.close()

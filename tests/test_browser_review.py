@@ -142,7 +142,9 @@ def test_governance_lead_decides_adds_an_action_finalises_and_downloads(server, 
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         from tests.test_browser_app import COUNT_RUNS, TIMEOUT_MS
 
-        context = browser.new_context(accept_downloads=True, viewport={"width": 1400, "height": 1000})
+        context = browser.new_context(
+            accept_downloads=True, viewport={"width": 1400, "height": 1000}
+        )
         context.add_init_script(COUNT_RUNS)
         context.set_default_timeout(TIMEOUT_MS)  # generous: the machine may be loaded
         page = context.new_page()

@@ -175,9 +175,9 @@ def test_statuses_follow_thresholds(series):
 def test_ratio_with_empty_denominator_is_no_data(tmp_path):
     with store.open_db(tmp_path / "t.duckdb") as con:
         load_known_answer_data(con)
-        (result,) = catalog_series(con, [Quarter(2023, 4)], ["high_risk_bias_tested_before_deployment"])[
-            "high_risk_bias_tested_before_deployment"
-        ]
+        (result,) = catalog_series(
+            con, [Quarter(2023, 4)], ["high_risk_bias_tested_before_deployment"]
+        )["high_risk_bias_tested_before_deployment"]
     assert result.value is None
     assert result.status is KpiStatus.NO_DATA
 

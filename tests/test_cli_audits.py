@@ -24,7 +24,9 @@ AUDITS_CSV = (
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = new_db(tmp_path)
-    code, _, err = run_main(path, "import", "audits", str(write(tmp_path / "audits.csv", AUDITS_CSV)))
+    code, _, err = run_main(
+        path, "import", "audits", str(write(tmp_path / "audits.csv", AUDITS_CSV))
+    )
     assert code == 0, err
     return path
 
@@ -35,8 +37,15 @@ def test_the_scope_is_stored_trimmed(db):
 
 def test_programme_json(db):
     code, out, err = run_main(
-        db, "audits", "programme", "--cycle-start", "2025-01-01", "--as-of", "2026-03-31",
-        "--format", "json",
+        db,
+        "audits",
+        "programme",
+        "--cycle-start",
+        "2025-01-01",
+        "--as-of",
+        "2026-03-31",
+        "--format",
+        "json",
     )
     assert (code, err) == (0, "")
     doc = json.loads(out)
@@ -46,13 +55,24 @@ def test_programme_json(db):
     assert coverage["9.2.2"] == {"ref": "9.2.2", "status": "planned", "audits": ["IA-2"]}
     assert coverage["A.6.2.4"]["status"] == "covered" and coverage["6.1"]["status"] == "gap"
     assert (doc["overdue"], doc["independence_conflicts"], doc["findings_without_audit"]) == (
-        ["IA-2"], ["IA-2"], []
+        ["IA-2"],
+        ["IA-2"],
+        [],
     )
 
 
 def test_programme_type_filter_and_table(db):
-    code, out, _ = run_main(db, "audits", "programme", "--cycle-start", "2025-01-01",
-                            "--as-of", "2026-03-31", "--type", "certification")
+    code, out, _ = run_main(
+        db,
+        "audits",
+        "programme",
+        "--cycle-start",
+        "2025-01-01",
+        "--as-of",
+        "2026-03-31",
+        "--type",
+        "certification",
+    )
     assert code == 0
     assert "Audit programme 2025-01-01 – 2027-12-31 (certification audits), as of 2026-03-31" in out
     assert "9 covered, 0 planned, 58 gap" in out
@@ -62,8 +82,14 @@ def test_programme_type_filter_and_table(db):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["audits", "programme", "--as-of", "31/03/2026"], "argument --as-of: '31/03/2026' is not a date"),
-        (["audits", "programme", "--cycle-start", "soon"], "argument --cycle-start: 'soon' is not a date"),
+        (
+            ["audits", "programme", "--as-of", "31/03/2026"],
+            "argument --as-of: '31/03/2026' is not a date",
+        ),
+        (
+            ["audits", "programme", "--cycle-start", "soon"],
+            "argument --cycle-start: 'soon' is not a date",
+        ),
         (["readiness", "--as-of", "2026-02-30"], "argument --as-of: '2026-02-30' is not a date"),
     ],
 )

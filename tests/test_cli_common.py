@@ -84,8 +84,12 @@ def test_non_finite_and_out_of_range_numbers_are_refused(text, message):
 
 @pytest.mark.parametrize(
     ("text", "message"),
-    [("-1", "-1 is out of range: use 1 to 1,000"), ("0", "0 is out of range: use 1 to 1,000"),
-     ("1.5", "'1.5' is not a whole number"), ("1e3", "'1e3' is not a whole number")],
+    [
+        ("-1", "-1 is out of range: use 1 to 1,000"),
+        ("0", "0 is out of range: use 1 to 1,000"),
+        ("1.5", "'1.5' is not a whole number"),
+        ("1e3", "'1e3' is not a whole number"),
+    ],
 )
 def test_whole_numbers_out_of_range_are_refused(text, message):
     with pytest.raises(argparse.ArgumentTypeError) as refused:
@@ -94,9 +98,17 @@ def test_whole_numbers_out_of_range_are_refused(text, message):
 
 
 def test_json_never_carries_nan_or_infinity():
-    document = {"value": math.nan, "rows": [1.5, math.inf, {"x": -math.inf}], "when": date(2025, 1, 1)}
+    document = {
+        "value": math.nan,
+        "rows": [1.5, math.inf, {"x": -math.inf}],
+        "when": date(2025, 1, 1),
+    }
     text = json_text(document)
-    assert json.loads(text) == {"value": None, "rows": [1.5, None, {"x": None}], "when": "2025-01-01"}
+    assert json.loads(text) == {
+        "value": None,
+        "rows": [1.5, None, {"x": None}],
+        "when": "2025-01-01",
+    }
     assert "NaN" not in text and "Infinity" not in text
 
 
@@ -111,7 +123,9 @@ def test_output_path_is_checked_before_any_work(tmp_path: Path):
 def test_table_cells_stay_on_one_line():
     from aims_metrics.cli.common import one_line, text_table
 
-    table = text_table(["id", "title"], [["I1", "Model drift\nI2  forged row"], ["I3", "Ünïcode \x1b[2J"]])
+    table = text_table(
+        ["id", "title"], [["I1", "Model drift\nI2  forged row"], ["I3", "Ünïcode \x1b[2J"]]
+    )
     assert table.splitlines() == [
         "ID  Title",
         "--  " + "-" * len("Model drift\\nI2  forged row"),

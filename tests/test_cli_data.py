@@ -35,20 +35,27 @@ def test_init_creates_a_migrated_database(tmp_path: Path) -> None:
 def test_template_prints_the_registry_header(tmp_path: Path, table: str) -> None:
     result = run_cli(tmp_path / "t.duckdb", "template", table)
     assert (result.returncode, result.stdout, result.stderr) == (
-        0, ",".join(c.name for c in TABLES[table].columns) + "\n", "")
+        0,
+        ",".join(c.name for c in TABLES[table].columns) + "\n",
+        "",
+    )
 
 
 def test_import_success_prints_counts(db: Path, tmp_path: Path) -> None:
-    path = write(tmp_path / "i.csv", "incident_id,title,severity,detected_on,notes\nI1,t,low,2025-01-01,x\n")
+    path = write(
+        tmp_path / "i.csv", "incident_id,title,severity,detected_on,notes\nI1,t,low,2025-01-01,x\n"
+    )
     result = run_cli(db, "import", "incidents", str(path))
     assert (result.returncode, result.stdout) == (0, "1 inserted, 0 updated, 0 unchanged\n")
     assert result.stderr == "warning: ignored columns not in incidents: notes\n"
 
 
 def test_import_invalid_data_exits_1_with_error_lines(db: Path, tmp_path: Path) -> None:
-    path = write(tmp_path / "i.csv",
-                 "incident_id,system_id,title,severity,detected_on\nI1,S1,t,low,2025-01-01\n"
-                 "I2,S404,t,low,2025-01-01\nI3,S1,t,meh,2025-01-01\n")
+    path = write(
+        tmp_path / "i.csv",
+        "incident_id,system_id,title,severity,detected_on\nI1,S1,t,low,2025-01-01\n"
+        "I2,S404,t,low,2025-01-01\nI3,S1,t,meh,2025-01-01\n",
+    )
     before = dump_db(db)
     result = run_cli(db, "import", "incidents", str(path))
     assert (result.returncode, result.stdout) == (1, "")
@@ -66,7 +73,10 @@ def test_import_invalid_data_exits_1_with_error_lines(db: Path, tmp_path: Path) 
         (["import", "incidents", "missing.csv"], "missing.csv: no such file"),
         (["import", "gadgets", "x.csv"], "invalid choice: 'gadgets'"),
         (["import", "systems", "{seed}", "--map", "name"], "--map expects NAME=VALUE"),
-        (["import", "systems", "{seed}", "--set", "name=x"], "--set name=…: the file already has column 'name'"),
+        (
+            ["import", "systems", "{seed}", "--set", "name=x"],
+            "--set name=…: the file already has column 'name'",
+        ),
         (["import", "systems", "{seed}", "--map", "name=colour"], "systems has no column 'colour'"),
         (["template", "gadgets"], "invalid choice: 'gadgets'"),
         (["export", "systems"], "the following arguments are required: --out"),
@@ -84,16 +94,26 @@ def test_dry_run_through_the_cli(db: Path, tmp_path: Path) -> None:
     before = dump_db(db)
     path = write(tmp_path / "s.csv", SYSTEMS_CSV + "S3,New,,,low,,,,\n")
     result = run_cli(db, "import", "systems", str(path), "--dry-run")
-    assert (result.returncode, result.stdout) == (0, "dry run: would be 1 inserted, 0 updated, 2 unchanged\n")
+    assert (result.returncode, result.stdout) == (
+        0,
+        "dry run: would be 1 inserted, 0 updated, 2 unchanged\n",
+    )
     assert dump_db(db) == before
 
 
 def test_db_defaults_to_aims_db_env(db: Path, tmp_path: Path) -> None:
     path = write(tmp_path / "s.csv", "system_id,name,risk_level\nS5,Five,low\n")
-    result = subprocess.run([sys.executable, "-m", "aims_metrics", "import", "systems", str(path)],
-                            cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True,
-                            env={**__import__("os").environ, "AIMS_DB": str(db)}, timeout=120)
-    assert (result.returncode, result.stdout) == (0, "1 inserted, 0 updated, 0 unchanged\n"), result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "aims_metrics", "import", "systems", str(path)],
+        cwd=Path(__file__).resolve().parents[1],
+        capture_output=True,
+        text=True,
+        env={**__import__("os").environ, "AIMS_DB": str(db)},
+        timeout=120,
+    )
+    assert (result.returncode, result.stdout) == (0, "1 inserted, 0 updated, 0 unchanged\n"), (
+        result.stderr
+    )
     assert rows(db, "SELECT name FROM systems WHERE system_id = 'S5'") == [("Five",)]
 
 
@@ -122,8 +142,12 @@ HOLDER = (
 def _hold(db: Path, how_long: str) -> subprocess.Popen:
     """Another process holding the database open (locked): for a number of seconds, or until
     `until-released` and its stdin is closed."""
-    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(db), how_long],
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLDER, str(db), how_long],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "holding"
     return holder
 
@@ -138,12 +162,15 @@ def test_import_waits_for_a_short_lock_then_succeeds(db: Path, tmp_path: Path) -
     holder = _hold(db, str(startup + 2))
     try:
         started = time.monotonic()
-        result = run_cli(db, "import", "systems", str(path),
-                         env={"AIMS_DB_BUSY_TIMEOUT": str(startup + 30)})
+        result = run_cli(
+            db, "import", "systems", str(path), env={"AIMS_DB_BUSY_TIMEOUT": str(startup + 30)}
+        )
         took = time.monotonic() - started
     finally:
         holder.wait(timeout=60)
-    assert (result.returncode, result.stdout) == (0, "1 inserted, 0 updated, 0 unchanged\n"), result.stderr
+    assert (result.returncode, result.stdout) == (0, "1 inserted, 0 updated, 0 unchanged\n"), (
+        result.stderr
+    )
     assert took > startup + 1  # it waited for the holder rather than failing or skipping the lock
 
 

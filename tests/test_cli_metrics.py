@@ -21,7 +21,11 @@ def run(db: Path, *args: str, user: str = "tester") -> subprocess.CompletedProce
     env = dict(os.environ, AIMS_USER=user)
     return subprocess.run(
         [sys.executable, "-m", "aims_metrics", "--db", str(db), *args],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=120,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        timeout=120,
     )
 
 
@@ -42,9 +46,16 @@ def test_kpis_json(db):
     by_name = {m["name"]: m for m in document["metrics"]}
     assert len(by_name) >= 14
     assert by_name["findings_raised"] == {
-        "name": "findings_raised", "label": "Audit findings raised", "value": 4, "unit": "count",
-        "target": 10, "status": "green", "version": 1, "previous_value": 3,
-        "data_through": by_name["findings_raised"]["data_through"], "provisional": False,
+        "name": "findings_raised",
+        "label": "Audit findings raised",
+        "value": 4,
+        "unit": "count",
+        "target": 10,
+        "status": "green",
+        "version": 1,
+        "previous_value": 3,
+        "data_through": by_name["findings_raised"]["data_through"],
+        "provisional": False,
         "newest_record": by_name["findings_raised"]["newest_record"],
     }
     assert by_name["major_nc_mean_days_to_close"]["value"] == 61.0
@@ -73,7 +84,12 @@ def test_aging_json(db):
     # open at 2025-09-30: f2 (92 d), f4 (77 d), f5 (0 d), f6 (60 d), f8 (0 d); overdue: f2, f4.
     assert document["open_total"] == 5 and document["overdue"] == 2
     assert document["buckets"][0] == {
-        "bucket": "0-30", "major_nc": 0, "minor_nc": 1, "observation": 0, "ofi": 1, "total": 2,
+        "bucket": "0-30",
+        "major_nc": 0,
+        "minor_nc": 1,
+        "observation": 0,
+        "ofi": 1,
+        "total": 2,
     }
 
 
@@ -120,8 +136,10 @@ metrics:
         - {field: severity, op: eq, value: urgent}
 """
 
-GOOD_FILE = BAD_FILE.replace('"99.9"', '"9.1"').replace("urgent", "critical").replace(
-    "bad_metric", "critical_incidents"
+GOOD_FILE = (
+    BAD_FILE.replace('"99.9"', '"9.1"')
+    .replace("urgent", "critical")
+    .replace("bad_metric", "critical_incidents")
 )
 
 

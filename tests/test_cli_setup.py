@@ -22,7 +22,9 @@ AUDITS_CSV = (
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = new_db(tmp_path)
-    code, _, err = run_main(path, "import", "audits", str(write(tmp_path / "audits.csv", AUDITS_CSV)))
+    code, _, err = run_main(
+        path, "import", "audits", str(write(tmp_path / "audits.csv", AUDITS_CSV))
+    )
     assert code == 0, err
     return path
 
@@ -47,8 +49,15 @@ def test_readiness_writes_the_report_pdf(db, tmp_path: Path):
 def test_audits_plan_writes_pdf_or_csv_by_suffix(db, tmp_path: Path, suffix: str):
     out_file = tmp_path / f"plan{suffix}"
     code, out, err = run_main(
-        db, "audits", "plan", "--cycle-start", "2025-01-01", "--as-of", "2026-03-31",
-        "--out", str(out_file),
+        db,
+        "audits",
+        "plan",
+        "--cycle-start",
+        "2025-01-01",
+        "--as-of",
+        "2026-03-31",
+        "--out",
+        str(out_file),
     )
     assert (code, err) == (0, "")
     assert out.startswith(f"wrote {out_file}: audit plan, sha256 ")
@@ -69,7 +78,9 @@ def test_audits_plan_writes_pdf_or_csv_by_suffix(db, tmp_path: Path, suffix: str
         (("readiness", "--pdf", "no/such/folder/r.pdf"), "no/such/folder"),
     ],
 )
-def test_bad_output_paths_are_usage_errors_and_write_nothing(db, tmp_path, monkeypatch, args, message):
+def test_bad_output_paths_are_usage_errors_and_write_nothing(
+    db, tmp_path, monkeypatch, args, message
+):
     monkeypatch.chdir(tmp_path)
     before = sorted(p.name for p in tmp_path.iterdir())
     code, out, err = run_main(db, *args)

@@ -87,7 +87,11 @@ def _cli(db: Path, *args: str, timeout_env: str | None = None) -> subprocess.Com
         env = {**os.environ, "AIMS_DB_BUSY_TIMEOUT": timeout_env}
     return subprocess.run(
         [sys.executable, "-m", "aims_metrics", "--db", str(db), *args],
-        cwd=REPO, capture_output=True, text=True, env=env, timeout=60,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
     )
 
 

@@ -40,13 +40,17 @@ def loop_coverage_by_year(programme: prog.Programme) -> pd.DataFrame:
 
 def loop_coverage(audits, refs, cycle, as_of) -> list[tuple[str, str, tuple[str, ...]]]:
     """The original per-reference coverage loop."""
-    in_cycle = [a for a in audits if a.status != "cancelled" and cycle.contains(a.reference_day(as_of))]
+    in_cycle = [
+        a for a in audits if a.status != "cancelled" and cycle.contains(a.reference_day(as_of))
+    ]
     result = []
     for ref in refs:
         scoping = [a for a in in_cycle if a.covers(ref)]
         done = tuple(a.audit_id for a in scoping if a.completed_by(as_of))
         planned = tuple(a.audit_id for a in scoping if not a.completed_by(as_of))
-        status, ids = (prog.COVERED, done) if done else (prog.PLANNED, planned) if planned else (prog.GAP, ())
+        status, ids = (
+            (prog.COVERED, done) if done else (prog.PLANNED, planned) if planned else (prog.GAP, ())
+        )
         result.append((ref, status, ids))
     return result
 

@@ -46,7 +46,9 @@ def _versions_per_metric(db: Path) -> dict[str, int]:
         rows = con.execute(
             "SELECT name, count(*), max(version) FROM metric_definitions GROUP BY name"
         ).fetchall()
-        saves = con.execute("SELECT count(*) FROM audit_log WHERE action = 'metric.save'").fetchall()
+        saves = con.execute(
+            "SELECT count(*) FROM audit_log WHERE action = 'metric.save'"
+        ).fetchall()
     counts = {name: count for name, count, _ in rows}
     assert all(count == top for _, count, top in rows), "version numbers have gaps"
     assert saves[0][0] == sum(counts.values()), "audit entries and versions disagree"

@@ -62,7 +62,16 @@ def _state(path: Path) -> tuple[int, int]:
 
 def _start_import(db: Path, csv_file: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "aims_metrics", "--db", str(db), "import", "bias_tests", str(csv_file)],
+        [
+            sys.executable,
+            "-m",
+            "aims_metrics",
+            "--db",
+            str(db),
+            "import",
+            "bias_tests",
+            str(csv_file),
+        ],
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -122,5 +131,7 @@ def test_completed_import_is_durable_after_kill(tmp_path, files):
     )
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=False)
     with store.open_db(db) as con:
-        owner = con.execute("SELECT owner FROM systems WHERE system_id = 'SYS-0001'").fetchall()[0][0]
+        owner = con.execute("SELECT owner FROM systems WHERE system_id = 'SYS-0001'").fetchall()[0][
+            0
+        ]
     assert owner == "after-commit"

@@ -27,12 +27,18 @@ def test_an_existing_database_and_new_paths_are_accepted(db_path, tmp_path):
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (lambda p: p.write_text("incident_id,title\nI1,x\n") and p, "is not a DuckDB database file"),
+        (
+            lambda p: p.write_text("incident_id,title\nI1,x\n") and p,
+            "is not a DuckDB database file",
+        ),
         (lambda p: p.write_bytes(b"") is not None and p, "is an empty file, not a DuckDB database"),
         (lambda p: p.mkdir() or p, "is a directory, not a database file"),
         (lambda p: (os.mkfifo(p), p)[1], "is not a regular file"),
         (lambda p: (p.symlink_to(p.with_name("nowhere")), p)[1], "is a broken link"),
-        (lambda p: (p.with_name("f").write_text("x"), p.with_name("f") / "db")[1], "is a file, not a folder"),
+        (
+            lambda p: (p.with_name("f").write_text("x"), p.with_name("f") / "db")[1],
+            "is a file, not a folder",
+        ),
     ],
     ids=["csv", "empty", "directory", "fifo", "broken-link", "under-a-file"],
 )

@@ -19,7 +19,9 @@ from aims_metrics.tables import ingest
 from aims_metrics.tables.registry import TABLES, ColumnKind, clause_refs
 
 # The tables the generators make; the audit programme tables come from aims_metrics.demo.audits.
-GENERATED = {name: TABLES[name] for name in ("systems", "incidents", "assessments", "bias_tests", "findings")}
+GENERATED = {
+    name: TABLES[name] for name in ("systems", "incidents", "assessments", "bias_tests", "findings")
+}
 PROGRAMME = ("audits", "soa", "attestations")
 
 END = Quarter(2025, 3)
@@ -388,7 +390,9 @@ def test_every_finding_clause_is_a_known_reference():
 
 
 def table_counts(con) -> dict[str, int]:
-    return {name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in GENERATED}
+    return {
+        name: con.execute(f"SELECT count(*) FROM {name}").fetchall()[0][0] for name in GENERATED
+    }
 
 
 def test_load_dataset_inserts_every_table_and_records_the_batches(con, frames):
@@ -522,7 +526,13 @@ def test_load_demo_loads_everything_in_one_call(loaded_at_end, loaded_con, frame
     loaded["bias_tests"] += 135
     programme = {name: counts[name] for name in PROGRAMME}  # demo.audits
     people = len(demo_people())  # demo.people: the directory for reminders
-    assert counts == {**loaded, "bias_test_groups": 135, "objectives": 2, **programme, "people": people}
+    assert counts == {
+        **loaded,
+        "bias_test_groups": 135,
+        "objectives": 2,
+        **programme,
+        "people": people,
+    }
     assert table_counts(con) == loaded
     assert con.execute("SELECT count(*) FROM bias_test_groups").fetchall() == [(135,)]
     for name in PROGRAMME:

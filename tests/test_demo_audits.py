@@ -19,7 +19,9 @@ def test_the_demo_programme(demo_db_path):
     assert p.overdue == ["IA-SUPPLIERS"]
     assert len(p.independence_conflicts) == 1
     statuses = {e.ref: e.status for e in p.coverage}
-    assert {statuses[ref] for ref in ("A.9.2", "A.9.3", "A.9.4")} == {"gap"}  # its audit was cancelled
+    assert {statuses[ref] for ref in ("A.9.2", "A.9.3", "A.9.4")} == {
+        "gap"
+    }  # its audit was cancelled
     assert statuses["7.5.3"] == "planned" and statuses["4.1"] == "covered"
     assert r.verdict == "not_ready"
     assert {b.kind for b in r.blockers} == {"finding", "requirement"}

@@ -53,8 +53,7 @@ def test_the_project_map_names_every_package_folder_and_only_real_paths():
     root = README.parent
     mapped = _project_map()
     folders = {
-        f"aims_metrics/{p.parent.name}/"
-        for p in (root / "aims_metrics").glob("*/__init__.py")
+        f"aims_metrics/{p.parent.name}/" for p in (root / "aims_metrics").glob("*/__init__.py")
     }
     assert folders <= set(mapped), sorted(folders - set(mapped))
     for path in mapped:

@@ -88,22 +88,61 @@ def test_average_and_computed_column():
     # a mean is sum / count, as the fused catalog rebuilds it from per-group sums and counts
     assert 'CAST(sum(s."days_to_resolve") AS DOUBLE) / count(s."days_to_resolve")' in query.sql
     assert "(date_diff('day', t.detected_on, t.resolved_on)) AS \"days_to_resolve\"" in query.sql
-    assert '(year(s."resolved_on") * 12 + month(s."resolved_on") - $p9) // 3 = p.period_index' in query.sql
+    assert (
+        '(year(s."resolved_on") * 12 + month(s."resolved_on") - $p9) // 3 = p.period_index'
+        in query.sql
+    )
 
 
 FILTERS = [
     ({"field": "severity", "op": "eq", "value": "high"}, 's."severity" = $p1', {"p1": "high"}),
-    ({"field": "status", "op": "neq", "value": "closed"}, 's."status" IS DISTINCT FROM $p1', {"p1": "closed"}),
-    ({"field": "severity", "op": "in", "value": ["high", "critical"]}, 's."severity" IN ($p1, $p2)', {"p1": "high", "p2": "critical"}),
-    ({"field": "severity", "op": "not_in", "value": ["low"]}, '(s."severity" IS NULL OR s."severity" NOT IN ($p1))', {"p1": "low"}),
-    ({"field": "days_to_resolve", "op": "gt", "value": 30}, 's."days_to_resolve" > $p1', {"p1": 30.0}),
-    ({"field": "days_to_resolve", "op": "gte", "value": 1.5}, 's."days_to_resolve" >= $p1', {"p1": 1.5}),
-    ({"field": "detected_on", "op": "lt", "value": "2025-01-01"}, 's."detected_on" < $p1', {"p1": date(2025, 1, 1)}),
-    ({"field": "detected_on", "op": "lte", "value": "$period_end"}, 's."detected_on" <= p.period_end', {}),
-    ({"field": "detected_on", "op": "gte", "value": "$period_start"}, 's."detected_on" >= p.period_start', {}),
+    (
+        {"field": "status", "op": "neq", "value": "closed"},
+        's."status" IS DISTINCT FROM $p1',
+        {"p1": "closed"},
+    ),
+    (
+        {"field": "severity", "op": "in", "value": ["high", "critical"]},
+        's."severity" IN ($p1, $p2)',
+        {"p1": "high", "p2": "critical"},
+    ),
+    (
+        {"field": "severity", "op": "not_in", "value": ["low"]},
+        '(s."severity" IS NULL OR s."severity" NOT IN ($p1))',
+        {"p1": "low"},
+    ),
+    (
+        {"field": "days_to_resolve", "op": "gt", "value": 30},
+        's."days_to_resolve" > $p1',
+        {"p1": 30.0},
+    ),
+    (
+        {"field": "days_to_resolve", "op": "gte", "value": 1.5},
+        's."days_to_resolve" >= $p1',
+        {"p1": 1.5},
+    ),
+    (
+        {"field": "detected_on", "op": "lt", "value": "2025-01-01"},
+        's."detected_on" < $p1',
+        {"p1": date(2025, 1, 1)},
+    ),
+    (
+        {"field": "detected_on", "op": "lte", "value": "$period_end"},
+        's."detected_on" <= p.period_end',
+        {},
+    ),
+    (
+        {"field": "detected_on", "op": "gte", "value": "$period_start"},
+        's."detected_on" >= p.period_start',
+        {},
+    ),
     ({"field": "resolved_on", "op": "is_null"}, 's."resolved_on" IS NULL', {}),
     ({"field": "resolved_on", "op": "is_not_null"}, 's."resolved_on" IS NOT NULL', {}),
-    ({"sql": "severity = 'high' OR days_to_resolve > 3"}, '(s."severity" = $p1 OR s."days_to_resolve" > $p2)', {"p1": "high", "p2": 3}),
+    (
+        {"sql": "severity = 'high' OR days_to_resolve > 3"},
+        '(s."severity" = $p1 OR s."days_to_resolve" > $p2)',
+        {"p1": "high", "p2": 3},
+    ),
     ({"sql": "detected_on < $period_end"}, '(s."detected_on" < p.period_end)', {}),
 ]
 
@@ -115,7 +154,9 @@ def test_filter_compiles_to_sql_with_bound_params(flt, sql, params):
     assert bind.params == params
 
 
-@pytest.mark.parametrize(("op", "sql"), [("is_true", 's."passed" IS TRUE'), ("is_false", 's."passed" IS FALSE')])
+@pytest.mark.parametrize(
+    ("op", "sql"), [("is_true", 's."passed" IS TRUE'), ("is_false", 's."passed" IS FALSE')]
+)
 def test_boolean_filters(op, sql):
     bind = Binder()
     flt = Filter(field="passed", op=op)
@@ -124,5 +165,8 @@ def test_boolean_filters(op, sql):
 
 def test_records_query_of_a_ratio_marks_the_numerator_rows():
     query = compile_records(CATALOG["bias_test_pass_rate"], shipped_sources(), Quarter(2025, 3))
-    assert 'coalesce(s."executed_on" BETWEEN p.period_start AND p.period_end AND s."passed" IS TRUE, false) AS in_numerator' in query.sql
+    assert (
+        'coalesce(s."executed_on" BETWEEN p.period_start AND p.period_end AND s."passed" IS TRUE, false) AS in_numerator'
+        in query.sql
+    )
     assert query.sql.endswith('ORDER BY s."test_id"')

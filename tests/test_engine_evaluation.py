@@ -41,7 +41,10 @@ def test_drill_down_lists_the_rows_behind_a_count(con):
 
 def test_drill_down_of_a_ratio_marks_numerator_rows(con):
     rows = metric_records(con, "high_risk_bias_tested_before_deployment", Q3)
-    assert dict(zip(rows["system_id"], rows["in_numerator"], strict=True)) == {"S1": True, "S3": False}
+    assert dict(zip(rows["system_id"], rows["in_numerator"], strict=True)) == {
+        "S1": True,
+        "S3": False,
+    }
 
 
 def test_unknown_metric_is_a_clear_error(con):
@@ -71,7 +74,10 @@ def test_a_source_whose_table_does_not_exist_yet_gives_no_data(con):
     sources["future_actions"] = Source(
         name="future_actions",
         table="future_actions",
-        columns=(SourceColumn(name="due_on", type="date"), SourceColumn(name="closed_on", type="date")),
+        columns=(
+            SourceColumn(name="due_on", type="date"),
+            SourceColumn(name="closed_on", type="date"),
+        ),
     )
     definition = MetricDefinition.model_validate(
         {
@@ -161,45 +167,129 @@ def test_results_serialise_as_design_section_8(con):
 def _extra_definitions() -> list[MetricDefinition]:
     """Shapes the shipped catalog lacks: min/max/sum/median/distinct over windows and snapshots,
     filters on $period_start, a free-form SQL filter, a ratio over two sources."""
-    common = {"label": "x", "description": "d", "owner": "o", "clause": "9.1", "direction": "lower_is_better"}
+    common = {
+        "label": "x",
+        "description": "d",
+        "owner": "o",
+        "clause": "9.1",
+        "direction": "lower_is_better",
+    }
     specs = [
-        {"name": "x_min_days", "type": "simple", "unit": "days", "time_dimension": "resolved_on",
-         "measure": {"source": "incidents", "agg": "min", "expr": "days_to_resolve"}},
-        {"name": "x_max_days_open", "type": "snapshot", "unit": "days",
-         "snapshot": {"opened": "raised_on", "closed": "closed_on"},
-         "measure": {"source": "findings", "agg": "max", "expr": "days_to_close"}},
-        {"name": "x_sum_days", "type": "simple", "unit": "days", "time_dimension": "closed_on",
-         "measure": {"source": "findings", "agg": "sum", "expr": "days_to_close"}},
-        {"name": "x_median_value", "type": "simple", "unit": "days", "time_dimension": "executed_on",
-         "measure": {"source": "bias_tests", "agg": "median", "expr": "value"}},
-        {"name": "x_distinct_systems", "type": "simple", "unit": "count", "time_dimension": "detected_on",
-         "measure": {"source": "incidents", "agg": "count_distinct", "expr": "system_id"}},
-        {"name": "x_raised_after_start", "type": "snapshot", "unit": "count",
-         "snapshot": {"opened": "raised_on", "closed": "closed_on"},
-         "measure": {"source": "findings", "filters": [
-             {"field": "raised_on", "op": "gte", "value": "$period_start"}]}},
-        {"name": "x_sql_filter", "type": "simple", "unit": "count", "time_dimension": "detected_on",
-         "measure": {"source": "incidents", "filters": [{"sql": "severity <> 'low'"}]}},
-        {"name": "x_two_sources", "type": "ratio", "unit": "percent", "time_dimension": "detected_on",
-         "numerator": {"source": "incidents"},
-         "denominator": {"source": "findings", "time_dimension": "raised_on"}},
+        {
+            "name": "x_min_days",
+            "type": "simple",
+            "unit": "days",
+            "time_dimension": "resolved_on",
+            "measure": {"source": "incidents", "agg": "min", "expr": "days_to_resolve"},
+        },
+        {
+            "name": "x_max_days_open",
+            "type": "snapshot",
+            "unit": "days",
+            "snapshot": {"opened": "raised_on", "closed": "closed_on"},
+            "measure": {"source": "findings", "agg": "max", "expr": "days_to_close"},
+        },
+        {
+            "name": "x_sum_days",
+            "type": "simple",
+            "unit": "days",
+            "time_dimension": "closed_on",
+            "measure": {"source": "findings", "agg": "sum", "expr": "days_to_close"},
+        },
+        {
+            "name": "x_median_value",
+            "type": "simple",
+            "unit": "days",
+            "time_dimension": "executed_on",
+            "measure": {"source": "bias_tests", "agg": "median", "expr": "value"},
+        },
+        {
+            "name": "x_distinct_systems",
+            "type": "simple",
+            "unit": "count",
+            "time_dimension": "detected_on",
+            "measure": {"source": "incidents", "agg": "count_distinct", "expr": "system_id"},
+        },
+        {
+            "name": "x_raised_after_start",
+            "type": "snapshot",
+            "unit": "count",
+            "snapshot": {"opened": "raised_on", "closed": "closed_on"},
+            "measure": {
+                "source": "findings",
+                "filters": [{"field": "raised_on", "op": "gte", "value": "$period_start"}],
+            },
+        },
+        {
+            "name": "x_sql_filter",
+            "type": "simple",
+            "unit": "count",
+            "time_dimension": "detected_on",
+            "measure": {"source": "incidents", "filters": [{"sql": "severity <> 'low'"}]},
+        },
+        {
+            "name": "x_two_sources",
+            "type": "ratio",
+            "unit": "percent",
+            "time_dimension": "detected_on",
+            "numerator": {"source": "incidents"},
+            "denominator": {"source": "findings", "time_dimension": "raised_on"},
+        },
         # a mean of a DOUBLE column: per-group sums could round differently, so it reads the rows
-        {"name": "x_mean_value", "type": "simple", "unit": "days", "time_dimension": "executed_on",
-         "measure": {"source": "bias_tests", "agg": "average", "expr": "value"}},
+        {
+            "name": "x_mean_value",
+            "type": "simple",
+            "unit": "days",
+            "time_dimension": "executed_on",
+            "measure": {"source": "bias_tests", "agg": "average", "expr": "value"},
+        },
         # month and year grains in the shared scan: event windows and $period_start
-        {"name": "x_month_high", "type": "simple", "unit": "count", "time_dimension": "detected_on",
-         "grain": "month", "measure": {"source": "incidents", "filters": [
-             {"field": "severity", "op": "in", "value": ["high", "critical"]}]}},
-        {"name": "x_month_sum_days", "type": "simple", "unit": "days", "time_dimension": "resolved_on",
-         "grain": "month", "measure": {"source": "incidents", "agg": "sum", "expr": "days_to_resolve"}},
-        {"name": "x_year_raised", "type": "simple", "unit": "count", "time_dimension": "raised_on",
-         "grain": "year", "measure": {"source": "findings"}},
-        {"name": "x_year_mean_days", "type": "simple", "unit": "days", "time_dimension": "closed_on",
-         "grain": "year", "measure": {"source": "findings", "agg": "average", "expr": "days_to_close"}},
-        {"name": "x_month_raised_after_start", "type": "snapshot", "unit": "count", "grain": "month",
-         "snapshot": {"opened": "raised_on", "closed": "closed_on"},
-         "measure": {"source": "findings", "filters": [
-             {"field": "raised_on", "op": "gte", "value": "$period_start"}]}},
+        {
+            "name": "x_month_high",
+            "type": "simple",
+            "unit": "count",
+            "time_dimension": "detected_on",
+            "grain": "month",
+            "measure": {
+                "source": "incidents",
+                "filters": [{"field": "severity", "op": "in", "value": ["high", "critical"]}],
+            },
+        },
+        {
+            "name": "x_month_sum_days",
+            "type": "simple",
+            "unit": "days",
+            "time_dimension": "resolved_on",
+            "grain": "month",
+            "measure": {"source": "incidents", "agg": "sum", "expr": "days_to_resolve"},
+        },
+        {
+            "name": "x_year_raised",
+            "type": "simple",
+            "unit": "count",
+            "time_dimension": "raised_on",
+            "grain": "year",
+            "measure": {"source": "findings"},
+        },
+        {
+            "name": "x_year_mean_days",
+            "type": "simple",
+            "unit": "days",
+            "time_dimension": "closed_on",
+            "grain": "year",
+            "measure": {"source": "findings", "agg": "average", "expr": "days_to_close"},
+        },
+        {
+            "name": "x_month_raised_after_start",
+            "type": "snapshot",
+            "unit": "count",
+            "grain": "month",
+            "snapshot": {"opened": "raised_on", "closed": "closed_on"},
+            "measure": {
+                "source": "findings",
+                "filters": [{"field": "raised_on", "op": "gte", "value": "$period_start"}],
+            },
+        },
     ]
     return [MetricDefinition.model_validate(common | spec) for spec in specs]
 
@@ -219,52 +309,88 @@ def _period_filter_definitions() -> list[MetricDefinition]:
     """Every order comparison of a date with $period_start and $period_end, in every grain: the
     catalog scan compares each on quarter or month numbers of the groups, so each must
     count exactly the rows SQL's comparison keeps."""
-    common = {"label": "x", "description": "d", "owner": "o", "clause": "9.1",
-              "direction": "lower_is_better", "unit": "count"}
+    common = {
+        "label": "x",
+        "description": "d",
+        "owner": "o",
+        "clause": "9.1",
+        "direction": "lower_is_better",
+        "unit": "count",
+    }
     specs = []
     for grain in ("quarter", "month", "year"):
         for op in ("lt", "lte", "gt", "gte"):
             for variable in ("$period_start", "$period_end"):
-                specs.append({
-                    "name": f"x_{grain}_due_{op}_{variable[8:]}", "type": "snapshot", "grain": grain,
-                    "snapshot": {"opened": "raised_on", "closed": "closed_on"},
-                    "measure": {"source": "findings", "filters": [
-                        {"field": "due_on", "op": op, "value": variable}]}})
-                specs.append({
-                    "name": f"x_{grain}_closed_{op}_{variable[8:]}", "type": "simple",
-                    "grain": grain, "time_dimension": "raised_on",
-                    "measure": {"source": "findings", "filters": [
-                        {"field": "closed_on", "op": op, "value": variable}]}})
+                specs.append(
+                    {
+                        "name": f"x_{grain}_due_{op}_{variable[8:]}",
+                        "type": "snapshot",
+                        "grain": grain,
+                        "snapshot": {"opened": "raised_on", "closed": "closed_on"},
+                        "measure": {
+                            "source": "findings",
+                            "filters": [{"field": "due_on", "op": op, "value": variable}],
+                        },
+                    }
+                )
+                specs.append(
+                    {
+                        "name": f"x_{grain}_closed_{op}_{variable[8:]}",
+                        "type": "simple",
+                        "grain": grain,
+                        "time_dimension": "raised_on",
+                        "measure": {
+                            "source": "findings",
+                            "filters": [{"field": "closed_on", "op": op, "value": variable}],
+                        },
+                    }
+                )
     return [MetricDefinition.model_validate(common | spec) for spec in specs]
 
 
 # Extras whose aggregates the catalog scan rebuilds from per-group parts; the others (a median, a
 # distinct count, a free-form SQL filter) are evaluated by their own query.
 _SCANNED_EXTRAS = {
-    "x_min_days", "x_max_days_open", "x_sum_days", "x_raised_after_start", "x_two_sources",
-    "x_month_high", "x_month_sum_days", "x_year_raised", "x_year_mean_days",
-    "x_month_raised_after_start", "x_mean_value",
+    "x_min_days",
+    "x_max_days_open",
+    "x_sum_days",
+    "x_raised_after_start",
+    "x_two_sources",
+    "x_month_high",
+    "x_month_sum_days",
+    "x_year_raised",
+    "x_year_mean_days",
+    "x_month_raised_after_start",
+    "x_mean_value",
 }
 # Means of a DOUBLE column: the scan adds per-group sums, so the last bit may differ.
 _FLOAT_SUMS = {"x_mean_value"}
 
 
-@pytest.mark.parametrize("catalog, start_month", [
-    ("shipped", 1),
-    ("shipped+scanned extras", 1),
-    ("shipped+period filters", 1),
-    ("shipped+period filters", 4),  # fiscal years from April
-])
+@pytest.mark.parametrize(
+    "catalog, start_month",
+    [
+        ("shipped", 1),
+        ("shipped+scanned extras", 1),
+        ("shipped+period filters", 1),
+        ("shipped+period filters", 4),  # fiscal years from April
+    ],
+)
 def test_the_catalog_scan_equals_the_per_metric_queries(demo_db_path, catalog, start_month):
     from aims_metrics.metrics.periods import last_completed_quarter, quarters_ending
     from aims_metrics.metrics.scan import compile_catalog
 
     quarters = quarters_ending(last_completed_quarter(start_month=start_month), 9)
-    definitions = shipped_catalog() + {
-        "shipped": [],
-        "shipped+scanned extras": [d for d in _extra_definitions() if d.name in _SCANNED_EXTRAS],
-        "shipped+period filters": _period_filter_definitions(),
-    }[catalog]
+    definitions = (
+        shipped_catalog()
+        + {
+            "shipped": [],
+            "shipped+scanned extras": [
+                d for d in _extra_definitions() if d.name in _SCANNED_EXTRAS
+            ],
+            "shipped+period filters": _period_filter_definitions(),
+        }[catalog]
+    )
     with store.open_db(demo_db_path) as con:
         query = compile_catalog(definitions, shipped_sources(), quarters)
         values = query.values(con.execute(query.sql, query.params).fetchall())
@@ -311,7 +437,9 @@ def test_a_catalog_with_every_shape_gives_the_per_metric_figures(demo_db_path):
         want = {row[0]: row[1] for row in expected[definition.name]}
         typed = int if definition.unit == "count" else float
         got = [r.value for r in series[definition.name]]
-        expected_values = [None if want[q.label] is None else typed(want[q.label]) for q in quarters]
+        expected_values = [
+            None if want[q.label] is None else typed(want[q.label]) for q in quarters
+        ]
         assert [v is None for v in got] == [v is None for v in expected_values], definition.name
         assert [v for v in got if v is not None] == pytest.approx(
             [v for v in expected_values if v is not None], rel=1e-12
@@ -367,7 +495,9 @@ def test_the_shipped_catalog_reads_each_table_once_whatever_the_windows(demo_db_
     definitions, sources = shipped_catalog(), shipped_sources()
     query = compile_catalog(definitions, sources, quarters_ending(last_completed_quarter(), 9))
     tables = {sources[m.source].table for d in definitions for _, m in d.parts()}
-    assert {table: query.sql.count(f'FROM "{table}" t') for table in tables} == dict.fromkeys(tables, 1)
+    assert {table: query.sql.count(f'FROM "{table}" t') for table in tables} == dict.fromkeys(
+        tables, 1
+    )
 
 
 def test_the_database_facts_name_existing_tables_and_count_their_rows(demo_db_path):
@@ -391,7 +521,7 @@ def test_binding_a_table_names_its_column_types_as_describe_does(con):
     con.execute(
         "CREATE TABLE many_types (a DECIMAL(18,3), b TIMESTAMPTZ, c ENUM('x', 'y'), d INTEGER[], "
         "e STRUCT(a INTEGER, b VARCHAR), f UUID, g INTERVAL, h HUGEINT, i TIME, j MAP(VARCHAR, "
-        "DOUBLE), \"odd name\" VARCHAR)"
+        'DOUBLE), "odd name" VARCHAR)'
     )
     names = [row[0] for row in con.execute("SHOW TABLES").fetchall()]
     assert "many_types" in names and "incidents" in names

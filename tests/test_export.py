@@ -41,10 +41,12 @@ def test_safe_csv_bytes_neutralises_every_text_cell() -> None:
 
 def test_export_neutralises_imported_formula_cells(tmp_path: Path) -> None:
     db = new_db(tmp_path)
-    source = write(tmp_path / "f.csv",
-                   'incident_id,title,severity,detected_on,root_cause\n'
-                   'X1,"=HYPERLINK(""http://e.invalid"",""click"")",low,2025-01-01,+cmd\n'
-                   'X2,-2+3,low,2025-01-02,@SUM(A1:A9)\n')
+    source = write(
+        tmp_path / "f.csv",
+        "incident_id,title,severity,detected_on,root_cause\n"
+        'X1,"=HYPERLINK(""http://e.invalid"",""click"")",low,2025-01-01,+cmd\n'
+        "X2,-2+3,low,2025-01-02,@SUM(A1:A9)\n",
+    )
     assert run_main(db, "import", "incidents", str(source))[0] == 0
     out = tmp_path / "incidents.csv"
     code, stdout, err = run_main(db, "export", "incidents", "--out", str(out))
@@ -56,23 +58,31 @@ def test_export_neutralises_imported_formula_cells(tmp_path: Path) -> None:
         ("X2", "'-2+3", "'@SUM(A1:A9)"),
     ]
     for record in exported:
-        assert not any(value.startswith(("=", "+", "-", "@", "\t", "\r")) for value in record.values())
+        assert not any(
+            value.startswith(("=", "+", "-", "@", "\t", "\r")) for value in record.values()
+        )
 
 
 @pytest.mark.parametrize(
     ("table", "content"),
     [
         ("systems", None),  # the seeded systems
-        ("bias_tests",
-         "test_id,system_id,model_version,executed_on,stage,protected_attribute,metric,value,threshold,passed\n"
-         "B1,S1,v1,2025-01-05,production,sex,disparate_impact_ratio,0.85,0.8,\n"
-         "B2,S2,,2025-01-06,pre_deployment,age,demographic_parity_difference,-0.15,0.1,no\n"),
-        ("findings",
-         "finding_id,audit_id,clause_ref,finding_type,description,raised_on,due_on,closed_on,status\n"
-         "F1,AUD,9.2,major_nc,\"quoted, with comma\",2025-01-10,2025-03-10,,open\n"),
+        (
+            "bias_tests",
+            "test_id,system_id,model_version,executed_on,stage,protected_attribute,metric,value,threshold,passed\n"
+            "B1,S1,v1,2025-01-05,production,sex,disparate_impact_ratio,0.85,0.8,\n"
+            "B2,S2,,2025-01-06,pre_deployment,age,demographic_parity_difference,-0.15,0.1,no\n",
+        ),
+        (
+            "findings",
+            "finding_id,audit_id,clause_ref,finding_type,description,raised_on,due_on,closed_on,status\n"
+            'F1,AUD,9.2,major_nc,"quoted, with comma",2025-01-10,2025-03-10,,open\n',
+        ),
     ],
 )
-def test_export_then_reimport_changes_nothing(tmp_path: Path, table: str, content: str | None) -> None:
+def test_export_then_reimport_changes_nothing(
+    tmp_path: Path, table: str, content: str | None
+) -> None:
     db = new_db(tmp_path)
     if content is not None:
         code, _, err = run_main(db, "import", table, str(write(tmp_path / "in.csv", content)))
@@ -81,7 +91,9 @@ def test_export_then_reimport_changes_nothing(tmp_path: Path, table: str, conten
     assert run_main(db, "export", table, "--out", str(out))[0] == 0
     code, stdout, err = run_main(db, "import", table, str(out))
     assert code == 0, err
-    assert stdout.strip().startswith("0 inserted, 0 updated, ") and stdout.strip().endswith(" unchanged")
+    assert stdout.strip().startswith("0 inserted, 0 updated, ") and stdout.strip().endswith(
+        " unchanged"
+    )
     assert stdout.strip() != "0 inserted, 0 updated, 0 unchanged"
 
 
@@ -91,7 +103,7 @@ HOSTILE_CELLS = [
     "windows\r\n@IMPORT",
     "two returns\r\r-1",
     "tab line\n\tx",
-    "comma, \"quote\" and\rreturn",
+    'comma, "quote" and\rreturn',
     "\n=at the start",
 ]
 
@@ -103,7 +115,9 @@ def _no_formula_starts(cell: str) -> bool:
 
 
 def test_line_breaks_inside_cells_neither_split_rows_nor_start_formulas() -> None:
-    frame = pd.DataFrame({"id": [f"R{i}" for i in range(len(HOSTILE_CELLS))], "title": HOSTILE_CELLS})
+    frame = pd.DataFrame(
+        {"id": [f"R{i}" for i in range(len(HOSTILE_CELLS))], "title": HOSTILE_CELLS}
+    )
     data = safe_csv_bytes(frame)
 
     rows = list(csv.reader(io.StringIO(data.decode("utf-8"), newline="")))
@@ -121,15 +135,19 @@ def test_line_breaks_inside_cells_neither_split_rows_nor_start_formulas() -> Non
 
 def test_export_quotes_a_lone_carriage_return(tmp_path: Path) -> None:
     db = new_db(tmp_path)
-    source = write(tmp_path / "f.csv",
-                   'incident_id,title,severity,detected_on\n'
-                   'X1,"Model drift\r=cmd|\' /C calc\'!A0",low,2025-01-01\n')
+    source = write(
+        tmp_path / "f.csv",
+        "incident_id,title,severity,detected_on\n"
+        "X1,\"Model drift\r=cmd|' /C calc'!A0\",low,2025-01-01\n",
+    )
     assert run_main(db, "import", "incidents", str(source))[0] == 0
     out = tmp_path / "incidents.csv"
     assert run_main(db, "export", "incidents", "--out", str(out))[0] == 0
     with out.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
-    assert [(r["incident_id"], r["title"]) for r in rows] == [("X1", "Model drift\r'=cmd|' /C calc'!A0")]
+    assert [(r["incident_id"], r["title"]) for r in rows] == [
+        ("X1", "Model drift\r'=cmd|' /C calc'!A0")
+    ]
     assert len(pd.read_csv(out, dtype=str)) == 1
 
 
@@ -168,7 +186,9 @@ def test_every_csv_the_product_writes_goes_through_the_one_writer() -> None:
     assert "aims_metrics/tables/export.py" in writers
 
 
-def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path, monkeypatch) -> None:
+def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(
+    tmp_path: Path, monkeypatch
+) -> None:
     """The export goes to a temporary file beside the target and is renamed: a write that fails
     (here: the disk fills up at the rename) keeps the previous export whole, exits 1, no traceback."""
     import errno
@@ -190,12 +210,14 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary_file(tmp_path: Path
 
 def test_text_in_every_dtype_is_neutralised() -> None:
     """Categorical and string[pyarrow] columns hold text too (a drill-down or a grouped table)."""
-    frame = pd.DataFrame({
-        "category": pd.Categorical(["=1+1", "ok\n@x"]),
-        "arrow": pd.array(["+cmd", None], dtype="string[pyarrow]"),
-        "number": [-1, 2],
-        "when": pd.to_datetime(["2025-01-01", "2025-02-01"]),
-    })
+    frame = pd.DataFrame(
+        {
+            "category": pd.Categorical(["=1+1", "ok\n@x"]),
+            "arrow": pd.array(["+cmd", None], dtype="string[pyarrow]"),
+            "number": [-1, 2],
+            "when": pd.to_datetime(["2025-01-01", "2025-02-01"]),
+        }
+    )
     rows = list(csv.reader(io.StringIO(safe_csv_bytes(frame).decode("utf-8"), newline="")))
     assert rows == [
         ["category", "arrow", "number", "when"],

@@ -12,9 +12,20 @@ import pytest
 from import_helpers import dump_db, new_db, require_external_data, rows, run_cli, run_main
 
 KEV_MAPPING = [
-    "--map", "cveID=finding_id", "--map", "dateAdded=raised_on", "--map", "dueDate=due_on",
-    "--map", "shortDescription=description", "--set", "audit_id=CISA-KEV",
-    "--set", "clause_ref=A.6.2.6", "--set", "finding_type=minor_nc",
+    "--map",
+    "cveID=finding_id",
+    "--map",
+    "dateAdded=raised_on",
+    "--map",
+    "dueDate=due_on",
+    "--map",
+    "shortDescription=description",
+    "--set",
+    "audit_id=CISA-KEV",
+    "--set",
+    "clause_ref=A.6.2.6",
+    "--set",
+    "finding_type=minor_nc",
 ]
 
 
@@ -33,8 +44,10 @@ def _records(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     with path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.reader(handle)
         header = next(reader)
-        records = [(row_number, dict(zip(header, values, strict=False)))
-                   for row_number, values in enumerate(reader, start=2)]
+        records = [
+            (row_number, dict(zip(header, values, strict=False)))
+            for row_number, values in enumerate(reader, start=2)
+        ]
     return header, records
 
 
@@ -42,17 +55,32 @@ def test_aiid_incidents_import_and_reimport(data: Path, db: Path) -> None:
     path = data / "aiid" / "incidents.csv"
     _, records = _records(path)
     assert len(records) == 1367
-    args = ("import", "incidents", str(path), "--map", "date=detected_on", "--set", "severity=medium")
+    args = (
+        "import",
+        "incidents",
+        str(path),
+        "--map",
+        "date=detected_on",
+        "--set",
+        "severity=medium",
+    )
     code, out, err = run_main(db, *args)
     assert (code, out.strip()) == (0, "1,367 inserted, 0 updated, 0 unchanged"), err
     assert err.splitlines()[0] == (
         "warning: ignored columns not in incidents: _id, reports, Alleged deployer of AI system, "
-        "Alleged developer of AI system, Alleged harmed or nearly harmed parties, description")
-    assert rows(db, "SELECT count(*), min(detected_on), max(detected_on), count(DISTINCT severity) "
-                    "FROM incidents") == [(1367, date(1983, 9, 26), date(2026, 2, 17), 1)]
+        "Alleged developer of AI system, Alleged harmed or nearly harmed parties, description"
+    )
+    assert rows(
+        db,
+        "SELECT count(*), min(detected_on), max(detected_on), count(DISTINCT severity) "
+        "FROM incidents",
+    ) == [(1367, date(1983, 9, 26), date(2026, 2, 17), 1)]
     first = records[0][1]
-    assert rows(db, "SELECT title, detected_on::VARCHAR FROM incidents WHERE incident_id = ?",
-                [first["incident_id"]]) == [(first["title"].strip(), first["date"])]
+    assert rows(
+        db,
+        "SELECT title, detected_on::VARCHAR FROM incidents WHERE incident_id = ?",
+        [first["incident_id"]],
+    ) == [(first["title"].strip(), first["date"])]
     code, out, err = run_main(db, *args)
     assert (code, out.strip()) == (0, "0 inserted, 0 updated, 1,367 unchanged"), err
 
@@ -65,9 +93,10 @@ def test_aiaaic_export_is_rejected_on_row_1(data: Path, db: Path) -> None:
     assert "Traceback" not in result.stderr and result.stdout == ""
     hint = "(row 1 looks like a title row, not a header: remove the rows above the header)"
     errors = [line for line in result.stderr.splitlines() if not line.startswith("warning: ")]
-    assert errors == [f"{path}:1: {column}: required column is missing {hint}"
-                      for column in ("detected_on", "incident_id", "severity", "title")] + [
-        "4 error(s): nothing imported"]
+    assert errors == [
+        f"{path}:1: {column}: required column is missing {hint}"
+        for column in ("detected_on", "incident_id", "severity", "title")
+    ] + ["4 error(s): nothing imported"]
     assert dump_db(db) == before
 
 
@@ -81,9 +110,12 @@ def test_kev_catalog_flags_exactly_due_before_added(data: Path, db: Path, tmp_pa
     code, out, err = run_main(db, "import", "findings", str(path), *KEV_MAPPING)
     assert (code, out) == (1, "")
     assert err.splitlines() == [
-        "warning: ignored columns not in findings: " + ", ".join(h for h in header if h not in mapped),
-        *(f"{path}:{row}: due_on: due_on {r['dueDate']} is before raised_on {r['dateAdded']}"
-          for row, r in late),
+        "warning: ignored columns not in findings: "
+        + ", ".join(h for h in header if h not in mapped),
+        *(
+            f"{path}:{row}: due_on: due_on {r['dueDate']} is before raised_on {r['dateAdded']}"
+            for row, r in late
+        ),
         "15 error(s): nothing imported",
     ]
     assert dump_db(db) == before
@@ -91,13 +123,18 @@ def test_kev_catalog_flags_exactly_due_before_added(data: Path, db: Path, tmp_pa
     # Nothing else is wrong: without those 15 rows the catalog imports whole.
     late_rows = {row for row, _ in late}
     kept = tmp_path / "kev_without_late_rows.csv"
-    with path.open(encoding="utf-8", newline="") as source, kept.open("w", encoding="utf-8", newline="") as sink:
+    with (
+        path.open(encoding="utf-8", newline="") as source,
+        kept.open("w", encoding="utf-8", newline="") as sink,
+    ):
         writer = csv.writer(sink)
         for row_number, values in enumerate(csv.reader(source), start=1):
             if row_number not in late_rows:
                 writer.writerow(values)
     code, out, err = run_main(db, "import", "findings", str(kept), *KEV_MAPPING)
-    assert (code, out.strip()) == (0, f"{len(records) - 15:,} inserted, 0 updated, 0 unchanged"), err
+    assert (code, out.strip()) == (0, f"{len(records) - 15:,} inserted, 0 updated, 0 unchanged"), (
+        err
+    )
 
 
 def test_cset_repeated_headers_cannot_be_mapped(data: Path, db: Path) -> None:
@@ -106,9 +143,21 @@ def test_cset_repeated_headers_cannot_be_mapped(data: Path, db: Path) -> None:
     path = data / "aiid" / "classifications_CSETv1.csv"
     before = dump_db(db)
     code, out, err = run_main(
-        db, "import", "incidents", str(path), "--map", "Incident ID=incident_id",
-        "--map", "AI System=title", "--map", "clear link to technology=root_cause",
-        "--set", "severity=medium", "--set", "detected_on=2020-01-01")
+        db,
+        "import",
+        "incidents",
+        str(path),
+        "--map",
+        "Incident ID=incident_id",
+        "--map",
+        "AI System=title",
+        "--map",
+        "clear link to technology=root_cause",
+        "--set",
+        "severity=medium",
+        "--set",
+        "detected_on=2020-01-01",
+    )
     assert (code, out) == (1, "")
     assert [line for line in err.splitlines() if not line.startswith("warning: ")] == [
         f"{path}:1: root_cause: columns 'Clear link to technology' and 'Clear link to Technology' "
@@ -132,12 +181,24 @@ def test_cset_harm_levels_are_not_severities(data: Path, db: Path) -> None:
         if not harm:
             expected.append(f"{path}:{row}: severity: required value is missing")
         else:
-            expected.append(f"{path}:{row}: severity: '{harm[:60]}' is not one of: critical, high, medium, low")
+            expected.append(
+                f"{path}:{row}: severity: '{harm[:60]}' is not one of: critical, high, medium, low"
+            )
     before = dump_db(db)
     code, out, err = run_main(
-        db, "import", "incidents", str(path), "--map", "Incident ID=incident_id",
-        "--map", "AI Harm Level=severity", "--map", "AI System Description=title",
-        "--set", "detected_on=2020-01-01")
+        db,
+        "import",
+        "incidents",
+        str(path),
+        "--map",
+        "Incident ID=incident_id",
+        "--map",
+        "AI Harm Level=severity",
+        "--map",
+        "AI System Description=title",
+        "--set",
+        "detected_on=2020-01-01",
+    )
     assert (code, out) == (1, "")
     errors = [line for line in err.splitlines() if not line.startswith("warning: ")]
     assert errors == expected + [f"{len(expected)} error(s): nothing imported"]

@@ -124,11 +124,11 @@ def test_an_intersection_evaluates_the_combined_groups():
 
 def test_scores_and_a_cutoff_give_the_predictions():
     frame = KNOWN.assign(score=np.where(KNOWN["prediction"] == 1, 0.7, 0.69))
-    columns = PredictionColumns(
-        y_true="label", score="score", cutoff=0.7, sensitive=("group",)
-    )
+    columns = PredictionColumns(y_true="label", score="score", cutoff=0.7, sensitive=("group",))
     by_score = evaluate(predictions_from_frame(frame, columns), min_group_size=3)
-    assert [g.as_dict() for g in by_score.groups] == [g.as_dict() for g in known_evaluation().groups]
+    assert [g.as_dict() for g in by_score.groups] == [
+        g.as_dict() for g in known_evaluation().groups
+    ]
 
 
 def test_a_positive_label_names_the_positive_class():
@@ -422,38 +422,57 @@ def test_rates_and_disparities_agree_with_fairlearns_metricframe(seed: int):
     frame = pd.DataFrame({"label": label, "prediction": prediction, "group": group})
     ours = known_evaluation(min_group_size=1, frame=frame, n_boot=10)
     functions = {
-        "selection_rate": selection_rate, "false_positive_rate": false_positive_rate,
-        "false_negative_rate": false_negative_rate, "true_positive_rate": true_positive_rate,
+        "selection_rate": selection_rate,
+        "false_positive_rate": false_positive_rate,
+        "false_negative_rate": false_negative_rate,
+        "true_positive_rate": true_positive_rate,
         "accuracy": accuracy_score,
     }
     import warnings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = MetricFrame(metrics=functions, y_true=frame["label"], y_pred=frame["prediction"],
-                             sensitive_features=frame["group"])
+        theirs = MetricFrame(
+            metrics=functions,
+            y_true=frame["label"],
+            y_pred=frame["prediction"],
+            sensitive_features=frame["group"],
+        )
     for g in ours.groups:
         for rate in RATES:
             expected = theirs.by_group.loc[g.group, rate]
             if g.rates[rate] is None:
-                assert g.group in ("g0", "g1") and rate in ("false_positive_rate", "true_positive_rate", "false_negative_rate")
+                assert g.group in ("g0", "g1") and rate in (
+                    "false_positive_rate",
+                    "true_positive_rate",
+                    "false_negative_rate",
+                )
             else:
                 assert g.rates[rate] == pytest.approx(expected)
     defined = frame[~frame["group"].isin(["g0", "g1"])]
     ours = known_evaluation(min_group_size=1, frame=defined, n_boot=10)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        theirs = MetricFrame(metrics=functions, y_true=defined["label"], y_pred=defined["prediction"],
-                             sensitive_features=defined["group"])
+        theirs = MetricFrame(
+            metrics=functions,
+            y_true=defined["label"],
+            y_pred=defined["prediction"],
+            sensitive_features=defined["group"],
+        )
         difference = theirs.difference(method="between_groups")
         ratio = theirs.ratio(method="between_groups")
     values = {d.metric: d.value for d in ours.disparities}
     assert values["demographic_parity_difference"] == pytest.approx(difference["selection_rate"])
     assert values["demographic_parity_ratio"] == pytest.approx(ratio["selection_rate"])
-    assert values["false_positive_rate_difference"] == pytest.approx(difference["false_positive_rate"])
-    assert values["false_negative_rate_difference"] == pytest.approx(difference["false_negative_rate"])
+    assert values["false_positive_rate_difference"] == pytest.approx(
+        difference["false_positive_rate"]
+    )
+    assert values["false_negative_rate_difference"] == pytest.approx(
+        difference["false_negative_rate"]
+    )
     assert values["equalized_odds_difference"] == pytest.approx(
-        max(difference["true_positive_rate"], difference["false_positive_rate"]))
+        max(difference["true_positive_rate"], difference["false_positive_rate"])
+    )
 
 
 @pytest.mark.slow  # property-based or bootstrap: the edit loop (make test-fast) skips it
@@ -463,11 +482,13 @@ def test_three_thousand_groups_are_evaluated_in_seconds():
 
     rng = np.random.default_rng(9)
     n = 3000 * 40
-    frame = pd.DataFrame({
-        "label": rng.integers(0, 2, n),
-        "prediction": rng.integers(0, 2, n),
-        "group": [f"g{i}" for i in rng.integers(0, 3000, n)],
-    })
+    frame = pd.DataFrame(
+        {
+            "label": rng.integers(0, 2, n),
+            "prediction": rng.integers(0, 2, n),
+            "group": [f"g{i}" for i in rng.integers(0, 3000, n)],
+        }
+    )
     predictions = predictions_from_frame(frame, COLUMNS)
     started = time.monotonic()
     result = evaluate(predictions, min_group_size=30, n_boot=200)
@@ -478,11 +499,13 @@ def test_three_thousand_groups_are_evaluated_in_seconds():
 def test_a_group_without_negatives_is_left_out_of_the_false_positive_rate_difference():
     """A: FPR 0.5; B: FPR 0.25; C has no negatives, so no FPR (None), not 0 — the difference
     is 0.25 over A and B, where counting C as 0 would give 0.5."""
-    frame = pd.DataFrame({
-        "label": [0, 0, 1, 1] + [0, 0, 0, 0, 1, 1] + [1, 1, 1, 1],
-        "prediction": [1, 0, 1, 0] + [1, 0, 0, 0, 1, 1] + [1, 1, 0, 0],
-        "group": ["A"] * 4 + ["B"] * 6 + ["C"] * 4,
-    })
+    frame = pd.DataFrame(
+        {
+            "label": [0, 0, 1, 1] + [0, 0, 0, 0, 1, 1] + [1, 1, 1, 1],
+            "prediction": [1, 0, 1, 0] + [1, 0, 0, 0, 1, 1] + [1, 1, 0, 0],
+            "group": ["A"] * 4 + ["B"] * 6 + ["C"] * 4,
+        }
+    )
     result = known_evaluation(min_group_size=1, frame=frame, n_boot=10)
     by_group = {g.group: g.rates["false_positive_rate"] for g in result.groups}
     assert by_group == {"A": 0.5, "B": 0.25, "C": None}
@@ -510,8 +533,13 @@ def test_more_groups_than_the_limit_are_refused_before_any_work():
     from aims_metrics.performance.fairness import MAX_GROUPS
 
     n = MAX_GROUPS + 1
-    frame = pd.DataFrame({"label": [i % 2 for i in range(n)], "prediction": [1] * n,
-                          "group": [f"id{i}" for i in range(n)]})
+    frame = pd.DataFrame(
+        {
+            "label": [i % 2 for i in range(n)],
+            "prediction": [1] * n,
+            "group": [f"id{i}" for i in range(n)],
+        }
+    )
     with pytest.raises(EvaluationRejected) as refused:
         evaluate(predictions_from_frame(frame, COLUMNS))
     assert str(refused.value) == (

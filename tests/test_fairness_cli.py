@@ -39,7 +39,14 @@ def test_evaluate_prints_the_json_of_the_issue_and_saves_bias_tests(db):
             "accuracy", "selection_rate_low", "accuracy_high"} <= set(group)  # fmt: skip
     assert [(g["group"], g["n"]) for g in result["groups"]] == [("A", 40), ("B", 40)]
     test = result["tests"][0]
-    assert list(test) == ["test_id", "protected_attribute", "metric", "value", "threshold", "passed"]
+    assert list(test) == [
+        "test_id",
+        "protected_attribute",
+        "metric",
+        "value",
+        "threshold",
+        "passed",
+    ]
     assert len(result["tests"]) == 5 and all(t["passed"] for t in result["tests"])
     assert "bias tests saved: 5 inserted, 0 updated (fairness_policy@0)" in err
     assert rows(db, "SELECT count(*) FROM bias_tests WHERE system_id = 'S1'") == [(5,)]
@@ -128,7 +135,10 @@ def test_every_group_insufficient_says_so_and_writes_nothing(db):
     [
         (("--score", "score", "--cutoff", "0.5"), "give either --y-pred COL or --score COL"),
         (("--executed-on", "30/06/2025"), "argument --executed-on: '30/06/2025' is not a date"),
-        (("--min-group-size", "0"), "argument --min-group-size: 0 is out of range: use 1 to 1,000,000,000"),
+        (
+            ("--min-group-size", "0"),
+            "argument --min-group-size: 0 is out of range: use 1 to 1,000,000,000",
+        ),
     ],
 )
 def test_usage_errors_exit_2(db, extra, message):

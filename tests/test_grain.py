@@ -138,9 +138,11 @@ def test_month_grain_follows_the_fiscal_quarter(con):
 def test_an_applied_month_metric_reports_and_drills_down_to_its_month(tmp_path):
     document = {
         "schema_version": 1,
-        "metrics": [_variant("incidents_total", "incidents_last_month", "month").model_dump(
-            mode="json", exclude_none=True
-        )],
+        "metrics": [
+            _variant("incidents_total", "incidents_last_month", "month").model_dump(
+                mode="json", exclude_none=True
+            )
+        ],
     }
     with store.open_db(tmp_path / "t.duckdb") as connection:
         load_known_answer_data(connection)

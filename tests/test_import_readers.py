@@ -55,8 +55,13 @@ def test_every_cell_and_header_of_a_csv_is_trimmed_once_by_the_reader() -> None:
 def test_a_frame_is_trimmed_like_a_file() -> None:
     import pandas as pd
 
-    frame = pd.DataFrame({"label": ["1\t", "0", "1", "0"], "prediction": ["1", "0\u00a0", "0", "1"],
-                          "group": ["A", "A\u200b", "\tB", "B"]})
+    frame = pd.DataFrame(
+        {
+            "label": ["1\t", "0", "1", "0"],
+            "prediction": ["1", "0\u00a0", "0", "1"],
+            "group": ["A", "A\u200b", "\tB", "B"],
+        }
+    )
     columns = PredictionColumns(y_true="label", y_pred="prediction", sensitive=("group",))
     predictions = predictions_from_frame(frame, columns)
     assert predictions.attributes[0].labels == ("A", "B")
@@ -67,9 +72,14 @@ def test_a_frame_is_trimmed_like_a_file() -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [("Incident ID", "incident_id"), ("\u00a0incident-id\t", "incident_id"),
-     ("\u200bINCIDENT__ID\ufeff", "incident_id"), ("Incident\nID", "incident_id"),
-     ("  ", ""), ("a - b", "a_b")],
+    [
+        ("Incident ID", "incident_id"),
+        ("\u00a0incident-id\t", "incident_id"),
+        ("\u200bINCIDENT__ID\ufeff", "incident_id"),
+        ("Incident\nID", "incident_id"),
+        ("  ", ""),
+        ("a - b", "a_b"),
+    ],
 )
 def test_normalise_header(header: str, expected: str) -> None:
     assert normalise_header(header) == expected
@@ -98,8 +108,15 @@ def test_a_rename_can_make_an_ambiguity() -> None:
 
 @pytest.mark.parametrize(
     ("line", "delimiter"),
-    [('"a""b,c";d;e', ";"), ('x"",y', ","), ('5" wide;b;c,d', ";"), ('"a,b","c,d";e;f', ";"),
-     ("a\tb\tc", "\t"), ('"a;b;c",d', ","), ("single", ",")],
+    [
+        ('"a""b,c";d;e', ";"),
+        ('x"",y', ","),
+        ('5" wide;b;c,d', ";"),
+        ('"a,b","c,d";e;f', ";"),
+        ("a\tb\tc", "\t"),
+        ('"a;b;c",d', ","),
+        ("single", ","),
+    ],
 )
 def test_the_delimiter_is_sniffed_outside_quoted_fields(line: str, delimiter: str) -> None:
     assert readers.sniff_delimiter(line) == delimiter
@@ -107,12 +124,16 @@ def test_the_delimiter_is_sniffed_outside_quoted_fields(line: str, delimiter: st
 
 @pytest.mark.parametrize(
     ("text", "header", "first_row"),
-    [(b"a,b\rI1,x\r", ["a", "b"], "I1"),
-     (b'"a\r\nb",c\nI1,x\n', ["a\r\nb", "c"], "I1"),
-     (b'a 5" wide,b\nI1,x\n', ['a 5" wide', "b"], "I1"),
-     (b"sep=|\r\na|b\r\nI1|x\r\n", ["a", "b"], "I1")],
+    [
+        (b"a,b\rI1,x\r", ["a", "b"], "I1"),
+        (b'"a\r\nb",c\nI1,x\n', ["a\r\nb", "c"], "I1"),
+        (b'a 5" wide,b\nI1,x\n', ['a 5" wide', "b"], "I1"),
+        (b"sep=|\r\na|b\r\nI1|x\r\n", ["a", "b"], "I1"),
+    ],
 )
-def test_the_header_ends_where_a_csv_reader_ends_it(text: bytes, header: list[str], first_row: str) -> None:
+def test_the_header_ends_where_a_csv_reader_ends_it(
+    text: bytes, header: list[str], first_row: str
+) -> None:
     raw = readers.read_source(text, "x.csv")
     assert raw.headers == header
     assert raw.table["c0"][0].as_py() == first_row and raw.table[readers.ROW_NUMBER][0].as_py() == 2
@@ -130,7 +151,10 @@ def test_openpyxl_parses_through_defusedxml() -> None:
 def test_defusedxml_refuses_entities_even_past_the_doctype_check(monkeypatch) -> None:
     """The second guard: with the DTD check switched off, openpyxl's parser still expands nothing."""
     monkeypatch.setattr(readers, "_refuse_document_types", lambda archive: None)
-    for data in (workbook_builders.billion_laughs("xl/workbook.xml"), workbook_builders.external_entity()):
+    for data in (
+        workbook_builders.billion_laughs("xl/workbook.xml"),
+        workbook_builders.external_entity(),
+    ):
         with pytest.raises(FileProblem) as caught:
             readers.read_source(data, "x.xlsx")
         assert str(caught.value) == (
@@ -140,24 +164,33 @@ def test_defusedxml_refuses_entities_even_past_the_doctype_check(monkeypatch) ->
 
 
 def test_sheet_names_offered_are_the_visible_ones() -> None:
-    data = workbook_builders.book(("Old", [["a"]]), ("Data", [["b"]]), ("Notes", [["c"]]),
-                                  states={"Old": "hidden"})
+    data = workbook_builders.book(
+        ("Old", [["a"]]), ("Data", [["b"]]), ("Notes", [["c"]]), states={"Old": "hidden"}
+    )
     assert readers.xlsx_sheet_names(data) == ["Data", "Notes"]
 
 
 def test_every_problem_after_the_sheet_is_chosen_names_it() -> None:
-    data = workbook_builders.book(("Hidden", [["a"]]), ("Data", []), states={"Hidden": "veryHidden"})
+    data = workbook_builders.book(
+        ("Hidden", [["a"]]), ("Data", []), states={"Hidden": "veryHidden"}
+    )
     with pytest.raises(FileProblem) as caught:
         readers.read_source(data, "book.xlsx")
     assert (caught.value.where, str(caught.value)) == (
-        "book.xlsx[Data]", "the sheet is empty: it needs a header row")
+        "book.xlsx[Data]",
+        "the sheet is empty: it needs a header row",
+    )
 
 
 def test_a_row_a_million_rows_down_costs_nothing(tmp_path: Path) -> None:
-    rows = {1: [(v, "inlineStr") for v in workbook_builders.INCIDENTS[0]],
-            2: [(v, "inlineStr") for v in workbook_builders.INCIDENTS[1]],
-            1_048_576: [(v, "inlineStr") for v in ["I9", "t", "low", "2025-01-01"]]}
-    raw = readers.read_source(workbook_builders.with_sheet(workbook_builders.sheet_xml(rows)), "x.xlsx")
+    rows = {
+        1: [(v, "inlineStr") for v in workbook_builders.INCIDENTS[0]],
+        2: [(v, "inlineStr") for v in workbook_builders.INCIDENTS[1]],
+        1_048_576: [(v, "inlineStr") for v in ["I9", "t", "low", "2025-01-01"]],
+    }
+    raw = readers.read_source(
+        workbook_builders.with_sheet(workbook_builders.sheet_xml(rows)), "x.xlsx"
+    )
     assert raw.table[readers.ROW_NUMBER].to_pylist() == [2, 1_048_576]
 
 
@@ -171,11 +204,15 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path: Path) -> None:
     fifo = tmp_path / "pipe.csv"
     os.mkfifo(fifo)
     before = dump_db(db)
-    for command in (["import", "incidents", str(fifo)], ["fairness", "evaluate", str(fifo), *FAIRNESS]):
+    for command in (
+        ["import", "incidents", str(fifo)],
+        ["fairness", "evaluate", str(fifo), *FAIRNESS],
+    ):
         result = run_cli(db, *command, timeout=60)
         assert result.returncode == 1, result.stderr
         assert result.stderr.splitlines()[0] == (
-            f"{fifo}:1: (file): this is not a regular file (a device, a pipe or a socket)")
+            f"{fifo}:1: (file): this is not a regular file (a device, a pipe or a socket)"
+        )
         assert "Traceback" not in result.stderr
     assert dump_db(db) == before
 

@@ -86,43 +86,129 @@ def test_a_valid_file_has_no_problems(con):
 
 # One case per rule: (changes to BASE, expected "path: message").
 RULES = [
-    ({"colour": "red"}, "metrics[0].colour: unknown field 'colour' (not part of the metric format)"),
+    (
+        {"colour": "red"},
+        "metrics[0].colour: unknown field 'colour' (not part of the metric format)",
+    ),
     ({"label": DELETE}, "metrics[0].label: label is required"),
     ({"name": "High Severity"}, "metrics[0].name: String should match pattern '^[a-z][a-z0-9_]*$'"),
     ({"unit": "hours"}, "metrics[0].unit: Input should be 'count', 'percent' or 'days'"),
-    ({"measure__agg": "mode"}, "metrics[0].measure.agg: Input should be 'count', 'count_distinct', 'sum', 'average', 'median', 'p90', 'min' or 'max'"),
-    ({"measure__filters": [{"field": "severity", "op": "like", "value": "h"}]}, "metrics[0].measure.filters[0].op: Input should be 'eq', 'neq', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'is_null', 'is_not_null', 'is_true' or 'is_false'"),
-    ({"measure__filters": [{"field": "severity", "op": "in", "value": "high"}]}, "metrics[0].measure.filters[0]: op in needs a list value, e.g. [a, b]"),
-    ({"measure__filters": [{"field": "resolved_on", "op": "is_null", "value": "x"}]}, "metrics[0].measure.filters[0]: op is_null takes no value"),
-    ({"measure__filters": [{"field": "severity", "op": "eq", "value": ["high"]}]}, "metrics[0].measure.filters[0]: op eq takes one value, not a list (use in)"),
+    (
+        {"measure__agg": "mode"},
+        "metrics[0].measure.agg: Input should be 'count', 'count_distinct', 'sum', 'average', 'median', 'p90', 'min' or 'max'",
+    ),
+    (
+        {"measure__filters": [{"field": "severity", "op": "like", "value": "h"}]},
+        "metrics[0].measure.filters[0].op: Input should be 'eq', 'neq', 'in', 'not_in', 'gt', 'gte', 'lt', 'lte', 'is_null', 'is_not_null', 'is_true' or 'is_false'",
+    ),
+    (
+        {"measure__filters": [{"field": "severity", "op": "in", "value": "high"}]},
+        "metrics[0].measure.filters[0]: op in needs a list value, e.g. [a, b]",
+    ),
+    (
+        {"measure__filters": [{"field": "resolved_on", "op": "is_null", "value": "x"}]},
+        "metrics[0].measure.filters[0]: op is_null takes no value",
+    ),
+    (
+        {"measure__filters": [{"field": "severity", "op": "eq", "value": ["high"]}]},
+        "metrics[0].measure.filters[0]: op eq takes one value, not a list (use in)",
+    ),
     ({"type": "ratio"}, "metrics[0]: type ratio needs numerator and denominator"),
-    ({"type": "snapshot"}, "metrics[0]: type snapshot needs snapshot: {opened: FIELD, closed: FIELD}"),
-    ({"thresholds": {"green": {"lte": 0, "gte": 1}}}, "metrics[0].thresholds.green: a threshold is exactly one of {gte: X} or {lte: X}"),
-    ({"clause": "9.9"}, "metrics[0].clause: unknown clause '9.9': use an ISO/IEC 42001 clause or Annex A control such as 9.1 or A.6.2.4"),
+    (
+        {"type": "snapshot"},
+        "metrics[0]: type snapshot needs snapshot: {opened: FIELD, closed: FIELD}",
+    ),
+    (
+        {"thresholds": {"green": {"lte": 0, "gte": 1}}},
+        "metrics[0].thresholds.green: a threshold is exactly one of {gte: X} or {lte: X}",
+    ),
+    (
+        {"clause": "9.9"},
+        "metrics[0].clause: unknown clause '9.9': use an ISO/IEC 42001 clause or Annex A control such as 9.1 or A.6.2.4",
+    ),
     ({"grain": "week"}, "metrics[0].grain: Input should be 'quarter', 'month' or 'year'"),
-    ({"measure__source": "tickets"}, "metrics[0].measure.source: unknown source 'tickets': use one of assessments, bias_tests, findings, incidents, review_actions, systems"),
-    ({"measure__filters": [{"field": "sev", "op": "eq", "value": "high"}]}, "metrics[0].measure.filters[0].field: unknown column 'sev' in source 'incidents'"),
-    ({"measure__filters": [{"field": "severity", "op": "in", "value": ["high", "urgent"]}]}, "metrics[0].measure.filters[0].value[1]: 'urgent' is not a valid severity: use one of critical, high, medium, low"),
-    ({"measure__filters": [{"field": "resolved_on", "op": "lt", "value": "soon"}]}, "metrics[0].measure.filters[0].value: 'soon' is not a date (YYYY-MM-DD) for resolved_on"),
-    ({"measure__filters": [{"field": "days_to_resolve", "op": "gt", "value": "ten"}]}, "metrics[0].measure.filters[0].value: 'ten' is not a number for days_to_resolve"),
-    ({"measure__filters": [{"field": "severity", "op": "is_true"}]}, "metrics[0].measure.filters[0].op: op is_true needs a true/false column; severity is enum"),
-    ({"measure__filters": [{"field": "severity", "op": "lt", "value": "$period_end"}]}, "metrics[0].measure.filters[0].value: $period_end can only be compared with a date column; severity is enum"),
-    ({"measure__filters": [{"field": "resolved_on", "op": "lt", "value": "$today"}]}, "metrics[0].measure.filters[0].value: unknown variable $today: use $period_start or $period_end"),
-    ({"time_dimension": DELETE}, "metrics[0].time_dimension: measure needs a time_dimension (a date column of incidents) or a snapshot block"),
-    ({"time_dimension": "severity"}, "metrics[0].time_dimension: time_dimension must be a date column; severity in incidents is enum"),
-    ({"measure__agg": "average"}, "metrics[0].measure.expr: agg average needs expr: a declared column of incidents"),
-    ({"measure__agg": "sum", "measure__expr": "severity"}, "metrics[0].measure.expr: agg sum needs a numeric column; severity is enum"),
-    ({"measure__expr": "severity"}, "metrics[0].measure.expr: agg count counts rows and takes no expr (use count_distinct)"),
-    ({"measure__snapshot": {"opened": "detected_on", "closed": "resolved_on"}}, "metrics[0].measure.snapshot: a snapshot block here is only allowed in a ratio's numerator or denominator (for a snapshot metric put it at the metric level with type: snapshot)"),
-    ({"type": "snapshot", "snapshot": {"opened": "severity", "closed": "resolved_on"}}, "metrics[0].snapshot.opened: snapshot opened must be a date column; severity in incidents is enum"),
-    ({"thresholds": {"green": {"gte": 0}}}, "metrics[0].thresholds.green: a lower_is_better metric uses lte thresholds"),
-    ({"thresholds": {"green": {"lte": 2}, "amber": {"lte": 1}}}, "metrics[0].thresholds.amber: amber (1) must be looser than green (2) for a lower_is_better metric"),
-    ({"thresholds": DELETE, "target": DELETE}, "metrics[0]: give thresholds or a target so that a value can be judged"),
-    ({"measure__filters": [{"sql": "getenv('HOME') = 'x'"}]}, "metrics[0].measure.filters[0].sql: function getenv() is not allowed in a condition"),
+    (
+        {"measure__source": "tickets"},
+        "metrics[0].measure.source: unknown source 'tickets': use one of assessments, bias_tests, findings, incidents, review_actions, systems",
+    ),
+    (
+        {"measure__filters": [{"field": "sev", "op": "eq", "value": "high"}]},
+        "metrics[0].measure.filters[0].field: unknown column 'sev' in source 'incidents'",
+    ),
+    (
+        {"measure__filters": [{"field": "severity", "op": "in", "value": ["high", "urgent"]}]},
+        "metrics[0].measure.filters[0].value[1]: 'urgent' is not a valid severity: use one of critical, high, medium, low",
+    ),
+    (
+        {"measure__filters": [{"field": "resolved_on", "op": "lt", "value": "soon"}]},
+        "metrics[0].measure.filters[0].value: 'soon' is not a date (YYYY-MM-DD) for resolved_on",
+    ),
+    (
+        {"measure__filters": [{"field": "days_to_resolve", "op": "gt", "value": "ten"}]},
+        "metrics[0].measure.filters[0].value: 'ten' is not a number for days_to_resolve",
+    ),
+    (
+        {"measure__filters": [{"field": "severity", "op": "is_true"}]},
+        "metrics[0].measure.filters[0].op: op is_true needs a true/false column; severity is enum",
+    ),
+    (
+        {"measure__filters": [{"field": "severity", "op": "lt", "value": "$period_end"}]},
+        "metrics[0].measure.filters[0].value: $period_end can only be compared with a date column; severity is enum",
+    ),
+    (
+        {"measure__filters": [{"field": "resolved_on", "op": "lt", "value": "$today"}]},
+        "metrics[0].measure.filters[0].value: unknown variable $today: use $period_start or $period_end",
+    ),
+    (
+        {"time_dimension": DELETE},
+        "metrics[0].time_dimension: measure needs a time_dimension (a date column of incidents) or a snapshot block",
+    ),
+    (
+        {"time_dimension": "severity"},
+        "metrics[0].time_dimension: time_dimension must be a date column; severity in incidents is enum",
+    ),
+    (
+        {"measure__agg": "average"},
+        "metrics[0].measure.expr: agg average needs expr: a declared column of incidents",
+    ),
+    (
+        {"measure__agg": "sum", "measure__expr": "severity"},
+        "metrics[0].measure.expr: agg sum needs a numeric column; severity is enum",
+    ),
+    (
+        {"measure__expr": "severity"},
+        "metrics[0].measure.expr: agg count counts rows and takes no expr (use count_distinct)",
+    ),
+    (
+        {"measure__snapshot": {"opened": "detected_on", "closed": "resolved_on"}},
+        "metrics[0].measure.snapshot: a snapshot block here is only allowed in a ratio's numerator or denominator (for a snapshot metric put it at the metric level with type: snapshot)",
+    ),
+    (
+        {"type": "snapshot", "snapshot": {"opened": "severity", "closed": "resolved_on"}},
+        "metrics[0].snapshot.opened: snapshot opened must be a date column; severity in incidents is enum",
+    ),
+    (
+        {"thresholds": {"green": {"gte": 0}}},
+        "metrics[0].thresholds.green: a lower_is_better metric uses lte thresholds",
+    ),
+    (
+        {"thresholds": {"green": {"lte": 2}, "amber": {"lte": 1}}},
+        "metrics[0].thresholds.amber: amber (1) must be looser than green (2) for a lower_is_better metric",
+    ),
+    (
+        {"thresholds": DELETE, "target": DELETE},
+        "metrics[0]: give thresholds or a target so that a value can be judged",
+    ),
+    (
+        {"measure__filters": [{"sql": "getenv('HOME') = 'x'"}]},
+        "metrics[0].measure.filters[0].sql: function getenv() is not allowed in a condition",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("changes", "expected"), RULES, ids=[r[1].split(":")[0] + "|" + r[1][-30:] for r in RULES])
+@pytest.mark.parametrize(
+    ("changes", "expected"), RULES, ids=[r[1].split(":")[0] + "|" + r[1][-30:] for r in RULES]
+)
 def test_each_rule_reports_its_message_at_its_path(con, changes, expected):
     problems = [str(p) for p in validate_metric_file(con, metric_file(with_changes(**changes)))]
     assert expected in problems
@@ -136,12 +222,17 @@ def test_duplicate_names_are_reported(con):
 
 
 def test_every_problem_is_reported_at_once(con):
-    bad = with_changes(clause="99", unit="hours", measure__filters=[{"field": "x", "op": "eq", "value": 1}])
+    bad = with_changes(
+        clause="99", unit="hours", measure__filters=[{"field": "x", "op": "eq", "value": 1}]
+    )
     bad2 = with_changes(name="other_metric", measure__source="nowhere")
     problems = [str(p) for p in validate_metric_file(con, metric_file(bad, bad2))]
     assert "metrics[0].unit: Input should be 'count', 'percent' or 'days'" in problems
     # metric 0's shape is invalid, so its references wait; metric 1's are checked in the same pass
-    assert "metrics[1].measure.source: unknown source 'nowhere': use one of assessments, bias_tests, findings, incidents, review_actions, systems" in problems
+    assert (
+        "metrics[1].measure.source: unknown source 'nowhere': use one of assessments, bias_tests, findings, incidents, review_actions, systems"
+        in problems
+    )
     assert not any(p.startswith("metrics[0].clause:") for p in problems)
     bad["unit"] = "count"
     problems = [str(p) for p in validate_metric_file(con, metric_file(bad, bad2))]
@@ -151,7 +242,9 @@ def test_every_problem_is_reported_at_once(con):
 
 
 def test_yaml_syntax_error_names_the_line(con):
-    problems = [str(p) for p in validate_metric_file(con, "schema_version: 1\nmetrics: [\n  - a: b\n")]
+    problems = [
+        str(p) for p in validate_metric_file(con, "schema_version: 1\nmetrics: [\n  - a: b\n")
+    ]
     assert len(problems) == 1 and problems[0].startswith("<file>: not valid YAML: line")
 
 
@@ -209,14 +302,18 @@ def test_every_shipped_metric_is_documented_and_compiles(con, definition):
 def test_shipped_definitions_do_not_change_without_a_version_bump():
     lock_text = resources.files("aims_metrics.metrics").joinpath("catalog.lock.json").read_text()
     lock = json.loads(lock_text)
-    current = {d.name: {"version": d.version, "content_hash": content_hash(d)} for d in shipped_catalog()}
+    current = {
+        d.name: {"version": d.version, "content_hash": content_hash(d)} for d in shipped_catalog()
+    }
     for name, entry in current.items():
         if name in lock and lock[name]["version"] == entry["version"]:
             assert lock[name]["content_hash"] == entry["content_hash"], (
                 f"{name} changed without a version bump: bump its version in catalog.yaml and "
                 "update catalog.lock.json"
             )
-    assert current == lock, f"update catalog.lock.json to {json.dumps(current, indent=2, sort_keys=True)}"
+    assert current == lock, (
+        f"update catalog.lock.json to {json.dumps(current, indent=2, sort_keys=True)}"
+    )
 
 
 def test_shipped_sources_declare_the_computed_columns():
@@ -256,7 +353,10 @@ def test_apply_saves_changed_content_only_and_audits(con):
         "SELECT username, action, target FROM audit_log WHERE target = 'high_severity_incidents_x' "
         "ORDER BY entry_id"
     ).fetchall()
-    assert audits == [("ana", "metric.save", "high_severity_incidents_x"), ("bob", "metric.save", "high_severity_incidents_x")]
+    assert audits == [
+        ("ana", "metric.save", "high_severity_incidents_x"),
+        ("bob", "metric.save", "high_severity_incidents_x"),
+    ]
     assert current_definitions(con)[-1].version == 2
 
 
@@ -296,11 +396,20 @@ def test_yaml_round_trip(con):
 @pytest.mark.parametrize(
     ("flt", "sentence"),
     [
-        ({"field": "severity", "op": "in", "value": ["high", "critical"]}, "severity is one of high, critical"),
+        (
+            {"field": "severity", "op": "in", "value": ["high", "critical"]},
+            "severity is one of high, critical",
+        ),
         ({"field": "severity", "op": "not_in", "value": ["low"]}, "severity is none of low"),
         ({"field": "status", "op": "neq", "value": "cancelled"}, "status is not cancelled"),
-        ({"field": "due_on", "op": "lt", "value": "$period_end"}, "due_on is before the period end"),
-        ({"field": "raised_on", "op": "gte", "value": "2025-01-01"}, "raised_on is on or after 2025-01-01"),
+        (
+            {"field": "due_on", "op": "lt", "value": "$period_end"},
+            "due_on is before the period end",
+        ),
+        (
+            {"field": "raised_on", "op": "gte", "value": "2025-01-01"},
+            "raised_on is on or after 2025-01-01",
+        ),
         ({"field": "days_to_close", "op": "gt", "value": 30}, "days_to_close is greater than 30"),
         ({"field": "resolved_on", "op": "is_null"}, "resolved_on is empty"),
         ({"field": "passed", "op": "is_true"}, "passed is true"),
@@ -333,19 +442,31 @@ def test_the_editor_text_is_bounded_like_a_file(con):
     [
         ({"label": " \t"}, "metrics[0].label: label is required (it is blank)"),
         ({"target": float("nan")}, "metrics[0].target: must be a finite number, not nan"),
-        ({"thresholds__green__gte": float("inf")},
-         "metrics[0].thresholds.green.gte: must be a finite number, not inf"),
+        (
+            {"thresholds__green__gte": float("inf")},
+            "metrics[0].thresholds.green.gte: must be a finite number, not inf",
+        ),
         ({"version": 10**10}, "metrics[0].version: must be at most 1,000,000"),
-        ({"owner": "Ana\nBen"},
-         "metrics[0].owner: contains a control character U+000A (control character): write it on one line"),
+        (
+            {"owner": "Ana\nBen"},
+            "metrics[0].owner: contains a control character U+000A (control character): write it on one line",
+        ),
     ],
 )
 def test_text_numbers_and_versions_are_checked_where_they_enter(con, changes, expected):
-    assert expected in [str(p) for p in validate_metric_file(con, metric_file(with_changes(**changes)))]
+    assert expected in [
+        str(p) for p in validate_metric_file(con, metric_file(with_changes(**changes)))
+    ]
 
 
 def test_whitespace_around_names_and_values_is_not_part_of_them():
-    parsed, problems = parse_metric_file(metric_file(with_changes(
-        name="high_severity_incidents_x\t", owner="\u00a0Head of AI Risk ")))
+    parsed, problems = parse_metric_file(
+        metric_file(
+            with_changes(name="high_severity_incidents_x\t", owner="\u00a0Head of AI Risk ")
+        )
+    )
     assert problems == []
-    assert (parsed.metrics[0].name, parsed.metrics[0].owner) == ("high_severity_incidents_x", "Head of AI Risk")
+    assert (parsed.metrics[0].name, parsed.metrics[0].owner) == (
+        "high_severity_incidents_x",
+        "Head of AI Risk",
+    )

@@ -21,7 +21,10 @@ from aims_metrics.metrics.sources import shipped_sources
 from aims_metrics.metrics.sqlfilter import check_sql_filter
 
 ATTACKS = [
-    ("severity = 'high'; DROP TABLE incidents", "a condition is a single expression, not 2 statements"),
+    (
+        "severity = 'high'; DROP TABLE incidents",
+        "a condition is a single expression, not 2 statements",
+    ),
     ("DROP TABLE incidents", "drop is not a condition"),
     ("DELETE FROM incidents", "delete is not a condition"),
     ("severity IN (SELECT severity FROM incidents)", "subqueries are not allowed in a condition"),
@@ -30,7 +33,10 @@ ATTACKS = [
     ("read_csv('/etc/passwd') IS NOT NULL", "is not allowed in a condition"),
     ("title = (SELECT * FROM read_text('/etc/passwd'))", "select is not allowed in a condition"),
     ("getenv('HOME') = 'x'", "function getenv() is not allowed in a condition"),
-    ("current_setting('home_directory') = 'x'", "function current_setting() is not allowed in a condition"),
+    (
+        "current_setting('home_directory') = 'x'",
+        "function current_setting() is not allowed in a condition",
+    ),
     ("severity = 'high' -- and more", "comments are not allowed in a condition"),
     ("/* hidden */ severity = 'high'", "comments are not allowed in a condition"),
     ("password_hash = 'x'", "unknown column 'password_hash' in source 'incidents'"),
@@ -96,7 +102,9 @@ metrics:
 """
     with store.open_db(tmp_path / "t.duckdb") as con:
         problems = [str(p) for p in validate_metric_file(con, text)]
-    assert "metrics[0].measure.filters[0].sql: subqueries are not allowed in a condition" in problems
+    assert (
+        "metrics[0].measure.filters[0].sql: subqueries are not allowed in a condition" in problems
+    )
 
 
 @pytest.mark.parametrize(

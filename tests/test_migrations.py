@@ -60,7 +60,8 @@ def test_migration_modules_hold_literal_ddl_and_import_nothing_of_the_product():
         path = REPO / (module.replace(".", "/") + ".py")
         tree = ast.parse(path.read_text("utf-8"))
         imported = [
-            node.module for node in ast.walk(tree)
+            node.module
+            for node in ast.walk(tree)
             if isinstance(node, ast.ImportFrom) and node.module != "__future__"
         ] + [a.name for node in ast.walk(tree) if isinstance(node, ast.Import) for a in node.names]
         assert imported == [], (module, imported)
@@ -74,7 +75,9 @@ def test_a_database_of_every_release_migrates_to_the_fresh_schema(tmp_path, vers
     con = duckdb.connect(str(path), config=dict(store.CONNECTION_CONFIG))
     try:
         assert store.migrate(con, upto=version) == version
-        applied = [r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()]
+        applied = [
+            r[0] for r in con.execute("SELECT version FROM schema_version ORDER BY 1").fetchall()
+        ]
         assert applied == [v for v in sorted(RELEASED) if v <= version]
         con.execute(
             "INSERT INTO incidents (incident_id, title, severity, detected_on) "
@@ -110,7 +113,9 @@ def test_the_comparison_sees_a_column_a_type_a_default_and_a_key():
         con.close()
     assert "table main.incidents has an unexpected column extra" in differences
     assert any(d.startswith("column main.findings.owner is INTEGER") for d in differences)
-    assert any(d.startswith("column main.users.failed_attempts is INTEGER default 1") for d in differences)
+    assert any(
+        d.startswith("column main.users.failed_attempts is INTEGER default 1") for d in differences
+    )
     assert "table main.mapping_presets has other constraints than expected" in differences
 
 
@@ -124,7 +129,9 @@ def test_every_table_spec_agrees_with_the_latest_schema(spec):
     finally:
         con.close()
     migrated = _fresh_snapshot()[("table", f"main.{spec.name}")][0]
-    assert [(n, t, null) for n, t, _, null in migrated] == [(n, t, null) for n, t, _, null in declared]
+    assert [(n, t, null) for n, t, _, null in migrated] == [
+        (n, t, null) for n, t, _, null in declared
+    ]
 
 
 def test_every_migration_is_applied_without_importing_the_modules_that_own_the_tables(tmp_path):
@@ -144,7 +151,11 @@ def test_every_migration_is_applied_without_importing_the_modules_that_own_the_t
 
 
 def test_no_import_time_registration_is_left():
-    for path in [*(REPO / "aims_metrics").rglob("*.py"), REPO / "tests" / "conftest.py", *(REPO / "bench").glob("*.py")]:
+    for path in [
+        *(REPO / "aims_metrics").rglob("*.py"),
+        REPO / "tests" / "conftest.py",
+        *(REPO / "bench").glob("*.py"),
+    ]:
         text = path.read_text("utf-8")
         for leftover in ("register_migration", "ensure_review_schema", "load_migrations"):
             assert leftover not in text, f"{path.relative_to(REPO)} still uses {leftover}"

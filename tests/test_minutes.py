@@ -127,8 +127,7 @@ def test_actions_from_the_previous_review_and_new_actions_are_listed(final_pdf):
     text = " ".join(pdf_text(final_pdf).split())
     # input a): the seeded 2025Q2 review's actions, status as of the meeting day 2025-10-14
     assert (
-        "3 actions from earlier reviews, status as of 2025-10-14: 1 done, 1 open, 1 overdue"
-        in text
+        "3 actions from earlier reviews, status as of 2025-10-14: 1 done, 1 open, 1 overdue" in text
     )
     for action_id in ("MR-2025Q2-01", "MR-2025Q2-02", "MR-2025Q2-03"):
         assert action_id in text
@@ -225,7 +224,6 @@ def test_pages_render_to_non_blank_png(final_pdf, tmp_path):
             grey = image.convert("L")
             dark = sum(1 for value in grey.getdata() if value < 200)
             assert dark / (grey.width * grey.height) > 0.01, image_path.name
-
 
 
 # --- CLI -----------------------------------------------------------------------------------------

@@ -16,23 +16,78 @@ def db(tmp_path: Path) -> Path:
     return known_db(tmp_path)
 
 
-EMAIL = ["notify", "channel", "add", "email", "mail", "--smtp-host", "smtp.example.org",
-         "--smtp-port", "587"]
+EMAIL = [
+    "notify",
+    "channel",
+    "add",
+    "email",
+    "mail",
+    "--smtp-host",
+    "smtp.example.org",
+    "--smtp-port",
+    "587",
+]
 
 
 @pytest.mark.parametrize(
     ("args", "fragment"),
     [
-        ([*EMAIL, "--sender", "not an address"], "sender: Value error, 'not an address' is not an e-mail address"),
-        (["notify", "channel", "add", "email", "m", "--smtp-host", "h", "--smtp-port", "0",
-          "--sender", "a@b.org"], "smtp_port: Input should be greater than or equal to 1"),
-        ([*EMAIL, "--sender", "a@b.org", "--username", "u"], "username and password_env go together"),
-        ([*EMAIL, "--sender", "a@b.org", "--username", "u", "--password-env", "MY-PASS"],
-         "password_env: String should match pattern"),
-        (["notify", "channel", "add", "webhook", "w", "--url", "file:///etc/passwd", "--format",
-          "json"], "url: Value error, must be an http:// or https:// URL with a host"),
-        (["notify", "channel", "add", "webhook", "bad name", "--url", "https://x.org", "--format",
-          "json"], "channel name 'bad name'"),
+        (
+            [*EMAIL, "--sender", "not an address"],
+            "sender: Value error, 'not an address' is not an e-mail address",
+        ),
+        (
+            [
+                "notify",
+                "channel",
+                "add",
+                "email",
+                "m",
+                "--smtp-host",
+                "h",
+                "--smtp-port",
+                "0",
+                "--sender",
+                "a@b.org",
+            ],
+            "smtp_port: Input should be greater than or equal to 1",
+        ),
+        (
+            [*EMAIL, "--sender", "a@b.org", "--username", "u"],
+            "username and password_env go together",
+        ),
+        (
+            [*EMAIL, "--sender", "a@b.org", "--username", "u", "--password-env", "MY-PASS"],
+            "password_env: String should match pattern",
+        ),
+        (
+            [
+                "notify",
+                "channel",
+                "add",
+                "webhook",
+                "w",
+                "--url",
+                "file:///etc/passwd",
+                "--format",
+                "json",
+            ],
+            "url: Value error, must be an http:// or https:// URL with a host",
+        ),
+        (
+            [
+                "notify",
+                "channel",
+                "add",
+                "webhook",
+                "bad name",
+                "--url",
+                "https://x.org",
+                "--format",
+                "json",
+            ],
+            "channel name 'bad name'",
+        ),
         (["notify", "channel", "remove", "nope"], "no channel named 'nope'"),
         (["notify", "run", "--as-of", "2026-13-01"], "--as-of '2026-13-01' is not a date"),
         (["notify", "log", "--limit", "0"], "--limit must be 1 or more"),
@@ -53,10 +108,35 @@ def test_a_channel_name_is_taken_once(db: Path) -> None:
 
 
 def test_channels_are_listed_without_secrets_and_removed(db: Path) -> None:
-    assert run_main(db, *EMAIL, "--starttls", "--username", "u", "--password-env", "SMTP_PASS",
-                    "--sender", "aims@example.org")[0] == 0
-    assert run_main(db, "notify", "channel", "add", "webhook", "chat", "--url",
-                    "https://hooks.example.org/T/B/XYZ", "--format", "slack")[0] == 0
+    assert (
+        run_main(
+            db,
+            *EMAIL,
+            "--starttls",
+            "--username",
+            "u",
+            "--password-env",
+            "SMTP_PASS",
+            "--sender",
+            "aims@example.org",
+        )[0]
+        == 0
+    )
+    assert (
+        run_main(
+            db,
+            "notify",
+            "channel",
+            "add",
+            "webhook",
+            "chat",
+            "--url",
+            "https://hooks.example.org/T/B/XYZ",
+            "--format",
+            "slack",
+        )[0]
+        == 0
+    )
     code, out, _ = run_main(db, "notify", "channel", "list")
     assert code == 0
     assert "smtp smtp.example.org:587 (starttls) from aims@example.org" in out
@@ -68,8 +148,9 @@ def test_channels_are_listed_without_secrets_and_removed(db: Path) -> None:
 def test_a_dry_run_shows_the_messages_and_writes_nothing(db: Path) -> None:
     run_main(db, *EMAIL, "--sender", "aims@example.org")
     before = dump_db(db)
-    code, out, err = run_main(db, "notify", "run", "--as-of", AS_OF.isoformat(), "--dry-run",
-                              "--format", "json")
+    code, out, err = run_main(
+        db, "notify", "run", "--as-of", AS_OF.isoformat(), "--dry-run", "--format", "json"
+    )
     assert code == 0, err
     document = json.loads(out)
     assert set(document) == {"as_of", "run_id", "messages", "unmatched_owners"}
@@ -77,13 +158,22 @@ def test_a_dry_run_shows_the_messages_and_writes_nothing(db: Path) -> None:
     assert {m["status"] for m in document["messages"]} == {"dry_run"}
     assert set(document["messages"][0]) == {"channel", "to", "status", "error", "items"}
     assert set(document["messages"][0]["items"][0]) == {
-        "rule", "kind", "id", "title", "due_on", "days_overdue", "reminder", "escalation"}
+        "rule",
+        "kind",
+        "id",
+        "title",
+        "due_on",
+        "days_overdue",
+        "reminder",
+        "escalation",
+    }
     assert dump_db(db) == before
 
 
 def test_a_dry_run_without_channels_previews_the_e_mail_digests(db: Path) -> None:
-    code, out, _ = run_main(db, "notify", "run", "--as-of", AS_OF.isoformat(), "--dry-run",
-                            "--format", "json")
+    code, out, _ = run_main(
+        db, "notify", "run", "--as-of", AS_OF.isoformat(), "--dry-run", "--format", "json"
+    )
     assert code == 0
     assert "lee@example.org" in {m["to"] for m in json.loads(out)["messages"]}
 

@@ -22,19 +22,63 @@ TODAY = date(2026, 12, 7)
     ("tables", "imports", "expected"),
     [
         (["incidents"], {}, Completeness(None, False, False)),  # never imported: unknown
-        (["incidents"], {"incidents": date(2026, 10, 2)}, Completeness(date(2026, 10, 2), False, False)),
-        (["incidents"], {"incidents": date(2026, 8, 15)}, Completeness(  # 114 days old: stale too
-            date(2026, 8, 15), True, True, ("incidents imported 2026-08-15, before the quarter end",))),
-        (["incidents"], {"incidents": date(2026, 9, 30)}, Completeness(  # the last day is not after it
-            date(2026, 9, 30), True, False, ("incidents imported 2026-09-30, before the quarter end",))),
+        (
+            ["incidents"],
+            {"incidents": date(2026, 10, 2)},
+            Completeness(date(2026, 10, 2), False, False),
+        ),
+        (
+            ["incidents"],
+            {"incidents": date(2026, 8, 15)},
+            Completeness(  # 114 days old: stale too
+                date(2026, 8, 15),
+                True,
+                True,
+                ("incidents imported 2026-08-15, before the quarter end",),
+            ),
+        ),
+        (
+            ["incidents"],
+            {"incidents": date(2026, 9, 30)},
+            Completeness(  # the last day is not after it
+                date(2026, 9, 30),
+                True,
+                False,
+                ("incidents imported 2026-09-30, before the quarter end",),
+            ),
+        ),
         # the earliest latest-import of the sources; only the late source makes it provisional
-        (["incidents", "systems"], {"incidents": date(2026, 11, 1), "systems": date(2026, 9, 1)},
-         Completeness(date(2026, 9, 1), True, False, ("systems imported 2026-09-01, before the quarter end",))),
+        (
+            ["incidents", "systems"],
+            {"incidents": date(2026, 11, 1), "systems": date(2026, 9, 1)},
+            Completeness(
+                date(2026, 9, 1),
+                True,
+                False,
+                ("systems imported 2026-09-01, before the quarter end",),
+            ),
+        ),
         # stale: more than 100 days before today (2026-12-07 - 100 days = 2026-08-29)
-        (["incidents"], {"incidents": date(2026, 8, 28)}, Completeness(
-            date(2026, 8, 28), True, True, ("incidents imported 2026-08-28, before the quarter end",))),
-        (["incidents"], {"incidents": date(2026, 8, 29)}, Completeness(
-            date(2026, 8, 29), True, False, ("incidents imported 2026-08-29, before the quarter end",))),
+        (
+            ["incidents"],
+            {"incidents": date(2026, 8, 28)},
+            Completeness(
+                date(2026, 8, 28),
+                True,
+                True,
+                ("incidents imported 2026-08-28, before the quarter end",),
+            ),
+        ),
+        (
+            ["incidents"],
+            {"incidents": date(2026, 8, 29)},
+            Completeness(
+                date(2026, 8, 29),
+                True,
+                False,
+                ("incidents imported 2026-08-29, before the quarter end",),
+            ),
+        ),
         (["incidents"], {"systems": date(2026, 1, 1)}, Completeness(None, False, False)),
     ],
 )
@@ -58,8 +102,10 @@ def test_kpis_json_carries_data_through_and_provisional(tmp_path: Path) -> None:
     code, out, err = run_main(db, "kpis", "--quarter", "2026Q3", "--format", "json")
     assert code == 0, err
     metrics = {m["name"]: m for m in json.loads(out)["metrics"]}
-    assert (metrics["incidents_total"]["data_through"], metrics["incidents_total"]["provisional"]) == (
-        "2026-08-15", True)
+    assert (
+        metrics["incidents_total"]["data_through"],
+        metrics["incidents_total"]["provisional"],
+    ) == ("2026-08-15", True)
     systems_only = metrics["high_risk_systems_assessed"]  # reads systems and assessments
     assert systems_only["provisional"] is False and systems_only["data_through"] is not None
     assert metrics["assessments_completed"]["data_through"] is None  # assessments never imported
@@ -69,8 +115,10 @@ def test_kpis_json_carries_data_through_and_provisional(tmp_path: Path) -> None:
 
 def test_each_kpi_knows_its_sources_newest_record_date(tmp_path: Path) -> None:
     db = new_db(tmp_path)
-    csv = write(tmp_path / "i.csv", "incident_id,title,severity,detected_on\n"
-                "I1,a,low,2026-07-02\nI2,b,low,2026-08-20\n")
+    csv = write(
+        tmp_path / "i.csv",
+        "incident_id,title,severity,detected_on\nI1,a,low,2026-07-02\nI2,b,low,2026-08-20\n",
+    )
     assert run_main(db, "import", "incidents", str(csv))[0] == 0
     code, out, err = run_main(db, "kpis", "--quarter", "2026Q3", "--format", "json")
     assert code == 0, err
@@ -80,8 +128,14 @@ def test_each_kpi_knows_its_sources_newest_record_date(tmp_path: Path) -> None:
 
 
 def test_a_figures_newest_record_is_the_earliest_of_its_sources() -> None:
-    found = figure_completeness(["findings", "incidents"], {}, Q3, TODAY, 100,
-                                {"incidents": date(2026, 9, 1), "findings": date(2026, 6, 3)})
+    found = figure_completeness(
+        ["findings", "incidents"],
+        {},
+        Q3,
+        TODAY,
+        100,
+        {"incidents": date(2026, 9, 1), "findings": date(2026, 6, 3)},
+    )
     assert found.newest_record == date(2026, 6, 3)
 
 
@@ -112,11 +166,16 @@ def test_finalising_with_provisional_kpis_needs_and_records_confirmation(con) ->
         finalise.finalise_review(con, Q3_2025, "gl")
     assert records.get_review(con, Q3_2025).status == "draft"
     finalise.finalise_review(con, Q3_2025, "gl", confirm_provisional=True)
-    (detail,) = con.execute("SELECT detail FROM audit_log WHERE action = 'review.finalise'").fetchall()[0]
+    (detail,) = con.execute(
+        "SELECT detail FROM audit_log WHERE action = 'review.finalise'"
+    ).fetchall()[0]
     assert "incidents_total" in json.loads(detail)["provisional_confirmed"]
     pdf = records.archived_minutes(con, Q3_2025).pdf
     text = "".join(page.extract_text() for page in pypdf.PdfReader(io.BytesIO(pdf)).pages)
-    assert "provisional — incidents_total@1: incidents imported 2025-09-15, before the quarter end" in text
+    assert (
+        "provisional — incidents_total@1: incidents imported 2025-09-15, before the quarter end"
+        in text
+    )
 
 
 def test_a_complete_quarter_finalises_without_confirmation(con) -> None:

@@ -110,8 +110,20 @@ def db(tmp_path: Path) -> Path:
 
 
 def add_email(db: Path, port: int) -> None:
-    code, _, err = run_main(db, "notify", "channel", "add", "email", "mail", "--smtp-host",
-                            "127.0.0.1", "--smtp-port", str(port), "--sender", "aims@example.org")
+    code, _, err = run_main(
+        db,
+        "notify",
+        "channel",
+        "add",
+        "email",
+        "mail",
+        "--smtp-host",
+        "127.0.0.1",
+        "--smtp-port",
+        str(port),
+        "--sender",
+        "aims@example.org",
+    )
     assert code == 0, err
 
 
@@ -131,8 +143,11 @@ def test_one_digest_per_recipient_with_their_items(db: Path, smtp) -> None:
     assert code == 0
     got = {m["to"]: sorted(ids(m)) for m in result["messages"]}
     assert got == {
-        "lee@example.org": ["corrective_action_due_soon:F2", "corrective_action_overdue:F1",
-                            "review_action_overdue:R1"],
+        "lee@example.org": [
+            "corrective_action_due_soon:F2",
+            "corrective_action_overdue:F1",
+            "review_action_overdue:R1",
+        ],
         "dana@example.org": ["review_action_due_soon:R2"],
         "kim@example.org": ["audit_overdue:A3", "audit_overdue:A5", "audit_starting_soon:A1"],
         "audit-lead@example.org": ["kpi_turned_red:open_major_nonconformities"],
@@ -189,8 +204,10 @@ def test_smtp_down_fails_and_the_next_run_sends(db: Path) -> None:
     code, result = notify(db, AS_OF)
     assert code == 1
     assert {m["status"] for m in result["messages"]} == {"failed"}
-    assert all("Connection refused" in m["error"] or "refused" in m["error"].lower()
-               for m in result["messages"])
+    assert all(
+        "Connection refused" in m["error"] or "refused" in m["error"].lower()
+        for m in result["messages"]
+    )
     with open_db(db) as con:
         assert con.execute("SELECT DISTINCT status FROM notify_outbox").fetchall() == [("failed",)]
     controller, inbox = start_smtp(port)
@@ -203,7 +220,9 @@ def test_smtp_down_fails_and_the_next_run_sends(db: Path) -> None:
     assert {m["status"] for m in retry["messages"]} == {"sent"}
     assert len(inbox.messages) == len(result["messages"])
     with open_db(db) as con:
-        assert con.execute("SELECT DISTINCT status, attempts FROM notify_outbox").fetchall() == [("sent", 2)]
+        assert con.execute("SELECT DISTINCT status, attempts FROM notify_outbox").fetchall() == [
+            ("sent", 2)
+        ]
         actions = {a for (a,) in con.execute("SELECT action FROM audit_log").fetchall()}
     assert {"notify.failed", "notify.sent"} <= actions
 
@@ -211,8 +230,20 @@ def test_smtp_down_fails_and_the_next_run_sends(db: Path) -> None:
 def test_webhook_posts_once_with_a_verifiable_signature(db: Path, webhook, monkeypatch) -> None:
     url, hook = webhook
     monkeypatch.setenv("AIMS_HOOK_SECRET", "s3cret-key")
-    code, _, err = run_main(db, "notify", "channel", "add", "webhook", "hook", "--url", url,
-                            "--format", "json", "--secret-env", "AIMS_HOOK_SECRET")
+    code, _, err = run_main(
+        db,
+        "notify",
+        "channel",
+        "add",
+        "webhook",
+        "hook",
+        "--url",
+        url,
+        "--format",
+        "json",
+        "--secret-env",
+        "AIMS_HOOK_SECRET",
+    )
     assert code == 0, err
     code, result = notify(db, AS_OF)
     assert code == 0, result
@@ -222,17 +253,41 @@ def test_webhook_posts_once_with_a_verifiable_signature(db: Path, webhook, monke
     assert headers["X-AIMS-Signature"] == expected
     document = json.loads(body)
     assert sorted(i["id"] for i in document["items"]) == [  # F7 (owner without e-mail) too
-        "A1", "A3", "A5", "F1", "F2", "F7", "R1", "R2", "open_major_nonconformities", "systems"]
+        "A1",
+        "A3",
+        "A5",
+        "F1",
+        "F2",
+        "F7",
+        "R1",
+        "R2",
+        "open_major_nonconformities",
+        "systems",
+    ]
     with open_db(db) as con:
         stored = con.execute("SELECT config FROM notify_channels").fetchall()[0][0]
     assert "s3cret-key" not in stored
 
 
-def test_a_missing_secret_or_an_http_error_fails_and_is_retried(db: Path, webhook, monkeypatch) -> None:
+def test_a_missing_secret_or_an_http_error_fails_and_is_retried(
+    db: Path, webhook, monkeypatch
+) -> None:
     url, hook = webhook
     monkeypatch.delenv("AIMS_HOOK_SECRET", raising=False)
-    run_main(db, "notify", "channel", "add", "webhook", "hook", "--url", url, "--format", "slack",
-             "--secret-env", "AIMS_HOOK_SECRET")
+    run_main(
+        db,
+        "notify",
+        "channel",
+        "add",
+        "webhook",
+        "hook",
+        "--url",
+        url,
+        "--format",
+        "slack",
+        "--secret-env",
+        "AIMS_HOOK_SECRET",
+    )
     code, result = notify(db, AS_OF)
     assert code == 1 and "AIMS_HOOK_SECRET" in result["messages"][0]["error"]
     assert hook.requests == []
@@ -259,7 +314,9 @@ def test_a_redirect_is_a_failed_delivery_not_followed(db: Path, webhook, status:
 HOSTILE = '<script>alert("x")</script> & <b>bold</b>'
 
 
-def test_hostile_titles_are_escaped_in_html_mail_slack_and_teams(db: Path, smtp, webhook, monkeypatch):
+def test_hostile_titles_are_escaped_in_html_mail_slack_and_teams(
+    db: Path, smtp, webhook, monkeypatch
+):
     port, inbox = smtp
     url, hook = webhook
     with open_db(db) as con:
@@ -270,7 +327,10 @@ def test_hostile_titles_are_escaped_in_html_mail_slack_and_teams(db: Path, smtp,
     assert notify(db, AS_OF)[0] == 0
     html_part = inbox.by_recipient()["lee@example.org"][0].get_body(("html",)).get_content()
     assert "<script>" not in html_part and "<b>bold" not in html_part
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in html_part
+    assert (
+        "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;"
+        in html_part
+    )
     bodies = [json.loads(body) for _, body in hook.requests]
     assert len(bodies) == 2
     for document in bodies:
@@ -288,9 +348,17 @@ def test_a_run_racing_another_records_and_sends_nothing(db: Path, monkeypatch) -
     def compose_then_lose_the_race(con, planned, channels):
         composed = real_compose(con, planned, channels)
         first = planned[0]
-        con.execute("INSERT INTO notify_reminders VALUES (?, ?, ?, ?, ?, ?, 'other-run')",
-                    [first.item.rule.value, first.item.item_id, first.item.state_key,
-                     first.sequence, first.escalation, AS_OF])
+        con.execute(
+            "INSERT INTO notify_reminders VALUES (?, ?, ?, ?, ?, ?, 'other-run')",
+            [
+                first.item.rule.value,
+                first.item.item_id,
+                first.item.state_key,
+                first.sequence,
+                first.escalation,
+                AS_OF,
+            ],
+        )
         return composed
 
     monkeypatch.setattr(notify_run, "compose", compose_then_lose_the_race)

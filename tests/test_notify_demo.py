@@ -15,8 +15,14 @@ from aims_metrics.tables.export import safe_csv_bytes
 
 def test_the_demo_directory_passes_the_importers_rules(db_path: Path) -> None:
     with open_db(db_path) as con:
-        plan, result = ingest.import_file(con, "people", safe_csv_bytes(demo_people()), "test",
-                                          file_name="people.csv", dry_run=True)
+        plan, result = ingest.import_file(
+            con,
+            "people",
+            safe_csv_bytes(demo_people()),
+            "test",
+            file_name="people.csv",
+            dry_run=True,
+        )
     assert plan.problems == [] and result.counts.inserted == len(demo_people())
 
 

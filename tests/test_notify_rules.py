@@ -23,8 +23,10 @@ def known(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 EXPECTED = {
     Rule.CORRECTIVE_ACTION_OVERDUE: [("F1", "2026-03-01", 9, "lee chen")],
-    Rule.CORRECTIVE_ACTION_DUE_SOON: [("F7", "2026-03-10", 0, "Zoe Unknown"),
-                                      ("F2", "2026-03-20", 0, "Lee Chen")],
+    Rule.CORRECTIVE_ACTION_DUE_SOON: [
+        ("F7", "2026-03-10", 0, "Zoe Unknown"),
+        ("F2", "2026-03-20", 0, "Lee Chen"),
+    ],
     Rule.REVIEW_ACTION_DUE_SOON: [("R2", "2026-03-15", 0, "Dana Ruiz")],
     Rule.REVIEW_ACTION_OVERDUE: [("R1", "2026-03-01", 9, "Lee Chen")],
     Rule.AUDIT_STARTING_SOON: [("A1", "2026-04-01", 0, "Kim Park")],
@@ -66,9 +68,11 @@ def test_the_settings_name_every_rule() -> None:
     for spec in RULES.values():
         assert spec.switch_setting in store.SETTING_DEFAULTS
         assert (spec.days_setting is None) or (
-            int(store.SETTING_DEFAULTS[spec.days_setting]) == spec.days_default)
-    assert {k for k in store.SETTING_DEFAULTS if k.startswith("notify_") and not k.endswith("_days")} == {
-        spec.switch_setting for spec in RULES.values()}
+            int(store.SETTING_DEFAULTS[spec.days_setting]) == spec.days_default
+        )
+    assert {
+        k for k in store.SETTING_DEFAULTS if k.startswith("notify_") and not k.endswith("_days")
+    } == {spec.switch_setting for spec in RULES.values()}
 
 
 D = date(2026, 3, 10)

@@ -34,8 +34,13 @@ def con(tmp_path):
 
 def objective(**changes) -> Objective:
     base = dict(
-        objective_id="O1", title="Zero high-severity incidents", metric="high_severity_incidents",
-        target=0, deadline=date(2025, 12, 31), baseline=4, baseline_on=date(2024, 12, 31),
+        objective_id="O1",
+        title="Zero high-severity incidents",
+        metric="high_severity_incidents",
+        target=0,
+        deadline=date(2025, 12, 31),
+        baseline=4,
+        baseline_on=date(2024, 12, 31),
     )
     return Objective(**(base | changes))
 
@@ -59,8 +64,12 @@ def test_judge_lower_is_better(value, quarter, status, progress, expected):
 
 
 def test_judge_higher_is_better():
-    goal = objective(metric="high_risk_bias_tested_before_deployment", target=1.0, baseline=0.5,
-                     deadline=date(2026, 12, 31))
+    goal = objective(
+        metric="high_risk_bias_tested_before_deployment",
+        target=1.0,
+        baseline=0.5,
+        deadline=date(2026, 12, 31),
+    )
     result = judge(goal, Q2, 0.75, higher_is_better=True)
     assert result.progress == pytest.approx(0.5)
     assert result.expected == pytest.approx(181 / 730)
@@ -74,7 +83,9 @@ def test_save_list_update_delete_with_audit(con):
     assert [o.title for o in list_objectives(con)] == ["Zero serious incidents"]
     delete_objective(con, "O1", "gov")
     assert list_objectives(con) == []
-    actions = [r[0] for r in con.execute("SELECT action FROM audit_log ORDER BY entry_id").fetchall()]
+    actions = [
+        r[0] for r in con.execute("SELECT action FROM audit_log ORDER BY entry_id").fetchall()
+    ]
     assert actions == ["objective.save", "objective.save", "objective.delete"]
 
 
@@ -88,8 +99,10 @@ def test_objective_metric_must_exist(con):
     [
         ({"target": float("nan")}, "the target must be a finite number, not nan"),
         ({"baseline": float("-inf")}, "the baseline must be a finite number, not -inf"),
-        ({"deadline": date(9999, 12, 31)},
-         "the deadline 9999-12-31 is out of range: dates run from 1900-01-01 to 2199-12-31"),
+        (
+            {"deadline": date(9999, 12, 31)},
+            "the deadline 9999-12-31 is out of range: dates run from 1900-01-01 to 2199-12-31",
+        ),
         ({"baseline_on": date(1, 1, 1)}, "the baseline on 0001-01-01 is out of range"),
     ],
 )
@@ -118,4 +131,8 @@ def test_trajectory(con):
     save_objective(con, objective(), "gov")
     statuses = [p.status for p in objective_trajectory(con, "O1", [Q2, Q3, Q4])]
     # values 1, 1, 0 (see test_catalog_known_answers)
-    assert statuses == [ObjectiveStatus.ON_TRACK, ObjectiveStatus.ON_TRACK, ObjectiveStatus.ACHIEVED]
+    assert statuses == [
+        ObjectiveStatus.ON_TRACK,
+        ObjectiveStatus.ON_TRACK,
+        ObjectiveStatus.ACHIEVED,
+    ]

@@ -54,9 +54,7 @@ def frame(at: AppTest, column: str):
 
 
 def figures(at: AppTest) -> dict[str, dict]:
-    return {
-        chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")
-    }
+    return {chart.proto.id: json.loads(chart.proto.spec) for chart in at.get("plotly_chart")}
 
 
 def figure(at: AppTest, key_part: str) -> dict:

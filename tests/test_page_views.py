@@ -90,7 +90,11 @@ def test_review_views_use_the_one_wording_of_a_decision_kind():
         ],
     )
     assert views.decision_rows(record) == [
-        {"no.": 1, "kind": models.DecisionKind.IMPROVEMENT.title, "decision": "Train the reviewers"},
+        {
+            "no.": 1,
+            "kind": models.DecisionKind.IMPROVEMENT.title,
+            "decision": "Train the reviewers",
+        },
         {"no.": 2, "kind": models.DecisionKind.RESOURCES.title, "decision": "Hire an auditor"},
     ]
     assert views.decision_rows(None) == []

@@ -47,8 +47,9 @@ def test_the_gap_register_has_no_unexplained_column(demo_con):
     assert "Target v" not in text and "Target date Version" in text
     assert "Effort (days)" in text
     assert "Version: of the remediation plan" in text
-    assert re.search(r"\d+ gaps without a remediation plan yet, by priority\. (Critical|High|Medium|Low): ",
-                     text)
+    assert re.search(
+        r"\d+ gaps without a remediation plan yet, by priority\. (Critical|High|Medium|Low): ", text
+    )
 
 
 def test_readiness_tables_show_words_not_field_values(demo_con):
@@ -60,9 +61,19 @@ def test_readiness_tables_show_words_not_field_values(demo_con):
 
 def _kpi(quarter: str, value: float | None) -> KpiResult:
     return KpiResult(
-        name="incidents_total", label="AI incidents", description="", owner="", clause="9.1",
-        unit="count", direction="lower_is_better", target=10, version=1, quarter=quarter,
-        value=value, previous_value=None, status=KpiStatus.RED,
+        name="incidents_total",
+        label="AI incidents",
+        description="",
+        owner="",
+        clause="9.1",
+        unit="count",
+        direction="lower_is_better",
+        target=10,
+        version=1,
+        quarter=quarter,
+        value=value,
+        previous_value=None,
+        status=KpiStatus.RED,
     )
 
 
@@ -82,7 +93,8 @@ def test_a_kpi_without_data_says_so_once():
 @pytest.fixture
 def plan_pages(con) -> list[str]:
     ingest.import_file(
-        con, "audits",
+        con,
+        "audits",
         (
             "audit_id,audit_type,title,planned_start,status,actual_end,scope,criteria\n"
             f"IA-1,internal,First,2026-02-01,completed,2026-02-03,4;5,{CRITERIA}\n"
@@ -90,7 +102,8 @@ def plan_pages(con) -> list[str]:
             f"IA-3,external,Third,2026-04-01,planned,,10,{CRITERIA}\n"
             "IA-4,internal,Supplier audit,2026-05-01,planned,,A.10,Supplier contract clause 7\n"
         ).encode(),
-        "tester", file_name="audits.csv",
+        "tester",
+        file_name="audits.csv",
     )
     return pages_of(plan_pdf.render_plan_pdf(con, AS_OF, date(2026, 1, 1)))
 

@@ -46,17 +46,33 @@ def test_import_template_and_export_round_trip(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("row", "expected"),
     [
-        ("Ann,not-an-email,,", "p.csv:2: email: 'not-an-email' is not an e-mail address: An email address must have an @-sign."),
-        ("Ann,ann @example.org,,", "p.csv:2: email: 'ann @example.org' is not an e-mail address: The email address contains invalid characters before the @-sign: SPACE."),
+        (
+            "Ann,not-an-email,,",
+            "p.csv:2: email: 'not-an-email' is not an e-mail address: An email address must have an @-sign.",
+        ),
+        (
+            "Ann,ann @example.org,,",
+            "p.csv:2: email: 'ann @example.org' is not an e-mail address: The email address contains invalid characters before the @-sign: SPACE.",
+        ),
         ("Ann,,,", "p.csv:2: email: required value is missing"),
-        ("Ann,ann@example.org,,Nobody", "p.csv:2: manager: unknown manager 'Nobody': import people first"),
+        (
+            "Ann,ann@example.org,,Nobody",
+            "p.csv:2: manager: unknown manager 'Nobody': import people first",
+        ),
         (",ann@example.org,,", "p.csv:2: person: required value is missing"),
     ],
 )
-def test_invalid_people_are_refused_with_their_location(tmp_path: Path, row: str, expected: str) -> None:
+def test_invalid_people_are_refused_with_their_location(
+    tmp_path: Path, row: str, expected: str
+) -> None:
     db = new_db(tmp_path)
     before = dump_db(db)
-    code, _out, err = run_main(db, "import", "people", str(write(tmp_path / "p.csv", f"person,email,unit,manager\n{row}\n")))
+    code, _out, err = run_main(
+        db,
+        "import",
+        "people",
+        str(write(tmp_path / "p.csv", f"person,email,unit,manager\n{row}\n")),
+    )
     assert code == 1
     assert err.splitlines()[0].endswith(expected)
     assert dump_db(db) == before
@@ -72,8 +88,15 @@ def test_a_manager_may_be_in_the_same_file_or_already_imported(tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("owner", "found"),
-    [("Dana Ruiz", "Dana Ruiz"), ("  dana ruiz\t", "Dana Ruiz"), ("DANA RUIZ\u00a0", "Dana Ruiz"),
-     ("Dana  Ruiz", None), ("", None), (None, None), ("Lee", None)],
+    [
+        ("Dana Ruiz", "Dana Ruiz"),
+        ("  dana ruiz\t", "Dana Ruiz"),
+        ("DANA RUIZ\u00a0", "Dana Ruiz"),
+        ("Dana  Ruiz", None),
+        ("", None),
+        (None, None),
+        ("Lee", None),
+    ],
 )
 def test_owner_fields_match_a_person_ignoring_case_and_surrounding_space(tmp_path, owner, found):
     db = new_db(tmp_path)
@@ -95,7 +118,12 @@ def test_manager_of_follows_the_directory(tmp_path: Path) -> None:
 
 def test_unmatched_owners_are_listed_once_each(tmp_path: Path) -> None:
     db = new_db(tmp_path)  # systems S1 owned by Ana, S2 by Ben
-    run_main(db, "import", "people", str(write(tmp_path / "p.csv", PEOPLE_CSV + "Ana,ana@example.org,,\n")))
+    run_main(
+        db,
+        "import",
+        "people",
+        str(write(tmp_path / "p.csv", PEOPLE_CSV + "Ana,ana@example.org,,\n")),
+    )
     findings = (
         "finding_id,audit_id,clause_ref,finding_type,description,raised_on,owner\n"
         "F1,A1,9.2,minor_nc,x,2026-01-01, ben \n"
@@ -104,7 +132,11 @@ def test_unmatched_owners_are_listed_once_each(tmp_path: Path) -> None:
     )
     assert run_main(db, "import", "findings", str(write(tmp_path / "f.csv", findings)))[0] == 0
     with open_db(db) as con:
-        unmatched = [o for o in people.unmatched_owners(con) if o in ("Ben", "ben", "Zoe", "Dana Ruiz", "Ana")]
+        unmatched = [
+            o
+            for o in people.unmatched_owners(con)
+            if o in ("Ben", "ben", "Zoe", "Dana Ruiz", "Ana")
+        ]
     assert unmatched == ["Ben", "Zoe"]
     assert people.describe_unmatched(["Ben", "Zoe"]) == "2 owners have no e-mail: Ben, Zoe"
     assert people.describe_unmatched([]) == "every owner has an e-mail address"
@@ -117,7 +149,9 @@ def test_names_differing_only_in_case_are_one_person(tmp_path: Path) -> None:
     twice = PEOPLE_CSV + "dana ruiz,other@example.org,Ops,\n"
     code, _out, err = run_main(db, "import", "people", str(write(tmp_path / "p.csv", twice)))
     assert code == 1
-    assert err.splitlines()[0].endswith("p.csv:4: person: duplicate person 'dana ruiz' (first on row 2)")
+    assert err.splitlines()[0].endswith(
+        "p.csv:4: person: duplicate person 'dana ruiz' (first on row 2)"
+    )
     assert dump_db(db) == before
     assert run_main(db, "import", "people", str(write(tmp_path / "p.csv", PEOPLE_CSV)))[0] == 0
     stored = dump_db(db)

@@ -66,7 +66,11 @@ def test_calendar_quarters_are_the_default(day):
 
 def test_fiscal_year_named_by_the_year_it_ends():
     quarter = quarter_of(date(2025, 4, 1), start_month=4)
-    assert (quarter.label, quarter.start, quarter.end) == ("2026Q1", date(2025, 4, 1), date(2025, 6, 30))
+    assert (quarter.label, quarter.start, quarter.end) == (
+        "2026Q1",
+        date(2025, 4, 1),
+        date(2025, 6, 30),
+    )
 
 
 @pytest.mark.parametrize("text", ["2025", "Q3", "2025Q5", "", "2025-07-01"])

@@ -48,7 +48,8 @@ def test_6_2_objectives(con):
     assert judge(con, "6.2") == (MET, "1 objective with targets, due dates and owners: OBJ-1.")
     add_objective(con, "OBJ-2", None)
     assert judge(con, "6.2") == (
-        PARTIAL, "2 objectives; without a target, due date or owner: OBJ-2."
+        PARTIAL,
+        "2 objectives; without a target, due date or owner: OBJ-2.",
     )
 
 
@@ -68,7 +69,8 @@ def test_8_4_impact_assessments(con):
     assert judge(con, "8.4")[0] == MET  # no high-risk system at all
     load(con, "systems", SYSTEMS)
     assert judge(con, "8.4") == (
-        GAP, "2 of 2 high-risk systems in service lack a completed impact assessment: S1, S2."
+        GAP,
+        "2 of 2 high-risk systems in service lack a completed impact assessment: S1, S2.",
     )
     load(
         con,
@@ -80,10 +82,12 @@ def test_8_4_impact_assessments(con):
         "X4,S3,impact,planned,\n",
     )
     assert judge(con, "8.4") == (
-        PARTIAL, "1 of 2 high-risk systems in service lack a completed impact assessment: S2."
+        PARTIAL,
+        "1 of 2 high-risk systems in service lack a completed impact assessment: S2.",
     )
     assert judge(con, "8.4", date(2026, 7, 31)) == (
-        MET, "All 2 high-risk systems in service have a completed impact assessment: S1, S2."
+        MET,
+        "All 2 high-risk systems in service have a completed impact assessment: S1, S2.",
     )
 
 
@@ -103,8 +107,9 @@ def test_9_1_monitoring_names_the_metrics_without_data(demo_db_path):
 
     quarter = last_completed_quarter()
     with open_db(demo_db_path) as con:
-        missing = [f"{r.label} ({r.ref})" for r in kpis_for_quarter(con, quarter)
-                   if r.status == "no_data"]
+        missing = [
+            f"{r.label} ({r.ref})" for r in kpis_for_quarter(con, quarter) if r.status == "no_data"
+        ]
         status, evidence = judge(con, "9.1", quarter.end)
     assert 0 < len(missing) < 15  # the demo leaves one metric without data
     assert status == PARTIAL
@@ -122,18 +127,26 @@ AUDITS = "audit_id,audit_type,title,planned_start,status,actual_end,scope\n"
 @pytest.mark.parametrize("ref", ["9.2.1", "9.2.2"])
 def test_9_2_internal_audits(con, ref):
     assert judge(con, ref)[0] == GAP
-    load(con, "audits", AUDITS + "E1,certification,Stage 2,2025-05-01,completed,2025-05-03,4;5;6;7;8;9;10\n")
+    load(
+        con,
+        "audits",
+        AUDITS + "E1,certification,Stage 2,2025-05-01,completed,2025-05-03,4;5;6;7;8;9;10\n",
+    )
     assert judge(con, ref) == (
-        GAP, "No completed internal audit in the cycle 2025-01-01 – 2027-12-31 covers a clause requirement."
+        GAP,
+        "No completed internal audit in the cycle 2025-01-01 – 2027-12-31 covers a clause requirement.",
     )
     load(con, "audits", AUDITS + "I1,internal,Context,2025-03-01,completed,2025-03-02,4\n")
     status, evidence = judge(con, ref)
     assert status == PARTIAL
-    assert evidence.startswith("Completed internal audits (I1) cover 4 of 29 clause requirements; not yet: 5.1, ")
+    assert evidence.startswith(
+        "Completed internal audits (I1) cover 4 of 29 clause requirements; not yet: 5.1, "
+    )
     load(con, "audits", AUDITS + "I2,internal,Rest,2026-03-01,completed,2026-03-09,5;6;7;8;9;10\n")
     assert judge(con, ref) == (
-        MET, "Completed internal audits in the cycle 2025-01-01 – 2027-12-31 cover all 29 clause "
-        "requirements (I1, I2)."
+        MET,
+        "Completed internal audits in the cycle 2025-01-01 – 2027-12-31 cover all 29 clause "
+        "requirements (I1, I2).",
     )
 
 
@@ -154,11 +167,13 @@ def test_9_3_management_review(con, ref):
     assert judge(con, ref) == (GAP, "No management review was held in the 12 months to 2026-06-30.")
     add_review(con, "2026Q1", "draft", date(2026, 4, 20))
     assert judge(con, ref) == (
-        PARTIAL, "The management review of 2026Q1 is still a draft: finalise its minutes."
+        PARTIAL,
+        "The management review of 2026Q1 is still a draft: finalise its minutes.",
     )
     add_review(con, "2025Q3", "final", date(2025, 7, 1))  # 12 months minus a day: recent enough
     assert judge(con, ref) == (
-        MET, "The management review of 2025Q3 (revision 1), held on 2025-07-01, is finalised."
+        MET,
+        "The management review of 2025Q3 (revision 1), held on 2025-07-01, is finalised.",
     )
 
 
@@ -169,14 +184,25 @@ FINDINGS = "finding_id,audit_id,clause_ref,finding_type,description,raised_on,du
 
 def test_10_2_nonconformities(con):
     assert judge(con, "10.2") == (MET, "No nonconformity is open on 2026-06-30.")
-    load(con, "findings", FINDINGS + "F1,A,9.2,minor_nc,x,2026-05-01,2026-07-31,\n"
-         "F9,A,9.2,observation,obs,2026-01-01,2026-02-01,\n")  # observations never count
-    assert judge(con, "10.2") == (MET, "No major nonconformity open; 1 minor one open, none overdue.")
+    load(
+        con,
+        "findings",
+        FINDINGS + "F1,A,9.2,minor_nc,x,2026-05-01,2026-07-31,\n"
+        "F9,A,9.2,observation,obs,2026-01-01,2026-02-01,\n",
+    )  # observations never count
+    assert judge(con, "10.2") == (
+        MET,
+        "No major nonconformity open; 1 minor one open, none overdue.",
+    )
     load(con, "findings", FINDINGS + "F2,A,8.4,minor_nc,y,2026-04-01,2026-06-29,\n")
     assert judge(con, "10.2") == (PARTIAL, "1 minor nonconformity past its due date: F2.")
-    load(con, "findings", FINDINGS + "F3,A,4.1,major_nc,z,2026-01-01,,2026-06-30\n")  # closed on as-of
+    load(
+        con, "findings", FINDINGS + "F3,A,4.1,major_nc,z,2026-01-01,,2026-06-30\n"
+    )  # closed on as-of
     assert judge(con, "10.2")[0] == PARTIAL
-    load(con, "findings", FINDINGS + "F4,A,4.1,major_nc,z,2026-01-01,,2026-07-01\n")  # open at as-of
+    load(
+        con, "findings", FINDINGS + "F4,A,4.1,major_nc,z,2026-01-01,,2026-07-01\n"
+    )  # open at as-of
     assert judge(con, "10.2") == (GAP, "1 major nonconformity open on 2026-06-30: F4.")
 
 
@@ -184,15 +210,26 @@ def test_10_2_nonconformities(con):
 
 
 def test_other_requirements_come_from_attestations(con):
-    load(con, "attestations", "ref,status,evidence,owner,reviewed_on\n"
-         "5.2,met,AI policy POL-1 approved.,Ana,2026-01-10\n7.2,partial,,,\n")
+    load(
+        con,
+        "attestations",
+        "ref,status,evidence,owner,reviewed_on\n"
+        "5.2,met,AI policy POL-1 approved.,Ana,2026-01-10\n7.2,partial,,,\n",
+    )
     reqs = by_ref(readiness.readiness(con, AS_OF, START))
     assert reqs["5.2"] == Requirement(
-        "5.2", "AI policy", MET, "AI policy POL-1 approved; owner Ana; reviewed 2026-01-10.", "attestation"
+        "5.2",
+        "AI policy",
+        MET,
+        "AI policy POL-1 approved; owner Ana; reviewed 2026-01-10.",
+        "attestation",
     )
     assert (reqs["7.2"].status, reqs["7.2"].evidence) == (PARTIAL, "no evidence named.")
     assert reqs["4.1"].status == GAP and reqs["4.1"].source == "attestation"
-    assert reqs["4.1"].evidence == "No attestation is recorded: import attestations.csv with the evidence for 4.1."
+    assert (
+        reqs["4.1"].evidence
+        == "No attestation is recorded: import attestations.csv with the evidence for 4.1."
+    )
     assert [r.source for r in reqs.values()].count("data") == 9
     assert list(reqs) == requirement_refs()
 
@@ -226,10 +263,16 @@ def test_verdict_rules(counts, majors, minors, verdict):
 
 
 def test_blockers_list_open_major_ncs_then_gap_requirements(con):
-    load(con, "findings", FINDINGS + "F7,A,8.4,major_nc,z,2026-02-01,,\nF6,A,9.2.2,major_nc,z,2026-01-05,,\n")
+    load(
+        con,
+        "findings",
+        FINDINGS + "F7,A,8.4,major_nc,z,2026-02-01,,\nF6,A,9.2.2,major_nc,z,2026-01-05,,\n",
+    )
     result = readiness.readiness(con, AS_OF, START)
     assert [(b.kind, b.id) for b in result.blockers[:3]] == [
-        ("finding", "F6"), ("finding", "F7"), ("requirement", "4.1")
+        ("finding", "F6"),
+        ("finding", "F7"),
+        ("requirement", "4.1"),
     ]
     assert result.blockers[0].text == "Major nonconformity against 9.2.2 open since 2026-01-05."
     gap_refs = [r.ref for r in result.requirements if r.status == GAP]
@@ -259,7 +302,13 @@ def test_readiness_json_shape(con):
     doc = readiness.readiness(con, AS_OF, START).to_json()
     assert {"verdict", "score", "requirements", "soa", "blockers", "gaps"} <= set(doc)
     assert set(doc["requirements"][0]) == {"ref", "title", "status", "evidence", "source"}
-    assert doc["soa"] == {"applicable": 38, "excluded": 0, "implemented": 0, "partial": 0, "not_started": 38}
+    assert doc["soa"] == {
+        "applicable": 38,
+        "excluded": 0,
+        "implemented": 0,
+        "partial": 0,
+        "not_started": 38,
+    }
     assert set(doc["blockers"][0]) == {"kind", "id", "text"}
 
 
@@ -267,12 +316,20 @@ def test_readiness_json_shape(con):
 
 
 def test_soa_summary_counts_missing_controls_as_applicable_and_not_started(con):
-    load(con, "soa", "control_id,applicable,justification,implementation_status\n"
-         "A.10.4,no,No customers,\nA.2.2,yes,,implemented\nA.2.3,true,,partial\nA.7.3,false,In-house data,\n")
+    load(
+        con,
+        "soa",
+        "control_id,applicable,justification,implementation_status\n"
+        "A.10.4,no,No customers,\nA.2.2,yes,,implemented\nA.2.3,true,,partial\nA.7.3,false,In-house data,\n",
+    )
     table = soa.soa_table(con)
     assert len(table) == 38 and table["in_soa"].sum() == 4
     assert soa.soa_summary(table) == {
-        "applicable": 36, "excluded": 2, "implemented": 1, "partial": 1, "not_started": 34
+        "applicable": 36,
+        "excluded": 2,
+        "implemented": 1,
+        "partial": 1,
+        "not_started": 34,
     }
 
 
@@ -291,7 +348,9 @@ def test_save_soa_validates_like_an_import_and_needs_a_governance_lead(con):
     result = soa.save_soa(con, frame, "lead", "governance_lead")
     assert result.counts.inserted == 2
     assert soa.soa_summary(soa.soa_table(con))["excluded"] == 1
-    actions = con.execute("SELECT username, action, target FROM audit_log WHERE action = 'data.import'").fetchall()
+    actions = con.execute(
+        "SELECT username, action, target FROM audit_log WHERE action = 'data.import'"
+    ).fetchall()
     assert actions == [("lead", "data.import", "soa")]
 
 
@@ -299,29 +358,56 @@ def test_gaps_default_priorities_and_versioned_plans(con):
     result = readiness.readiness(con, AS_OF, START)
     items = {g.ref: g for g in result.gaps}
     assert len(items) == 29 - 2 + 38  # all but 8.4 and 10.2 (nothing to judge: met); every control
-    assert (items["4.1"].kind, items["4.1"].status, items["4.1"].priority) == ("requirement", "gap", "critical")
-    assert (items["A.2.2"].status, items["A.2.2"].priority, items["A.2.2"].version) == ("not_started", "medium", 0)
-    plan = {"ref": "4.1", "priority": "high", "owner": "Ana", "remediation": "Write it",
-            "effort_days": 3, "target_date": "2026-09-30"}
+    assert (items["4.1"].kind, items["4.1"].status, items["4.1"].priority) == (
+        "requirement",
+        "gap",
+        "critical",
+    )
+    assert (items["A.2.2"].status, items["A.2.2"].priority, items["A.2.2"].version) == (
+        "not_started",
+        "medium",
+        0,
+    )
+    plan = {
+        "ref": "4.1",
+        "priority": "high",
+        "owner": "Ana",
+        "remediation": "Write it",
+        "effort_days": 3,
+        "target_date": "2026-09-30",
+    }
     with pytest.raises(auth.PermissionDenied):
         gaps.save_gap_plans(con, [plan], "exec", "executive")
     assert gaps.save_gap_plans(con, [plan], "lead", "governance_lead", "first plan") == ["4.1"]
-    assert gaps.save_gap_plans(con, [plan], "lead", "governance_lead") == []  # unchanged: no version
-    assert gaps.save_gap_plans(con, [{**plan, "effort_days": 5}], "lead", "governance_lead") == ["4.1"]
+    assert (
+        gaps.save_gap_plans(con, [plan], "lead", "governance_lead") == []
+    )  # unchanged: no version
+    assert gaps.save_gap_plans(con, [{**plan, "effort_days": 5}], "lead", "governance_lead") == [
+        "4.1"
+    ]
     item = {g.ref: g for g in readiness.readiness(con, AS_OF, START).gaps}["4.1"]
     assert (item.priority, item.owner, item.effort_days, item.target_date, item.version) == (
-        "high", "Ana", 5.0, date(2026, 9, 30), 2
+        "high",
+        "Ana",
+        5.0,
+        date(2026, 9, 30),
+        2,
     )
     history = gaps.gap_history(con)
-    assert sorted(zip(history["version"], history["effort_days"], history["reason"].fillna(""), strict=True)) == [
-        (1, 3.0, "first plan"), (2, 5.0, "")
-    ]
-    assert con.execute("SELECT count(*) FROM audit_log WHERE action = 'gaps.save'").fetchall()[0][0] == 2
+    assert sorted(
+        zip(history["version"], history["effort_days"], history["reason"].fillna(""), strict=True)
+    ) == [(1, 3.0, "first plan"), (2, 5.0, "")]
+    assert (
+        con.execute("SELECT count(*) FROM audit_log WHERE action = 'gaps.save'").fetchall()[0][0]
+        == 2
+    )
 
 
 def test_gap_plans_are_validated_with_every_problem_at_once(con):
-    bad = [{"ref": "4.1", "priority": "urgent", "effort_days": -2, "target_date": "soon"},
-           {"ref": "A.99", "priority": "low"}]
+    bad = [
+        {"ref": "4.1", "priority": "urgent", "effort_days": -2, "target_date": "soon"},
+        {"ref": "A.99", "priority": "low"},
+    ]
     with pytest.raises(gaps.GapRegisterRejected) as rejected:
         gaps.save_gap_plans(con, bad, "lead", "governance_lead")
     assert [str(p) for p in rejected.value.problems] == [

@@ -184,7 +184,10 @@ def test_actions_need_a_saved_draft_and_their_fields(con):
     second = actions.add_action(con, Q1, "Hire auditor", "Sam", date(2025, 6, 1), LEAD)
     assert [first.action_id, second.action_id] == ["MR-2025Q1-01", "MR-2025Q1-02"]
     assert first.status == "open" and first.closed_on is None
-    assert [a.action_id for a in actions.review_actions(con, Q1)] == ["MR-2025Q1-01", "MR-2025Q1-02"]
+    assert [a.action_id for a in actions.review_actions(con, Q1)] == [
+        "MR-2025Q1-01",
+        "MR-2025Q1-02",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -404,6 +407,8 @@ def test_audit_fingerprint_entry_equals_dataclasses_asdict():
 
     from aims_metrics.review.assembly import AuditHeld, _audit_json
 
-    audit = AuditHeld("A-1", "internal", date(2025, 7, 1), date(2025, 7, 3), 3, {"major_nc": 1, "ofi": 2})
+    audit = AuditHeld(
+        "A-1", "internal", date(2025, 7, 1), date(2025, 7, 3), 3, {"major_nc": 1, "ofi": 2}
+    )
     assert _audit_json(audit) == asdict(audit)
     assert list(_audit_json(audit)) == [f.name for f in fields(AuditHeld)]

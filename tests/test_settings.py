@@ -75,7 +75,9 @@ def test_every_problem_is_reported_at_once_and_unknown_keys_are_named():
     with pytest.raises(SettingError) as refused:
         parse_settings({"fiscal_year_start_month": "0", "colour": "red", "organisation_name": ""})
     assert [p.key for p in refused.value.problems] == [
-        "fiscal_year_start_month", "colour", "organisation_name"
+        "fiscal_year_start_month",
+        "colour",
+        "organisation_name",
     ]
     assert "unknown setting" in refused.value.problems[1].message
 
@@ -104,9 +106,11 @@ def test_typed_values_and_defaults(con):
     assert store.setting_value(con, "fiscal_year_start_month") == 7
     assert store.get_setting(con, "metric_time_limit_seconds") == "2.5"
     actions = [(e["action"], e["target"]) for e in store.audit_entries(con, 3)]
-    assert actions == [("setting.update", "fiscal_year_start_month"),
-                       ("setting.update", "audit_cycle_start"),
-                       ("setting.update", "metric_time_limit_seconds")]
+    assert actions == [
+        ("setting.update", "fiscal_year_start_month"),
+        ("setting.update", "audit_cycle_start"),
+        ("setting.update", "metric_time_limit_seconds"),
+    ]
 
 
 def test_a_stored_value_written_before_validation_is_reported_not_used(con):
@@ -169,7 +173,10 @@ def test_settings_set_changes_values_and_is_audited(db_path, monkeypatch):
         (["colour=red"], "colour: unknown setting; use one of organisation_name"),
         (["organisation_name"], "expected KEY=VALUE, got 'organisation_name'"),
         (["=5"], "expected KEY=VALUE, got '=5'"),
-        (["fiscal_year_start_month=4", "fiscal_year_start_month=5"], "fiscal_year_start_month is given twice"),
+        (
+            ["fiscal_year_start_month=4", "fiscal_year_start_month=5"],
+            "fiscal_year_start_month is given twice",
+        ),
         # all or nothing: the good value is not written either
         (["organisation_name=Acme", "fiscal_year_start_month=13"], "fiscal_year_start_month: "),
     ],
@@ -223,7 +230,7 @@ def test_save_settings_validates_all_then_stores_only_the_changes(con):
         save_settings(con, {"organisation_name": "Acme", "fiscal_year_start_month": "13"}, "t")
     assert [p.key for p in refused.value.problems] == ["fiscal_year_start_month"]
     assert store.get_setting(con, "organisation_name") != "Acme"  # nothing stored
-    assert save_settings(con, {"organisation_name": "Acme", "fiscal_year_start_month": "1"}, "t") == [
-        "organisation_name"
-    ]
+    assert save_settings(
+        con, {"organisation_name": "Acme", "fiscal_year_start_month": "1"}, "t"
+    ) == ["organisation_name"]
     assert save_settings(con, {"organisation_name": "Acme"}, "t") == []

@@ -62,7 +62,8 @@ def test_the_page_icon_ships_with_the_app():
     """An emoji or a :material/…: page icon makes the browser fetch it from the internet."""
     tree = ast.parse((REPO / "app.py").read_text("utf-8"))
     (call,) = [
-        node for node in ast.walk(tree)
+        node
+        for node in ast.walk(tree)
         if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "set_page_config"
     ]
     (icon,) = [k.value for k in call.keywords if k.arg == "page_icon"]

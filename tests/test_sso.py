@@ -57,7 +57,9 @@ def test_with_auth_secrets_the_sign_in_page_offers_single_sign_on(app_db):
 
 
 def test_a_known_email_signs_in_with_the_role_from_the_users_table(sso_users):
-    at = app({"is_logged_in": True, "email": "dana@example.com", "role": "admin", "groups": ["admin"]})
+    at = app(
+        {"is_logged_in": True, "email": "dana@example.com", "role": "admin", "groups": ["admin"]}
+    )
     assert not at.exception and not at.error
     assert at.title[0].value.startswith("Overview")
     assert any("dana" in m.value and "executive" in m.value.lower() for m in at.sidebar.markdown)

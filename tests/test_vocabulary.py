@@ -24,9 +24,17 @@ FINDING_LABELS = {
     text
     for t in findings.FINDING_TYPES
     for item in [findings.finding_look(t)]
-    for text in (item.title, item.short, item.singular, item.plural, item.title.lower(),
-                 f"{item.title}(s)", f"{item.singular}(s)", f"{item.title.lower()}(s)",
-                 item.title[0].lower() + item.title[1:])
+    for text in (
+        item.title,
+        item.short,
+        item.singular,
+        item.plural,
+        item.title.lower(),
+        f"{item.title}(s)",
+        f"{item.singular}(s)",
+        f"{item.title.lower()}(s)",
+        item.title[0].lower() + item.title[1:],
+    )
 } - set(findings.FINDING_TYPES)
 
 
@@ -42,25 +50,36 @@ def copies_of_the_vocabulary(path: Path) -> list[str]:
     found: list[str] = []
     tree = ast.parse(path.read_text("utf-8"))
     docs = {  # docstrings may show an example of the look
-        id(n.body[0].value) for n in ast.walk(tree)
-        if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef) and n.body
-        and isinstance(n.body[0], ast.Expr) and isinstance(n.body[0].value, ast.Constant)
+        id(n.body[0].value)
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Module | ast.FunctionDef | ast.ClassDef)
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
     }
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             found += [f"colour {c}" for c in HEX.findall(node.value) if c.upper() in STATUS_HEX]
             if node.value.strip() in FINDING_LABELS:
                 found.append(f"finding-type label {node.value!r}")
-            found += [f"status symbol and word {m.group(0)!r}" for m in SYMBOL_WORD.finditer(node.value)
-                      if m.group(1).split()[0].lower() in STATUS_WORDS and id(node) not in docs]
+            found += [
+                f"status symbol and word {m.group(0)!r}"
+                for m in SYMBOL_WORD.finditer(node.value)
+                if m.group(1).split()[0].lower() in STATUS_WORDS and id(node) not in docs
+            ]
         elif isinstance(node, ast.Dict):
             keys = [k.value for k in node.keys if isinstance(k, ast.Constant)]
             values = [v.value for v in node.values if isinstance(v, ast.Constant)]
             statuses = [k for k in keys if k in status.STATUSES]
             described = [
-                v for v in values if isinstance(v, str)
-                and (v.lower() in {w.lower() for w, _ in status.STATUSES.values()}
-                     or v in status.FAMILIES or HEX.fullmatch(v))
+                v
+                for v in values
+                if isinstance(v, str)
+                and (
+                    v.lower() in {w.lower() for w, _ in status.STATUSES.values()}
+                    or v in status.FAMILIES
+                    or HEX.fullmatch(v)
+                )
             ]
             if len(statuses) >= 2 and len(described) >= 2:
                 found.append(f"status map {dict(zip(keys, values, strict=False))}")
@@ -116,10 +135,19 @@ def test_every_status_value_of_the_library_has_a_word():
     from aims_metrics.performance.objectives import ObjectiveStatus
     from aims_metrics.review.models import ActionState
 
-    values = [*KpiStatus, *ObjectiveStatus, *ActionState,
-              readiness.READY, readiness.READY_WITH_CORRECTIONS, readiness.NOT_READY]
-    assert [str(getattr(v, "value", v)) for v in values if str(getattr(v, "value", v))
-            not in status.STATUSES] == []
+    values = [
+        *KpiStatus,
+        *ObjectiveStatus,
+        *ActionState,
+        readiness.READY,
+        readiness.READY_WITH_CORRECTIONS,
+        readiness.NOT_READY,
+    ]
+    assert [
+        str(getattr(v, "value", v))
+        for v in values
+        if str(getattr(v, "value", v)) not in status.STATUSES
+    ] == []
 
 
 @pytest.mark.parametrize(
@@ -140,7 +168,12 @@ def test_counts_agree_with_their_noun(count, noun, expected):
 
 
 def test_numbers_are_written_one_way():
-    assert [wording.number(v) for v in (6675, 8248.0, 0.97, None)] == ["6,675", "8,248", "0.97", "—"]
+    assert [wording.number(v) for v in (6675, 8248.0, 0.97, None)] == [
+        "6,675",
+        "8,248",
+        "0.97",
+        "—",
+    ]
 
 
 def test_the_ratio_rule_is_written_once():
@@ -159,8 +192,10 @@ def test_the_vocabulary_imports_nothing_else_of_the_package():
 
     graph = import_graph(PACKAGE)
     outside = {
-        (module, target) for module, targets in graph.items()
-        if module.startswith("aims_metrics.vocabulary") for target in targets
+        (module, target)
+        for module, targets in graph.items()
+        if module.startswith("aims_metrics.vocabulary")
+        for target in targets
         if not target.startswith("aims_metrics.vocabulary")
     }
     assert outside == set()

@@ -30,9 +30,10 @@ def user_facing_modules() -> list[Path]:
 
 @pytest.mark.parametrize("path", user_facing_modules(), ids=lambda p: str(p.relative_to(REPO)))
 def test_no_count_is_written_with_a_bracketed_plural(path: Path):
-    """"14 audit(s)", "nonconformity(ies)", "1 versions": a count agrees with its noun."""
+    """ "14 audit(s)", "nonconformity(ies)", "1 versions": a count agrees with its noun."""
     strings = [
-        n.value for n in ast.walk(ast.parse(path.read_text("utf-8")))
+        n.value
+        for n in ast.walk(ast.parse(path.read_text("utf-8")))
         if isinstance(n, ast.Constant) and isinstance(n.value, str)
     ]
     assert [s for s in strings if re.search(r"\w\((s|es|ies)\)", s)] == []

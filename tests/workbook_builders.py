@@ -60,17 +60,23 @@ def _cell(ref: str, value: str, kind: str = "inlineStr") -> str:
     return f'<c r="{ref}" t="{kind}"><v>{escape(value)}</v></c>'
 
 
-def sheet_xml(rows: dict[int, list[tuple[str, str]]], dimension: str = "", prolog: str = "") -> bytes:
+def sheet_xml(
+    rows: dict[int, list[tuple[str, str]]], dimension: str = "", prolog: str = ""
+) -> bytes:
     """Sheet XML written by hand: row number → [(value, cell type)], columns A, B, C, …"""
     body = "".join(
         f'<row r="{number}">'
-        + "".join(_cell(f"{chr(65 + i)}{number}", value, kind) for i, (value, kind) in enumerate(cells))
+        + "".join(
+            _cell(f"{chr(65 + i)}{number}", value, kind) for i, (value, kind) in enumerate(cells)
+        )
         + "</row>"
         for number, cells in rows.items()
     )
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    return (f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet xmlns="{MAIN}">{dim}'
-            f"<sheetData>{body}</sheetData></worksheet>").encode()
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>{prolog}<worksheet xmlns="{MAIN}">{dim}'
+        f"<sheetData>{body}</sheetData></worksheet>"
+    ).encode()
 
 
 def _text_rows(rows: list[list[str]], first: int = 1) -> dict[int, list[tuple[str, str]]]:
@@ -91,7 +97,12 @@ def truncated_sheet() -> bytes:
 def number_cell_holding_text() -> bytes:
     """A cell typed as a number (t="n") whose value is text."""
     rows = _text_rows(INCIDENTS[:2])
-    rows[3] = [("I3", "inlineStr"), ("Typo", "inlineStr"), ("twelve", "n"), ("2025-01-07", "inlineStr")]
+    rows[3] = [
+        ("I3", "inlineStr"),
+        ("Typo", "inlineStr"),
+        ("twelve", "n"),
+        ("2025-01-07", "inlineStr"),
+    ]
     return with_sheet(sheet_xml(rows))
 
 
@@ -109,9 +120,11 @@ def date_cell_not_a_date() -> bytes:
     return with_sheet(sheet_xml(rows))
 
 
-LAUGHS = "<!DOCTYPE lolz [<!ENTITY lol0 \"lol\">" + "".join(
-    f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10)
-) + "]>"
+LAUGHS = (
+    '<!DOCTYPE lolz [<!ENTITY lol0 "lol">'
+    + "".join(f'<!ENTITY lol{i} "{f"&lol{i - 1};" * 10}">' for i in range(1, 10))
+    + "]>"
+)
 
 
 def billion_laughs(part: str = SHEET1) -> bytes:
@@ -137,7 +150,9 @@ def external_entity(target: str = "file:///etc/passwd") -> bytes:
 def utf16_doctype() -> bytes:
     """The external entity again, in a sheet part encoded as UTF-16 (a byte search for ASCII misses it)."""
     rows = _text_rows(INCIDENTS[:1])
-    text = sheet_xml(rows, prolog='<!DOCTYPE x [<!ENTITY leak SYSTEM "file:///etc/passwd">]>').decode()
+    text = sheet_xml(
+        rows, prolog='<!DOCTYPE x [<!ENTITY leak SYSTEM "file:///etc/passwd">]>'
+    ).decode()
     text = text.replace('encoding="UTF-8"', 'encoding="UTF-16"')
     return with_sheet(text.encode("utf-16"))
 
@@ -155,8 +170,12 @@ def workbook_xml_not_xml() -> bytes:
 def row_beyond_excel_limit() -> bytes:
     """A second row numbered 5,000,000 (Excel stops at 1,048,576): a reader filling the gap hangs."""
     rows = _text_rows(INCIDENTS[:2])
-    rows[5_000_000] = [("I9", "inlineStr"), ("t", "inlineStr"), ("low", "inlineStr"),
-                       ("2025-01-01", "inlineStr")]
+    rows[5_000_000] = [
+        ("I9", "inlineStr"),
+        ("t", "inlineStr"),
+        ("low", "inlineStr"),
+        ("2025-01-01", "inlineStr"),
+    ]
     return with_sheet(sheet_xml(rows))
 
 
@@ -174,7 +193,10 @@ def bad_crc() -> bytes:
     """The sheet part's bytes changed after its checksum was written (stored, not deflated)."""
     xml = sheet_xml(_text_rows(INCIDENTS))
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(incidents_book())) as source, zipfile.ZipFile(out, "w") as target:
+    with (
+        zipfile.ZipFile(io.BytesIO(incidents_book())) as source,
+        zipfile.ZipFile(out, "w") as target,
+    ):
         for item in source.infolist():
             target.writestr(item.filename, xml if item.filename == SHEET1 else source.read(item))
     raw = bytearray(out.getvalue())
@@ -191,7 +213,9 @@ def every_sheet_hidden() -> bytes:
     """Sheets A and B, both hidden (openpyxl and Excel refuse to write this; a script can)."""
     data = book(("A", [["x"]]), ("B", [["y"]]))
     workbook = zipfile.ZipFile(io.BytesIO(data)).read("xl/workbook.xml")
-    return tampered(data, {"xl/workbook.xml": workbook.replace(b'state="visible"', b'state="hidden"')})
+    return tampered(
+        data, {"xl/workbook.xml": workbook.replace(b'state="visible"', b'state="hidden"')}
+    )
 
 
 def chart_first() -> bytes:

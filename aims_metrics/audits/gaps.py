@@ -147,7 +147,9 @@ def save_gap_plans(
     rows = [{k: _clean(r.get(k)) for k in ("ref", *PLAN_FIELDS)} for r in records]
     problems = validate_records(con, GAP_PLAN, rows, "gap register")
     problems += [
-        ImportProblem(n, "effort_days", f"effort_days {r['effort_days']} is negative", "gap register")
+        ImportProblem(
+            n, "effort_days", f"effort_days {r['effort_days']} is negative", "gap register"
+        )
         for n, r in enumerate(rows, start=2)
         if r["effort_days"] is not None and float(r["effort_days"]) < 0
     ]
@@ -167,8 +169,14 @@ def save_gap_plans(
                 continue
             con.execute(
                 "INSERT INTO gap_register VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [r["ref"], (old["version"] if old else 0) + 1, *(r[f] for f in PLAN_FIELDS),
-                 username, store.now(), reason],
+                [
+                    r["ref"],
+                    (old["version"] if old else 0) + 1,
+                    *(r[f] for f in PLAN_FIELDS),
+                    username,
+                    store.now(),
+                    reason,
+                ],
             )
             saved.append(r["ref"])
         if saved:
@@ -183,4 +191,6 @@ def gaps_frame(items: list[GapItem]) -> pd.DataFrame:
     # Typed columns even when every cell is empty, so an editor offers text, numbers and dates.
     frame["target_date"] = pd.to_datetime(frame["target_date"])
     texts = ["ref", "title", "kind", "status", "priority", "owner", "remediation"]
-    return frame.astype({**{c: "string" for c in texts}, "effort_days": "float64", "version": "int64"})
+    return frame.astype(
+        {**{c: "string" for c in texts}, "effort_days": "float64", "version": "int64"}
+    )

@@ -26,9 +26,22 @@ REPORTING_FORMAT = (
     "(10.2). Audit results are an input to the next management review (9.3.2 d) 3)."
 )
 PLAN_COLUMNS = (
-    "audit_id", "audit_type", "title", "planned_start", "planned_end", "status", "actual_end",
-    "lead_auditor", "lead_auditor_unit", "team", "auditee_unit", "scope", "criteria", "report_on",
-    "overdue", "independence_conflict",
+    "audit_id",
+    "audit_type",
+    "title",
+    "planned_start",
+    "planned_end",
+    "status",
+    "actual_end",
+    "lead_auditor",
+    "lead_auditor_unit",
+    "team",
+    "auditee_unit",
+    "scope",
+    "criteria",
+    "report_on",
+    "overdue",
+    "independence_conflict",
 )
 
 
@@ -70,18 +83,25 @@ def _schedule(programme: Programme) -> list:
         lead = f"Lead: {a.lead_auditor or '—'} ({a.lead_auditor_unit or 'unit not set'})"
         if a.audit_id in programme.independence_conflicts:
             lead += ", the audited unit itself (9.2.2 objectivity)"
-        rows.append([
-            f"{a.audit_id}: {a.title}" + (f". Criteria: {a.criteria}" if a.criteria != shared else ""),
-            a.audit_type.capitalize(), when,
-            status_cell(status), f"{lead}. Team: {a.team or '—'}. Auditee: {a.auditee_unit or '—'}",
-            "; ".join(a.scope),
-        ])
+        rows.append(
+            [
+                f"{a.audit_id}: {a.title}"
+                + (f". Criteria: {a.criteria}" if a.criteria != shared else ""),
+                a.audit_type.capitalize(),
+                when,
+                status_cell(status),
+                f"{lead}. Team: {a.team or '—'}. Auditee: {a.auditee_unit or '—'}",
+                "; ".join(a.scope),
+            ]
+        )
     widths = [47 * mm, 21 * mm, 24 * mm, 20 * mm, 40 * mm, CONTENT_WIDTH - 152 * mm]
     return [*flow, table(rows, widths)]
 
 
-APPROVERS = ("Prepared by (audit programme manager)", "Approved by (top management or the AIMS "
-             "governance lead)")
+APPROVERS = (
+    "Prepared by (audit programme manager)",
+    "Approved by (top management or the AIMS governance lead)",
+)
 
 
 def _approval() -> list:
@@ -96,9 +116,12 @@ def build_plan_pdf(programme: Programme, organisation: str) -> bytes:
     doc_id = f"AUDIT-PLAN-{programme.cycle.start}-{programme.as_of}"
 
     def story() -> list:
-        flow = [para(TITLE, "title"), para(organisation),
-                para(f"Document {doc_id}; data fingerprint sha256 {csv_digest}.", "muted"),
-                Spacer(1, 6)]
+        flow = [
+            para(TITLE, "title"),
+            para(organisation),
+            para(f"Document {doc_id}; data fingerprint sha256 {csv_digest}.", "muted"),
+            Spacer(1, 6),
+        ]
         flow += [para(line) for line in programme_summary(programme)]
         if not programme.audits:
             flow.append(para("No audits in this cycle yet — import audits.csv.", "muted"))
@@ -120,7 +143,9 @@ def build_plan_pdf(programme: Programme, organisation: str) -> bytes:
 
 
 def render_plan_pdf(
-    con: duckdb.DuckDBPyConnection, as_of: date | None = None, cycle_start: date | None = None,
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | None = None,
+    cycle_start: date | None = None,
     audit_type: str | None = None,
 ) -> bytes:
     """The audit plan of the cycle as of a date, as a PDF."""
@@ -129,7 +154,9 @@ def render_plan_pdf(
 
 
 def render_plan_csv(
-    con: duckdb.DuckDBPyConnection, as_of: date | None = None, cycle_start: date | None = None,
+    con: duckdb.DuckDBPyConnection,
+    as_of: date | None = None,
+    cycle_start: date | None = None,
     audit_type: str | None = None,
 ) -> bytes:
     """The audit plan of the cycle as of a date, as formula-safe CSV."""

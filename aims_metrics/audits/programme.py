@@ -76,7 +76,9 @@ def cycle_start_setting(con: duckdb.DuckDBPyConnection, as_of: date) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"the audit_cycle_start setting {text!r} is not a date (YYYY-MM-DD)") from None
+        raise ValueError(
+            f"the audit_cycle_start setting {text!r} is not a date (YYYY-MM-DD)"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -99,7 +101,9 @@ class Audit:
     report_on: date | None
 
     def completed_by(self, as_of: date) -> bool:
-        return self.status == "completed" and self.actual_end is not None and self.actual_end <= as_of
+        return (
+            self.status == "completed" and self.actual_end is not None and self.actual_end <= as_of
+        )
 
     def reference_day(self, as_of: date) -> date:
         """The day that places the audit in a cycle year: actual_end once completed, else planned_start."""
@@ -141,7 +145,9 @@ def load_audits(con: duckdb.DuckDBPyConnection) -> list[Audit]:
 
 def applicable_controls(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Annex A controls the SoA does not exclude (a control missing from the SoA is applicable)."""
-    excluded = {r[0] for r in con.execute("SELECT control_id FROM soa WHERE NOT applicable").fetchall()}
+    excluded = {
+        r[0] for r in con.execute("SELECT control_id FROM soa WHERE NOT applicable").fetchall()
+    }
     return [ref for ref in control_refs() if ref not in excluded]
 
 
@@ -197,7 +203,9 @@ def _status_by(cells: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"status": status, "audits": audits})
 
 
-def coverage(audits: list[Audit], refs: list[str], cycle: Cycle, as_of: date) -> list[CoverageEntry]:
+def coverage(
+    audits: list[Audit], refs: list[str], cycle: Cycle, as_of: date
+) -> list[CoverageEntry]:
     """Per reference: covered by a completed audit in the cycle, only planned, or a gap.
 
     The audits listed are those behind the status: the completed ones when covered, the planned
@@ -206,7 +214,11 @@ def coverage(audits: list[Audit], refs: list[str], cycle: Cycle, as_of: date) ->
     by_ref = _status_by(coverage_cells(audits, refs, cycle, as_of), ["ref"])
     entries = []
     for ref in refs:
-        status, ids = (by_ref.at[ref, "status"], by_ref.at[ref, "audits"]) if ref in by_ref.index else (GAP, ())
+        status, ids = (
+            (by_ref.at[ref, "status"], by_ref.at[ref, "audits"])
+            if ref in by_ref.index
+            else (GAP, ())
+        )
         entries.append(CoverageEntry(ref, known[ref].title, known[ref].kind, status, tuple(ids)))
     return entries
 

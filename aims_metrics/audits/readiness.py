@@ -98,8 +98,14 @@ def judge_objectives(ctx: Context) -> Judgement:
     incomplete = [r[0] for r in rows if not (r[1] and r[2])]
     ids = [r[0] for r in rows]
     if incomplete:
-        return PARTIAL, f"{count_of(len(rows), 'objective')}; without a target, due date or owner: {_names(incomplete)}."
-    return MET, f"{count_of(len(rows), 'objective')} with targets, due dates and owners: {_names(ids)}."
+        return (
+            PARTIAL,
+            f"{count_of(len(rows), 'objective')}; without a target, due date or owner: {_names(incomplete)}.",
+        )
+    return (
+        MET,
+        f"{count_of(len(rows), 'objective')} with targets, due dates and owners: {_names(ids)}.",
+    )
 
 
 def judge_impact_assessments(ctx: Context) -> Judgement:
@@ -113,12 +119,21 @@ def judge_impact_assessments(ctx: Context) -> Judgement:
         {"d": ctx.as_of},
     ).fetchall()
     if not rows:
-        return MET, f"No high-risk AI system is in service on {ctx.as_of}: none needs an impact assessment."
+        return (
+            MET,
+            f"No high-risk AI system is in service on {ctx.as_of}: none needs an impact assessment.",
+        )
     missing = [r[0] for r in rows if not r[1]]
     if not missing:
-        return MET, f"All {len(rows)} high-risk systems in service have a completed impact assessment: {_names([r[0] for r in rows])}."
+        return (
+            MET,
+            f"All {len(rows)} high-risk systems in service have a completed impact assessment: {_names([r[0] for r in rows])}.",
+        )
     status = GAP if len(missing) == len(rows) else PARTIAL
-    return status, f"{len(missing)} of {len(rows)} high-risk systems in service lack a completed impact assessment: {_names(missing)}."
+    return (
+        status,
+        f"{len(missing)} of {len(rows)} high-risk systems in service lack a completed impact assessment: {_names(missing)}.",
+    )
 
 
 def judge_monitoring(ctx: Context) -> Judgement:
@@ -132,9 +147,11 @@ def judge_monitoring(ctx: Context) -> Judgement:
     if not missing:
         return MET, f"All {len(results)} catalog metrics have a value for {quarter.label}."
     status = GAP if len(missing) == len(results) else PARTIAL
-    return status, (f"{len(missing)} of {count_of(len(results), 'catalog metric')} "
-                    f"{verb_for(len(missing), 'has', 'have')} no data for {quarter.label}: "
-                    f"{_names(missing)}.")
+    return status, (
+        f"{len(missing)} of {count_of(len(results), 'catalog metric')} "
+        f"{verb_for(len(missing), 'has', 'have')} no data for {quarter.label}: "
+        f"{_names(missing)}."
+    )
 
 
 def judge_internal_audits(ctx: Context) -> Judgement:
@@ -147,17 +164,26 @@ def judge_internal_audits(ctx: Context) -> Judgement:
     audits = sorted({a for e in covered for a in e.audits})
     span = f"{ctx.cycle.start} – {ctx.cycle.end}"
     if len(covered) == len(entries):
-        return MET, f"Completed internal audits in the cycle {span} cover all {len(entries)} clause requirements ({_names(audits)})."
+        return (
+            MET,
+            f"Completed internal audits in the cycle {span} cover all {len(entries)} clause requirements ({_names(audits)}).",
+        )
     if not covered:
         return GAP, f"No completed internal audit in the cycle {span} covers a clause requirement."
     not_yet = [e.ref for e in entries if e.status != COVERED]
-    return PARTIAL, f"Completed internal audits ({_names(audits)}) cover {len(covered)} of {len(entries)} clause requirements; not yet: {_names(not_yet)}."
+    return (
+        PARTIAL,
+        f"Completed internal audits ({_names(audits)}) cover {len(covered)} of {len(entries)} clause requirements; not yet: {_names(not_yet)}.",
+    )
 
 
 def judge_management_review(ctx: Context) -> Judgement:
     """9.3.x: a finalised management review held in the 12 months up to as_of."""
-    year_before = ctx.as_of.replace(year=ctx.as_of.year - 1, day=min(ctx.as_of.day, 28)) if (
-        ctx.as_of.month == 2 and ctx.as_of.day == 29) else ctx.as_of.replace(year=ctx.as_of.year - 1)
+    year_before = (
+        ctx.as_of.replace(year=ctx.as_of.year - 1, day=min(ctx.as_of.day, 28))
+        if (ctx.as_of.month == 2 and ctx.as_of.day == 29)
+        else ctx.as_of.replace(year=ctx.as_of.year - 1)
+    )
     rows = ctx.con.execute(
         "SELECT quarter, revision, status, coalesce(held_on, CAST(finalised_at AS DATE)) AS held "
         "FROM reviews WHERE coalesce(held_on, CAST(finalised_at AS DATE), CAST(created_at AS DATE)) "
@@ -168,9 +194,15 @@ def judge_management_review(ctx: Context) -> Judgement:
     final = [r for r in rows if r[2] == "final"]
     if final:
         quarter, revision, _, held = final[0]
-        return MET, f"The management review of {quarter} (revision {revision}), held on {held}, is finalised."
+        return (
+            MET,
+            f"The management review of {quarter} (revision {revision}), held on {held}, is finalised.",
+        )
     if rows:
-        return PARTIAL, f"The management review of {rows[0][0]} is still a draft: finalise its minutes."
+        return (
+            PARTIAL,
+            f"The management review of {rows[0][0]} is still a draft: finalise its minutes.",
+        )
     return GAP, f"No management review was held in the 12 months to {ctx.as_of}."
 
 
@@ -179,12 +211,23 @@ def judge_nonconformities(ctx: Context) -> Judgement:
     open_nc = ctx.open_nonconformities()
     majors = [r[0] for r in open_nc if r[1] == "major_nc"]
     if majors:
-        return GAP, f"{finding_count(len(majors), 'major_nc')} open on {ctx.as_of}: {_names(majors)}."
-    overdue = [r[0] for r in open_nc if r[1] == "minor_nc" and r[2] is not None and r[2] < ctx.as_of]
+        return (
+            GAP,
+            f"{finding_count(len(majors), 'major_nc')} open on {ctx.as_of}: {_names(majors)}.",
+        )
+    overdue = [
+        r[0] for r in open_nc if r[1] == "minor_nc" and r[2] is not None and r[2] < ctx.as_of
+    ]
     if overdue:
-        return PARTIAL, f"{finding_count(len(overdue), 'minor_nc')} past {verb_for(len(overdue), 'its', 'their')} due date: {_names(overdue)}."
+        return (
+            PARTIAL,
+            f"{finding_count(len(overdue), 'minor_nc')} past {verb_for(len(overdue), 'its', 'their')} due date: {_names(overdue)}.",
+        )
     if open_nc:
-        return MET, f"No major nonconformity open; {count_of(len(open_nc), 'minor one')} open, none overdue."
+        return (
+            MET,
+            f"No major nonconformity open; {count_of(len(open_nc), 'minor one')} open, none overdue.",
+        )
     return MET, f"No nonconformity is open on {ctx.as_of}."
 
 
@@ -204,7 +247,10 @@ DATA_JUDGED: tuple[str, ...] = tuple(JUDGES)
 
 def _attested(row: tuple | None, ref: str) -> Judgement:
     if row is None:
-        return GAP, f"No attestation is recorded: import attestations.csv with the evidence for {ref}."
+        return (
+            GAP,
+            f"No attestation is recorded: import attestations.csv with the evidence for {ref}.",
+        )
     status, evidence, owner, reviewed_on = row
     parts = [(evidence or "no evidence named").rstrip(". ")]
     if owner:
@@ -285,7 +331,9 @@ def verdict(reqs: list[Requirement], open_major: int, open_minor: int) -> str:
 
 # Requirements whose gap is exactly the open major nonconformities (judge_nonconformities): those
 # findings are the blockers, each named once, not a second time as the requirement they fail.
-GAP_MEANS_OPEN_MAJORS = frozenset(ref for ref, judge in JUDGES.items() if judge is judge_nonconformities)
+GAP_MEANS_OPEN_MAJORS = frozenset(
+    ref for ref, judge in JUDGES.items() if judge is judge_nonconformities
+)
 
 
 def blockers(ctx: Context, reqs: list[Requirement]) -> list[Blocker]:

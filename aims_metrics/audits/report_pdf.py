@@ -33,7 +33,10 @@ def document_id(result: Readiness) -> str:
 
 def fingerprint(result: Readiness, soa: pd.DataFrame) -> str:
     """sha256 over everything the report shows."""
-    payload = {"readiness": result.to_json(), "soa": soa.astype(object).where(soa.notna(), None).to_dict("records")}
+    payload = {
+        "readiness": result.to_json(),
+        "soa": soa.astype(object).where(soa.notna(), None).to_dict("records"),
+    }
     text = json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
@@ -52,7 +55,10 @@ def _summary(result: Readiness) -> list:
             f"{result.soa['excluded']} excluded with a justification; {result.soa['implemented']} "
             f"implemented, {result.soa['partial']} partly, {result.soa['not_started']} not started."
         ),
-        para(f"Certification cycle from {result.cycle.start} to {result.cycle.end}; as of {result.as_of}.", "muted"),
+        para(
+            f"Certification cycle from {result.cycle.start} to {result.cycle.end}; as of {result.as_of}.",
+            "muted",
+        ),
     ]
 
 
@@ -67,8 +73,10 @@ def _blockers(result: Readiness) -> list:
 
 def _requirements(result: Readiness) -> list:
     rows = [["Clause", "Requirement", "Status", "Source", "Evidence"]]
-    rows += [[r.ref, r.title, status_cell(r.status), r.source.capitalize(), r.evidence]
-             for r in result.requirements]
+    rows += [
+        [r.ref, r.title, status_cell(r.status), r.source.capitalize(), r.evidence]
+        for r in result.requirements
+    ]
     widths = [13 * mm, 42 * mm, 20 * mm, 18 * mm, CONTENT_WIDTH - 93 * mm]
     return [para("Clause requirements 4.1–10.2", "h1"), table(rows, widths)]
 
@@ -91,29 +99,68 @@ def _gaps(result: Readiness) -> list:
         return [*flow, para("No gaps.")]
     planned = [g for g in result.gaps if g.version]
     if planned:
-        rows = [["Ref", "Status", "Priority", "Owner", "Remediation", "Effort (days)",
-                 "Target date", "Version"]]
+        rows = [
+            [
+                "Ref",
+                "Status",
+                "Priority",
+                "Owner",
+                "Remediation",
+                "Effort (days)",
+                "Target date",
+                "Version",
+            ]
+        ]
         for g in planned:
             days = "—" if g.effort_days is None else f"{g.effort_days:g}"
-            rows.append([g.ref, status_cell(g.status), g.priority.capitalize(), g.owner,
-                         g.remediation, days, g.target_date.isoformat() if g.target_date else "—",
-                         str(g.version)])
-        widths = [14 * mm, 22 * mm, 15 * mm, 24 * mm, CONTENT_WIDTH - 136 * mm, 14 * mm, 18 * mm,
-                  15 * mm]
+            rows.append(
+                [
+                    g.ref,
+                    status_cell(g.status),
+                    g.priority.capitalize(),
+                    g.owner,
+                    g.remediation,
+                    days,
+                    g.target_date.isoformat() if g.target_date else "—",
+                    str(g.version),
+                ]
+            )
+        widths = [
+            14 * mm,
+            22 * mm,
+            15 * mm,
+            24 * mm,
+            CONTENT_WIDTH - 136 * mm,
+            14 * mm,
+            18 * mm,
+            15 * mm,
+        ]
         flow.append(table(rows, widths))
-        flow.append(para("Version: of the remediation plan; every saved change is kept as a new "
-                         "version.", "muted"))
+        flow.append(
+            para(
+                "Version: of the remediation plan; every saved change is kept as a new version.",
+                "muted",
+            )
+        )
     unplanned = [g for g in result.gaps if not g.version]
     if unplanned:
         groups = [
             f"{priority.value.capitalize()}: "
-            + ", ".join(f"{g.ref} ({status_word(g.status).lower()})" for g in unplanned
-                        if g.priority == priority.value)
-            for priority in GapPriority if any(g.priority == priority.value for g in unplanned)
+            + ", ".join(
+                f"{g.ref} ({status_word(g.status).lower()})"
+                for g in unplanned
+                if g.priority == priority.value
+            )
+            for priority in GapPriority
+            if any(g.priority == priority.value for g in unplanned)
         ]
         flow.append(Spacer(1, 4))
-        flow.append(para(f"{count_of(len(unplanned), 'gap')} without a remediation plan yet, by "
-                         f"priority. {'; '.join(groups)}."))
+        flow.append(
+            para(
+                f"{count_of(len(unplanned), 'gap')} without a remediation plan yet, by "
+                f"priority. {'; '.join(groups)}."
+            )
+        )
     return flow
 
 
@@ -124,9 +171,13 @@ def build_readiness_pdf(result: Readiness, soa: pd.DataFrame, organisation: str)
 
     def story() -> list:
         # The document line sits under the title (never alone on a last page).
-        flow = [para(TITLE, "title"), para(organisation),
-                para(f"Document {doc_id}; data fingerprint sha256 {digest}.", "muted"),
-                Spacer(1, 6), *_summary(result)]
+        flow = [
+            para(TITLE, "title"),
+            para(organisation),
+            para(f"Document {doc_id}; data fingerprint sha256 {digest}.", "muted"),
+            Spacer(1, 6),
+            *_summary(result),
+        ]
         return flow + _blockers(result) + _requirements(result) + _soa(soa) + _gaps(result)
 
     return build_pdf(

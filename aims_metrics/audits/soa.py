@@ -22,7 +22,9 @@ def soa_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Every Annex A control with its SoA entry; a control missing from the SoA is applicable and
     not started (`in_soa` false)."""
     spec = table_spec("soa")
-    stored = con.execute(f"SELECT {', '.join(spec.column_names)} FROM soa").df().set_index("control_id")
+    stored = (
+        con.execute(f"SELECT {', '.join(spec.column_names)} FROM soa").df().set_index("control_id")
+    )
     titles = clause_refs()
     rows = []
     for ref in control_refs():
@@ -33,11 +35,18 @@ def soa_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
         applicable = True if entry is None else bool(entry["applicable"])
         status = get("implementation_status") or ("not_started" if applicable else None)
-        rows.append({
-            "control_id": ref, "title": titles[ref].title, "applicable": applicable,
-            "justification": get("justification"), "implementation_status": status,
-            "owner": get("owner"), "evidence": get("evidence"), "in_soa": entry is not None,
-        })
+        rows.append(
+            {
+                "control_id": ref,
+                "title": titles[ref].title,
+                "applicable": applicable,
+                "justification": get("justification"),
+                "implementation_status": status,
+                "owner": get("owner"),
+                "evidence": get("evidence"),
+                "in_soa": entry is not None,
+            }
+        )
     # Typed columns even when every cell is empty, so an editor offers text and choices.
     text = ["justification", "implementation_status", "owner", "evidence"]
     return pd.DataFrame(rows).astype({c: "string" for c in ["control_id", "title", *text]})

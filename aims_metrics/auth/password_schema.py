@@ -8,4 +8,8 @@ MUST_CHANGE_PASSWORD_SQL = (
 )
 
 # (version, description, DDL statements): read by store.migrations
-MIGRATION = (8, "users: must change the one-time password at first sign-in", MUST_CHANGE_PASSWORD_SQL)
+MIGRATION = (
+    8,
+    "users: must change the one-time password at first sign-in",
+    MUST_CHANGE_PASSWORD_SQL,
+)

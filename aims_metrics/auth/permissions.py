@@ -93,4 +93,3 @@ def require(role: Role | str | None, action: Action | str) -> None:
 
 def allowed_actions(role: Role | str | None) -> list[Action]:
     return [action for action in Action if can(role, action)]
-

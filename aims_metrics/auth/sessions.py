@@ -18,6 +18,7 @@ SESSION_LIFETIME = timedelta(hours=12)
 
 # user_sessions: declared (migration 4) in aims_metrics.auth.schema
 
+
 def _sign(token: str, key: bytes) -> str:
     digest = hmac.new(key, token.encode("ascii"), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
@@ -82,4 +83,3 @@ def end_session(con: duckdb.DuckDBPyConnection, cookie_value: str | None) -> Non
             )
         except UnicodeEncodeError:
             return
-

@@ -91,4 +91,3 @@ def authenticate(
             "UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE username = ?", [name]
         )
     return AuthOutcome(_existing_user(con, name))
-

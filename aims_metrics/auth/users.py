@@ -275,12 +275,11 @@ def set_password(
     return _existing_user(con, username)
 
 
-def replace_one_time_password(
-    con: duckdb.DuckDBPyConnection, username: str, password: str
-) -> User:
+def replace_one_time_password(con: duckdb.DuckDBPyConnection, username: str, password: str) -> User:
     """The user's own new password in place of a one-time one; UserError if it is the same."""
     rows = con.execute(
-        "SELECT password_hash FROM users WHERE username = ?", [_existing_user(con, username).username]
+        "SELECT password_hash FROM users WHERE username = ?",
+        [_existing_user(con, username).username],
     ).fetchall()
     if _password_matches(password, rows[0][0]):
         raise UserError("choose a password other than the one-time password")

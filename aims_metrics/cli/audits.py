@@ -44,7 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "as-of year).",
     )
     programme.add_argument("--cycle-start", dest="cycle_start", type=date_arg, help="YYYY-MM-DD")
-    programme.add_argument("--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)")
+    programme.add_argument(
+        "--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)"
+    )
     programme.add_argument("--type", dest="audit_type", choices=[t.value for t in AuditType])
     programme.add_argument("--format", choices=FORMATS, default="table")
     programme.set_defaults(handler=run_programme)
@@ -64,7 +66,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     readiness = subparsers.add_parser(
         "readiness", help="certification readiness: verdict, score, requirements, SoA, gaps"
     )
-    readiness.add_argument("--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)")
+    readiness.add_argument(
+        "--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)"
+    )
     readiness.add_argument("--format", choices=FORMATS, default="table")
     readiness.add_argument(
         "--pdf", type=output_path, metavar="FILE", help="write the readiness report PDF instead"
@@ -113,14 +117,19 @@ def run_programme(args: argparse.Namespace) -> int:
     cycle = programme.cycle
     kind = f" ({programme.audit_type} audits)" if programme.audit_type else ""
     print(f"Audit programme {cycle.start} – {cycle.end}{kind}, as of {programme.as_of}")
-    rows = [[e.ref, e.title[:48], status_word(e.status), ", ".join(e.audits)] for e in programme.coverage]
+    rows = [
+        [e.ref, e.title[:48], status_word(e.status), ", ".join(e.audits)]
+        for e in programme.coverage
+    ]
     print(text_table(["ref", "title", "status", "audits"], rows))
     counts = programme.counts
     print(f"\n{counts['covered']} covered, {counts['planned']} planned, {counts['gap']} gap")
     print(f"overdue: {', '.join(programme.overdue) or 'none'}")
     print(f"independence conflicts: {', '.join(programme.independence_conflicts) or 'none'}")
     orphans = programme.findings_without_audit
-    print(f"findings without audit: {len(orphans)}{': ' + ', '.join(orphans[:10]) if orphans else ''}")
+    print(
+        f"findings without audit: {len(orphans)}{': ' + ', '.join(orphans[:10]) if orphans else ''}"
+    )
     return EXIT_OK
 
 

@@ -18,25 +18,46 @@ from aims_metrics.tables.registry import EXPORT_TABLE_NAMES, TABLE_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    init = subparsers.add_parser("init", help="create or migrate the schema; optionally load demo data")
+    init = subparsers.add_parser(
+        "init", help="create or migrate the schema; optionally load demo data"
+    )
     init.add_argument("--demo", action="store_true", help="load the deterministic demo data set")
-    init.add_argument("--scale", choices=("demo", "enterprise"), default=None,
-                      help="loads the demo data (implies --demo): 'enterprise' is the large "
-                      "benchmark data set (default: demo)")
-    init.add_argument("--end-quarter", default=None, type=quarter_arg,
-                      help="last quarter of the demo data (implies --demo; default: last "
-                      "completed quarter)")
+    init.add_argument(
+        "--scale",
+        choices=("demo", "enterprise"),
+        default=None,
+        help="loads the demo data (implies --demo): 'enterprise' is the large "
+        "benchmark data set (default: demo)",
+    )
+    init.add_argument(
+        "--end-quarter",
+        default=None,
+        type=quarter_arg,
+        help="last quarter of the demo data (implies --demo; default: last completed quarter)",
+    )
     init.set_defaults(handler=run_init)
 
     imp = subparsers.add_parser("import", help="validate and upsert a CSV or XLSX export")
     imp.add_argument("table", choices=TABLE_NAMES)
     imp.add_argument("file", type=Path)
     imp.add_argument("--dry-run", action="store_true", help="validate and count; write nothing")
-    imp.add_argument("--map", action="append", default=[], metavar="SRC=DST",
-                     help="rename a file column to a table column")
-    imp.add_argument("--set", action="append", default=[], metavar="COLUMN=VALUE",
-                     help="fill a column the file lacks with one value")
-    imp.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first visible sheet)")
+    imp.add_argument(
+        "--map",
+        action="append",
+        default=[],
+        metavar="SRC=DST",
+        help="rename a file column to a table column",
+    )
+    imp.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="COLUMN=VALUE",
+        help="fill a column the file lacks with one value",
+    )
+    imp.add_argument(
+        "--sheet", default=None, help="XLSX sheet name (default: the first visible sheet)"
+    )
     imp.set_defaults(handler=run_import)
 
     template = subparsers.add_parser("template", help="print the CSV header of a table")
@@ -60,8 +81,10 @@ def run_init(args: argparse.Namespace) -> int:
     scale = args.scale or "demo"
     if demo and end is not None and end.previous().year < EARLIEST_YEAR:
         # the demo seeds a finalised review of the quarter before the end quarter
-        raise UsageError(f"--end-quarter {end}: the demo needs the quarter before it; use "
-                         f"{EARLIEST_YEAR}Q2 or later")
+        raise UsageError(
+            f"--end-quarter {end}: the demo needs the quarter before it; use "
+            f"{EARLIEST_YEAR}Q2 or later"
+        )
     with store.open_db(args.db) as con:
         version = store.schema_version(con)
         install_shipped_catalog(con)
@@ -94,8 +117,15 @@ def run_import(args: argparse.Namespace) -> int:
     with store.open_db(args.db) as con:
         try:
             plan, result = ingest.import_file(
-                con, args.table, args.file, cli_user(), file_name=str(args.file),
-                mapping=mapping, constants=constants, sheet=args.sheet, dry_run=args.dry_run,
+                con,
+                args.table,
+                args.file,
+                cli_user(),
+                file_name=str(args.file),
+                mapping=mapping,
+                constants=constants,
+                sheet=args.sheet,
+                dry_run=args.dry_run,
             )
         except ingest.ImportUsageError as error:
             raise UsageError(str(error)) from None

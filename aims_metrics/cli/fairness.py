@@ -27,7 +27,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     fairness = subparsers.add_parser("fairness", help="evaluate a model's predictions for bias")
     commands = fairness.add_subparsers(dest="fairness_command", required=True, metavar="COMMAND")
 
-    ev = commands.add_parser("evaluate", help="per-group rates and disparities; saved as bias tests")
+    ev = commands.add_parser(
+        "evaluate", help="per-group rates and disparities; saved as bias tests"
+    )
     ev.add_argument("file", type=Path, help="predictions CSV or XLSX")
     ev.add_argument("--system", required=True, help="system_id of the AI system")
     ev.add_argument("--model-version", required=True)
@@ -35,14 +37,30 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     ev.add_argument("--y-true", required=True, metavar="COL", help="column of true labels")
     ev.add_argument("--y-pred", metavar="COL", help="column of predicted labels")
     ev.add_argument("--score", metavar="COL", help="column of scores (with --cutoff)")
-    ev.add_argument("--cutoff", type=finite_float(), metavar="X", help="predicted positive when score ≥ X")
-    ev.add_argument("--sensitive", action="append", required=True, metavar="COL",
-                    help="sensitive attribute; repeat for more; COL1*COL2 for an intersection")
+    ev.add_argument(
+        "--cutoff", type=finite_float(), metavar="X", help="predicted positive when score ≥ X"
+    )
+    ev.add_argument(
+        "--sensitive",
+        action="append",
+        required=True,
+        metavar="COL",
+        help="sensitive attribute; repeat for more; COL1*COL2 for an intersection",
+    )
     ev.add_argument("--positive-label", metavar="L", help="the positive class when not 0/1")
-    ev.add_argument("--min-group-size", type=int_in_range(1, 1_000_000_000), default=None, metavar="N",
-                    help="groups with fewer rows are left out of the disparities (default 30)")
-    ev.add_argument("--executed-on", metavar="DATE", type=date_arg, help="date of the test (default today)")
-    ev.add_argument("--sheet", default=None, help="XLSX sheet name (default: the first visible sheet)")
+    ev.add_argument(
+        "--min-group-size",
+        type=int_in_range(1, 1_000_000_000),
+        default=None,
+        metavar="N",
+        help="groups with fewer rows are left out of the disparities (default 30)",
+    )
+    ev.add_argument(
+        "--executed-on", metavar="DATE", type=date_arg, help="date of the test (default today)"
+    )
+    ev.add_argument(
+        "--sheet", default=None, help="XLSX sheet name (default: the first visible sheet)"
+    )
     ev.add_argument("--dry-run", action="store_true", help="evaluate and print; write nothing")
     ev.add_argument("--format", choices=("table", "json"), default="table")
     ev.set_defaults(handler=run_evaluate)
@@ -65,8 +83,12 @@ def _request(args: argparse.Namespace):
 
     try:
         columns = PredictionColumns(
-            y_true=args.y_true, sensitive=tuple(args.sensitive), y_pred=args.y_pred,
-            score=args.score, cutoff=args.cutoff, positive_label=args.positive_label,
+            y_true=args.y_true,
+            sensitive=tuple(args.sensitive),
+            y_pred=args.y_pred,
+            score=args.score,
+            cutoff=args.cutoff,
+            positive_label=args.positive_label,
         )
     except ValueError as error:
         raise UsageError(str(error)) from None
@@ -91,8 +113,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
     with store.open_db(args.db) as con:
         try:
             run, counts = evaluate_file(
-                con, args.file, columns, identity, cli_user(), file_name=str(args.file),
-                sheet=args.sheet, min_group_size=min_size, dry_run=args.dry_run,
+                con,
+                args.file,
+                columns,
+                identity,
+                cli_user(),
+                file_name=str(args.file),
+                sheet=args.sheet,
+                min_group_size=min_size,
+                dry_run=args.dry_run,
             )
         except PredictionsRejected as rejected:
             for problem in rejected.problems:
@@ -120,20 +149,33 @@ def _number(value: float | None) -> str:
 
 
 def _print_tables(result: dict) -> None:
-    print(f"{'attribute':<18} {'group':<24} {'n':>8}  {'sel':>6} {'fpr':>6} {'fnr':>6} "
-          f"{'tpr':>6} {'acc':>6}")
+    print(
+        f"{'attribute':<18} {'group':<24} {'n':>8}  {'sel':>6} {'fpr':>6} {'fnr':>6} "
+        f"{'tpr':>6} {'acc':>6}"
+    )
     for g in result["groups"]:
         flag = "  (insufficient)" if g["insufficient"] else ""
-        rates = " ".join(f"{_number(g[r]):>6}" for r in (
-            "selection_rate", "false_positive_rate", "false_negative_rate",
-            "true_positive_rate", "accuracy"))
-        print(f"{one_line(g['attribute']):<18} {one_line(g['group']):<24} {g['n']:>8}  {rates}{flag}")
+        rates = " ".join(
+            f"{_number(g[r]):>6}"
+            for r in (
+                "selection_rate",
+                "false_positive_rate",
+                "false_negative_rate",
+                "true_positive_rate",
+                "accuracy",
+            )
+        )
+        print(
+            f"{one_line(g['attribute']):<18} {one_line(g['group']):<24} {g['n']:>8}  {rates}{flag}"
+        )
     print()
     print(f"{'attribute':<18} {'metric':<32} {'value':>7} {'threshold':>9}  result")
     for t in result["tests"]:
         word = "✓ pass" if t["passed"] else "✗ FAIL"
-        print(f"{one_line(t['protected_attribute']):<18} {t['metric']:<32} {_number(t['value']):>7} "
-              f"{t['threshold']:>9.3f}  {word}")
+        print(
+            f"{one_line(t['protected_attribute']):<18} {t['metric']:<32} {_number(t['value']):>7} "
+            f"{t['threshold']:>9.3f}  {word}"
+        )
 
 
 def run_policy_show(args: argparse.Namespace) -> int:
@@ -144,16 +186,22 @@ def run_policy_show(args: argparse.Namespace) -> int:
         history = policy_history(con)
     current = history[-1]
     if args.format == "json":
-        print_json({
-            "version": current.version,
-            "thresholds": current.thresholds.model_dump(),
-            "history": [
-                {"version": v.version, "author": v.author, "reason": v.reason,
-                 "created_at": v.created_at.isoformat() if v.created_at else None,
-                 "thresholds": v.thresholds.model_dump()}
-                for v in history
-            ],
-        })
+        print_json(
+            {
+                "version": current.version,
+                "thresholds": current.thresholds.model_dump(),
+                "history": [
+                    {
+                        "version": v.version,
+                        "author": v.author,
+                        "reason": v.reason,
+                        "created_at": v.created_at.isoformat() if v.created_at else None,
+                        "thresholds": v.thresholds.model_dump(),
+                    }
+                    for v in history
+                ],
+            }
+        )
         return EXIT_OK
     print(f"{current.ref} ({one_line(current.author)}: {one_line(current.reason or '')})")
     for metric, threshold in current.thresholds.model_dump().items():

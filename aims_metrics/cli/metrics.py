@@ -27,7 +27,9 @@ FORMATS = ("table", "json")
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     kpis = subparsers.add_parser("kpis", help="the KPI catalog for one quarter")
-    kpis.add_argument("--quarter", type=quarter_arg, help="e.g. 2025Q3 (default: the last completed quarter)")
+    kpis.add_argument(
+        "--quarter", type=quarter_arg, help="e.g. 2025Q3 (default: the last completed quarter)"
+    )
     kpis.add_argument("--format", choices=FORMATS, default="table")
     kpis.set_defaults(handler=run_kpis)
 
@@ -37,11 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     aging.set_defaults(handler=run_aging)
 
     objectives = subparsers.add_parser("objectives", help="AI objectives' status for a quarter")
-    objectives.add_argument("--quarter", type=quarter_arg, help="e.g. 2025Q3 (default: the last completed quarter)")
+    objectives.add_argument(
+        "--quarter", type=quarter_arg, help="e.g. 2025Q3 (default: the last completed quarter)"
+    )
     objectives.add_argument("--format", choices=FORMATS, default="table")
     objectives.set_defaults(handler=run_objectives)
 
-    metrics = subparsers.add_parser("metrics", help="metric definitions: list, show, validate, apply")
+    metrics = subparsers.add_parser(
+        "metrics", help="metric definitions: list, show, validate, apply"
+    )
     actions = metrics.add_subparsers(dest="metrics_command", required=True, metavar="ACTION")
     actions.add_parser("list", help="current metric definitions").set_defaults(handler=run_list)
     show = actions.add_parser("show", help="a metric's current definition (YAML) and history")
@@ -113,9 +119,11 @@ def _completeness(con, results, quarter) -> dict[str, dict]:
 
     found = catalog_completeness(con, current(con, [r.name for r in results]), quarter)
     return {
-        name: {"data_through": c.data_through.isoformat() if c.data_through else None,
-               "provisional": c.provisional,
-               "newest_record": c.newest_record.isoformat() if c.newest_record else None}
+        name: {
+            "data_through": c.data_through.isoformat() if c.data_through else None,
+            "provisional": c.provisional,
+            "newest_record": c.newest_record.isoformat() if c.newest_record else None,
+        }
         for name, c in found.items()
     }
 
@@ -135,8 +143,10 @@ def run_aging(args: argparse.Namespace) -> int:
 
     kinds = [*FINDING_TYPES, "total"]
     rows = [[b.bucket, *(number(getattr(b, k)) for k in kinds)] for b in report.buckets]
-    print(f"Open findings as of {as_of.isoformat()}: {number(report.open_total)} open, "
-          f"{number(report.overdue)} overdue")
+    print(
+        f"Open findings as of {as_of.isoformat()}: {number(report.open_total)} open, "
+        f"{number(report.overdue)} overdue"
+    )
     headers = ["Age (days)", *(finding_title(k) for k in FINDING_TYPES), "Total"]
     print(text_table(headers, rows, {1, 2, 3, 4, 5}))
     return EXIT_OK
@@ -170,7 +180,9 @@ def run_objectives(args: argparse.Namespace) -> int:
         for p in progress
     ]
     print(f"Objectives at the end of {quarter.label}")
-    print(text_table(["id", "title", "metric", "value", "target", "deadline", "status"], rows, {3, 4}))
+    print(
+        text_table(["id", "title", "metric", "value", "target", "deadline", "status"], rows, {3, 4})
+    )
     return EXIT_OK
 
 

@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = notify.add_subparsers(dest="notify_command", required=True, metavar="ACTION")
 
     channel = actions.add_parser("channel", help="notification channels: add, list, remove")
-    channel_actions = channel.add_subparsers(dest="channel_command", required=True, metavar="ACTION")
+    channel_actions = channel.add_subparsers(
+        dest="channel_command", required=True, metavar="ACTION"
+    )
     add = channel_actions.add_parser("add", help="add an e-mail or webhook channel")
     kinds = add.add_subparsers(dest="kind", required=True, metavar="KIND")
     email = kinds.add_parser("email", help="digests over SMTP")
@@ -29,16 +31,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     security.add_argument("--ssl", action="store_const", dest="security", const="ssl")
     security.add_argument("--starttls", action="store_const", dest="security", const="starttls")
     email.add_argument("--username")
-    email.add_argument("--password-env", dest="password_env", metavar="VAR",
-                       help="environment variable holding the SMTP password (never stored)")
+    email.add_argument(
+        "--password-env",
+        dest="password_env",
+        metavar="VAR",
+        help="environment variable holding the SMTP password (never stored)",
+    )
     email.add_argument("--sender", required=True, metavar="ADDR")
     email.set_defaults(handler=run_channel_add, security="none")
     hook = kinds.add_parser("webhook", help="one POST per run: generic JSON, Slack or Teams")
     hook.add_argument("name")
     hook.add_argument("--url", required=True)
-    hook.add_argument("--format", dest="hook_format", choices=("json", "slack", "teams"), required=True)
-    hook.add_argument("--secret-env", dest="secret_env", metavar="VAR",
-                      help="environment variable holding the HMAC secret (never stored)")
+    hook.add_argument(
+        "--format", dest="hook_format", choices=("json", "slack", "teams"), required=True
+    )
+    hook.add_argument(
+        "--secret-env",
+        dest="secret_env",
+        metavar="VAR",
+        help="environment variable holding the HMAC secret (never stored)",
+    )
     hook.set_defaults(handler=run_channel_add)
     channel_actions.add_parser("list", help="the channels").set_defaults(handler=run_channel_list)
     remove = channel_actions.add_parser("remove", help="remove a channel")
@@ -47,7 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     run = actions.add_parser("run", help="remind, escalate and deliver (schedule it daily)")
     run.add_argument("--as-of", dest="as_of", help="YYYY-MM-DD (default: today); replays a day")
-    run.add_argument("--dry-run", action="store_true", help="show what would be sent; write nothing")
+    run.add_argument(
+        "--dry-run", action="store_true", help="show what would be sent; write nothing"
+    )
     run.add_argument("--format", choices=FORMATS, default="table")
     run.set_defaults(handler=run_notify)
 
@@ -62,9 +76,14 @@ def run_channel_add(args: argparse.Namespace) -> int:
     from aims_metrics.notify.channels import ChannelError, add_channel
 
     if args.kind == "email":
-        values = {"smtp_host": args.smtp_host, "smtp_port": args.smtp_port,
-                  "security": args.security, "username": args.username,
-                  "password_env": args.password_env, "sender": args.sender}
+        values = {
+            "smtp_host": args.smtp_host,
+            "smtp_port": args.smtp_port,
+            "security": args.security,
+            "username": args.username,
+            "password_env": args.password_env,
+            "sender": args.sender,
+        }
     else:
         values = {"url": args.url, "format": args.hook_format, "secret_env": args.secret_env}
     with store.open_db(args.db) as con:
@@ -127,9 +146,13 @@ def run_notify(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(result.to_json(), indent=2))
     else:
-        rows = [[m.channel, m.to, m.status, str(len(m.items)), m.error or ""] for m in result.messages]
-        print(f"notify run {result.run_id or '(dry run)'} as of {as_of.isoformat()}: "
-              f"{count_of(len(result.messages), 'message')}")
+        rows = [
+            [m.channel, m.to, m.status, str(len(m.items)), m.error or ""] for m in result.messages
+        ]
+        print(
+            f"notify run {result.run_id or '(dry run)'} as of {as_of.isoformat()}: "
+            f"{count_of(len(result.messages), 'message')}"
+        )
         if rows:
             print(text_table(["channel", "to", "status", "items", "error"], rows, right={3}))
         if result.unmatched_owners:
@@ -150,11 +173,18 @@ def run_log(args: argparse.Namespace) -> int:
         messages = outbox_log(con, args.limit)
     if args.format == "json":
         document = [
-            {"message_id": m.message_id, "run_id": m.run_id, "channel": m.channel,
-             "to": m.recipient, "status": m.status, "error": m.error, "attempts": m.attempts,
-             "created_at": m.created_at.isoformat(),
-             "sent_at": m.sent_at.isoformat() if m.sent_at else None,
-             "items": [f"{i['rule']}:{i['id']}" for i in m.items]}
+            {
+                "message_id": m.message_id,
+                "run_id": m.run_id,
+                "channel": m.channel,
+                "to": m.recipient,
+                "status": m.status,
+                "error": m.error,
+                "attempts": m.attempts,
+                "created_at": m.created_at.isoformat(),
+                "sent_at": m.sent_at.isoformat() if m.sent_at else None,
+                "items": [f"{i['rule']}:{i['id']}" for i in m.items],
+            }
             for m in messages
         ]
         print(json.dumps(document, indent=2))
@@ -162,7 +192,9 @@ def run_log(args: argparse.Namespace) -> int:
     if not messages:
         print("no messages yet: run `notify run`")
         return EXIT_OK
-    rows = [[str(m.created_at), m.channel, m.recipient, m.status, str(len(m.items)), m.error or ""]
-            for m in messages]
+    rows = [
+        [str(m.created_at), m.channel, m.recipient, m.status, str(len(m.items)), m.error or ""]
+        for m in messages
+    ]
     print(text_table(["when", "channel", "to", "status", "items", "error"], rows, right={4}))
     return EXIT_OK

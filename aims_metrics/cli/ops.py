@@ -63,8 +63,10 @@ def run_audit_log(args: argparse.Namespace) -> int:
         print(json.dumps(entries, default=str, indent=2))
         return EXIT_OK
     for entry in entries:
-        print(f"{entry['entry_id']:>6}  {entry['logged_at']}  {entry['username']:<20} "
-              f"{entry['action']:<22} {entry['target']}  {entry['detail']}")
+        print(
+            f"{entry['entry_id']:>6}  {entry['logged_at']}  {entry['username']:<20} "
+            f"{entry['action']:<22} {entry['target']}  {entry['detail']}"
+        )
     if not entries:
         print("the audit log is empty")
     return EXIT_OK

@@ -20,7 +20,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     minutes.add_argument("--quarter", type=quarter_arg, required=True, help="e.g. 2025Q3")
     minutes.add_argument("--out", type=output_path, required=True, help="PDF file to write")
     minutes.add_argument(
-        "--revision", type=int_in_range(1, 1_000_000), default=None, help="the archived PDF of this finalised revision"
+        "--revision",
+        type=int_in_range(1, 1_000_000),
+        default=None,
+        help="the archived PDF of this finalised revision",
     )
     minutes.set_defaults(handler=run_minutes)
 

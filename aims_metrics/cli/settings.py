@@ -14,7 +14,9 @@ from aims_metrics.cli.common import EXIT_OK, UsageError, cli_user, text_table
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     settings = subparsers.add_parser("settings", help="show or change the settings")
-    sub = settings.add_subparsers(dest="settings_command", required=True, metavar="SETTINGS_COMMAND")
+    sub = settings.add_subparsers(
+        dest="settings_command", required=True, metavar="SETTINGS_COMMAND"
+    )
 
     show = sub.add_parser("show", help="every setting with its value")
     show.add_argument("--format", choices=("table", "json"), default="table")
@@ -33,7 +35,10 @@ def show_command(args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps(values, indent=2, ensure_ascii=False))
         return EXIT_OK
-    rows = [[key, value.replace("\n", " "), store.SETTINGS[key].description] for key, value in values.items()]
+    rows = [
+        [key, value.replace("\n", " "), store.SETTINGS[key].description]
+        for key, value in values.items()
+    ]
     print(text_table(["setting", "value", "meaning"], rows))
     return EXIT_OK
 

@@ -8,7 +8,6 @@ high-risk systems deployed without a passed pre-deployment bias test. Same seed 
 identical frames. Every row satisfies the rules of design §2 and no date lies after the end quarter.
 """
 
-
 from __future__ import annotations
 
 import hashlib
@@ -170,7 +169,9 @@ def load_demo(
             counts[table] = counts.get(table, 0) + added
     counts["objectives"] = len(seed_objectives(con, end_quarter, username))
     counts.update(load_demo_programme(con, end_quarter, load_dataset, username))
-    if scale == "demo":  # the people directory and a switched-off channel (aims_metrics.demo.people)
+    if (
+        scale == "demo"
+    ):  # the people directory and a switched-off channel (aims_metrics.demo.people)
         from aims_metrics.demo.people import demo_people, seed_demo_channel
 
         counts.update(load_dataset(con, {"people": demo_people()}, username))

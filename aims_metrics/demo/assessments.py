@@ -1,6 +1,5 @@
 """AI system impact and risk assessments, some overdue."""
 
-
 from __future__ import annotations
 
 import numpy as np

@@ -40,7 +40,9 @@ EXTERNAL_SCOPES = {
     "external": "A.10;8.1",
 }
 AUDITORS = ("Amira Novak", "Ravi Singh", "Lena Fischer", "Tomás Ortega")
-CRITERIA = "ISO/IEC 42001:2023 (clauses and controls in scope); AI policy POL-AI-01; AIMS procedures"
+CRITERIA = (
+    "ISO/IEC 42001:2023 (clauses and controls in scope); AI policy POL-AI-01; AIMS procedures"
+)
 EXCLUDED = {
     "A.10.4": "No AI products or services are provided to customers: every AI system is for "
     "internal use.",
@@ -67,18 +69,32 @@ def _audit_rows(findings: list[tuple], cycle_start: date, end: date) -> list[dic
             title = f"Internal audit {internal + 1}: {scope.replace(';', ', ')}"
             internal += 1
         else:
-            scope, auditee, lead_unit = EXTERNAL_SCOPES[audit_type], "AI Governance Office", "Certification body"
+            scope, auditee, lead_unit = (
+                EXTERNAL_SCOPES[audit_type],
+                "AI Governance Office",
+                "Certification body",
+            )
             title = f"{audit_type.capitalize()} audit by the certification body"
         start = first - timedelta(days=3)
         actual_end = min(last + timedelta(days=1), end)
-        rows.append({
-            "audit_id": audit_id, "audit_type": audit_type, "title": title,
-            "planned_start": start, "planned_end": start + timedelta(days=4), "status": "completed",
-            "actual_end": actual_end, "lead_auditor": AUDITORS[len(rows) % len(AUDITORS)],
-            "lead_auditor_unit": lead_unit, "team": "; ".join(AUDITORS[(len(rows) + 1) % 4:][:2]),
-            "auditee_unit": auditee, "scope": scope, "criteria": CRITERIA,
-            "report_on": min(actual_end + timedelta(days=7), end),
-        })
+        rows.append(
+            {
+                "audit_id": audit_id,
+                "audit_type": audit_type,
+                "title": title,
+                "planned_start": start,
+                "planned_end": start + timedelta(days=4),
+                "status": "completed",
+                "actual_end": actual_end,
+                "lead_auditor": AUDITORS[len(rows) % len(AUDITORS)],
+                "lead_auditor_unit": lead_unit,
+                "team": "; ".join(AUDITORS[(len(rows) + 1) % 4 :][:2]),
+                "auditee_unit": auditee,
+                "scope": scope,
+                "criteria": CRITERIA,
+                "report_on": min(actual_end + timedelta(days=7), end),
+            }
+        )
     return rows
 
 
@@ -86,31 +102,85 @@ def _planned_rows(end_quarter: Quarter, cycle_end: date) -> list[dict]:
     """The rest of the cycle: planned audits, one overdue, one cancelled."""
     q1 = end_quarter.shift(2)  # after the quarter in progress
     plan = [
-        ("IA-SUPPLIERS", "internal", "Supplier and third-party controls", end_quarter.start + timedelta(days=20),
-         "in_progress", "A.10;8.1", "Procurement"),
-        ("IA-USE", "internal", "Responsible use of AI systems (cancelled: auditor unavailable)",
-         end_quarter.start + timedelta(days=40), "cancelled", "A.9", "Engineering"),
-        ("IA-DOCS", "internal", "Communication and documented information", q1.start + timedelta(days=30),
-         "planned", "7.4;7.5", "AI Governance Office"),
-        ("IA-LEADERSHIP", "internal", "Context, leadership and planning", q1.next().start + timedelta(days=30),
-         "planned", "4;5;6", "AI Governance Office"),
-        ("IA-LIFECYCLE", "internal", "AI system life cycle and data", q1.shift(2).start + timedelta(days=30),
-         "planned", "A.6;A.7;8.4", "Data Science"),
-        ("CB-SURV-Y3", "surveillance", "Surveillance audit 2 by the certification body",
-         q1.shift(3).start + timedelta(days=20), "planned", "9;10;A.5", "AI Governance Office"),
+        (
+            "IA-SUPPLIERS",
+            "internal",
+            "Supplier and third-party controls",
+            end_quarter.start + timedelta(days=20),
+            "in_progress",
+            "A.10;8.1",
+            "Procurement",
+        ),
+        (
+            "IA-USE",
+            "internal",
+            "Responsible use of AI systems (cancelled: auditor unavailable)",
+            end_quarter.start + timedelta(days=40),
+            "cancelled",
+            "A.9",
+            "Engineering",
+        ),
+        (
+            "IA-DOCS",
+            "internal",
+            "Communication and documented information",
+            q1.start + timedelta(days=30),
+            "planned",
+            "7.4;7.5",
+            "AI Governance Office",
+        ),
+        (
+            "IA-LEADERSHIP",
+            "internal",
+            "Context, leadership and planning",
+            q1.next().start + timedelta(days=30),
+            "planned",
+            "4;5;6",
+            "AI Governance Office",
+        ),
+        (
+            "IA-LIFECYCLE",
+            "internal",
+            "AI system life cycle and data",
+            q1.shift(2).start + timedelta(days=30),
+            "planned",
+            "A.6;A.7;8.4",
+            "Data Science",
+        ),
+        (
+            "CB-SURV-Y3",
+            "surveillance",
+            "Surveillance audit 2 by the certification body",
+            q1.shift(3).start + timedelta(days=20),
+            "planned",
+            "9;10;A.5",
+            "AI Governance Office",
+        ),
     ]
     rows = []
     for n, (audit_id, kind, title, start, status, scope, auditee) in enumerate(plan):
         if start > cycle_end:
             continue
-        rows.append({
-            "audit_id": audit_id, "audit_type": kind, "title": title, "planned_start": start,
-            "planned_end": start + timedelta(days=5), "status": status, "actual_end": None,
-            "lead_auditor": AUDITORS[n % 4],
-            "lead_auditor_unit": "Internal Audit" if kind == "internal" else "Certification body",
-            "team": AUDITORS[(n + 2) % 4], "auditee_unit": auditee, "scope": scope,
-            "criteria": CRITERIA, "report_on": None,
-        })
+        rows.append(
+            {
+                "audit_id": audit_id,
+                "audit_type": kind,
+                "title": title,
+                "planned_start": start,
+                "planned_end": start + timedelta(days=5),
+                "status": status,
+                "actual_end": None,
+                "lead_auditor": AUDITORS[n % 4],
+                "lead_auditor_unit": "Internal Audit"
+                if kind == "internal"
+                else "Certification body",
+                "team": AUDITORS[(n + 2) % 4],
+                "auditee_unit": auditee,
+                "scope": scope,
+                "criteria": CRITERIA,
+                "report_on": None,
+            }
+        )
     return rows
 
 
@@ -118,14 +188,28 @@ def _soa_rows(rng: np.random.Generator) -> list[dict]:
     rows = []
     for n, ref in enumerate(r for r in control_refs() if r not in NOT_IN_SOA):
         if ref in EXCLUDED:
-            rows.append({"control_id": ref, "applicable": False, "justification": EXCLUDED[ref],
-                         "implementation_status": None, "owner": "Head of AI Governance",
-                         "evidence": None})
+            rows.append(
+                {
+                    "control_id": ref,
+                    "applicable": False,
+                    "justification": EXCLUDED[ref],
+                    "implementation_status": None,
+                    "owner": "Head of AI Governance",
+                    "evidence": None,
+                }
+            )
             continue
         status = rng.choice(["implemented", "partial", "not_started"], p=[0.7, 0.22, 0.08])
-        rows.append({"control_id": ref, "applicable": True, "justification": None,
-                     "implementation_status": str(status), "owner": CONTROL_OWNERS[n % 4],
-                     "evidence": f"AIMS-{ref.replace('.', '')}-EV" if status != "not_started" else None})
+        rows.append(
+            {
+                "control_id": ref,
+                "applicable": True,
+                "justification": None,
+                "implementation_status": str(status),
+                "owner": CONTROL_OWNERS[n % 4],
+                "evidence": f"AIMS-{ref.replace('.', '')}-EV" if status != "not_started" else None,
+            }
+        )
     return rows
 
 
@@ -139,12 +223,21 @@ def _attestation_rows(reviewed_on: date) -> list[dict]:
             status, evidence = "partial", PARTIAL_ATTESTATIONS[ref]
         elif ref in GAP_ATTESTATIONS:
             status, evidence = "gap", GAP_ATTESTATIONS[ref]
-        rows.append({"ref": ref, "status": status, "evidence": evidence,
-                     "owner": "Head of AI Governance", "reviewed_on": reviewed_on})
+        rows.append(
+            {
+                "ref": ref,
+                "status": status,
+                "evidence": evidence,
+                "owner": "Head of AI Governance",
+                "reviewed_on": reviewed_on,
+            }
+        )
     return rows
 
 
-def demo_programme_frames(con: duckdb.DuckDBPyConnection, end_quarter: Quarter, first: Quarter) -> dict[str, pd.DataFrame]:
+def demo_programme_frames(
+    con: duckdb.DuckDBPyConnection, end_quarter: Quarter, first: Quarter
+) -> dict[str, pd.DataFrame]:
     """audits, soa and attestations frames for the loaded demo findings (deterministic)."""
     cycle = Cycle(first.start)
     findings = con.execute(
@@ -152,7 +245,9 @@ def demo_programme_frames(con: duckdb.DuckDBPyConnection, end_quarter: Quarter, 
         "FROM findings GROUP BY audit_id ORDER BY min(raised_on), audit_id"
     ).fetchall()
     rng = np.random.default_rng(AUDITS_SEED)
-    audits = _audit_rows(findings, cycle.start, end_quarter.end) + _planned_rows(end_quarter, cycle.end)
+    audits = _audit_rows(findings, cycle.start, end_quarter.end) + _planned_rows(
+        end_quarter, cycle.end
+    )
     frames = {
         "audits": pd.DataFrame(audits),
         "soa": pd.DataFrame(_soa_rows(rng)),
@@ -169,15 +264,30 @@ def seed_gap_plans(con: duckdb.DuckDBPyConnection, end_quarter: Quarter, usernam
     """Remediation plans for the demo's main gaps (version 1 of each)."""
     due = end_quarter.next().end
     plans = [
-        {"ref": "7.5.3", "priority": "critical", "owner": "Head of AI Governance",
-         "remediation": "Approve PR-DOC-01 and move AIMS documents to the controlled register.",
-         "effort_days": 8, "target_date": due},
-        {"ref": "10.2", "priority": "critical", "owner": "Quality Manager",
-         "remediation": "Close the open major nonconformities; verify the corrective actions.",
-         "effort_days": 15, "target_date": due},
-        {"ref": "9.2.1", "priority": "high", "owner": "Internal Audit Lead",
-         "remediation": "Run audit IA-DOCS (7.4, 7.5) as planned to complete clause coverage.",
-         "effort_days": 5, "target_date": due},
+        {
+            "ref": "7.5.3",
+            "priority": "critical",
+            "owner": "Head of AI Governance",
+            "remediation": "Approve PR-DOC-01 and move AIMS documents to the controlled register.",
+            "effort_days": 8,
+            "target_date": due,
+        },
+        {
+            "ref": "10.2",
+            "priority": "critical",
+            "owner": "Quality Manager",
+            "remediation": "Close the open major nonconformities; verify the corrective actions.",
+            "effort_days": 15,
+            "target_date": due,
+        },
+        {
+            "ref": "9.2.1",
+            "priority": "high",
+            "owner": "Internal Audit Lead",
+            "remediation": "Run audit IA-DOCS (7.4, 7.5) as planned to complete clause coverage.",
+            "effort_days": 5,
+            "target_date": due,
+        },
     ]
     save_gap_plans(con, plans, username, "admin", reason="demo gap assessment")
 

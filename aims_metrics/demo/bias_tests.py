@@ -1,6 +1,5 @@
 """Bias tests: pre-deployment runs per release candidate and periodic production runs."""
 
-
 from __future__ import annotations
 
 import numpy as np
@@ -139,7 +138,10 @@ def generate_bias_tests(
     value = np.round(np.where(is_ratio, ratio, difference), 3)
     threshold = np.asarray(BIAS_THRESHOLDS)[metric]
     passed = np.array(
-        [bias_test_passes(BIAS_METRICS[m], v, t) for m, v, t in zip(metric, value, threshold, strict=True)],
+        [
+            bias_test_passes(BIAS_METRICS[m], v, t)
+            for m, v, t in zip(metric, value, threshold, strict=True)
+        ],
         dtype=bool,
     )
 

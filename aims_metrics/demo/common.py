@@ -1,7 +1,6 @@
 """Small vectorised helpers shared by the demo generators: dates, draws, ids, text columns, the
 quarter window and the system inventory the other tables refer to."""
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,5 @@
 """Audit findings: internal audits every quarter, a certification and a surveillance audit."""
 
-
 from __future__ import annotations
 
 import numpy as np

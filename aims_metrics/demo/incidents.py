@@ -1,6 +1,5 @@
 """AI incidents over the quarters, with one cluster of high-severity incidents."""
 
-
 from __future__ import annotations
 
 import numpy as np

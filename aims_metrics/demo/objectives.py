@@ -1,6 +1,5 @@
 """The demo's AI objectives (6.2), their baselines computed by the metrics engine."""
 
-
 from __future__ import annotations
 
 from datetime import date

@@ -15,8 +15,17 @@ from aims_metrics.demo.vocabulary import OWNERS
 DOMAIN = "example.com"
 # Left out on purpose: the preview lists them as owners without an e-mail.
 WITHOUT_EMAIL = ("Kenji Sato", "Lena Johansson", "Quality Manager")
-HEADS = ("Head of AI Governance", "Head of AI Risk", "Head of AI Operations", "Responsible AI Lead",
-         "AI Governance Lead", "Internal Audit Lead", "Chief Data Officer", "ML Platform Lead", "CISO")
+HEADS = (
+    "Head of AI Governance",
+    "Head of AI Risk",
+    "Head of AI Operations",
+    "Responsible AI Lead",
+    "AI Governance Lead",
+    "Internal Audit Lead",
+    "Chief Data Officer",
+    "ML Platform Lead",
+    "CISO",
+)
 REVIEW_ACTION_OWNERS = ("Priya Raman", "Lena Vogel", "Sam Okafor")  # demo.review
 DEMO_CHANNEL = "demo-mail"
 
@@ -52,7 +61,8 @@ def demo_people() -> pd.DataFrame:
     names = dict.fromkeys((*HEADS, *CONTROL_OWNERS, *AUDITORS, *OWNERS, *REVIEW_ACTION_OWNERS))
     rows = [
         {"person": n, "email": _address(n), "unit": _unit(n), "manager": _manager(n)}
-        for n in names if n not in WITHOUT_EMAIL
+        for n in names
+        if n not in WITHOUT_EMAIL
     ]
     return pd.DataFrame(rows, columns=["person", "email", "unit", "manager"])
 
@@ -63,6 +73,16 @@ def seed_demo_channel(con: duckdb.DuckDBPyConnection, username: str = "demo") ->
     from aims_metrics.notify.channels import add_channel, get_channel
 
     if get_channel(con, DEMO_CHANNEL) is None:
-        add_channel(con, DEMO_CHANNEL, "email",
-                    {"smtp_host": "localhost", "smtp_port": 25, "security": "none",
-                     "sender": f"aims-review@{DOMAIN}"}, username, enabled=False)
+        add_channel(
+            con,
+            DEMO_CHANNEL,
+            "email",
+            {
+                "smtp_host": "localhost",
+                "smtp_port": 25,
+                "security": "none",
+                "sender": f"aims-review@{DOMAIN}",
+            },
+            username,
+            enabled=False,
+        )

@@ -1,6 +1,5 @@
 """The AI system inventory: risk levels, lifecycle stages, deployment and retirement dates."""
 
-
 from __future__ import annotations
 
 import numpy as np
@@ -62,9 +61,7 @@ def generate_systems(rng: np.random.Generator, n: int, window: Window) -> Invent
     deployed_now = np.flatnonzero(stage == DEPLOYED)
     legacy[deployed_now] = exact_assign(rng, len(deployed_now), (0.45, 0.55)) == 0
     deployed = np.full(n, NAT)
-    deployed[ever & legacy] = first - days(
-        uniform_int(rng, 1, 3 * 365, int((ever & legacy).sum()))
-    )
+    deployed[ever & legacy] = first - days(uniform_int(rng, 1, 3 * 365, int((ever & legacy).sum())))
     fresh = ever & ~legacy
     deployed[fresh] = between(
         rng, np.full(fresh.sum(), first), np.full(fresh.sum(), end - 21 * DAY)

@@ -1,7 +1,6 @@
 """The demo organisation's vocabulary: system names, owners, markets, incident titles, bias-test
 attributes and metrics, audit clauses and finding texts, with the shares they are drawn in."""
 
-
 from __future__ import annotations
 
 from dataclasses import dataclass

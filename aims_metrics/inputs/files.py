@@ -46,7 +46,9 @@ def check_input_file(path: str | Path, max_bytes: int) -> int:
         raise FileProblem("this is not a regular file (a device, a pipe or a socket)")
     if info.st_size > max_bytes:
         size, limit = _megabytes(info.st_size), _megabytes(max_bytes)
-        if size == limit:  # just over the limit: whole megabytes would read "1 MB; the limit is 1 MB"
+        if (
+            size == limit
+        ):  # just over the limit: whole megabytes would read "1 MB; the limit is 1 MB"
             size, limit = f"{info.st_size:,} bytes", f"{max_bytes:,} bytes"
         raise FileProblem(f"the file is {size}; the limit is {limit} — split it into smaller files")
     return info.st_size
@@ -91,7 +93,9 @@ def _checked_output_path(path: Path) -> Path:
         raise FileProblem(f"the folder {folder} is not writable")
     name_max = _longest_name(folder)
     if len(os.fsencode(path.name)) > name_max:
-        raise FileProblem(f"the file name {path.name[:20]}… is too long: at most {name_max} bytes here")
+        raise FileProblem(
+            f"the file name {path.name[:20]}… is too long: at most {name_max} bytes here"
+        )
     if path.exists() and not path.is_file():
         raise FileProblem(f"{path} is not a regular file")
     return path
@@ -109,7 +113,10 @@ def write_output_file(path: str | Path, data: bytes) -> None:
     path = check_output_path(path)
     try:
         handle = tempfile.NamedTemporaryFile(  # a short name: the user's may be near the limit
-            dir=path.parent if str(path.parent) else ".", prefix=".aims-", suffix=".part", delete=False
+            dir=path.parent if str(path.parent) else ".",
+            prefix=".aims-",
+            suffix=".part",
+            delete=False,
         )
     except OSError as error:
         raise FileProblem(f"cannot write {path}: {error.strerror or error}") from None

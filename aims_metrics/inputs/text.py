@@ -17,9 +17,9 @@ ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
 
 # Every character Python calls whitespace (str.isspace), plus the zero-width ones: one constant
 # used by Python (str.strip), Arrow (utf8_trim) and DuckDB (trim(x, chars)) alike.
-TRIMMED_CHARACTERS = "".join(
-    chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()
-) + ZERO_WIDTH
+TRIMMED_CHARACTERS = (
+    "".join(chr(code) for code in range(sys.maxunicode + 1) if chr(code).isspace()) + ZERO_WIDTH
+)
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 

@@ -29,6 +29,7 @@ LATEST_VERSIONS_SQL = (
     "QUALIFY row_number() OVER (PARTITION BY name ORDER BY version DESC) = 1 ORDER BY name"
 )
 
+
 def canonical_json(definition: MetricDefinition) -> str:
     """The stored form of a definition: sorted keys, no whitespace, version included."""
     data = definition.model_dump(mode="json", exclude_none=True)
@@ -83,7 +84,15 @@ def _insert_version(
     con.execute(
         "INSERT INTO metric_definitions (name, version, definition, content_hash, author, "
         "created_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        [definition.name, version, canonical_json(versioned), digest, username, store.now(), reason],
+        [
+            definition.name,
+            version,
+            canonical_json(versioned),
+            digest,
+            username,
+            store.now(),
+            reason,
+        ],
     )
     store.record_audit(
         con,
@@ -186,8 +195,6 @@ def install_shipped_catalog(con: duckdb.DuckDBPyConnection, username: str = "sys
     with store.transaction(con):
         for definition in shipped_catalog():
             if definition.name not in stored:
-                _insert_version(
-                    con, definition, definition.version, username, "shipped catalog"
-                )
+                _insert_version(con, definition, definition.version, username, "shipped catalog")
                 added += 1
     return added

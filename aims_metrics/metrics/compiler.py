@@ -84,11 +84,7 @@ def _period_sql(variable: str, grain: Grain = Grain.QUARTER) -> str:
     return {PERIOD_START: _WINDOW_START_SQL[grain], PERIOD_END: "p.period_end"}[variable]
 
 
-
-
-def filter_sql(
-    flt: Filter, source: Source, bind: Binder, grain: Grain = Grain.QUARTER
-) -> str:
+def filter_sql(flt: Filter, source: Source, bind: Binder, grain: Grain = Grain.QUARTER) -> str:
     """One filter as SQL over the source alias `s`; values bound, never inlined; `$period_start`
     is the first day of the span the metric's grain covers."""
     if flt.sql is not None:
@@ -137,8 +133,6 @@ def filter_sql(
         Op.LTE: "<=",
     }[op]  # type: ignore[index]
     return f"{col} {comparison} {value_sql(flt.value)}"
-
-
 
 
 def snapshot_of(definition: MetricDefinition, measure: Measure) -> Snapshot | None:
@@ -208,7 +202,9 @@ def _window_conditions(
     grain = definition.grain
     if grain is Grain.MONTH:
         # the quarter's last month, as an equality on month numbers (a hash join)
-        return [f"year({column}) * 12 + month({column}) = year(p.period_end) * 12 + month(p.period_end)"]
+        return [
+            f"year({column}) * 12 + month({column}) = year(p.period_end) * 12 + month(p.period_end)"
+        ]
     if start_month is None or grain is Grain.YEAR:
         return [f"{column} BETWEEN {_WINDOW_START_SQL[grain]} AND p.period_end"]
     # Same as `column BETWEEN p.period_start AND p.period_end` for quarters, but an equality on

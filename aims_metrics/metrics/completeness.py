@@ -30,14 +30,18 @@ class Completeness:
     data_through: date | None
     provisional: bool
     stale: bool
-    notes: tuple[str, ...] = field(default=())  # "incidents imported 2026-08-15, before the quarter end"
+    notes: tuple[str, ...] = field(
+        default=()
+    )  # "incidents imported 2026-08-15, before the quarter end"
     newest_record: date | None = None  # the earliest of the sources' newest record dates
 
     @property
     def mark(self) -> str:
         """The words and symbols a card, a chart or the minutes print beside the figure ('' when
         the figure is complete and fresh)."""
-        return " ".join(m for m, on in ((PROVISIONAL_MARK, self.provisional), (STALE_MARK, self.stale)) if on)
+        return " ".join(
+            m for m, on in ((PROVISIONAL_MARK, self.provisional), (STALE_MARK, self.stale)) if on
+        )
 
 
 def latest_imports(con: duckdb.DuckDBPyConnection, as_of: date | None = None) -> dict[str, date]:
@@ -78,7 +82,11 @@ def source_tables(definition: MetricDefinition, sources: dict) -> list[str]:
 
 
 def figure_completeness(
-    tables: list[str], imports: dict[str, date], quarter: Quarter, today: date, limit_days: int,
+    tables: list[str],
+    imports: dict[str, date],
+    quarter: Quarter,
+    today: date,
+    limit_days: int,
     newest: dict[str, date] | None = None,
 ) -> Completeness:
     """Completeness of one figure of `quarter` read from `tables` (known-answer tested)."""
@@ -90,14 +98,17 @@ def figure_completeness(
     through = min(known.values())
     notes = tuple(
         f"{t} imported {day.isoformat()}, before the quarter end"
-        for t, day in sorted(known.items()) if day <= quarter.end
+        for t, day in sorted(known.items())
+        if day <= quarter.end
     )
     stale = any(is_stale(day, today, limit_days) for day in known.values())
     return Completeness(through, bool(notes), stale, notes, newest_record)
 
 
 def catalog_completeness(
-    con: duckdb.DuckDBPyConnection, definitions: list[MetricDefinition], quarter: Quarter,
+    con: duckdb.DuckDBPyConnection,
+    definitions: list[MetricDefinition],
+    quarter: Quarter,
     today: date | None = None,
 ) -> dict[str, Completeness]:
     """Completeness of each definition's figure for `quarter`, by metric name."""
@@ -106,13 +117,17 @@ def catalog_completeness(
     sources, imports, newest = shipped_sources(), latest_imports(con), newest_records(con)
     limit, today = stale_after_days(con), today or date.today()
     return {
-        d.name: figure_completeness(source_tables(d, sources), imports, quarter, today, limit, newest)
+        d.name: figure_completeness(
+            source_tables(d, sources), imports, quarter, today, limit, newest
+        )
         for d in definitions
     }
 
 
 def metric_completeness(
-    con: duckdb.DuckDBPyConnection, quarters: list[Quarter], names: list[str] | None = None,
+    con: duckdb.DuckDBPyConnection,
+    quarters: list[Quarter],
+    names: list[str] | None = None,
     today: date | None = None,
 ) -> dict[str, dict[str, Completeness]]:
     """name → quarter label → completeness, for the current catalog (or the named metrics)."""
@@ -120,7 +135,9 @@ def metric_completeness(
 
     definitions = current(con, names)
     by_quarter = {q.label: catalog_completeness(con, definitions, q, today) for q in quarters}
-    return {d.name: {label: found[d.name] for label, found in by_quarter.items()} for d in definitions}
+    return {
+        d.name: {label: found[d.name] for label, found in by_quarter.items()} for d in definitions
+    }
 
 
 def provisional_notes(con: duckdb.DuckDBPyConnection, quarter: Quarter) -> dict[str, list[str]]:

@@ -116,9 +116,15 @@ def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
     mapping, too many metrics), found before any per-metric work."""
     size = len(text.encode("utf-8", "surrogatepass"))
     if size > MAX_METRIC_FILE_BYTES:
-        return None, [DefinitionProblem(FILE, (
-            f"the file is {size / 1e6:.1f} MB; the limit is {MAX_METRIC_FILE_BYTES / 1e6:.0f} MB "
-            "— split it into smaller files"))]
+        return None, [
+            DefinitionProblem(
+                FILE,
+                (
+                    f"the file is {size / 1e6:.1f} MB; the limit is {MAX_METRIC_FILE_BYTES / 1e6:.0f} MB "
+                    "— split it into smaller files"
+                ),
+            )
+        ]
     try:
         data = _parse_yaml(text)
     except yaml.YAMLError as error:
@@ -127,8 +133,12 @@ def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
         problem = getattr(error, "problem", None) or str(error)
         return None, [DefinitionProblem(FILE, f"not valid YAML: {where}{problem}")]
     except _TooDeep as error:
-        return None, [DefinitionProblem(FILE, (
-            f"not valid YAML: line {error.line}: nested more than {MAX_NESTING} levels deep"))]
+        return None, [
+            DefinitionProblem(
+                FILE,
+                (f"not valid YAML: line {error.line}: nested more than {MAX_NESTING} levels deep"),
+            )
+        ]
     except RecursionError:
         return None, [DefinitionProblem(FILE, "not valid YAML: nested too deeply")]
     except ValueError as error:  # an integer with more digits than Python converts
@@ -142,9 +152,15 @@ def load_document(text: str) -> tuple[Any, list[DefinitionProblem]]:
         ]
     metrics = data.get("metrics")
     if isinstance(metrics, list) and len(metrics) > MAX_METRICS_PER_FILE:
-        return None, [DefinitionProblem("metrics", (
-            f"{len(metrics):,} metrics; a file holds at most {MAX_METRICS_PER_FILE} "
-            "— split it into smaller files"))]
+        return None, [
+            DefinitionProblem(
+                "metrics",
+                (
+                    f"{len(metrics):,} metrics; a file holds at most {MAX_METRICS_PER_FILE} "
+                    "— split it into smaller files"
+                ),
+            )
+        ]
     return data, []
 
 

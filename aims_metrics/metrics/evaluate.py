@@ -94,9 +94,7 @@ def bound_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
     return dict(zip(relation.columns, map(str, relation.types), strict=True))
 
 
-def existing_tables(
-    con: duckdb.DuckDBPyConnection, tables: set[str]
-) -> dict[str, dict[str, str]]:
+def existing_tables(con: duckdb.DuckDBPyConnection, tables: set[str]) -> dict[str, dict[str, str]]:
     """table -> {column: type} for those of the tables that exist. Bound one by one outside any
     transaction (a missing table raises, which would abort a transaction)."""
     found: dict[str, dict[str, str]] = {}
@@ -127,7 +125,9 @@ def source_availability_problem(source: Source, existing: dict[str, Any]) -> str
             f"source {source.name!r} reads table {source.table}, which does not exist in this "
             "database yet"
         )
-    missing = [c.name for c in source.columns if not c.expr and c.name not in existing[source.table]]
+    missing = [
+        c.name for c in source.columns if not c.expr and c.name not in existing[source.table]
+    ]
     if missing:
         return f"table {source.table} lacks {noun_for(len(missing), 'column')} {', '.join(missing)} declared by source {source.name!r}"
     return None
@@ -224,8 +224,11 @@ def evaluate_series(
     return {
         d.name: [
             kpi_result(
-                d, q, values.get(d.name, {}).get(q.label),
-                values.get(d.name, {}).get(q.previous().label), problems[d.name],
+                d,
+                q,
+                values.get(d.name, {}).get(q.label),
+                values.get(d.name, {}).get(q.previous().label),
+                problems[d.name],
             )
             for q in quarters
         ]
@@ -233,7 +236,9 @@ def evaluate_series(
     }
 
 
-def current(con: duckdb.DuckDBPyConnection, names: list[str] | None = None) -> list[MetricDefinition]:
+def current(
+    con: duckdb.DuckDBPyConnection, names: list[str] | None = None
+) -> list[MetricDefinition]:
     """The current definitions (all, or the named ones in that order)."""
     definitions = current_definitions(con)
     if names is None:

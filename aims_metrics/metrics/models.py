@@ -70,7 +70,9 @@ def finite_number(value: int | float, info: ValidationInfo) -> int | float:
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"must be a finite number, not {value}")
     if not isinstance(value, bool) and abs(value) > LARGEST_NUMBER:
-        raise ValueError(f"is out of range: a number lies between -{LARGEST_NUMBER:,} and {LARGEST_NUMBER:,}")
+        raise ValueError(
+            f"is out of range: a number lies between -{LARGEST_NUMBER:,} and {LARGEST_NUMBER:,}"
+        )
     return value
 
 
@@ -170,7 +172,9 @@ class Filter(Strict):
 
     field: str | None = None
     op: Op | None = None
-    value: FilterValue | Annotated[list[str | int | float | date], Field(max_length=MAX_LIST_VALUES)] = None
+    value: (
+        FilterValue | Annotated[list[str | int | float | date], Field(max_length=MAX_LIST_VALUES)]
+    ) = None
     sql: Annotated[str | None, Field(max_length=MAX_SQL_CHARACTERS)] = None
 
     @field_validator("value")

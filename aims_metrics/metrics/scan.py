@@ -103,7 +103,9 @@ def _split_filters(
 
 
 def _window(
-    definition: MetricDefinition, measure: Measure, position: dict[str, tuple[str, str | None]],
+    definition: MetricDefinition,
+    measure: Measure,
+    position: dict[str, tuple[str, str | None]],
     start_month: str,
 ) -> list[str]:
     """A member's window over the scan's groups, as conditions on quarter (or month) numbers."""
@@ -164,9 +166,11 @@ def _group_keys(
     """The scan's grouping columns (output name -> expression over the rows) and, per window
     column, the SQL of its (quarter number, month number) over the groups."""
     needs_months = _months_needed(scan)
-    period_fields = list(dict.fromkeys(
-        f.field or "" for _, _, m in scan.members for f in m.filters if _period_dependent(f)
-    ))
+    period_fields = list(
+        dict.fromkeys(
+            f.field or "" for _, _, m in scan.members for f in m.filters if _period_dependent(f)
+        )
+    )
     keys: dict[str, str] = {}
     position: dict[str, tuple[str, str | None]] = {}
     for name, months in needs_months.items():
@@ -201,13 +205,14 @@ def _scan_sql(scan: _SourceScan, bind: Binder, start_month: int, column_of: dict
         conditions = _window(definition, measure, position, sm) + period_filters
         within = f" FILTER (WHERE {' AND '.join(conditions)})"
         inner += [
-            f"{sql} AS __{kind}{index}" for kind, sql in _per_group_parts(measure, row_filters).items()
+            f"{sql} AS __{kind}{index}"
+            for kind, sql in _per_group_parts(measure, row_filters).items()
         ]
         outer.append(f"{_combined(measure, index, within)} AS c{index}")
         column_of[id(member)] = f"c{index}"
-    columns = list(dict.fromkeys(
-        c for _, d, m in scan.members for c in referenced_columns(d, m, source)
-    ))
+    columns = list(
+        dict.fromkeys(c for _, d, m in scan.members for c in referenced_columns(d, m, source))
+    )
     positions = ", ".join(str(i + 1) for i in range(len(keys)))
     return (
         f"SELECT p.period, {', '.join(outer)}\n  FROM periods p\n"

@@ -50,12 +50,33 @@ ALLOWED_NODES: tuple[type[exp.Expression], ...] = (
     exp.DataType,
 )
 ALLOWED_CASTS = frozenset(
-    {exp.DataType.Type.DATE, exp.DataType.Type.DOUBLE, exp.DataType.Type.VARCHAR,
-     exp.DataType.Type.INT, exp.DataType.Type.BIGINT, exp.DataType.Type.BOOLEAN}
+    {
+        exp.DataType.Type.DATE,
+        exp.DataType.Type.DOUBLE,
+        exp.DataType.Type.VARCHAR,
+        exp.DataType.Type.INT,
+        exp.DataType.Type.BIGINT,
+        exp.DataType.Type.BOOLEAN,
+    }
 )
 CONDITION_NODES: tuple[type[exp.Expression], ...] = (
-    exp.And, exp.Or, exp.Not, exp.Paren, exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE,
-    exp.Is, exp.In, exp.Between, exp.Like, exp.ILike, exp.Boolean, exp.Column,
+    exp.And,
+    exp.Or,
+    exp.Not,
+    exp.Paren,
+    exp.EQ,
+    exp.NEQ,
+    exp.GT,
+    exp.GTE,
+    exp.LT,
+    exp.LTE,
+    exp.Is,
+    exp.In,
+    exp.Between,
+    exp.Like,
+    exp.ILike,
+    exp.Boolean,
+    exp.Column,
 )
 MAX_SQL_FILTER_LENGTH = 1000
 MAX_SQL_FILTER_NESTING = 20  # brackets deep; the parser recurses per level and must not overflow
@@ -130,9 +151,7 @@ def check_sql_filter(sql: str, source: Source) -> tuple[CheckedSql | None, list[
                 problems.append(f"unknown column {node.name!r} in source {source.name!r}")
         elif isinstance(node, exp.Placeholder):
             if f"${node.name}" not in PERIOD_VARIABLES:
-                problems.append(
-                    f"unknown variable ${node.name}: use $period_start or $period_end"
-                )
+                problems.append(f"unknown variable ${node.name}: use $period_start or $period_end")
         elif isinstance(node, exp.DataType) and node.this not in ALLOWED_CASTS:
             problems.append(f"cast to {node.sql(dialect='duckdb')} is not allowed")
         elif isinstance(node, exp.In) and node.args.get("query") is not None:

@@ -27,7 +27,6 @@ class KpiStatus(StrEnum):
     NO_DATA = "no_data"
 
 
-
 @dataclass(frozen=True)
 class KpiResult:
     """One metric's figure for one quarter, with everything needed to show and judge it."""

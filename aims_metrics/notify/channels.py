@@ -32,7 +32,9 @@ class EmailConfig(BaseModel):
     """SMTP delivery: `security` none, ssl (SMTPS) or starttls."""
 
     model_config = ConfigDict(extra="forbid")
-    smtp_host: Annotated[str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:\[\]_-]+$")]
+    smtp_host: Annotated[
+        str, Field(min_length=1, max_length=255, pattern=r"^[A-Za-z0-9.:\[\]_-]+$")
+    ]
     smtp_port: Annotated[int, Field(ge=1, le=65535)]
     security: Literal["none", "ssl", "starttls"] = "none"
     username: str | None = None
@@ -119,7 +121,11 @@ def check_name(name: str) -> str:
 
 
 def add_channel(
-    con: duckdb.DuckDBPyConnection, name: str, kind: str, values: dict, username: str,
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    kind: str,
+    values: dict,
+    username: str,
     enabled: bool = True,
 ) -> Channel:
     """Store a new channel (audit-logged); ChannelError when the name is taken or the
@@ -145,7 +151,9 @@ def remove_channel(con: duckdb.DuckDBPyConnection, name: str, username: str) -> 
         record_audit(con, username, "notify.channel.remove", name)
 
 
-def set_channel_enabled(con: duckdb.DuckDBPyConnection, name: str, enabled: bool, username: str) -> None:
+def set_channel_enabled(
+    con: duckdb.DuckDBPyConnection, name: str, enabled: bool, username: str
+) -> None:
     with transaction(con):
         if not fetch_one(con, "SELECT 1 FROM notify_channels WHERE name = ?", [name]):
             raise ChannelError(f"no channel named {name!r}")

@@ -45,11 +45,16 @@ def send_email(config: EmailConfig, recipient: str, items: list[dict], as_of: st
     try:
         password = _secret(config.password_env, "SMTP password")
         if config.security == "ssl":
-            client = smtplib.SMTP_SSL(config.smtp_host, config.smtp_port,
-                                      timeout=config.timeout_seconds,
-                                      context=ssl.create_default_context())
+            client = smtplib.SMTP_SSL(
+                config.smtp_host,
+                config.smtp_port,
+                timeout=config.timeout_seconds,
+                context=ssl.create_default_context(),
+            )
         else:
-            client = smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=config.timeout_seconds)
+            client = smtplib.SMTP(
+                config.smtp_host, config.smtp_port, timeout=config.timeout_seconds
+            )
         with client:
             if config.security == "starttls":
                 client.starttls(context=ssl.create_default_context())

@@ -16,7 +16,7 @@ from aims_metrics.notify.rules import Rule
 
 
 def rule_title(rule: str) -> str:
-    """"corrective_action_overdue" → "Corrective action overdue"."""
+    """ "corrective_action_overdue" → "Corrective action overdue"."""
     return rule.replace("_", " ").capitalize()
 
 
@@ -27,7 +27,7 @@ def _grouped(items: list[dict]) -> list[tuple[str, list[dict]]]:
 
 
 def item_status(item: dict) -> str:
-    """"due 2026-03-01, 12 days overdue, reminder 2 of 3" or "… escalated"."""
+    """ "due 2026-03-01, 12 days overdue, reminder 2 of 3" or "… escalated"."""
     parts = []
     if item.get("due_on"):
         parts.append(f"due {item['due_on']}")
@@ -42,7 +42,9 @@ def item_status(item: dict) -> str:
 
 def subject(items: list[dict], as_of: str) -> str:
     escalations = sum(1 for i in items if i.get("escalation"))
-    text = f"AIMS Review: {len(items)} item{'s' if len(items) != 1 else ''} need attention ({as_of})"
+    text = (
+        f"AIMS Review: {len(items)} item{'s' if len(items) != 1 else ''} need attention ({as_of})"
+    )
     return text + (f", {escalations} escalated" if escalations else "")
 
 
@@ -101,7 +103,8 @@ def webhook_body(fmt: str, items: list[dict], as_of: str, run_id: str) -> bytes:
     headline = subject(items, as_of)
     if fmt == "slack":
         link = lambda i: (  # noqa: E731
-            f"<{i['link']}|{slack_escape(str(i['title']))}>" if i.get("link")
+            f"<{i['link']}|{slack_escape(str(i['title']))}>"
+            if i.get("link")
             else slack_escape(str(i["title"]))
         )
         blocks = [{"type": "header", "text": {"type": "plain_text", "text": headline[:150]}}]
@@ -112,7 +115,8 @@ def webhook_body(fmt: str, items: list[dict], as_of: str, run_id: str) -> bytes:
     elif fmt == "teams":
         e = html.escape
         link = lambda i: (  # noqa: E731
-            f'<a href="{e(i["link"], quote=True)}">{e(str(i["title"]))}</a>' if i.get("link")
+            f'<a href="{e(i["link"], quote=True)}">{e(str(i["title"]))}</a>'
+            if i.get("link")
             else e(str(i["title"]))
         )
         sections = [
@@ -120,8 +124,11 @@ def webhook_body(fmt: str, items: list[dict], as_of: str, run_id: str) -> bytes:
             for rule, group in _grouped(items)
         ]
         document = {
-            "@type": "MessageCard", "@context": "https://schema.org/extensions",
-            "summary": headline, "title": e(headline), "sections": sections,
+            "@type": "MessageCard",
+            "@context": "https://schema.org/extensions",
+            "summary": headline,
+            "title": e(headline),
+            "sections": sections,
         }
     else:
         document = {"as_of": as_of, "run_id": run_id, "items": items}

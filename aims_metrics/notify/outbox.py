@@ -28,7 +28,9 @@ class OutboxMessage:
     sent_at: datetime | None
 
 
-_COLUMNS = "message_id, run_id, channel, recipient, items, status, error, attempts, created_at, sent_at"
+_COLUMNS = (
+    "message_id, run_id, channel, recipient, items, status, error, attempts, created_at, sent_at"
+)
 
 
 def _message(row: tuple) -> OutboxMessage:
@@ -70,9 +72,16 @@ def record_outcome(
             [status, error, None if error else now(), message.message_id],
         )
         record_audit(
-            con, username, f"notify.{status}", f"{message.channel}:{message.recipient}",
-            {"message_id": message.message_id, "run_id": message.run_id, "error": error,
-             "items": [f"{i['rule']}:{i['id']}" for i in message.items]},
+            con,
+            username,
+            f"notify.{status}",
+            f"{message.channel}:{message.recipient}",
+            {
+                "message_id": message.message_id,
+                "run_id": message.run_id,
+                "error": error,
+                "items": [f"{i['rule']}:{i['id']}" for i in message.items],
+            },
         )
 
 

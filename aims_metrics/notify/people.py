@@ -40,9 +40,7 @@ def match_key(name: str | None) -> str | None:
 
 def directory(con: duckdb.DuckDBPyConnection) -> dict[str, Person]:
     """Every person by match key (the first in name order wins when two differ only by case)."""
-    rows = con.execute(
-        "SELECT person, email, unit, manager FROM people ORDER BY person"
-    ).fetchall()
+    rows = con.execute("SELECT person, email, unit, manager FROM people ORDER BY person").fetchall()
     people: dict[str, Person] = {}
     for row in rows:
         people.setdefault(match_key(row[0]) or "", Person(*row))
@@ -67,13 +65,19 @@ def owner_names(con: duckdb.DuckDBPyConnection) -> list[str]:
 
     names: set[str] = set()
     for table, column in OWNER_FIELDS:
-        names |= {row[0] for row in con.execute(
-            f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"
-        ).fetchall()}
-    names |= {row[0] for row in con.execute(
-        "SELECT DISTINCT owner FROM gap_register g WHERE owner IS NOT NULL AND version = "
-        "(SELECT max(version) FROM gap_register h WHERE h.ref = g.ref)"
-    ).fetchall()}
+        names |= {
+            row[0]
+            for row in con.execute(
+                f"SELECT DISTINCT {column} FROM {table} WHERE {column} IS NOT NULL"
+            ).fetchall()
+        }
+    names |= {
+        row[0]
+        for row in con.execute(
+            "SELECT DISTINCT owner FROM gap_register g WHERE owner IS NOT NULL AND version = "
+            "(SELECT max(version) FROM gap_register h WHERE h.ref = g.ref)"
+        ).fetchall()
+    }
     names |= {d.owner for d in current_definitions(con) if d.owner}
     return sorted(n for n in names if match_key(n))
 

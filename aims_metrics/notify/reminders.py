@@ -36,7 +36,9 @@ class PlannedItem:
         return None if self.escalation else self.sequence
 
 
-def next_sequence(repeats: bool, earlier: list[tuple[int, date]], as_of: date, every_days: int) -> int | None:
+def next_sequence(
+    repeats: bool, earlier: list[tuple[int, date]], as_of: date, every_days: int
+) -> int | None:
     """The reminder an item is due now given its earlier (sequence, as-of day) entries, or None.
 
     The one place the repetition rule is written; known-answer tests in tests/test_notify_rules.py.
@@ -52,7 +54,9 @@ def next_sequence(repeats: bool, earlier: list[tuple[int, date]], as_of: date, e
     return last_sequence + 1
 
 
-def reminder_log(con: duckdb.DuckDBPyConnection) -> dict[tuple[str, str, str], list[tuple[int, date]]]:
+def reminder_log(
+    con: duckdb.DuckDBPyConnection,
+) -> dict[tuple[str, str, str], list[tuple[int, date]]]:
     """Every logged reminder as (rule, item id, state key) → [(sequence, as-of day)]."""
     log: dict[tuple[str, str, str], list[tuple[int, date]]] = {}
     for rule, item_id, state, sequence, day in con.execute(

@@ -152,7 +152,9 @@ def audits_overdue(con, as_of: date, days: int) -> list[DueItem]:
         [as_of],
     ).fetchall()
     return [
-        DueItem(Rule.AUDIT_OVERDUE, "audit", aid, title, end, _overdue_days(end, as_of), lead, str(end))
+        DueItem(
+            Rule.AUDIT_OVERDUE, "audit", aid, title, end, _overdue_days(end, as_of), lead, str(end)
+        )
         for aid, title, end, lead in rows
     ]
 
@@ -172,8 +174,16 @@ def kpis_turned_red(con, as_of: date, days: int) -> list[DueItem]:
         if latest.status is KpiStatus.RED and before.status is not KpiStatus.RED:
             title = f"{latest.label} is red in {quarter.label}"
             items.append(
-                DueItem(Rule.KPI_TURNED_RED, "metric", name, title, quarter.end, 0,
-                        latest.owner or None, quarter.label)
+                DueItem(
+                    Rule.KPI_TURNED_RED,
+                    "metric",
+                    name,
+                    title,
+                    quarter.end,
+                    0,
+                    latest.owner or None,
+                    quarter.label,
+                )
             )
     return items
 
@@ -188,8 +198,16 @@ def data_stale(con, as_of: date, days: int) -> list[DueItem]:
         stale_from = imported + timedelta(days=limit)
         title = f"{table} last imported {imported.isoformat()}"
         items.append(
-            DueItem(Rule.DATA_STALE, "table", table, title, stale_from,
-                    _overdue_days(stale_from, as_of), None, str(imported))
+            DueItem(
+                Rule.DATA_STALE,
+                "table",
+                table,
+                title,
+                stale_from,
+                _overdue_days(stale_from, as_of),
+                None,
+                str(imported),
+            )
         )
     return items
 
@@ -197,22 +215,81 @@ def data_stale(con, as_of: date, days: int) -> list[DueItem]:
 RULES: dict[Rule, RuleSpec] = {
     spec.rule: spec
     for spec in (
-        RuleSpec(Rule.CORRECTIVE_ACTION_OVERDUE, "finding", "owner", "every run while overdue",
-                 True, "nonconformity-aging", corrective_actions_overdue),
-        RuleSpec(Rule.CORRECTIVE_ACTION_DUE_SOON, "finding", "owner", "once", False,
-                 "nonconformity-aging", corrective_actions_due_soon, days_default=14),
-        RuleSpec(Rule.REVIEW_ACTION_DUE_SOON, "review_action", "owner", "once", False,
-                 "management-review", review_actions_due_soon, days_default=14),
-        RuleSpec(Rule.REVIEW_ACTION_OVERDUE, "review_action", "owner", "every run while overdue",
-                 True, "management-review", review_actions_overdue),
-        RuleSpec(Rule.AUDIT_STARTING_SOON, "audit", "lead auditor", "once", False,
-                 "audit-programme", audits_starting_soon, days_default=30),
-        RuleSpec(Rule.AUDIT_OVERDUE, "audit", "lead auditor", "every run while overdue", True,
-                 "audit-programme", audits_overdue),
-        RuleSpec(Rule.KPI_TURNED_RED, "metric", "metric owner", "once per quarter", False,
-                 "kpi-trends", kpis_turned_red),
-        RuleSpec(Rule.DATA_STALE, "table", "governance leads", "every run while stale", True,
-                 "data-import", data_stale),
+        RuleSpec(
+            Rule.CORRECTIVE_ACTION_OVERDUE,
+            "finding",
+            "owner",
+            "every run while overdue",
+            True,
+            "nonconformity-aging",
+            corrective_actions_overdue,
+        ),
+        RuleSpec(
+            Rule.CORRECTIVE_ACTION_DUE_SOON,
+            "finding",
+            "owner",
+            "once",
+            False,
+            "nonconformity-aging",
+            corrective_actions_due_soon,
+            days_default=14,
+        ),
+        RuleSpec(
+            Rule.REVIEW_ACTION_DUE_SOON,
+            "review_action",
+            "owner",
+            "once",
+            False,
+            "management-review",
+            review_actions_due_soon,
+            days_default=14,
+        ),
+        RuleSpec(
+            Rule.REVIEW_ACTION_OVERDUE,
+            "review_action",
+            "owner",
+            "every run while overdue",
+            True,
+            "management-review",
+            review_actions_overdue,
+        ),
+        RuleSpec(
+            Rule.AUDIT_STARTING_SOON,
+            "audit",
+            "lead auditor",
+            "once",
+            False,
+            "audit-programme",
+            audits_starting_soon,
+            days_default=30,
+        ),
+        RuleSpec(
+            Rule.AUDIT_OVERDUE,
+            "audit",
+            "lead auditor",
+            "every run while overdue",
+            True,
+            "audit-programme",
+            audits_overdue,
+        ),
+        RuleSpec(
+            Rule.KPI_TURNED_RED,
+            "metric",
+            "metric owner",
+            "once per quarter",
+            False,
+            "kpi-trends",
+            kpis_turned_red,
+        ),
+        RuleSpec(
+            Rule.DATA_STALE,
+            "table",
+            "governance leads",
+            "every run while stale",
+            True,
+            "data-import",
+            data_stale,
+        ),
     )
 }
 

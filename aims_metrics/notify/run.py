@@ -31,8 +31,12 @@ from aims_metrics.notify.reminders import PlannedItem, plan_reminders
 from aims_metrics.notify.rules import RULES, due_items
 from aims_metrics.store import fetch_one, get_setting, now, transaction
 
-PREVIEW_CHANNEL = Channel("(e-mail preview)", "email", EmailConfig.model_construct(
-    smtp_host="", smtp_port=25, sender="preview@localhost"), False)
+PREVIEW_CHANNEL = Channel(
+    "(e-mail preview)",
+    "email",
+    EmailConfig.model_construct(smtp_host="", smtp_port=25, sender="preview@localhost"),
+    False,
+)
 
 
 class NotifyError(RuntimeError):
@@ -50,7 +54,10 @@ class MessageResult:
     def to_json(self) -> dict[str, Any]:
         keys = ("rule", "kind", "id", "title", "due_on", "days_overdue", "reminder", "escalation")
         return {
-            "channel": self.channel, "to": self.to, "status": self.status, "error": self.error,
+            "channel": self.channel,
+            "to": self.to,
+            "status": self.status,
+            "error": self.error,
             "items": [{k: item.get(k) for k in keys} for item in self.items],
         }
 
@@ -68,7 +75,8 @@ class RunResult:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "as_of": self.as_of.isoformat(), "run_id": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "run_id": self.run_id,
             "messages": [m.to_json() for m in self.messages],
             "unmatched_owners": self.unmatched_owners,
         }
@@ -93,10 +101,15 @@ def item_json(planned: PlannedItem, base_url: str, to: str) -> dict[str, Any]:
     """An item as the outbox, the digest and `notify run --format json` carry it."""
     item = planned.item
     return {
-        "rule": item.rule.value, "kind": item.kind, "id": item.item_id, "title": item.title,
+        "rule": item.rule.value,
+        "kind": item.kind,
+        "id": item.item_id,
+        "title": item.title,
         "due_on": item.due_on.isoformat() if item.due_on else None,
-        "days_overdue": item.days_overdue, "reminder": planned.reminder,
-        "escalation": planned.escalation, "state_key": item.state_key,
+        "days_overdue": item.days_overdue,
+        "reminder": planned.reminder,
+        "escalation": planned.escalation,
+        "state_key": item.state_key,
         "link": f"{base_url.rstrip('/')}/{RULES[item.rule].page}" if base_url else None,
         "to": to,
     }
@@ -176,20 +189,36 @@ def send_test_message(
     if channel is None:
         return f"no channel named {name!r}"
     to = recipient or (channel.config.sender if isinstance(channel.config, EmailConfig) else name)
-    item = {"rule": "test", "kind": "test", "id": "TEST", "title": "AIMS Review test message",
-            "due_on": None, "days_overdue": 0, "reminder": None, "escalation": False,
-            "link": get_setting(con, "app_base_url").strip() or None, "to": to}
+    item = {
+        "rule": "test",
+        "kind": "test",
+        "id": "TEST",
+        "title": "AIMS Review test message",
+        "due_on": None,
+        "days_overdue": 0,
+        "reminder": None,
+        "escalation": False,
+        "link": get_setting(con, "app_base_url").strip() or None,
+        "to": to,
+    }
     message = OutboxMessage(0, "test", name, to, [item], "pending", None, 0, now(), None)
-    error = deliver(channel if channel.enabled else Channel(name, channel.kind, channel.config, True),
-                    message, date.today().isoformat())
+    error = deliver(
+        channel if channel.enabled else Channel(name, channel.kind, channel.config, True),
+        message,
+        date.today().isoformat(),
+    )
     with transaction(con):
         record_audit(con, username, "notify.test", f"{name}:{to}", {"error": error})
     return error
 
 
 def _record_run(
-    con: duckdb.DuckDBPyConnection, run_id: str, as_of: date, username: str,
-    messages: list[tuple[str, str, list[dict]]], planned: list[PlannedItem],
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    as_of: date,
+    username: str,
+    messages: list[tuple[str, str, list[dict]]],
+    planned: list[PlannedItem],
 ) -> None:
     """The run, its outbox messages and the reminder log, in one transaction."""
     with transaction(con):
@@ -199,8 +228,15 @@ def _record_run(
         for entry in planned:
             con.execute(
                 "INSERT INTO notify_reminders VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [entry.item.rule.value, entry.item.item_id, entry.item.state_key, entry.sequence,
-                 entry.escalation, as_of, run_id],
+                [
+                    entry.item.rule.value,
+                    entry.item.item_id,
+                    entry.item.state_key,
+                    entry.sequence,
+                    entry.escalation,
+                    as_of,
+                    run_id,
+                ],
             )
 
 
@@ -214,22 +250,34 @@ def run_notifications(
     result = RunResult(as_of, None, unmatched_owners=unmatched_owners(con))
     channels = [c for c in list_channels(con) if c.enabled]
     if planned and not channels:
-        raise NotifyError("no notification channel is switched on: add one with "
-                          "`notify channel add` (nothing was sent or recorded)")
+        raise NotifyError(
+            "no notification channel is switched on: add one with "
+            "`notify channel add` (nothing was sent or recorded)"
+        )
     result.run_id = f"{as_of.isoformat()}-{secrets.token_hex(4)}"
     messages, covered = compose(con, planned, channels)
     try:
-        _record_run(con, result.run_id, as_of, username, messages, [planned[i] for i in sorted(covered)])
+        _record_run(
+            con, result.run_id, as_of, username, messages, [planned[i] for i in sorted(covered)]
+        )
     except duckdb.ConstraintException:  # another run (e.g. a second "send now") got there first
-        raise NotifyError("another run recorded these reminders meanwhile; this run sent "
-                          "nothing (see the log)") from None
+        raise NotifyError(
+            "another run recorded these reminders meanwhile; this run sent nothing (see the log)"
+        ) from None
     by_name = {c.name: c for c in list_channels(con)}
     for message in unsent_messages(con):
         run_day = fetch_one(con, "SELECT as_of FROM notify_runs WHERE run_id = ?", [message.run_id])
-        error = deliver(by_name.get(message.channel), message,
-                        (run_day[0] if run_day else as_of).isoformat())
+        error = deliver(
+            by_name.get(message.channel), message, (run_day[0] if run_day else as_of).isoformat()
+        )
         record_outcome(con, message, error, username)
-        result.messages.append(MessageResult(
-            message.channel, message.recipient, "failed" if error else "sent", error, message.items
-        ))
+        result.messages.append(
+            MessageResult(
+                message.channel,
+                message.recipient,
+                "failed" if error else "sent",
+                error,
+                message.items,
+            )
+        )
     return result

@@ -166,7 +166,10 @@ def _groups(attribute: Attribute, counts: np.ndarray, intervals, min_size: int):
             int(sizes[index]),
             bool(sizes[index] < min_size),
             {rate: _number(rates[rate][index]) for rate in RATES},
-            {rate: (_number(bounds[rate][0][index]), _number(bounds[rate][1][index])) for rate in RATES},
+            {
+                rate: (_number(bounds[rate][0][index]), _number(bounds[rate][1][index]))
+                for rate in RATES
+            },
         )
         for index, label in enumerate(attribute.labels)
     ]
@@ -175,7 +178,12 @@ def _groups(attribute: Attribute, counts: np.ndarray, intervals, min_size: int):
 def _disparities(attribute: Attribute, counts: np.ndarray, sufficient: np.ndarray):
     rates = rates_from_counts(counts[sufficient])
     difference, ratio = {}, {}
-    for rate in ("selection_rate", "true_positive_rate", "false_positive_rate", "false_negative_rate"):
+    for rate in (
+        "selection_rate",
+        "true_positive_rate",
+        "false_positive_rate",
+        "false_negative_rate",
+    ):
         difference[rate], ratio[rate] = between_groups(rates[rate])
     odds = [difference["true_positive_rate"], difference["false_positive_rate"]]
     values = {

@@ -105,11 +105,15 @@ class _Checker:
             more = len(where) - MAX_ROWS_PER_PROBLEM
             last = int(self.rows[where[-1]])
             self.problems.append(
-                ImportProblem(last, column, f"{more:,} more rows like the ones above", self.file_name)
+                ImportProblem(
+                    last, column, f"{more:,} more rows like the ones above", self.file_name
+                )
             )
 
 
-def _column_lookup(check: _Checker, raw: RawFile, columns: PredictionColumns) -> dict[str, str] | None:
+def _column_lookup(
+    check: _Checker, raw: RawFile, columns: PredictionColumns
+) -> dict[str, str] | None:
     """Normalised column name → physical column, by the import's header rule; None (with the
     problems noted) when a named column is missing or two headers match it (`sex` and `Sex `)."""
     match = match_headers(raw.headers, columns.named_columns)
@@ -191,9 +195,7 @@ def _attribute(check: _Checker, raw: RawFile, lookup: dict[str, str], item: str)
     for part in item.split(INTERSECTION):
         values = _text(raw, lookup[normalise_header(part)])
         empty = pc.equal(values, "").to_numpy(zero_copy_only=False)
-        check.rows_where(
-            empty, part, lambda _v: "empty value: every row needs a group", values
-        )
+        check.rows_where(empty, part, lambda _v: "empty value: every row needs a group", values)
         part_codes, part_labels = pd.factorize(values.to_numpy(zero_copy_only=False), sort=True)
         part_labels = [str(v) for v in part_labels]
         if codes is None:
@@ -265,7 +267,9 @@ def predictions_from_frame(
     """Validate an in-memory frame exactly as a file would be (row 2 is the first data row)."""
     text = [pc.cast(pa.array(frame[c], from_pandas=True), pa.string()) for c in frame]
     table = text_table(text, np.arange(2, len(frame) + 2, dtype=np.int64))
-    raw = RawFile(file_name=file_name, headers=[str(c) for c in frame.columns], table=table, sha256="")
+    raw = RawFile(
+        file_name=file_name, headers=[str(c) for c in frame.columns], table=table, sha256=""
+    )
     return predictions_from_raw(raw, columns)
 
 

@@ -69,7 +69,13 @@ class RunIdentity:
 
     def evaluation_id(self, attribute: str) -> str:
         key = "\x1f".join(
-            [self.system_id, self.model_version, self.stage, self.executed_on.isoformat(), attribute]
+            [
+                self.system_id,
+                self.model_version,
+                self.stage,
+                self.executed_on.isoformat(),
+                attribute,
+            ]
         )
         return "FE-" + hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
 

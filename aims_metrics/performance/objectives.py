@@ -90,7 +90,16 @@ CLASSIC_OBJECTIVES: tuple[Objective, ...] = (
     ),
 )
 
-_COLUMNS = ("objective_id", "title", "metric", "target", "deadline", "owner", "baseline", "baseline_on")
+_COLUMNS = (
+    "objective_id",
+    "title",
+    "metric",
+    "target",
+    "deadline",
+    "owner",
+    "baseline",
+    "baseline_on",
+)
 
 
 def list_objectives(con: duckdb.DuckDBPyConnection) -> list[Objective]:
@@ -136,7 +145,11 @@ def save_objective(con: duckdb.DuckDBPyConnection, objective: Objective, usernam
             [*values, username, store.now()],
         )
         store.record_audit(
-            con, username, "objective.save", objective.objective_id, objective.model_dump(mode="json")
+            con,
+            username,
+            "objective.save",
+            objective.objective_id,
+            objective.model_dump(mode="json"),
         )
 
 
@@ -172,8 +185,12 @@ def judge(
         expected = _share(elapsed, (objective.deadline - objective.baseline_on).days)
     if value is None:
         return ObjectiveProgress(
-            objective=objective, quarter=quarter.label, value=None,
-            status=ObjectiveStatus.NO_DATA, progress=None, expected=expected,
+            objective=objective,
+            quarter=quarter.label,
+            value=None,
+            status=ObjectiveStatus.NO_DATA,
+            progress=None,
+            expected=expected,
         )
     rounded = round(float(value), 9)
     met = rounded >= objective.target if higher_is_better else rounded <= objective.target
@@ -196,8 +213,12 @@ def judge(
     else:
         status = ObjectiveStatus.OFF_TRACK
     return ObjectiveProgress(
-        objective=objective, quarter=quarter.label, value=value, status=status,
-        progress=progress, expected=expected,
+        objective=objective,
+        quarter=quarter.label,
+        value=value,
+        status=status,
+        progress=progress,
+        expected=expected,
     )
 
 
@@ -209,7 +230,11 @@ def _evaluate(
     from aims_metrics.metrics.models import Direction
 
     definitions = {d.name: d for d in current_definitions(con)}
-    wanted = [definitions[name] for name in dict.fromkeys(o.metric for o in objectives) if name in definitions]
+    wanted = [
+        definitions[name]
+        for name in dict.fromkeys(o.metric for o in objectives)
+        if name in definitions
+    ]
     series = evaluate_series(con, wanted, quarters) if wanted else {}
     out = []
     for objective in objectives:

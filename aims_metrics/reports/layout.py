@@ -54,11 +54,20 @@ def styles() -> dict[str, ParagraphStyle]:
         "muted": ParagraphStyle("muted", parent=base, fontSize=7.5, leading=9.5, textColor=MUTED),
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
         "head": ParagraphStyle("head", parent=base, fontName=bold, fontSize=7.5, leading=9.5),
-        "title": ParagraphStyle("title", parent=base, fontName=bold, fontSize=20, leading=24,
-                                textColor=HEADING_INK),
+        "title": ParagraphStyle(
+            "title", parent=base, fontName=bold, fontSize=20, leading=24, textColor=HEADING_INK
+        ),
         "verdict": ParagraphStyle("verdict", parent=base, fontName=bold, fontSize=15, leading=19),
-        "h1": ParagraphStyle("h1", parent=base, fontName=bold, fontSize=12.5, leading=16,
-                             textColor=HEADING_INK, spaceBefore=10, spaceAfter=5),
+        "h1": ParagraphStyle(
+            "h1",
+            parent=base,
+            fontName=bold,
+            fontSize=12.5,
+            leading=16,
+            textColor=HEADING_INK,
+            spaceBefore=10,
+            spaceAfter=5,
+        ),
     }
 
 
@@ -85,18 +94,21 @@ def status_cell(status: str | None) -> Paragraph:
     )
 
 
-def table(
-    rows: list[list[Any]], widths: list[float], min_row_height: float | None = None
-) -> Table:
+def table(rows: list[list[Any]], widths: list[float], min_row_height: float | None = None) -> Table:
     """A striped table with a repeated header row; cells are text or flowables. An empty string
     is an empty cell (a form to fill in); None and NaN read "—"."""
     header = [c if isinstance(c, Flowable) else para(c, "head") for c in rows[0]]
-    body = [[c if isinstance(c, Flowable) or (isinstance(c, str) and not c) else para(c, "cell")
-             for c in row]
-            for row in rows[1:]]
+    body = [
+        [
+            c if isinstance(c, Flowable) or (isinstance(c, str) and not c) else para(c, "cell")
+            for c in row
+        ]
+        for row in rows[1:]
+    ]
     heights = None if min_row_height is None else [None] + [min_row_height] * len(body)
-    result = Table([header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT",
-                   rowHeights=heights)
+    result = Table(
+        [header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT", rowHeights=heights
+    )
     commands: list[tuple] = [
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
         ("LINEBELOW", (0, 0), (-1, 0), 0.6, RULE),
@@ -113,18 +125,44 @@ def table(
 
 
 def build_pdf(
-    story: Callable[[], list], *, title: str, subject: str, author: str, header: str,
-    footer: str, keywords: str, moment: datetime,
+    story: Callable[[], list],
+    *,
+    title: str,
+    subject: str,
+    author: str,
+    header: str,
+    footer: str,
+    keywords: str,
+    moment: datetime,
 ) -> bytes:
     """Render `story()` on A4 with the shared header, footer and fixed creation date."""
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
-        buffer, pagesize=A4, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN,
-        bottomMargin=MARGIN, title=title, author=author, subject=subject, creator="AIMS Review",
-        producer="AIMS Review (ReportLab)", keywords=keywords, invariant=1,
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        author=author,
+        subject=subject,
+        creator="AIMS Review",
+        producer="AIMS Review (ReportLab)",
+        keywords=keywords,
+        invariant=1,
     )
-    frame = Frame(MARGIN, MARGIN, CONTENT_WIDTH, PAGE_HEIGHT - 2 * MARGIN, id="body",
-                  leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0)
+    frame = Frame(
+        MARGIN,
+        MARGIN,
+        CONTENT_WIDTH,
+        PAGE_HEIGHT - 2 * MARGIN,
+        id="body",
+        leftPadding=0,
+        rightPadding=0,
+        topPadding=0,
+        bottomPadding=0,
+    )
     doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
     doc.build(story(), canvasmaker=canvas_class(header, footer, moment))
     return buffer.getvalue()

@@ -2,7 +2,6 @@
 a word beside every colour, fonts (DejaVu when installed), paragraph and table styles, dates, and
 a deterministic canvas: fixed timestamps, "Page X of Y", header and footer, a draft watermark."""
 
-
 from __future__ import annotations
 
 import calendar
@@ -277,7 +276,6 @@ def long_day_text(value: date) -> str:
 
 def when_text(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M UTC") if value else "—"
-
 
 
 # --- deterministic pages ---------------------------------------------------------------------

@@ -50,7 +50,9 @@ class ProvisionalFigures(ReviewError):
 
 
 def finalise_review(
-    con: duckdb.DuckDBPyConnection, quarter: Quarter | str, username: str,
+    con: duckdb.DuckDBPyConnection,
+    quarter: Quarter | str,
+    username: str,
     confirm_provisional: bool = False,
 ) -> str:
     """Render the minutes of the latest draft, archive the PDF and lock the revision. While KPIs
@@ -103,7 +105,11 @@ def finalise_review(
             username,
             "review.finalise",
             f"review:{label}:r{record.revision}",
-            {"sha256": digest, "document_id": record.document_id, "bytes": len(pdf),
-             **({"provisional_confirmed": sorted(provisional)} if provisional else {})},
+            {
+                "sha256": digest,
+                "document_id": record.document_id,
+                "bytes": len(pdf),
+                **({"provisional_confirmed": sorted(provisional)} if provisional else {}),
+            },
         )
     return digest

@@ -350,7 +350,9 @@ def _kpi_section(inputs: ReviewInputs) -> list:
 def _objective_section(inputs: ReviewInputs) -> list:
     flow: list = [heading2(HEADING_OBJECTIVES)]
     if not inputs.objectives:
-        flow.append(cell("No AI objectives are recorded: add them on the Objectives page.", "empty"))
+        flow.append(
+            cell("No AI objectives are recorded: add them on the Objectives page.", "empty")
+        )
         return flow
     units = {k.name: k.unit for k in inputs.kpis}
     rows: list[list[Any]] = [["Objective", "Target", "Deadline", "Value", "Progress", "Status"]]
@@ -396,9 +398,7 @@ def _audit_section(inputs: ReviewInputs) -> list:
         flow.append(cell(f"No audit findings were raised in {inputs.quarter.label}.", "empty"))
         return flow + _programme_lines(inputs)
     total = sum(inputs.findings_by_type.values())
-    parts = ", ".join(
-        finding_count(inputs.findings_by_type[t], t) for t in FINDING_TYPES
-    )
+    parts = ", ".join(finding_count(inputs.findings_by_type[t], t) for t in FINDING_TYPES)
     flow.append(
         cell(
             f"{count_of(len(inputs.audits), 'audit')} raised {count_of(total, 'finding')} in {inputs.quarter.label}: "
@@ -472,7 +472,9 @@ def _audit_section(inputs: ReviewInputs) -> list:
             )
         )
     flow.append(
-        cell("Audits are identified by the audit id of the findings raised in the quarter.", "muted")
+        cell(
+            "Audits are identified by the audit id of the findings raised in the quarter.", "muted"
+        )
     )
     return flow + _programme_lines(inputs)
 
@@ -492,9 +494,7 @@ def _results_section(inputs: ReviewInputs, record: ReviewRecord | None) -> list:
     if decisions:
         rows: list[list[Any]] = [["No.", "Kind", "Decision"]]
         for number, decision in enumerate(decisions, start=1):
-            rows.append(
-                [str(number), decision.kind.title, cell(decision.text, "cell")]
-            )
+            rows.append([str(number), decision.kind.title, cell(decision.text, "cell")])
         flow.append(table(rows, [12 * mm, 34 * mm, CONTENT_WIDTH - 46 * mm]))
     else:
         flow.append(cell("No decisions recorded yet.", "empty"))
@@ -506,7 +506,9 @@ def _results_section(inputs: ReviewInputs, record: ReviewRecord | None) -> list:
     if inputs.new_actions:
         rows = [["Action", "Description", "Owner", "Due", "Status"]]
         for action in inputs.new_actions:
-            status = "Done " + day_text(action.closed_on) if action.status.value == "done" else "Open"
+            status = (
+                "Done " + day_text(action.closed_on) if action.status.value == "done" else "Open"
+            )
             rows.append(
                 [
                     action.action_id,
@@ -579,7 +581,10 @@ def minutes_story(inputs: ReviewInputs, record: ReviewRecord | None, fingerprint
     ]
     meeting: list[tuple[str, Any]] = [
         ("Document id", doc_id),
-        ("Date held", day_text(record.held_on) if record and record.held_on else "not recorded yet"),
+        (
+            "Date held",
+            day_text(record.held_on) if record and record.held_on else "not recorded yet",
+        ),
         ("Chair", record.chair if record and record.chair else "not recorded yet"),
         ("AIMS scope", (record.scope if record and record.scope else inputs.default_scope)),
         (

@@ -1,7 +1,6 @@
 """The minutes' charts, drawn with reportlab.graphics (no browser needed): nonconformities per
 quarter by finding type, and the KPI trends as small multiples."""
 
-
 from __future__ import annotations
 
 from typing import Any
@@ -80,8 +79,16 @@ def _sparkline_header(latest: Any, width: float, height: float) -> tuple[list, f
             )
         )
     line_y = height - 28
-    shapes.append(String(0, line_y, safe(look(latest.status).symbol), fontName=regular,
-                         fontSize=6.5, fillColor=status_colour(latest.status)))
+    shapes.append(
+        String(
+            0,
+            line_y,
+            safe(look(latest.status).symbol),
+            fontName=regular,
+            fontSize=6.5,
+            fillColor=status_colour(latest.status),
+        )
+    )
     value_text = status_word(latest.status)
     if latest.value is not None:
         value_text = f"{format_value(latest.value, unit, NO_DATA)} · {value_text}"
@@ -91,7 +98,12 @@ def _sparkline_header(latest: Any, width: float, height: float) -> tuple[list, f
         target_text = safe(f"target {format_value(latest.target, unit, NO_DATA)}")
         shapes.append(
             String(
-                width, line_y, target_text, fontName=regular, fontSize=6, fillColor=MUTED,
+                width,
+                line_y,
+                target_text,
+                fontName=regular,
+                fontSize=6,
+                fillColor=MUTED,
                 textAnchor="end",
             )
         )
@@ -120,9 +132,20 @@ def _scale_labels(bottom: float, top: float, unit: str, plot_y: float, plot_h: f
     shapes: list = []
     for value, y in ((top, plot_y + plot_h), (bottom, plot_y)):
         text = safe(format_value(value, unit, NO_DATA))
-        shapes.append(String(SCALE_GUTTER - 3, y - 1.8, text, fontName=regular, fontSize=5,
-                             fillColor=MUTED, textAnchor="end"))
-        shapes.append(Line(SCALE_GUTTER - 2, y, SCALE_GUTTER, y, strokeColor=MUTED, strokeWidth=0.5))
+        shapes.append(
+            String(
+                SCALE_GUTTER - 3,
+                y - 1.8,
+                text,
+                fontName=regular,
+                fontSize=5,
+                fillColor=MUTED,
+                textAnchor="end",
+            )
+        )
+        shapes.append(
+            Line(SCALE_GUTTER - 2, y, SCALE_GUTTER, y, strokeColor=MUTED, strokeWidth=0.5)
+        )
     return shapes
 
 
@@ -144,14 +167,27 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
     def x_of(index: int) -> float:
         return SCALE_GUTTER + 4 + (index / max(len(values) - 1, 1)) * (plot_w - SCALE_GUTTER - 8)
 
-    shapes.append(Rect(SCALE_GUTTER, plot_y, plot_w - SCALE_GUTTER, plot_h, fillColor=STRIPE_FILL,
-                       strokeColor=None))
+    shapes.append(
+        Rect(
+            SCALE_GUTTER,
+            plot_y,
+            plot_w - SCALE_GUTTER,
+            plot_h,
+            fillColor=STRIPE_FILL,
+            strokeColor=None,
+        )
+    )
     shapes += _scale_labels(bottom, top, latest.unit, plot_y, plot_h)
     if target is not None:
         target_y = y_of(float(target))
         shapes.append(
             Line(
-                SCALE_GUTTER, target_y, plot_w, target_y, strokeColor=OKABE_ITO["orange"], strokeWidth=0.8,
+                SCALE_GUTTER,
+                target_y,
+                plot_w,
+                target_y,
+                strokeColor=OKABE_ITO["orange"],
+                strokeWidth=0.8,
                 strokeDashArray=[2, 1.5],
             )
         )
@@ -171,11 +207,18 @@ def _sparkline_cell(kpi_results: list[Any], width: float, height: float) -> list
                 Rect(x - 1.3, y - 1.3, 2.6, 2.6, fillColor=OKABE_ITO["blue"], strokeColor=None)
             )
     shapes.append(
-        String(SCALE_GUTTER, 4, kpi_results[0].quarter, fontName=regular, fontSize=5.5, fillColor=MUTED)
+        String(
+            SCALE_GUTTER, 4, kpi_results[0].quarter, fontName=regular, fontSize=5.5, fillColor=MUTED
+        )
     )
     shapes.append(
         String(
-            plot_w, 4, latest.quarter, fontName=regular, fontSize=5.5, fillColor=MUTED,
+            plot_w,
+            4,
+            latest.quarter,
+            fontName=regular,
+            fontSize=5.5,
+            fillColor=MUTED,
             textAnchor="end",
         )
     )

@@ -193,7 +193,6 @@ def save_review(
     return saved
 
 
-
 def revise_review(
     con: duckdb.DuckDBPyConnection, quarter: Quarter | str, username: str, reason: str
 ) -> ReviewRecord:

@@ -34,4 +34,8 @@ REVIEW_TABLES_SQL = (
 )
 
 # (version, description, DDL statements): read by store.migrations
-MIGRATION = (3, "management review: reviews, decisions, actions, minutes archive", REVIEW_TABLES_SQL)
+MIGRATION = (
+    3,
+    "management review: reviews, decisions, actions, minutes archive",
+    REVIEW_TABLES_SQL,
+)

@@ -108,7 +108,9 @@ def _schema_problems(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, li
     unknown = versions - {m.version for m in all_migrations()}
     if unknown:
         listed = ", ".join(map(str, sorted(unknown)))
-        raise RestoreRefused(f"{name} records schema {noun_for(len(unknown), 'version')} {listed} this program never made")
+        raise RestoreRefused(
+            f"{name} records schema {noun_for(len(unknown), 'version')} {listed} this program never made"
+        )
     return version, schema_differences(reference_snapshot(versions), schema_snapshot(con))
 
 
@@ -134,7 +136,9 @@ def verified_schema_version(candidate: Path, shown_as: str | Path | None = None)
     finally:
         con.close()
     if problems:
-        shown = "; ".join(problems[:10]) + (f"; and {len(problems) - 10} more" if len(problems) > 10 else "")
+        shown = "; ".join(problems[:10]) + (
+            f"; and {len(problems) - 10} more" if len(problems) > 10 else ""
+        )
         raise RestoreRefused(
             f"{name} does not hold the complete schema of version {version}: {shown}"
         )

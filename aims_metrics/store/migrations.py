@@ -175,7 +175,9 @@ def reference_snapshot(versions: Iterable[int]) -> Snapshot:
 def _table_differences(table: str, expected: tuple, actual: tuple) -> list[str]:
     wanted = {c[0]: c for c in expected[0]}
     found = {c[0]: c for c in actual[0]}
-    problems = [f"table {table} lacks column {n} ({c[1]})" for n, c in wanted.items() if n not in found]
+    problems = [
+        f"table {table} lacks column {n} ({c[1]})" for n, c in wanted.items() if n not in found
+    ]
     problems += [f"table {table} has an unexpected column {n}" for n in found if n not in wanted]
     for name in wanted.keys() & found.keys():
         if wanted[name] != found[name]:

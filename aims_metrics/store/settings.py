@@ -133,38 +133,66 @@ def _base_url(text: str) -> str:
 # Reminder rules (aims_metrics.notify.rules.RULES; tests/test_notify_rules.py checks they agree):
 # each can be switched off, and those that look ahead have their days.
 REMINDER_RULES = (
-    "corrective_action_overdue", "corrective_action_due_soon", "review_action_due_soon",
-    "review_action_overdue", "audit_starting_soon", "audit_overdue", "kpi_turned_red", "data_stale",
+    "corrective_action_overdue",
+    "corrective_action_due_soon",
+    "review_action_due_soon",
+    "review_action_overdue",
+    "audit_starting_soon",
+    "audit_overdue",
+    "kpi_turned_red",
+    "data_stale",
 )
 REMINDER_LOOK_AHEAD_DAYS = {
-    "corrective_action_due_soon": "14", "review_action_due_soon": "14", "audit_starting_soon": "30",
+    "corrective_action_due_soon": "14",
+    "review_action_due_soon": "14",
+    "audit_starting_soon": "30",
 }
 
 
 def _reminder_settings() -> list[Setting]:
     declared = [
         Setting(
-            "remind_every_days", "Remind at most every (days)", "7", _whole_days(1, 365),
+            "remind_every_days",
+            "Remind at most every (days)",
+            "7",
+            _whole_days(1, 365),
             "An item is reminded at most once per this many days, three times, then escalated.",
         ),
         Setting(
-            "stale_after_days", "Data is stale after (days)", "100", _whole_days(1, 3650),
+            "stale_after_days",
+            "Data is stale after (days)",
+            "100",
+            _whole_days(1, 3650),
             "A data table whose latest import is older than this is stale.",
         ),
         Setting(
-            "app_base_url", "App address for links", "http://localhost:8501", _base_url,
+            "app_base_url",
+            "App address for links",
+            "http://localhost:8501",
+            _base_url,
             "Reminders link to pages under this address.",
         ),
     ]
     for rule in REMINDER_RULES:
-        declared.append(Setting(
-            f"notify_{rule}", f"Rule {rule}", "on", _switch, f"Whether {rule} reminders are sent.",
-        ))
+        declared.append(
+            Setting(
+                f"notify_{rule}",
+                f"Rule {rule}",
+                "on",
+                _switch,
+                f"Whether {rule} reminders are sent.",
+            )
+        )
         if rule in REMINDER_LOOK_AHEAD_DAYS:
-            declared.append(Setting(
-                f"notify_{rule}_days", f"{rule}: days ahead", REMINDER_LOOK_AHEAD_DAYS[rule],
-                _whole_days(0, 365), f"How many days ahead {rule} looks.",
-            ))
+            declared.append(
+                Setting(
+                    f"notify_{rule}_days",
+                    f"{rule}: days ahead",
+                    REMINDER_LOOK_AHEAD_DAYS[rule],
+                    _whole_days(0, 365),
+                    f"How many days ahead {rule} looks.",
+                )
+            )
     return declared
 
 
@@ -172,7 +200,10 @@ SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in (
         Setting(
-            "organisation_name", "Organisation name", "Example Organisation", _organisation_name,
+            "organisation_name",
+            "Organisation name",
+            "Example Organisation",
+            _organisation_name,
             "Shown in the sidebar and on every PDF.",
         ),
         Setting(
@@ -184,16 +215,25 @@ SETTINGS: dict[str, Setting] = {
             "The scope of the AI management system (4.3), the default scope of a review.",
         ),
         Setting(
-            "fiscal_year_start_month", "Fiscal year starts in", "1", _month,
+            "fiscal_year_start_month",
+            "Fiscal year starts in",
+            "1",
+            _month,
             "Month (1-12) the fiscal year starts; quarters are counted from it.",
         ),
         Setting(
-            "audit_cycle_start", "Certification cycle starts on", "", _cycle_start,
+            "audit_cycle_start",
+            "Certification cycle starts on",
+            "",
+            _cycle_start,
             "First day (YYYY-MM-DD) of the three-year certification cycle the audit programme "
             "covers; empty: 1 January of the year of the as-of date.",
         ),
         Setting(
-            "metric_time_limit_seconds", "Metric time limit (seconds)", "30", _time_limit,
+            "metric_time_limit_seconds",
+            "Metric time limit (seconds)",
+            "30",
+            _time_limit,
             "How long one metric evaluation may run before it is stopped (more than 0, at most "
             "3600).",
         ),

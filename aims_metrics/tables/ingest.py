@@ -201,10 +201,14 @@ def _map_columns(
     if sum(1 for h in raw.headers if is_blank(h)) > len(raw.headers) / 2:
         hint = " (row 1 looks like a title row, not a header: remove the rows above the header)"
     elif len(raw.headers) == 1 and raw.row_count:
-        hint = " (the file has a single column: is it delimited by something other than , ; or tab?)"
+        hint = (
+            " (the file has a single column: is it delimited by something other than , ; or tab?)"
+        )
     for column in spec.required_columns:
         if column not in provided:
-            problems.append(ImportProblem(1, column, f"required column is missing{hint}", raw.location))
+            problems.append(
+                ImportProblem(1, column, f"required column is missing{hint}", raw.location)
+            )
     warnings = []
     if ignored:
         warnings.append(f"ignored columns not in {spec.name}: {', '.join(ignored)}")
@@ -221,7 +225,9 @@ def _mapped_table(
         if column in chosen:
             arrays.append(_list_items_trimmed(spec, column, raw.table[f"c{chosen[column]}"]))
         elif column in normalised_constants:
-            value = _list_items_trimmed(spec, column, pa.array([normalised_constants[column]], pa.string()))
+            value = _list_items_trimmed(
+                spec, column, pa.array([normalised_constants[column]], pa.string())
+            )
             arrays.append(pa.repeat(value[0], n))
         else:
             arrays.append(pa.nulls(n, pa.string()))
@@ -259,7 +265,9 @@ def _parsed(spec: TableSpec) -> list[str]:
 RULE = "__bias_rule"  # bias_tests: what value and threshold say `passed` is (NULL if unknown)
 
 
-def _clean_view_sql(spec: TableSpec, raw_name: str, clean: str = CLEAN, durable: bool = False) -> str:
+def _clean_view_sql(
+    spec: TableSpec, raw_name: str, clean: str = CLEAN, durable: bool = False
+) -> str:
     """The file's (trimmed) cells with empty as NULL, and each parsed once into its type: the checks
     and the upsert read the parsed columns instead of parsing a cell again in each.
 
@@ -286,7 +294,9 @@ def _quote(expr: str) -> str:
 def _bool_sql(column: str) -> str:
     t = ", ".join(f"'{w}'" for w in TRUE_WORDS)
     f = ", ".join(f"'{w}'" for w in FALSE_WORDS)
-    return f"CASE WHEN lower({column}) IN ({t}) THEN true WHEN lower({column}) IN ({f}) THEN false END"
+    return (
+        f"CASE WHEN lower({column}) IN ({t}) THEN true WHEN lower({column}) IN ({f}) THEN false END"
+    )
 
 
 def _date_sql(column: str) -> str:
@@ -336,17 +346,24 @@ def _clause_checks(spec: TableSpec, column, clean: str) -> list[tuple[str, list]
     if not column.ref_list:
         noun = "clause_ref" if column.refs is RefSet.ANY else c
         return [
-            (f"SELECT {ROW_NUMBER}, '{c}', 'unknown {noun} ' || {_quote(c)} || ': ' || ? "
-             f"FROM {clean} WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {c})",
-             [hint, allowed])
+            (
+                f"SELECT {ROW_NUMBER}, '{c}', 'unknown {noun} ' || {_quote(c)} || ': ' || ? "
+                f"FROM {clean} WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], {c})",
+                [hint, allowed],
+            )
         ]
     return [
-        (f"SELECT {ROW_NUMBER}, '{c}', 'unknown clause ref ' || {_quote('part')} || ' in {c}: ' || ? "
-         f"FROM (SELECT {ROW_NUMBER}, unnest(string_split({c}, ';')) AS part FROM {clean} "
-         f"WHERE {c} IS NOT NULL) WHERE part <> '' AND NOT list_contains(?::VARCHAR[], part)",
-         [hint + "; separate several with ;", allowed]),
-        (f"SELECT {ROW_NUMBER}, '{c}', '{c} names no clause or control: ' || ? FROM {clean} "
-         f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [hint]),
+        (
+            f"SELECT {ROW_NUMBER}, '{c}', 'unknown clause ref ' || {_quote('part')} || ' in {c}: ' || ? "
+            f"FROM (SELECT {ROW_NUMBER}, unnest(string_split({c}, ';')) AS part FROM {clean} "
+            f"WHERE {c} IS NOT NULL) WHERE part <> '' AND NOT list_contains(?::VARCHAR[], part)",
+            [hint + "; separate several with ;", allowed],
+        ),
+        (
+            f"SELECT {ROW_NUMBER}, '{c}', '{c} names no clause or control: ' || ? FROM {clean} "
+            f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL",
+            [hint],
+        ),
     ]
 
 
@@ -357,8 +374,7 @@ _RATIO_SQL = f"ends_with(metric, '{RATIO_METRIC_SUFFIX}')"
 def _bias_rule_sql() -> str:
     value, threshold = _number_sql("value"), _number_sql("threshold")
     return (
-        f"CASE WHEN {_RATIO_SQL} THEN {value} >= {threshold} "
-        f"ELSE abs({value}) <= {threshold} END"
+        f"CASE WHEN {_RATIO_SQL} THEN {value} >= {threshold} ELSE abs({value}) <= {threshold} END"
     )
 
 
@@ -369,72 +385,104 @@ def _checks(spec: TableSpec, clean: str = CLEAN) -> list[tuple[str, list]]:
         c = column.name
         if column.required:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', 'required value is missing' FROM {clean} "
-                 f"WHERE {c} IS NULL", [])
+                (
+                    f"SELECT {ROW_NUMBER}, '{c}', 'required value is missing' FROM {clean} "
+                    f"WHERE {c} IS NULL",
+                    [],
+                )
             )
         if column.kind is ColumnKind.ENUM:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not one of: ' || ? FROM {clean} "
-                 f"WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], lower({c}))",
-                 [", ".join(column.enum), list(column.enum)])
+                (
+                    f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not one of: ' || ? FROM {clean} "
+                    f"WHERE {c} IS NOT NULL AND NOT list_contains(?::VARCHAR[], lower({c}))",
+                    [", ".join(column.enum), list(column.enum)],
+                )
             )
         elif column.kind is ColumnKind.DATE:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a valid date (expected YYYY-MM-DD)' "
-                 f"FROM {clean} WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
+                (
+                    f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a valid date (expected YYYY-MM-DD)' "
+                    f"FROM {clean} WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL",
+                    [],
+                )
             )
         elif column.kind is ColumnKind.BOOL:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not true or false' FROM {clean} "
-                 f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
+                (
+                    f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not true or false' FROM {clean} "
+                    f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL",
+                    [],
+                )
             )
         elif column.kind is ColumnKind.NUMBER:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a number' FROM {clean} "
-                 f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL", [])
+                (
+                    f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not a number' FROM {clean} "
+                    f"WHERE {c} IS NOT NULL AND {_typed_name(c)} IS NULL",
+                    [],
+                )
             )
         elif column.kind is ColumnKind.CLAUSE:
             checks += _clause_checks(spec, column, clean)
         if column.references:
             ref = table_spec(column.references)
             # a table naming its own rows (people.manager) may name a row of the same file
-            same_file = (f" AND NOT EXISTS (SELECT 1 FROM {clean} f WHERE f.{ref.primary_key} = s.{c})"
-                         if ref.name == spec.name else "")
+            same_file = (
+                f" AND NOT EXISTS (SELECT 1 FROM {clean} f WHERE f.{ref.primary_key} = s.{c})"
+                if ref.name == spec.name
+                else ""
+            )
             checks.append(
-                (f"SELECT s.{ROW_NUMBER}, '{c}', 'unknown {c} ' || {_quote('s.' + c)} || "
-                 f"': import {ref.name} first' FROM {clean} s WHERE s.{c} IS NOT NULL AND NOT EXISTS "
-                 f"(SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c}){same_file}", [])
+                (
+                    f"SELECT s.{ROW_NUMBER}, '{c}', 'unknown {c} ' || {_quote('s.' + c)} || "
+                    f"': import {ref.name} first' FROM {clean} s WHERE s.{c} IS NOT NULL AND NOT EXISTS "
+                    f"(SELECT 1 FROM {ref.name} r WHERE r.{ref.primary_key} = s.{c}){same_file}",
+                    [],
+                )
             )
     pk = spec.primary_key
     key = f"lower({pk})" if spec.key_ignores_case else pk
     checks.append(
-        (f"SELECT {ROW_NUMBER}, '{pk}', 'duplicate {pk} ' || {_quote(pk)} || ' (first on row ' || "
-         f"first_row || ')' FROM (SELECT {ROW_NUMBER}, {pk}, min({ROW_NUMBER}) OVER (PARTITION BY {key}) "
-         f"AS first_row FROM {clean} WHERE {key} IN (SELECT {key} FROM {clean} GROUP BY {key} "
-         f"HAVING count(*) > 1)) WHERE {ROW_NUMBER} > first_row", [])
+        (
+            f"SELECT {ROW_NUMBER}, '{pk}', 'duplicate {pk} ' || {_quote(pk)} || ' (first on row ' || "
+            f"first_row || ')' FROM (SELECT {ROW_NUMBER}, {pk}, min({ROW_NUMBER}) OVER (PARTITION BY {key}) "
+            f"AS first_row FROM {clean} WHERE {key} IN (SELECT {key} FROM {clean} GROUP BY {key} "
+            f"HAVING count(*) > 1)) WHERE {ROW_NUMBER} > first_row",
+            [],
+        )
     )
     if spec.key_ignores_case:  # 'ana' would be a second person beside a stored 'Ana'
         checks.append(
-            (f"SELECT s.{ROW_NUMBER}, '{pk}', {_quote('s.' + pk)} || ' is already stored as ' || "
-             f"{_quote('r.' + pk)} || ' ({pk} names are matched ignoring case)' FROM {clean} s "
-             f"JOIN {spec.name} r ON lower(r.{pk}) = lower(s.{pk}) AND r.{pk} <> s.{pk}", [])
+            (
+                f"SELECT s.{ROW_NUMBER}, '{pk}', {_quote('s.' + pk)} || ' is already stored as ' || "
+                f"{_quote('r.' + pk)} || ' ({pk} names are matched ignoring case)' FROM {clean} s "
+                f"JOIN {spec.name} r ON lower(r.{pk}) = lower(s.{pk}) AND r.{pk} <> s.{pk}",
+                [],
+            )
         )
     for rule in spec.date_orders:
         later, earlier = _typed_name(rule.later), _typed_name(rule.earlier)
         checks.append(
-            (f"SELECT {ROW_NUMBER}, '{rule.later}', '{rule.later} ' || {rule.later} || "
-             f"' is before {rule.earlier} ' || {rule.earlier} FROM {clean} WHERE {later} < {earlier}", [])
+            (
+                f"SELECT {ROW_NUMBER}, '{rule.later}', '{rule.later} ' || {rule.later} || "
+                f"' is before {rule.earlier} ' || {rule.earlier} FROM {clean} WHERE {later} < {earlier}",
+                [],
+            )
         )
     for rule in spec.required_when:
         checks += _required_when_checks(spec, rule, clean)
     if spec.derived_bias_pass:
         checks.append(
-            (f"SELECT {ROW_NUMBER}, 'passed', 'passed is ' || {_quote('passed')} || ' but value ' || "
-             f"value || ' with threshold ' || threshold || CASE WHEN {RULE} THEN ' passes' "
-             f"ELSE ' fails' END || CASE WHEN {_RATIO_SQL} "
-             "THEN ' the rule value ≥ threshold' ELSE ' the rule abs(value) ≤ threshold' END "
-             f"FROM {clean} WHERE {_typed_name('passed')} IS NOT NULL AND {RULE} IS NOT NULL "
-             f"AND {_typed_name('passed')} <> {RULE}", [])
+            (
+                f"SELECT {ROW_NUMBER}, 'passed', 'passed is ' || {_quote('passed')} || ' but value ' || "
+                f"value || ' with threshold ' || threshold || CASE WHEN {RULE} THEN ' passes' "
+                f"ELSE ' fails' END || CASE WHEN {_RATIO_SQL} "
+                "THEN ' the rule value ≥ threshold' ELSE ' the rule abs(value) ≤ threshold' END "
+                f"FROM {clean} WHERE {_typed_name('passed')} IS NOT NULL AND {RULE} IS NOT NULL "
+                f"AND {_typed_name('passed')} <> {RULE}",
+                [],
+            )
         )
     return checks
 
@@ -448,15 +496,21 @@ def _required_when_checks(spec: TableSpec, rule, clean: str) -> list[tuple[str, 
         status = f"CAST({_typed_name(when)} AS VARCHAR)"
     why = f" ({rule.why})" if rule.why else ""
     checks = [
-        (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} is required when "
-         f"{when} is {rule.when_value}' || ? FROM {clean} WHERE {status} = ? "
-         f"AND {rule.column} IS NULL", [why, rule.when_value])
+        (
+            f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} is required when "
+            f"{when} is {rule.when_value}' || ? FROM {clean} WHERE {status} = ? "
+            f"AND {rule.column} IS NULL",
+            [why, rule.when_value],
+        )
     ]
     if rule.exactly:
         checks.append(
-            (f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} must be empty unless "
-             f"{when} is {rule.when_value} (it is ' || {status} || ')' FROM {clean} "
-             f"WHERE {status} <> ? AND {rule.column} IS NOT NULL", [rule.when_value])
+            (
+                f"SELECT {ROW_NUMBER}, '{rule.column}', '{rule.column} must be empty unless "
+                f"{when} is {rule.when_value} (it is ' || {status} || ')' FROM {clean} "
+                f"WHERE {status} <> ? AND {rule.column} IS NOT NULL",
+                [rule.when_value],
+            )
         )
     return checks
 
@@ -473,7 +527,9 @@ def reported_references(
             continue
         ref = table_spec(target)
         c = column.name
-        (present,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {ref.name} LIMIT 1)").fetchall()[0]
+        (present,) = con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {ref.name} LIMIT 1)"
+        ).fetchall()[0]
         if not present:
             continue
         missing = con.execute(
@@ -490,17 +546,27 @@ def reported_references(
     return warnings
 
 
-def _email_checks(con: duckdb.DuckDBPyConnection, spec: TableSpec, clean: str) -> list[tuple[str, list]]:
+def _email_checks(
+    con: duckdb.DuckDBPyConnection, spec: TableSpec, clean: str
+) -> list[tuple[str, list]]:
     """E-mail columns, by the one e-mail rule (text.email_problem) over their distinct values."""
     checks = []
     for c in (col.name for col in spec.columns if col.kind is ColumnKind.EMAIL):
-        values = [v for (v,) in con.execute(f"SELECT DISTINCT {c} FROM {clean} WHERE {c} IS NOT NULL").fetchall()]
+        values = [
+            v
+            for (v,) in con.execute(
+                f"SELECT DISTINCT {c} FROM {clean} WHERE {c} IS NOT NULL"
+            ).fetchall()
+        ]
         bad = {v: problem for v in values if (problem := email_problem(v))}
         if bad:
             checks.append(
-                (f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not an e-mail address: ' || "
-                 f"map_extract(?::MAP(VARCHAR, VARCHAR), {c})[1] FROM {clean} "
-                 f"WHERE list_contains(?::VARCHAR[], {c})", [bad, list(bad)])
+                (
+                    f"SELECT {ROW_NUMBER}, '{c}', {_quote(c)} || ' is not an e-mail address: ' || "
+                    f"map_extract(?::MAP(VARCHAR, VARCHAR), {c})[1] FROM {clean} "
+                    f"WHERE list_contains(?::VARCHAR[], {c})",
+                    [bad, list(bad)],
+                )
             )
     return checks
 
@@ -602,7 +668,9 @@ def _validate_and_count(
         for warning in reported_references(con, spec, clean):
             if warning not in plan.warnings:
                 plan.warnings.append(warning)
-        (existing,) = con.execute(f"SELECT count(*) FROM (SELECT 1 FROM {spec.name} LIMIT 1)").fetchall()[0]
+        (existing,) = con.execute(
+            f"SELECT count(*) FROM (SELECT 1 FROM {spec.name} LIMIT 1)"
+        ).fetchall()[0]
         if not existing and not apply:  # first load of the table: everything is new
             plan.counts = ImportCounts(inserted=plan.mapped.num_rows)
             return
@@ -620,7 +688,9 @@ def _validate_and_count(
 # --- the public entry points ------------------------------------------------------------------
 
 
-def source_headers(source: Path | bytes, file_name: str | None = None, sheet: str | None = None) -> list[str]:
+def source_headers(
+    source: Path | bytes, file_name: str | None = None, sheet: str | None = None
+) -> list[str]:
     """The headers of a file as written, for the column-mapping form."""
     return read_source(source, file_name, sheet).headers
 
@@ -653,8 +723,9 @@ def prepare_import(
         return plan
     except OSError as error:
         raise ImportUsageError(f"cannot read {name}: {error.strerror or error}") from None
-    plan = ImportPlan(table=table, file_name=name, sha256=raw.sha256, row_count=raw.row_count,
-                      sheet=raw.sheet)
+    plan = ImportPlan(
+        table=table, file_name=name, sha256=raw.sha256, row_count=raw.row_count, sheet=raw.sheet
+    )
     where = plan.location  # for a workbook, `book.xlsx[Sheet]`: every message names the sheet
     chosen, warnings, problems = _map_columns(spec, raw, mapping or {}, constants or {})
     plan.warnings = raw.notes + warnings
@@ -662,7 +733,9 @@ def prepare_import(
     plan.problems.extend(problems)
     plan.problems.extend(ImportProblem(row, "(row)", msg, where) for row, msg in raw.malformed_rows)
     if raw.row_count == 0 and not raw.malformed_rows:
-        plan.problems.append(ImportProblem(1, "(file)", "the file has a header but no data rows", where))
+        plan.problems.append(
+            ImportProblem(1, "(file)", "the file has a header but no data rows", where)
+        )
     if plan.problems:
         plan.problems.sort()
         return plan
@@ -693,13 +766,31 @@ def commit_import(
         (batch_id,) = con.execute(
             "INSERT INTO import_batches (table_name, file_name, sha256, row_count, inserted, updated, "
             "unchanged, username, imported_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING batch_id",
-            [plan.table, plan.file_name, plan.sha256, plan.row_count, counts.inserted,
-             counts.updated, counts.unchanged, username, now()],
+            [
+                plan.table,
+                plan.file_name,
+                plan.sha256,
+                plan.row_count,
+                counts.inserted,
+                counts.updated,
+                counts.unchanged,
+                username,
+                now(),
+            ],
         ).fetchall()[0]
         record_audit(
-            con, username, "data.import", plan.table,
-            {"file": plan.file_name, "sha256": plan.sha256, "batch_id": batch_id,
-             "inserted": counts.inserted, "updated": counts.updated, "unchanged": counts.unchanged},
+            con,
+            username,
+            "data.import",
+            plan.table,
+            {
+                "file": plan.file_name,
+                "sha256": plan.sha256,
+                "batch_id": batch_id,
+                "inserted": counts.inserted,
+                "updated": counts.updated,
+                "unchanged": counts.unchanged,
+            },
         )
         progress(0.95, "Committing")
     progress(1.0, f"Committed as import batch {batch_id}")
@@ -767,15 +858,27 @@ def mapping_presets(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, dic
 
 
 def validate_records(
-    con: duckdb.DuckDBPyConnection, spec: TableSpec, records: list[dict[str, object]], file_name: str
+    con: duckdb.DuckDBPyConnection,
+    spec: TableSpec,
+    records: list[dict[str, object]],
+    file_name: str,
 ) -> list[ImportProblem]:
     """The import's rules over rows typed into an editor (the same checks as a file; row 2 is the
     first record, as in a spreadsheet). `spec` need not be a data table (e.g. the gap register)."""
     columns = {
-        c: _list_items_trimmed(spec, c, trim_array(pa.array(
-            [None if r.get(c) is None or r.get(c) != r.get(c) else str(r.get(c)) for r in records],
-            pa.string(),
-        )))
+        c: _list_items_trimmed(
+            spec,
+            c,
+            trim_array(
+                pa.array(
+                    [
+                        None if r.get(c) is None or r.get(c) != r.get(c) else str(r.get(c))
+                        for r in records
+                    ],
+                    pa.string(),
+                )
+            ),
+        )
         for c in spec.column_names
     }
     columns[ROW_NUMBER] = pa.array(range(2, len(records) + 2), pa.int64())

@@ -72,7 +72,9 @@ def _load_bytes(source: Path | bytes) -> bytes:
     return data
 
 
-UTF8_MULTIBYTE = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 def detect_encoding(data: bytes) -> str:
@@ -92,7 +94,9 @@ def detect_encoding(data: bytes) -> str:
     except UnicodeDecodeError as error:
         bad = error.start
     if b"\x00" in data[:65536]:
-        raise FileProblem("the file is not text (it contains binary data): export it as CSV or XLSX")
+        raise FileProblem(
+            "the file is not text (it contains binary data): export it as CSV or XLSX"
+        )
     if UTF8_MULTIBYTE.search(data):
         line = data.count(b"\n", 0, bad) + 1
         raise FileProblem(
@@ -181,14 +185,16 @@ EMPTY_FILE = "the file is empty: it needs a header row and at least one data row
 HEADER_SCAN_BYTES = 1 << 20  # the header record must end within the first megabyte
 BLOCK_SIZE = 16 << 20  # Arrow reads in blocks; a record longer than a block is read in one
 
+
 @functools.cache
 def _record_pattern(delimiters: bytes) -> re.Pattern[bytes]:
     """A CSV record as Arrow and Excel read it: a quote opens a quoted field only at the start of
     a field (then line breaks and "" are inside it); elsewhere it is a literal character."""
     after = re.escape(delimiters)
     return re.compile(
-        rb'(?:(?<![^' + after + rb'])"(?:[^"]|"")*"|[^"\r\n]|(?<=[^' + after + rb'])")*'
+        rb"(?:(?<![^" + after + rb'])"(?:[^"]|"")*"|[^"\r\n]|(?<=[^' + after + rb'])")*'
     )
+
 
 # Excel's first line `sep=;` names the delimiter; Excel does not show it as a row.
 _SEPARATOR_LINE = re.compile(rb"sep=([^\"\r\n])")
@@ -348,7 +354,9 @@ def _cell_text(value: object) -> str:
 MAX_XLSX_ROWS = 1_048_576  # Excel's own limit: a sheet claiming more rows is damaged
 OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # .xls (97-2003) and password-protected books
 _DOCTYPE = re.compile(
-    b"|".join(re.escape("<!DOCTYPE".encode(codec)) for codec in ("utf-8", "utf-16-le", "utf-16-be")),
+    b"|".join(
+        re.escape("<!DOCTYPE".encode(codec)) for codec in ("utf-8", "utf-16-le", "utf-16-be")
+    ),
     re.IGNORECASE,
 )
 _ROOT = re.compile(rb"<[A-Za-z_:]|<\x00[A-Za-z_:]\x00|\x00<\x00[A-Za-z_:]")
@@ -389,8 +397,10 @@ def _workbook_damage(error: BaseException, row: int | None = None) -> str:
         error = error.__cause__  # openpyxl wraps the parser's error in a long ValueError
     detail = " ".join(str(error).split()) or type(error).__name__
     if isinstance(error, DefusedXmlException):
-        return ("the workbook declares XML entities or external references, which are refused: "
-                "save the workbook again from the spreadsheet program")
+        return (
+            "the workbook declares XML entities or external references, which are refused: "
+            "save the workbook again from the spreadsheet program"
+        )
     if isinstance(error, ParseError):
         return f"the workbook is damaged: its XML is cut short or not well-formed ({detail})"
     if isinstance(error, KeyError):
@@ -483,7 +493,9 @@ def _choose_sheet(book, file_name: str, sheet: str | None):
         return book[sheet], []
     visible = _visible(book)
     if not visible:
-        raise FileProblem(f"the workbook has no visible sheet (its sheets: {listed}): unhide the one to read")
+        raise FileProblem(
+            f"the workbook has no visible sheet (its sheets: {listed}): unhide the one to read"
+        )
     notes = []
     if len(book.sheetnames) > 1:
         skipped = book.sheetnames[: book.sheetnames.index(visible[0])]
@@ -556,7 +568,9 @@ def read_xlsx_bytes(data: bytes, file_name: str, sha256: str, sheet: str | None 
     raw = RawFile(
         file_name=file_name,
         headers=_headers(header),
-        table=text_table([pa.array(c, pa.string()) for c in columns], np.asarray(numbers, np.int64)),
+        table=text_table(
+            [pa.array(c, pa.string()) for c in columns], np.asarray(numbers, np.int64)
+        ),
         sha256=sha256,
         encoding="xlsx",
         delimiter="",
@@ -570,14 +584,18 @@ def read_xlsx_bytes(data: bytes, file_name: str, sha256: str, sheet: str | None 
     return raw
 
 
-def read_source(source: Path | bytes, file_name: str | None = None, sheet: str | None = None) -> RawFile:
+def read_source(
+    source: Path | bytes, file_name: str | None = None, sheet: str | None = None
+) -> RawFile:
     """Read a CSV or XLSX export (by content, not only by name) into a RawFile.
 
     A FileProblem always says `where` (the file as named, or `book.xlsx[Sheet]`).
     """
     import hashlib
 
-    name = file_name or (Path(source).name if not isinstance(source, bytes | bytearray) else "upload")
+    name = file_name or (
+        Path(source).name if not isinstance(source, bytes | bytearray) else "upload"
+    )
     try:
         data = _load_bytes(source)
         digest = hashlib.sha256(data).hexdigest()

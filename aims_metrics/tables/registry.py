@@ -198,7 +198,9 @@ class TableSpec:
         return ",".join(self.column_names)
 
 
-def _enum(name: str, values: type[StrEnum], required: bool = False, description: str = "") -> Column:
+def _enum(
+    name: str, values: type[StrEnum], required: bool = False, description: str = ""
+) -> Column:
     return Column(
         name=name,
         kind=ColumnKind.ENUM,
@@ -455,7 +457,15 @@ PEOPLE = TableSpec(
 TABLES: dict[str, TableSpec] = {
     spec.name: spec
     for spec in (
-        SYSTEMS, INCIDENTS, ASSESSMENTS, BIAS_TESTS, FINDINGS, AUDITS, SOA, ATTESTATIONS, PEOPLE
+        SYSTEMS,
+        INCIDENTS,
+        ASSESSMENTS,
+        BIAS_TESTS,
+        FINDINGS,
+        AUDITS,
+        SOA,
+        ATTESTATIONS,
+        PEOPLE,
     )
 }
 TABLE_NAMES: tuple[str, ...] = tuple(TABLES)

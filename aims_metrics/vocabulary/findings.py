@@ -25,14 +25,33 @@ class FindingTypeLook:
 
 
 _LOOKS = {
-    "major_nc": FindingTypeLook("major_nc", "Major NC", "Major NC", "major nonconformity",
-                                "major nonconformities", OKABE_ITO["vermillion"]),
-    "minor_nc": FindingTypeLook("minor_nc", "Minor NC", "Minor NC", "minor nonconformity",
-                                "minor nonconformities", OKABE_ITO["orange"]),
-    "observation": FindingTypeLook("observation", "Observation", "Obs.", "observation",
-                                   "observations", OKABE_ITO["sky_blue"]),
-    "ofi": FindingTypeLook("ofi", "OFI", "OFI", "opportunity for improvement",
-                           "opportunities for improvement", OKABE_ITO["bluish_green"]),
+    "major_nc": FindingTypeLook(
+        "major_nc",
+        "Major NC",
+        "Major NC",
+        "major nonconformity",
+        "major nonconformities",
+        OKABE_ITO["vermillion"],
+    ),
+    "minor_nc": FindingTypeLook(
+        "minor_nc",
+        "Minor NC",
+        "Minor NC",
+        "minor nonconformity",
+        "minor nonconformities",
+        OKABE_ITO["orange"],
+    ),
+    "observation": FindingTypeLook(
+        "observation", "Observation", "Obs.", "observation", "observations", OKABE_ITO["sky_blue"]
+    ),
+    "ofi": FindingTypeLook(
+        "ofi",
+        "OFI",
+        "OFI",
+        "opportunity for improvement",
+        "opportunities for improvement",
+        OKABE_ITO["bluish_green"],
+    ),
 }
 
 
@@ -42,7 +61,7 @@ def finding_look(finding_type: object) -> FindingTypeLook:
 
 
 def finding_title(finding_type: object) -> str:
-    """"Major NC", "Observation": the title of a finding type."""
+    """ "Major NC", "Observation": the title of a finding type."""
     return finding_look(finding_type).title
 
 
@@ -51,6 +70,6 @@ def finding_colour(finding_type: object) -> str:
 
 
 def finding_count(count: int, finding_type: object) -> str:
-    """"1 major nonconformity", "3 observations"."""
+    """ "1 major nonconformity", "3 observations"."""
     item = finding_look(finding_type)
     return count_of(count, item.singular, item.plural)

@@ -10,9 +10,25 @@ import re
 from aims_metrics.vocabulary.findings import FINDING_TYPES, finding_title
 
 ACRONYMS = {
-    "id": "ID", "ids": "IDs", "ai": "AI", "nc": "NC", "kpi": "KPI", "kpis": "KPIs", "soa": "SoA",
-    "ofi": "OFI", "url": "URL", "csv": "CSV", "pdf": "PDF", "iso": "ISO", "iec": "IEC",
-    "smtp": "SMTP", "sha256": "SHA-256", "ci": "CI", "fpr": "FPR", "fnr": "FNR", "tpr": "TPR",
+    "id": "ID",
+    "ids": "IDs",
+    "ai": "AI",
+    "nc": "NC",
+    "kpi": "KPI",
+    "kpis": "KPIs",
+    "soa": "SoA",
+    "ofi": "OFI",
+    "url": "URL",
+    "csv": "CSV",
+    "pdf": "PDF",
+    "iso": "ISO",
+    "iec": "IEC",
+    "smtp": "SMTP",
+    "sha256": "SHA-256",
+    "ci": "CI",
+    "fpr": "FPR",
+    "fnr": "FNR",
+    "tpr": "TPR",
 }
 COLUMN_LABELS = {
     "effort_days": "Effort (days)",

@@ -16,7 +16,15 @@ OKABE_ITO = {
 # Series of a chart that are not statuses or finding types, in order.
 SERIES_COLOURS = [
     OKABE_ITO[name]
-    for name in ("blue", "orange", "bluish_green", "vermillion", "reddish_purple", "sky_blue", "yellow")
+    for name in (
+        "blue",
+        "orange",
+        "bluish_green",
+        "vermillion",
+        "reddish_purple",
+        "sky_blue",
+        "yellow",
+    )
 ]
 _LIGHT = {OKABE_ITO["orange"], OKABE_ITO["yellow"], OKABE_ITO["sky_blue"]}
 

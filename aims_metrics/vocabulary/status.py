@@ -79,8 +79,16 @@ TEST_RESULTS = {
     "insufficient": ("Too few to judge", "no_data"),
 }
 _ALL = (
-    KPI_STATUSES, OBJECTIVE_STATUSES, COVERAGE_STATUSES, SCHEDULE_STATUSES, REQUIREMENT_STATUSES,
-    IMPLEMENTATION_STATUSES, VERDICTS, ACTION_STATES, FINDING_STATUSES, TEST_RESULTS,
+    KPI_STATUSES,
+    OBJECTIVE_STATUSES,
+    COVERAGE_STATUSES,
+    SCHEDULE_STATUSES,
+    REQUIREMENT_STATUSES,
+    IMPLEMENTATION_STATUSES,
+    VERDICTS,
+    ACTION_STATES,
+    FINDING_STATUSES,
+    TEST_RESULTS,
 )
 STATUSES: dict[str, tuple[str, str]] = {k: v for table in _ALL for k, v in table.items()}
 
@@ -115,10 +123,10 @@ def look(status: object) -> Look:
 
 
 def status_label(status: object) -> str:
-    """"● Green", "■ Not started": symbol and word."""
+    """ "● Green", "■ Not started": symbol and word."""
     return look(status).label
 
 
 def status_word(status: object) -> str:
-    """"Green", "Not started": the word alone (for sentences and CSV)."""
+    """ "Green", "Not started": the word alone (for sentences and CSV)."""
     return look(status).word

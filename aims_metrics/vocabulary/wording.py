@@ -7,8 +7,13 @@ import math
 from typing import Any
 
 MISSING = "—"
-_IRREGULAR = {"nonconformity": "nonconformities", "opportunity": "opportunities",
-              "KPI": "KPIs", "version": "versions", "criterion": "criteria"}
+_IRREGULAR = {
+    "nonconformity": "nonconformities",
+    "opportunity": "opportunities",
+    "KPI": "KPIs",
+    "version": "versions",
+    "criterion": "criteria",
+}
 
 
 def plural(singular: str) -> str:
@@ -27,7 +32,7 @@ def plural(singular: str) -> str:
 
 
 def count_of(count: int, singular: str, plural_form: str | None = None) -> str:
-    """"1 audit", "0 audits", "6,675 findings": a count with its noun agreeing."""
+    """ "1 audit", "0 audits", "6,675 findings": a count with its noun agreeing."""
     noun = singular if count == 1 else (plural_form or plural(singular))
     return f"{number(count)} {noun}"
 
@@ -52,4 +57,3 @@ def number(value: Any, decimals: int | None = None) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.3f}".rstrip("0").rstrip(".")
     return f"{int(value):,}"
-
