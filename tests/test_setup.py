@@ -79,7 +79,7 @@ def test_make_run_takes_the_port_and_the_readme_says_so():
 
 
 def test_ci_runs_the_linter_before_the_tests():
-    steps = (REPO / ".ci" / "run").read_text("utf-8").split("\n")
-    assert steps.index("make lint   # ruff check, before the tests: a lint error fails fast") < (
-        steps.index("make test")
-    )
+    steps = [
+        line.split("#")[0].strip() for line in (REPO / ".ci" / "run").read_text("utf-8").split("\n")
+    ]
+    assert steps.index("make lint") < steps.index("make test")

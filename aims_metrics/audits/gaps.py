@@ -17,7 +17,8 @@ import duckdb
 import pandas as pd
 
 from aims_metrics import auth, store
-from aims_metrics.tables.ingest import ImportProblem, validate_records
+from aims_metrics.tables.checks import ImportProblem
+from aims_metrics.tables.ingest import validate_records
 from aims_metrics.tables.registry import Column, ColumnKind, TableSpec, clause_refs
 
 GapPriority = StrEnum("GapPriority", {v.upper(): v for v in ("critical", "high", "medium", "low")})

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from aims_metrics.tables.checks import ImportProblem
 from aims_metrics.tables.headers import match_headers, normalise_header
-from aims_metrics.tables.ingest import ImportProblem
 from aims_metrics.tables.readers import ROW_NUMBER, FileProblem, RawFile, read_source, text_table
 
 INTERSECTION = "*"  # `--sensitive sex*race` evaluates groups like `Female*Black`

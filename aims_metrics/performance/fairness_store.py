@@ -32,7 +32,7 @@ from aims_metrics.performance.fairness_input import (
     read_predictions,
 )
 from aims_metrics.performance.fairness_policy import PolicyVersion, current_policy, passes
-from aims_metrics.tables.ingest import ImportProblem
+from aims_metrics.tables.checks import ImportProblem
 from aims_metrics.tables.registry import BIAS_TEST_GROUPS, BIAS_TESTS, BiasStage
 
 MAX_IDENTIFIER_LENGTH = 100
