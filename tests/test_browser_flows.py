@@ -12,11 +12,11 @@ pytestmark = pytest.mark.browser
 
 
 def settled(page) -> None:
-    """Wait until the script run has finished (Streamlit's status widget is gone): fields typed
-    into while a rerun still redraws the page can be replaced under the typing."""
-    from playwright.sync_api import expect
+    """Wait until Streamlit is idle (the shared run-counting wait of test_browser_app): fields
+    typed into while a rerun still redraws the page can be replaced under the typing."""
+    from tests.test_browser_app import settle
 
-    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0)
+    settle(page)
 
 
 def test_saving_a_decision_keeps_the_decisions_tab_open(server):  # noqa: F811
@@ -26,8 +26,9 @@ def test_saving_a_decision_keeps_the_decisions_tab_open(server):  # noqa: F811
     expect.set_options(timeout=60_000)  # wait for the condition, however loaded the machine
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.set_default_timeout(60_000)
+        from tests.test_browser_app import new_page
+
+        page = new_page(browser)
         page.goto(server)
         page.get_by_label("User name").fill(app_usernames()["governance_lead"])
         page.get_by_role("textbox", name="Password").fill(APP_PASSWORD)
@@ -50,9 +51,11 @@ def test_saving_a_decision_keeps_the_decisions_tab_open(server):  # noqa: F811
         settled(page)
         page.get_by_label("Action", exact=True).fill("Recruit the AI auditor")
         page.get_by_label("Owner", exact=True).fill("Sam Okafor")
+        settled(page)
         for part, value in (("year", str(q.end.year + 1)), ("month", "01"), ("day", "31")):
             page.get_by_role("spinbutton", name=f"{part}, Due on").click()
             page.keyboard.type(value)
+        settled(page)  # every date part typed has been sent before the form is submitted
         page.get_by_role("button", name="Add action").click()
         expect(page.get_by_text(f"MR-{q.label}-01 added.")).to_be_visible()
         expect(tab).to_have_attribute("aria-selected", "true")
