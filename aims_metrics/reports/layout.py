@@ -134,8 +134,11 @@ def build_pdf(
     footer: str,
     keywords: str,
     moment: datetime,
+    mark: str = "",
+    on_page: Callable | None = None,
 ) -> bytes:
-    """Render `story()` on A4 with the shared header, footer and fixed creation date."""
+    """Render `story()` on A4 with the shared header (and its right-hand `mark`, such as DRAFT),
+    footer and fixed creation date; `on_page` draws on every page (a watermark)."""
     buffer = io.BytesIO()
     doc = BaseDocTemplate(
         buffer,
@@ -163,6 +166,7 @@ def build_pdf(
         topPadding=0,
         bottomPadding=0,
     )
-    doc.addPageTemplates([PageTemplate(id="page", frames=[frame])])
-    doc.build(story(), canvasmaker=canvas_class(header, footer, moment))
+    page = PageTemplate(id="page", frames=[frame], **({"onPage": on_page} if on_page else {}))
+    doc.addPageTemplates([page])
+    doc.build(story(), canvasmaker=canvas_class(header, footer, moment, mark))
     return buffer.getvalue()

@@ -10,21 +10,16 @@ invariant mode, the PDF dates come from the review record (never "now"), and eve
 
 from __future__ import annotations
 
-import io
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
 
 import duckdb
-from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.platypus import (
-    BaseDocTemplate,
     CondPageBreak,
     Flowable,
-    Frame,
     KeepTogether,
-    PageTemplate,
     Paragraph,
     Spacer,
     Table,
@@ -34,12 +29,10 @@ from reportlab.platypus import (
 from aims_metrics.metrics.completeness import PROVISIONAL_MARK
 from aims_metrics.metrics.formatting import format_change, format_value
 from aims_metrics.metrics.periods import Quarter
+from aims_metrics.reports.layout import build_pdf
 from aims_metrics.reports.style import (
     CONTENT_WIDTH,
-    MARGIN,
     NO_DATA,
-    PAGE_HEIGHT,
-    canvas_class,
     cell,
     day_text,
     fonts,
@@ -647,43 +640,18 @@ def build_minutes_pdf(inputs: ReviewInputs, record: ReviewRecord | None) -> byte
     fingerprint = inputs.fingerprint(record)
     doc_id = record.document_id if record else document_id(quarter, None)
     draft = record is None or not record.is_final
-    buffer = io.BytesIO()
-    doc = BaseDocTemplate(
-        buffer,
-        pagesize=A4,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
+    return build_pdf(
+        lambda: minutes_story(inputs, record, fingerprint),
         title=f"{TITLE} {quarter.label} — {inputs.organisation}",
-        author=inputs.organisation,
         subject="ISO/IEC 42001 9.3 management review",
-        creator="AIMS Review",
-        producer="AIMS Review (ReportLab)",
+        author=inputs.organisation,
+        header=f"{inputs.organisation} · {TITLE} {quarter.label}",
+        footer=f"{doc_id} · data fingerprint {fingerprint[:12]}",
         keywords=f"{doc_id} data-sha256:{fingerprint}",
-        invariant=1,
+        moment=_record_timestamp(record, quarter),
+        mark="DRAFT" if draft else "FINAL",
+        on_page=watermark(draft),
     )
-    frame = Frame(
-        MARGIN,
-        MARGIN,
-        CONTENT_WIDTH,
-        PAGE_HEIGHT - 2 * MARGIN,
-        id="body",
-        leftPadding=0,
-        rightPadding=0,
-        topPadding=0,
-        bottomPadding=0,
-    )
-    doc.addPageTemplates([PageTemplate(id="minutes", frames=[frame], onPage=watermark(draft))])
-    header = f"{inputs.organisation} · {TITLE} {quarter.label}"
-    footer = f"{doc_id} · data fingerprint {fingerprint[:12]}"
-    doc.build(
-        minutes_story(inputs, record, fingerprint),
-        canvasmaker=canvas_class(
-            header, footer, _record_timestamp(record, quarter), "DRAFT" if draft else "FINAL"
-        ),
-    )
-    return buffer.getvalue()
 
 
 def render_minutes(
