@@ -112,15 +112,27 @@ def catalog_completeness(
     today: date | None = None,
 ) -> dict[str, Completeness]:
     """Completeness of each definition's figure for `quarter`, by metric name."""
+    return _completeness_by_quarter(con, definitions, [quarter], today)[quarter.label]
+
+
+def _completeness_by_quarter(
+    con: duckdb.DuckDBPyConnection,
+    definitions: list[MetricDefinition],
+    quarters: list[Quarter],
+    today: date | None,
+) -> dict[str, dict[str, Completeness]]:
+    """quarter label → metric name → completeness; the database's facts are read once."""
     from aims_metrics.metrics.sources import shipped_sources
 
     sources, imports, newest = shipped_sources(), latest_imports(con), newest_records(con)
     limit, today = stale_after_days(con), today or date.today()
+    tables = {d.name: source_tables(d, sources) for d in definitions}
     return {
-        d.name: figure_completeness(
-            source_tables(d, sources), imports, quarter, today, limit, newest
-        )
-        for d in definitions
+        q.label: {
+            name: figure_completeness(read, imports, q, today, limit, newest)
+            for name, read in tables.items()
+        }
+        for q in quarters
     }
 
 
@@ -134,7 +146,7 @@ def metric_completeness(
     from aims_metrics.metrics.evaluate import current
 
     definitions = current(con, names)
-    by_quarter = {q.label: catalog_completeness(con, definitions, q, today) for q in quarters}
+    by_quarter = _completeness_by_quarter(con, definitions, quarters, today)
     return {
         d.name: {label: found[d.name] for label, found in by_quarter.items()} for d in definitions
     }

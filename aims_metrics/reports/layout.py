@@ -30,14 +30,12 @@ from reportlab.platypus import (
 from aims_metrics.reports.style import (
     CONTENT_WIDTH,
     HEADER_FILL,
-    HEADING_INK,
-    INK,
     MARGIN,
-    MUTED,
     RULE,
     STRIPE_FILL,
     canvas_class,
     fonts,
+    paragraph_styles,
     safe,
 )
 from aims_metrics.vocabulary.status import look
@@ -47,27 +45,15 @@ PAGE_WIDTH, PAGE_HEIGHT = A4
 
 @cache
 def styles() -> dict[str, ParagraphStyle]:
-    regular, bold, _ = fonts()
-    base = ParagraphStyle("body", fontName=regular, fontSize=9, leading=12, textColor=INK)
+    """The compact styles of the audit plan and readiness report: the shared paragraph styles
+    with smaller table cells and a verdict line."""
+    shared = paragraph_styles()
+    _regular, bold, _ = fonts()
+    base = shared["body"]
     return {
-        "body": base,
-        "muted": ParagraphStyle("muted", parent=base, fontSize=7.5, leading=9.5, textColor=MUTED),
+        **{name: shared[name] for name in ("body", "muted", "head", "title", "h1")},
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
-        "head": ParagraphStyle("head", parent=base, fontName=bold, fontSize=7.5, leading=9.5),
-        "title": ParagraphStyle(
-            "title", parent=base, fontName=bold, fontSize=20, leading=24, textColor=HEADING_INK
-        ),
         "verdict": ParagraphStyle("verdict", parent=base, fontName=bold, fontSize=15, leading=19),
-        "h1": ParagraphStyle(
-            "h1",
-            parent=base,
-            fontName=bold,
-            fontSize=12.5,
-            leading=16,
-            textColor=HEADING_INK,
-            spaceBefore=10,
-            spaceAfter=5,
-        ),
     }
 
 
