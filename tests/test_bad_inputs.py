@@ -20,6 +20,7 @@ import pytest
 from import_helpers import BAD_INPUTS, dump_db, new_db, rows, run_main, write
 
 from aims_metrics.tables import readers
+from aims_metrics.vocabulary.wording import count_of
 
 INCIDENTS_HEADER = "incident_id,title,severity,detected_on"
 TITLE_ROW_HINT = "(row 1 looks like a title row, not a header: remove the rows above the header)"
@@ -282,7 +283,7 @@ def assert_rejected(
     code, out, err = run_main(db, "import", table, str(path), *extra)
     expected = [f"warning: {w}" for w in warnings]
     expected += [f"{path}{where}:{line}" for line in errors]
-    expected.append(f"{len(errors)} error(s): nothing imported")
+    expected.append(f"{count_of(len(errors), 'error')}: nothing imported")
     assert (code, out) == (1, "")
     assert err.splitlines() == expected
     assert dump_db(db) == before

@@ -62,7 +62,7 @@ def test_import_invalid_data_exits_1_with_error_lines(db: Path, tmp_path: Path) 
     assert result.stderr.splitlines() == [
         f"{path}:3: system_id: unknown system_id 'S404': import systems first",
         f"{path}:4: severity: 'meh' is not one of: critical, high, medium, low",
-        "2 error(s): nothing imported",
+        "2 errors: nothing imported",
     ]
     assert dump_db(db) == before
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 from import_helpers import dump_db, new_db, require_external_data, rows, run_cli, run_main
 
+from aims_metrics.vocabulary.wording import count_of
+
 KEV_MAPPING = [
     "--map",
     "cveID=finding_id",
@@ -96,7 +98,7 @@ def test_aiaaic_export_is_rejected_on_row_1(data: Path, db: Path) -> None:
     assert errors == [
         f"{path}:1: {column}: required column is missing {hint}"
         for column in ("detected_on", "incident_id", "severity", "title")
-    ] + ["4 error(s): nothing imported"]
+    ] + ["4 errors: nothing imported"]
     assert dump_db(db) == before
 
 
@@ -116,7 +118,7 @@ def test_kev_catalog_flags_exactly_due_before_added(data: Path, db: Path, tmp_pa
             f"{path}:{row}: due_on: due_on {r['dueDate']} is before raised_on {r['dateAdded']}"
             for row, r in late
         ),
-        "15 error(s): nothing imported",
+        "15 errors: nothing imported",
     ]
     assert dump_db(db) == before
 
@@ -163,7 +165,7 @@ def test_cset_repeated_headers_cannot_be_mapped(data: Path, db: Path) -> None:
         f"{path}:1: root_cause: columns 'Clear link to technology' and 'Clear link to Technology' "
         "both map to root_cause",
         f"{path}:1: title: columns 'AI System' and 'AI System' both map to title",
-        "2 error(s): nothing imported",
+        "2 errors: nothing imported",
     ]
     assert dump_db(db) == before
 
@@ -201,6 +203,6 @@ def test_cset_harm_levels_are_not_severities(data: Path, db: Path) -> None:
     )
     assert (code, out) == (1, "")
     errors = [line for line in err.splitlines() if not line.startswith("warning: ")]
-    assert errors == expected + [f"{len(expected)} error(s): nothing imported"]
+    assert errors == expected + [f"{count_of(len(expected), 'error')}: nothing imported"]
     assert len(expected) >= 214
     assert dump_db(db) == before

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 from import_helpers import BAD_INPUTS, dump_db, new_db, rows, run_cli, run_main
 
+from aims_metrics.vocabulary.wording import count_of
+
 CORPUS = BAD_INPUTS / "fairness"
 CLEAN = CORPUS / "clean.csv"
 BASE = ("--system", "S1", "--model-version", "2.0", "--stage", "pre_deployment",
@@ -113,7 +115,7 @@ def test_bad_input_is_reported_by_row_and_column_and_writes_nothing(db, name, ex
     assert code == 1, err
     lines = err.strip().splitlines()
     assert lines[:-1] == [line.format(f=path) for line in expected]
-    assert lines[-1] == f"{len(expected)} error(s): nothing evaluated"
+    assert lines[-1] == f"{count_of(len(expected), 'error')}: nothing evaluated"
     assert out == ""
     assert dump_db(db) == before
 

@@ -226,7 +226,7 @@ def test_a_symlink_to_a_device_is_refused(tmp_path: Path) -> None:
     assert (code, out) == (1, "")
     assert err.splitlines() == [
         f"{link}:1: (file): this is not a regular file (a device, a pipe or a socket)",
-        "1 error(s): nothing imported",
+        "1 error: nothing imported",
     ]
     assert dump_db(db) == before
 

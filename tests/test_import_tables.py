@@ -362,7 +362,7 @@ def test_xlsx_first_sheet_and_named_sheet(tmp_path: Path) -> None:
     assert code == 1
     assert err.splitlines() == [
         f"{book}[Incidents]:6: resolved_on: resolved_on 2025-04-03 is before detected_on 2025-05-01",
-        "1 error(s): nothing imported",
+        "1 error: nothing imported",
     ]
 
 

@@ -15,6 +15,7 @@ from aims_metrics.cli.common import (
     quarter_arg,
 )
 from aims_metrics.tables.registry import EXPORT_TABLE_NAMES, TABLE_NAMES
+from aims_metrics.vocabulary.wording import count_of
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -133,7 +134,10 @@ def run_import(args: argparse.Namespace) -> int:
             _print_warnings(rejected.plan.warnings)
             for problem in rejected.plan.problems:
                 print(problem, file=sys.stderr)
-            print(f"{len(rejected.plan.problems)} error(s): nothing imported", file=sys.stderr)
+            print(
+                f"{count_of(len(rejected.plan.problems), 'error')}: nothing imported",
+                file=sys.stderr,
+            )
             return EXIT_INVALID
     _print_warnings(plan.warnings)
     prefix = "dry run: would be " if result.dry_run else ""

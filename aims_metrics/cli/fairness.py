@@ -19,6 +19,7 @@ from aims_metrics.cli.common import (
     print_json,
 )
 from aims_metrics.performance.fairness_policy import rule_symbol
+from aims_metrics.vocabulary.wording import count_of
 
 STAGES = ("pre_deployment", "production")
 
@@ -126,7 +127,9 @@ def run_evaluate(args: argparse.Namespace) -> int:
         except PredictionsRejected as rejected:
             for problem in rejected.problems:
                 print(problem, file=sys.stderr)
-            print(f"{len(rejected.problems)} error(s): nothing evaluated", file=sys.stderr)
+            print(
+                f"{count_of(len(rejected.problems), 'error')}: nothing evaluated", file=sys.stderr
+            )
             return EXIT_INVALID
         except EvaluationRejected as error:
             print(f"{args.file}:1: {error}", file=sys.stderr)
