@@ -60,9 +60,10 @@ def set_cookie_script(value: str | None) -> str:
 
 
 def resolve_user(key: bytes) -> auth.User | None:
-    """The signed-in user, re-read from the database on every run (role changes apply at once)."""
+    """The signed-in user, re-read on every run (role changes apply at once: a change is a write,
+    and a write is a new snapshot)."""
     username = st.session_state.get(_ui.USER_KEY)
-    with store.open_db(_ui.db_path()) as con:
+    with store.read_db(_ui.db_path()) as con:
         if username:
             user = auth.get_user(con, username)
             return user if user is not None and not user.disabled else None
@@ -194,6 +195,12 @@ def sidebar(user: auth.User) -> None:
             key=_ui.QUARTER_KEY,
             help="Figures are computed as of the quarter end. The newest entry is in progress.",
         )
+        snapshot = store.read_snapshot(_ui.db_path())
+        if snapshot.behind:
+            st.caption(
+                f"Data is being written (an import may be running): figures are as of "
+                f"{snapshot.taken_at.astimezone():%H:%M:%S} and update when it ends."
+            )
         st.divider()
         st.markdown(f"Signed in as **{_ui.plain(user.label)}**  \n{_ui.role_title(user.role)}")
         st.button("Sign out", key="sign_out", on_click=sign_out, icon=":material/logout:")

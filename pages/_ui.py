@@ -1,8 +1,9 @@
 """UI helpers shared by the router and the pages: page registry, guard, data access, look.
 
-This is the only place where pages reach the database: `query` runs a library function on a
-short-lived connection and caches its result under (database path, data version, arguments), so
-the DuckDB file is never held open between reruns and the CLI can import while the app runs.
+This is the only place where pages reach the database: `query` and `read` run a library function
+on the process's in-memory snapshot of the file (store.snapshot), `query` caching the result under
+(data version, arguments); `write` opens the file for the length of one write. So readers hold the
+file only while a snapshot is copied, and the CLI can import while the app runs.
 """
 
 from __future__ import annotations
@@ -222,30 +223,33 @@ _QUERIES: dict[str, Callable[..., Any]] = {}
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _cached_call(name: str, path: str, version: tuple, args: tuple, kwargs: tuple) -> Any:
-    function = _QUERIES[name]
-    with store.open_db(path) as con:
-        return function(con, *args, **dict(kwargs))
+def _cached_call(
+    name: str, snapshot_key: tuple, args: tuple, kwargs: tuple, _snapshot: store.Snapshot
+) -> Any:
+    with _snapshot.cursor() as con:
+        return _QUERIES[name](con, *args, **dict(kwargs))
 
 
 def query(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """`function(con, *args, **kwargs)` on a short-lived connection, cached until the next write."""
+    """`function(con, *args, **kwargs)` on the process's snapshot of the database, cached by the
+    snapshot's data version and the arguments (a write by any process is a new version)."""
     name = f"{function.__module__}.{function.__qualname__}"
     _QUERIES[name] = function
-    path = db_path()
-    return _cached_call(name, path, store.data_version(path), args, tuple(sorted(kwargs.items())))
+    snapshot = store.read_snapshot(db_path())
+    return _cached_call(name, snapshot.key, args, tuple(sorted(kwargs.items())), snapshot)
 
 
 def write(action: Action, function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """Check the role again on the server, then run a library write on a short-lived connection."""
+    """Check the role again on the server, then run a library write on a short-lived connection
+    to the file (the only way pages reach the file itself)."""
     require(action)
     with store.open_db(db_path()) as con:
         return function(con, *args, **kwargs)
 
 
 def read(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-    """`function(con, …)` on a short-lived connection, uncached (for per-upload work)."""
-    with store.open_db(db_path()) as con:
+    """`function(con, …)` on the snapshot, uncached (per-upload work, per-request checks)."""
+    with store.read_db(db_path()) as con:
         return function(con, *args, **kwargs)
 
 

@@ -52,6 +52,7 @@ from aims_metrics.store.settings import (
     set_setting,
     setting_value,
 )
+from aims_metrics.store.snapshot import Snapshot, read_db, read_snapshot
 from aims_metrics.store.transactions import read_transactions, transaction
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "DatabasePathProblem",
     "Migration",
     "RestoreRefused",
+    "Snapshot",
     "Setting",
     "SettingError",
     "SettingProblem",
@@ -84,6 +86,8 @@ __all__ = [
     "now",
     "open_db",
     "parse_settings",
+    "read_db",
+    "read_snapshot",
     "read_transactions",
     "record_audit",
     "reference_snapshot",

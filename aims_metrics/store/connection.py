@@ -8,22 +8,31 @@ short-lived: open, work, close, so the app and the CLI can share the file.
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import stat
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
 
 from aims_metrics.store.config import CONNECTION_CONFIG
 from aims_metrics.store.migrations import migrate
 
+T = TypeVar("T")
+log = logging.getLogger("aims_metrics.store")
+
 DEFAULT_DB_PATH = Path("data") / "aims.duckdb"
-BUSY_TIMEOUT_SECONDS = float(os.environ.get("AIMS_DB_BUSY_TIMEOUT", "5"))
+# How long a process waits for a file another process holds. Readers hold it only while they
+# copy a snapshot (store.snapshot), so a writer waits seconds at most; the bound is for a stuck
+# or long import in another process.
+BUSY_TIMEOUT_SECONDS = float(os.environ.get("AIMS_DB_BUSY_TIMEOUT", "60"))
+WAIT_NOTICE_AFTER_SECONDS = 1.0
 
 # A DuckDB database file: an 8-byte checksum, then this magic (main header, every version).
 DUCKDB_MAGIC_OFFSET, DUCKDB_MAGIC = 8, b"DUCK"
@@ -97,23 +106,28 @@ def check_database_path(path: str | Path) -> Path:
 
 
 def _is_lock_conflict(error: Exception) -> bool:
+    """The file is held: by another process (a file lock) or by this one (DuckDB refuses a
+    second instance of a file in one process)."""
     text = str(error).lower()
-    return "lock" in text and ("conflicting" in text or "could not set lock" in text)
+    return ("lock" in text and ("conflicting" in text or "could not set lock" in text)) or (
+        "unique file handle conflict" in text
+    )
 
 
-def connect(path: str | Path, busy_timeout: float | None = None) -> duckdb.DuckDBPyConnection:
-    """Open the database, retrying with backoff while another process holds its lock.
+def wait_for_file(path: Path, attempt: Callable[[], T], busy_timeout: float) -> T:
+    """`attempt()` (an open or attach of `path`), retried with backoff while the file is held.
 
-    The path is checked first (check_database_path), so nothing but a DuckDB file is opened.
+    Says once, in the log (the CLI prints it on stderr), that it is waiting and for how long
+    when the wait passes WAIT_NOTICE_AFTER_SECONDS;
+    raises DatabaseBusy when the file is still held after `busy_timeout` seconds.
     """
-    path = check_database_path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    deadline = time.monotonic() + (BUSY_TIMEOUT_SECONDS if busy_timeout is None else busy_timeout)
-    delay = 0.02
+    started = time.monotonic()
+    deadline = started + busy_timeout
+    delay, said = 0.02, False
     while True:
         try:
-            return duckdb.connect(str(path), config=dict(CONNECTION_CONFIG))
-        except duckdb.IOException as error:
+            return attempt()
+        except (duckdb.IOException, duckdb.Error) as error:
             if not _is_lock_conflict(error):
                 raise
             if time.monotonic() >= deadline:
@@ -121,8 +135,30 @@ def connect(path: str | Path, busy_timeout: float | None = None) -> duckdb.DuckD
                     f"the database is busy: {path} is in use by another process "
                     "(an import or the app); try again in a moment"
                 ) from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.5)
+            if not said and time.monotonic() - started >= WAIT_NOTICE_AFTER_SECONDS:
+                log.warning(
+                    "waiting for the database: %s is in use by another process; waiting up to "
+                    "%g s (AIMS_DB_BUSY_TIMEOUT)",
+                    path,
+                    busy_timeout,
+                )
+                said = True
+            time.sleep(min(delay, max(0.0, deadline - time.monotonic())))
+            delay = min(delay * 2, 0.25)
+
+
+def connect(path: str | Path, busy_timeout: float | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the database, waiting (with backoff) while another process holds its lock.
+
+    The path is checked first (check_database_path), so nothing but a DuckDB file is opened.
+    """
+    path = check_database_path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return wait_for_file(
+        path,
+        lambda: duckdb.connect(str(path), config=dict(CONNECTION_CONFIG)),
+        BUSY_TIMEOUT_SECONDS if busy_timeout is None else busy_timeout,
+    )
 
 
 @dataclass
@@ -193,11 +229,15 @@ def release_database(path: str | Path) -> None:
             _release(key)
 
 
-def data_version(path: str | Path) -> tuple[int, int]:
-    """A cheap cache key that changes whenever the database file is written."""
-    stamp = (0, 0)
+def data_version(path: str | Path) -> tuple[int, ...]:
+    """A cheap stamp that changes whenever any process writes the database file (or replaces
+    it, as a restore does): the identity, size and modification time of the file and its WAL."""
+    stamp: list[int] = []
     for candidate in (Path(path), Path(f"{path}.wal")):
-        if candidate.exists():
+        try:
             st = candidate.stat()
-            stamp = (stamp[0] + st.st_mtime_ns, stamp[1] + st.st_size)
-    return stamp
+        except FileNotFoundError:
+            stamp += [0, 0, 0]
+        else:
+            stamp += [st.st_ino, st.st_size, st.st_mtime_ns]
+    return tuple(stamp)
