@@ -15,6 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -80,14 +82,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def server(app_db_template: Path, tmp_path_factory: pytest.TempPathFactory):
-    db = tmp_path_factory.mktemp("browser") / "aims.duckdb"
-    shutil.copyfile(app_db_template, db)
+@contextmanager
+def app_server(db: Path, log_path: Path) -> Iterator[str]:
+    """`streamlit run app.py` on `db` (localhost, a free port) until the block ends; its URL."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AIMS_SESSION_KEY"}
     env["AIMS_DB"] = str(db)
-    log = open(tmp_path_factory.mktemp("log") / "streamlit.log", "w")  # noqa: SIM115
+    log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "localhost", "--server.headless", "true"],
@@ -95,24 +96,33 @@ def server(app_db_template: Path, tmp_path_factory: pytest.TempPathFactory):
     )  # fmt: skip
     base = f"http://localhost:{port}"
     deadline = time.monotonic() + 60
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            process.kill()
-            pytest.fail(f"streamlit did not start: {Path(log.name).read_text()[-2000:]}")
-        time.sleep(0.3)
-    yield base, db
-    process.terminate()
     try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
+            time.sleep(0.3)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def server(app_db_template: Path, tmp_path_factory: pytest.TempPathFactory):
+    db = tmp_path_factory.mktemp("browser") / "aims.duckdb"
+    shutil.copyfile(app_db_template, db)
+    with app_server(db, tmp_path_factory.mktemp("log") / "streamlit.log") as base:
+        yield base, db
 
 
 @pytest.fixture(scope="module")
