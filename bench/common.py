@@ -42,6 +42,7 @@ class Row:
     memory_met: bool | None = None
     note: str = ""
     extra: dict = field(default_factory=dict)
+    unit: str = "s"  # of project and baseline (the load section also reports MB, % and counts)
 
     def to_json(self) -> dict:
         return asdict(self)

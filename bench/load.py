@@ -1,29 +1,29 @@
-"""`python -m bench.load`: many signed-in sessions on one real `streamlit run` server (issue 22).
+"""`python -m bench.load`: signed-in sessions on one real `streamlit run` server (issue 22).
 
-Starts the app on a copy of a database (the enterprise data set by default), signs N Chromium
-sessions in (Debian's chromium driven by Playwright; loopback only) and lets each visit the pages
-in turn with a think time, for a bounded duration, while a CLI import of a 50k-row file runs every
-`--import-every` seconds. Prints, per page and overall:
+Serves `app.py` (of this checkout, or of `--app-root`, to measure an older version with the same
+bench) on a private copy of a database (the enterprise data set), on 127.0.0.1 only, and drives
+it with Debian's Chromium through Playwright: one browser, one context per session, as people
+clicking the sidebar's links. Bounded in sessions (30) and time (30 minutes per run).
 
-- server CPU per view: the server process's CPU seconds (utime + stime from /proc) over the views
-  completed meanwhile (warm: after every session has seen every page once);
-- bytes per view: websocket bytes the server sent for a view (frames received by the page);
-- latency: navigation to settled (no running script, no skeleton), p50 and p95;
-- imports: how many succeeded, and how long each took;
-- lock share: the share of probes (a read-write open of the file from this process, every
-  0.1 s) that found the database held.
-
-Bounded in count and time; local addresses only. The numbers are measurements of this machine at
-this moment: the README of bench/ quotes them with their baseline (the same run's single session).
+1. One session, every page in turn (the baseline of the runs below, measured in the same run):
+   a first and a warm view of each page, then, per page, a CLI import of one incident (a data
+   change) followed by that page's view. Per view: the server's CPU seconds (utime + stime of
+   its process, from /proc), the websocket bytes it sent (frames the page received), and the
+   time from the click to a settled page (no script running, nothing stale, no skeleton).
+2. N sessions with a think time between views, optionally with a CLI import of 50,000 incidents
+   every few seconds and a probe of the file lock every 0.1 s (a read-write open attempt from this
+   process): latency percentiles, server CPU per view, import outcomes, the share of probes that
+   found the database held.
+3. The audit plan and the readiness report PDFs built by the CLI, timed as processes.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -48,6 +48,28 @@ PASSWORD = "bench password 1"
 SIDEBAR_LINKS = '[data-testid="stSidebarNav"] a'
 MAX_SESSIONS = 30
 MAX_SECONDS = 1800
+IMPORT_ROWS = 50_000
+
+# Counts the script runs that start, so a view waits for the run its click caused.
+COUNT_RUNS = """
+window.__aimsRuns = 0;
+new MutationObserver((changes) => {
+  for (const change of changes) {
+    if (change.target.getAttribute('data-test-script-state') === 'running'
+        && change.oldValue !== 'running') window.__aimsRuns += 1;
+  }
+}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
+                      attributeFilter: ['data-test-script-state']});
+"""
+# Settled: connected, no script running, nothing stale, no status widget or skeleton.
+SETTLED = """(runs) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return window.__aimsRuns > runs && !!app
+    && app.getAttribute('data-test-script-state') === 'notRunning'
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED'
+    && !document.querySelector('[data-stale="true"], [data-testid="stStatusWidget"], '
+                               + '[data-testid="stSkeleton"]');
+}"""
 
 
 @dataclass
@@ -56,7 +78,9 @@ class View:
     page: str
     seconds: float
     bytes: int
-    warm: bool
+    kind: str  # first, warm, changed (first view after a data change), load (phase 2)
+    cpu: float | None = None  # server CPU seconds of this view (phase 1 only: nothing else runs)
+    failed: str = ""
 
 
 @dataclass
@@ -64,63 +88,48 @@ class Outcome:
     views: list[View] = field(default_factory=list)
     imports: list[tuple[bool, float, str]] = field(default_factory=list)  # ok, seconds, message
     probes: list[bool] = field(default_factory=list)  # True: the database was held
-    cpu_seconds: dict[str, float] = field(default_factory=dict)  # phase → server CPU seconds
-    measured_views: int = 0  # views completed while the warm CPU was measured
+    cpu_seconds: float | None = None  # phase 2: server CPU over its views
     pages: list[str] = field(default_factory=list)  # the sidebar's url paths ('' = the first page)
-    lock = threading.Lock()
+    pdfs: dict[str, float] = field(default_factory=dict)  # phase 3: seconds per PDF command
+    importing: threading.Event = field(default_factory=threading.Event)  # a CLI import runs
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
-def _cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> float:
     """utime + stime of a process and its threads, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start_server(db: Path, log: Path) -> tuple[subprocess.Popen, str]:
-    port = _free_port()
+def start_server(app_root: Path, db: Path, log: Path) -> tuple[subprocess.Popen, str]:
+    port = free_port()
     env = {**os.environ, "AIMS_DB": str(db)}
     env.pop("AIMS_SESSION_KEY", None)
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--server.fileWatcherType", "none"],
+        cwd=app_root, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
+    while time.monotonic() < deadline and process.poll() is None:
         try:
             with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
                 if response.status == 200:
                     return process, base
         except OSError:
             time.sleep(0.3)
-        if process.poll() is not None:
-            break
     process.kill()
     raise RuntimeError(f"streamlit did not start: {log.read_text()[-2000:]}")
 
 
-def _add_users(db: Path, count: int) -> list[str]:
+def add_users(db: Path, count: int) -> list[str]:
     from aims_metrics import auth
     from aims_metrics.store import open_db
 
@@ -129,124 +138,222 @@ def _add_users(db: Path, count: int) -> list[str]:
         existing = {r[0] for r in con.execute("SELECT username FROM users").fetchall()}
         for name in names:
             if name not in existing:
-                auth.add_user(con, name, auth.Role.EXECUTIVE, PASSWORD, actor="bench")
+                auth.add_user(con, name, auth.Role.ADMIN, PASSWORD, actor="bench")
     return names
 
 
-def _settle(page, timeout_ms: int) -> None:
-    page.wait_for_function(
-        "() => !document.querySelector('[data-testid=\"stStatusWidget\"]') && "
-        "!document.querySelector('[data-testid=\"stSkeleton\"]') && "
-        "document.querySelector('[data-testid=\"stMain\"]') !== null",
-        timeout=timeout_ms,
-    )
+def cli(app_root: Path, db: Path, *args: str) -> tuple[bool, float, str]:
+    """The product's CLI as a process: (succeeded, seconds, its last line)."""
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "aims_metrics", "--db", str(db), *args],
+        cwd=app_root, capture_output=True, text=True, timeout=900,
+    )  # fmt: skip
+    last = (done.stdout.strip() or done.stderr.strip()).splitlines()[-1:] or [""]
+    return done.returncode == 0, time.monotonic() - started, last[0]
 
 
-def _session(
-    index: int, user: str, base: str, until: float, think: float, out: Outcome, timeout_ms: int
-) -> None:
-    from playwright.sync_api import sync_playwright
-
-    received = [0]
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
-        page.set_default_timeout(timeout_ms)
-        page.on(
-            "websocket",
-            lambda ws: ws.on(
-                "framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload))
-            ),
-        )
-        page.goto(base)
-        page.get_by_role("textbox", name="User name").fill(user)
-        page.get_by_role("textbox", name="Password").fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.get_by_text(f"Signed in as {user}").wait_for()
-        _settle(page, timeout_ms)
-        pages = page.eval_on_selector_all(
-            SIDEBAR_LINKS, "links => links.map(a => a.getAttribute('href'))"
-        )
-        with out.lock:
-            out.pages = out.pages or [href.removeprefix(base + "/") for href in pages]
-        seen: set[str] = set()
-        step = index  # sessions start on different pages
-        while time.monotonic() < until:
-            href = pages[step % len(pages)]
-            path = href.removeprefix(base + "/")
-            step += 1
-            before, started = received[0], time.monotonic()
-            try:  # as a person does: a link of the sidebar, in the same session
-                page.locator(f'{SIDEBAR_LINKS}[href="{href}"]').click()
-                page.wait_for_url(href)
-                page.wait_for_timeout(200)  # the rerun starts after navigation
-                _settle(page, timeout_ms)
-            except Exception as error:  # a timed-out view counts, with its time
-                print(
-                    f"session {index}: {path or 'overview'}: {error}".splitlines()[0],
-                    file=sys.stderr,
-                )
-            view = View(
-                index,
-                path or "overview",
-                time.monotonic() - started,
-                received[0] - before,
-                path in seen,
-            )
-            seen.add(path)
-            with out.lock:
-                out.views.append(view)
-            time.sleep(think)
-        browser.close()
-
-
-def _imports(db: Path, csv: Path, every: float, until: float, out: Outcome) -> None:
-    while time.monotonic() < until:
-        started = time.monotonic()
-        done = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "aims_metrics",
-                "--db",
-                str(db),
-                "import",
-                "incidents",
-                str(csv),
-            ],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        seconds = time.monotonic() - started
-        message = (done.stdout or done.stderr).strip().splitlines()[-1:] or [""]
-        with out.lock:
-            out.imports.append((done.returncode == 0, seconds, message[0]))
-        time.sleep(max(0.0, every - seconds))
-
-
-def _probe(db: Path, until: float, out: Outcome) -> None:
-    """Is the file held by another process? One read-write open attempt every 0.1 s."""
-    import duckdb
-
-    while time.monotonic() < until:
-        try:
-            duckdb.connect(str(db), config={"enable_external_access": False}).close()
-            held = False
-        except duckdb.IOException:
-            held = True
-        with out.lock:
-            out.probes.append(held)
-        time.sleep(0.1)
-
-
-def _incidents_csv(path: Path, rows: int) -> Path:
+def incidents_csv(path: Path, rows: int, prefix: str) -> Path:
     with path.open("w") as handle:
         handle.write("incident_id,title,severity,detected_on\n")
         for n in range(rows):
-            handle.write(f"LOAD-{n},load test incident {n},low,2026-0{1 + n % 6}-1{n % 9}\n")
+            handle.write(f"{prefix}-{n},load test incident {n},low,2026-0{1 + n % 6}-1{n % 9}\n")
     return path
+
+
+class Session:
+    """One signed-in browser context and the websocket bytes it has received."""
+
+    def __init__(self, page, base: str, timeout_ms: int) -> None:
+        self.page, self.base, self.timeout_ms = page, base, timeout_ms
+        self.received = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._count))
+
+    def _count(self, payload) -> None:
+        self.received += len(payload)
+
+    @classmethod
+    async def open(cls, browser, base: str, user: str, timeout_ms: int) -> Session:
+        context = await browser.new_context(viewport={"width": 1440, "height": 1000})
+        await context.add_init_script(COUNT_RUNS)
+        page = await context.new_page()
+        page.set_default_timeout(timeout_ms)
+        session = cls(page, base, timeout_ms)
+        await page.goto(base)
+        await page.get_by_role("textbox", name="User name").fill(user)
+        await page.get_by_role("textbox", name="Password").fill(PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await page.get_by_text(f"Signed in as {user}").wait_for()
+        await page.wait_for_function(SETTLED, arg=0, timeout=timeout_ms)
+        return session
+
+    async def links(self) -> list[str]:
+        hrefs = await self.page.eval_on_selector_all(
+            SIDEBAR_LINKS, "links => links.map(a => a.getAttribute('href'))"
+        )
+        return [href.removeprefix(self.base + "/") for href in hrefs]
+
+    async def view(self, path: str, index: int, kind: str, pid: int | None = None) -> View:
+        """Click the sidebar link to `path` and wait until the page has settled."""
+        page, runs = self.page, await self.page.evaluate("window.__aimsRuns")
+        before, cpu_before, started = self.received, pid and cpu_seconds(pid), time.monotonic()
+        failed = ""
+        try:
+            await page.locator(f'{SIDEBAR_LINKS}[href="{self.base}/{path}"]').click()
+            await page.wait_for_function(SETTLED, arg=runs, timeout=self.timeout_ms)
+        except Exception as error:  # a timed-out view counts, with its time
+            failed = str(error).splitlines()[0]
+        seconds = time.monotonic() - started
+        cpu = cpu_seconds(pid) - cpu_before if pid else None
+        return View(index, path or "overview", seconds, self.received - before, kind, cpu, failed)
+
+
+async def one_session(browser, base, user, app_root, db, pid, timeout_ms, out: Outcome) -> None:
+    """Phase 1: every page cold and warm, then every page's first view after a data change."""
+    session = await Session.open(browser, base, user, timeout_ms)
+    out.pages = await session.links()
+    order = out.pages[1:] + out.pages[:1]  # never a click on the page already shown
+    for kind in ("first", "warm"):
+        for path in order:
+            out.views.append(await session.view(path, 0, kind, pid))
+    for number, path in enumerate(order):
+        csv = incidents_csv(db.parent / "change.csv", 1, f"CHANGE-{number}")
+        await asyncio.to_thread(cli, app_root, db, "import", "incidents", str(csv))
+        out.views.append(await session.view(path, 0, "changed", pid))
+
+
+async def many_sessions(
+    browser, base, users, until: float, think: float, timeout_ms, out: Outcome
+) -> None:
+    """Phase 2: every session visits the pages in turn, starting on different pages."""
+
+    async def browse(index: int) -> None:
+        session = await Session.open(browser, base, users[index], timeout_ms)
+        paths = out.pages or await session.links()
+        step = index + 1  # sessions start on different pages, never the one already shown
+        while time.monotonic() < until:
+            out.views.append(await session.view(paths[step % len(paths)], index, "load"))
+            step += 1
+            await asyncio.sleep(think)
+
+    await asyncio.gather(*(browse(n) for n in range(len(users))))
+
+
+def repeat_imports(app_root, db, csv, every, until, out: Outcome) -> None:
+    while time.monotonic() < until:
+        out.importing.set()
+        try:
+            outcome = cli(app_root, db, "import", "incidents", str(csv))
+        finally:
+            out.importing.clear()
+        out.imports.append(outcome)
+        time.sleep(max(0.0, every - outcome[1]))
+
+
+def probe_lock(db: Path, until: float, out: Outcome) -> None:
+    """Is the file held by the app? One read-write open attempt every 0.1 s, while no import
+    runs (an import holds the file too, and is not the app)."""
+    import duckdb
+
+    while time.monotonic() < until:
+        time.sleep(0.1)
+        if out.importing.is_set():
+            continue
+        try:
+            duckdb.connect(str(db), config={"enable_external_access": False}).close()
+            out.probes.append(False)
+        except duckdb.IOException:
+            out.probes.append(True)
+
+
+async def _drive(coroutine_factory) -> None:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
+        try:
+            await coroutine_factory(browser)
+        finally:
+            await browser.close()
+
+
+def run(
+    db: Path,
+    sessions: int,
+    seconds: float = 120,
+    think: float = 10,
+    import_every: float | None = None,
+    timeout_ms: int = 120_000,
+    app_root: Path = ROOT,
+) -> Outcome:
+    """One run on a private copy of `db`: phase 1 when `sessions` is 1, else phase 2."""
+    sessions, seconds = max(1, min(sessions, MAX_SESSIONS)), min(seconds, MAX_SECONDS)
+    work = Path(tempfile.mkdtemp(prefix="aims-load-"))
+    copy = work / "aims.duckdb"
+    shutil.copyfile(db, copy)
+    users = add_users(copy, sessions)
+    process, base = start_server(app_root, copy, work / "streamlit.log")
+    out = Outcome()
+    try:
+        if sessions == 1:
+            asyncio.run(
+                _drive(
+                    lambda browser: one_session(
+                        browser, base, users[0], app_root, copy, process.pid, timeout_ms, out
+                    )
+                )
+            )
+            return out
+        until = time.monotonic() + seconds
+        helpers = [threading.Thread(target=probe_lock, args=(copy, until, out), daemon=True)]
+        if import_every:
+            csv = incidents_csv(work / "incidents.csv", IMPORT_ROWS, "LOAD")
+            helpers.append(
+                threading.Thread(
+                    target=repeat_imports,
+                    args=(app_root, copy, csv, import_every, until, out),
+                    daemon=True,
+                )
+            )
+        cpu_before = cpu_seconds(process.pid)
+        for helper in helpers:
+            helper.start()
+        asyncio.run(
+            _drive(
+                lambda browser: many_sessions(browser, base, users, until, think, timeout_ms, out)
+            )
+        )
+        out.cpu_seconds = cpu_seconds(process.pid) - cpu_before
+        for helper in helpers:
+            helper.join(timeout=900)
+        return out
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def time_pdfs(db: Path, app_root: Path = ROOT) -> dict[str, float]:
+    """Phase 3: the audit plan and the readiness report built by the CLI (seconds each)."""
+    work = Path(tempfile.mkdtemp(prefix="aims-pdfs-"))
+    try:
+        copy = work / "aims.duckdb"
+        shutil.copyfile(db, copy)
+        timed = {}
+        for name, args in (
+            ("audit plan PDF", ("audits", "plan", "--out", str(work / "plan.pdf"))),
+            ("readiness report PDF", ("readiness", "--pdf", str(work / "readiness.pdf"))),
+        ):
+            ok, seconds, last = cli(app_root, copy, *args)
+            timed[name] = seconds if ok else float("nan")
+            if not ok:
+                print(f"{name}: {last}", file=sys.stderr)
+        return timed
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def percentile(values: list[float], share: float) -> float | None:
@@ -256,107 +363,82 @@ def percentile(values: list[float], share: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def report(out: Outcome, sessions: int) -> str:
-    lines = [
-        f"## {sessions} session(s)",
-        "",
-        "| page | views | warm p50 s | warm p95 s | bytes/view (first) | bytes/view (warm) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    for page in [p or "overview" for p in out.pages]:
-        views = [v for v in out.views if v.page == page]
-        warm = [v for v in views if v.warm]
-        first = [v.bytes for v in views if not v.warm]
-        lines.append(
-            f"| {page} | {len(views)} | {_f(percentile([v.seconds for v in warm], 0.5))} "
-            f"| {_f(percentile([v.seconds for v in warm], 0.95))} "
-            f"| {_f(statistics.mean(first) / 1e6 if first else None, 2)} MB "
-            f"| {_f(statistics.mean([v.bytes for v in warm]) / 1e6 if warm else None, 2)} MB |"
-        )
-    warm = [v for v in out.views if v.warm]
-    cpu, measured = out.cpu_seconds.get("warm"), out.measured_views
-    lines += [
-        "",
-        f"- views: {len(out.views)} ({len(warm)} warm); p95 of every warm view: "
-        f"{_f(percentile([v.seconds for v in warm], 0.95))} s",
-        f"- server CPU per view after warm-up: {_f(cpu / measured if cpu and measured else None)} s "
-        f"({measured} views)",
-    ]
-    if out.imports:
-        ok = [s for good, s, _ in out.imports if good]
-        lines.append(
-            f"- imports: {len(ok)} of {len(out.imports)} succeeded; slowest "
-            f"{_f(max(s for _, s, _ in out.imports))} s"
-        )
-        lines += [f"  - failed: {m}" for good, _, m in out.imports if not good][:5]
-    if out.probes:
-        lines.append(
-            f"- database held by the app: {100 * sum(out.probes) / len(out.probes):.0f} % "
-            f"of {len(out.probes)} probes"
-        )
-    return "\n".join(lines)
-
-
 def _f(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
-def run(
-    db: Path,
-    sessions: int,
-    seconds: float,
-    think: float,
-    import_every: float | None,
-    timeout_ms: int,
-) -> Outcome:
-    """One load run on a private copy of `db`; the outcome of every view, import and probe."""
-    sessions, seconds = min(sessions, MAX_SESSIONS), min(seconds, MAX_SECONDS)
-    work = Path(tempfile.mkdtemp(prefix="aims-load-"))
-    copy = work / "aims.duckdb"
-    shutil.copyfile(db, copy)
-    users = _add_users(copy, sessions)
-    process, base = _start_server(copy, work / "streamlit.log")
-    out = Outcome()
-    try:
-        until = time.monotonic() + seconds
-        threads = [
-            threading.Thread(
-                target=_session,
-                args=(n, users[n], base, until, think, out, timeout_ms),
-                daemon=True,
+def page_table(out: Outcome) -> str:
+    """Phase 1 per page: seconds to settle, server CPU and megabytes, first / warm / changed."""
+    lines = [
+        "| page | settle s (first / warm / after a change) | server CPU s (first / warm / after "
+        "a change) | MB sent (first / warm / after a change) |",
+        "|---|---:|---:|---:|",
+    ]
+    for page in [p or "overview" for p in out.pages]:
+        by_kind = {v.kind: v for v in out.views if v.page == page}
+        cells = [
+            " / ".join(
+                _f(getattr(by_kind[k], attr) / scale if k in by_kind else None, digits)
+                for k in ("first", "warm", "changed")
             )
-            for n in range(sessions)
+            for attr, scale, digits in (("seconds", 1, 1), ("cpu", 1, 2), ("bytes", 1e6, 2))
         ]
-        for thread in threads:
-            thread.start()
-        # warm once every session has seen each page once (about len(PAGES) views each)
-        while time.monotonic() < until and (
-            not out.pages or len(out.views) < sessions * len(out.pages)
-        ):
-            time.sleep(0.5)
-        cpu_start, start = _cpu_seconds(process.pid), len(out.views)
-        helpers = [threading.Thread(target=_probe, args=(copy, until, out), daemon=True)]
-        if import_every:
-            csv = _incidents_csv(work / "incidents.csv", 50_000)
-            helpers.append(
-                threading.Thread(
-                    target=_imports, args=(copy, csv, import_every, until, out), daemon=True
-                )
-            )
-        for helper in helpers:
-            helper.start()
-        for thread in threads + helpers:
-            thread.join(timeout=max(1.0, until - time.monotonic()) + timeout_ms / 1000 + 60)
-        out.cpu_seconds["warm"] = _cpu_seconds(process.pid) - cpu_start
-        out.measured_views = len(out.views) - start
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        shutil.rmtree(work, ignore_errors=True)
-    return out
+        lines.append(f"| {page} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def summary(out: Outcome) -> dict[str, float | None]:
+    """The figures of the targets table, from one run's outcome."""
+    views = out.views
+
+    def worst(kind: str, attr: str) -> float | None:
+        values = [
+            getattr(v, attr) for v in views if v.kind == kind and getattr(v, attr) is not None
+        ]
+        return max(values) if values else None
+
+    load = [v.seconds for v in views if v.kind == "load"]
+    ok = [s for good, s, _ in out.imports if good]
+    return {
+        "cpu_warm_max": worst("warm", "cpu"),
+        "changed_settle_max": worst("changed", "seconds"),
+        "bytes_max_mb": max((v.bytes for v in views), default=0) / 1e6 if views else None,
+        "settle_warm_max": worst("warm", "seconds"),
+        "settle_first_max": worst("first", "seconds"),
+        "p50": percentile(load, 0.5),
+        "p95": percentile(load, 0.95),
+        "cpu_per_view": out.cpu_seconds / len(load) if load and out.cpu_seconds else None,
+        "imports_ok": float(len(ok)),
+        "imports_all": float(len(out.imports)),
+        "import_max": max((s for _, s, _ in out.imports), default=None),
+        "lock_share": 100 * sum(out.probes) / len(out.probes) if out.probes else None,
+        "failed_views": float(sum(1 for v in views if v.failed)),
+    }
+
+
+def report(out: Outcome, sessions: int) -> str:
+    failed = [f"- failed: {v.page} ({v.kind}): {v.failed}" for v in out.views if v.failed][:10]
+    if sessions == 1:
+        return "\n".join(["## 1 session, every page", "", page_table(out), "", *failed])
+    s = summary(out)
+    lines = [
+        f"## {sessions} sessions",
+        "",
+        f"- views: {len([v for v in out.views if v.kind == 'load'])}, p50 {_f(s['p50'])} s, "
+        f"p95 {_f(s['p95'])} s, failed {s['failed_views']:.0f}",
+        f"- server CPU per view: {_f(s['cpu_per_view'])} s",
+    ]
+    if out.imports:
+        lines.append(
+            f"- imports of {IMPORT_ROWS:,} rows: {s['imports_ok']:.0f} of {s['imports_all']:.0f} "
+            f"succeeded; slowest {_f(s['import_max'], 1)} s"
+        )
+        lines += [f"  - failed: {m}" for good, _, m in out.imports if not good][:5]
+    if out.probes:
+        lines.append(
+            f"- database held by the app: {_f(s['lock_share'], 1)} % of {len(out.probes)} probes"
+        )
+    return "\n".join(lines + failed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -369,17 +451,21 @@ def main(argv: list[str] | None = None) -> int:
         type=int,
         nargs="+",
         default=[1, 10],
-        help=f"session counts to run one after the other (at most {MAX_SESSIONS})",
+        help=f"session counts to run one after the other (1 = phase 1; at most {MAX_SESSIONS})",
     )
     parser.add_argument("--seconds", type=float, default=120, help="duration of each run")
     parser.add_argument("--think", type=float, default=10, help="think time between views")
     parser.add_argument(
         "--import-every",
         type=float,
-        default=10,
-        help="seconds between CLI imports of 50k incidents (0: none)",
+        default=0,
+        help=f"seconds between CLI imports of {IMPORT_ROWS:,} incidents (0: none)",
     )
     parser.add_argument("--timeout", type=float, default=120, help="per-view timeout, seconds")
+    parser.add_argument("--pdfs", action="store_true", help="also time the two PDF commands")
+    parser.add_argument(
+        "--app-root", type=Path, default=ROOT, help="the checkout whose app.py is served"
+    )
     args = parser.parse_args(argv)
     if not Path(CHROMIUM).exists():
         parser.error(f"{CHROMIUM} is missing: apt-get install chromium")
@@ -389,11 +475,15 @@ def main(argv: list[str] | None = None) -> int:
             count,
             args.seconds,
             args.think,
-            args.import_every if count > 1 else None,
+            args.import_every or None,
             int(args.timeout * 1000),
+            args.app_root.resolve(),
         )
         print(report(out, count), flush=True)
         print(flush=True)
+    if args.pdfs:
+        for name, seconds in time_pdfs(args.db, args.app_root.resolve()).items():
+            print(f"- {name}: {_f(seconds, 1)} s")
     return 0
 
 

@@ -559,6 +559,81 @@ def section_growth(db: Path, manifest: dict) -> list[Row]:
     return rows
 
 
+# --- 10. load: a real server, browser sessions, imports and the file lock (issue 22) -----------
+
+
+def _load_row(what, value, limit, unit, baseline=None, baseline_value=None, note=""):
+    met = None if value is None or value != value else value <= limit
+    ratio = value / baseline_value if value is not None and baseline_value else None
+    return Row(
+        "load", what, value, baseline, baseline_value, ratio, f"<= {limit:g} {unit}", met,
+        note=note, unit=unit,
+    )  # fmt: skip
+
+
+def section_load(db: Path, manifest: dict) -> list[Row]:
+    from bench import load
+
+    one = load.run(db, 1)
+    first = load.summary(one)
+    worst_cpu = max((v for v in one.views if v.kind == "warm"), key=lambda v: v.cpu or 0)
+    cold_cpu = next(v.cpu for v in one.views if v.kind == "first" and v.page == worst_cpu.page)
+    worst_change = max((v for v in one.views if v.kind == "changed"), key=lambda v: v.seconds)
+    warm_settle = next(
+        v.seconds for v in one.views if v.kind == "warm" and v.page == worst_change.page
+    )
+    worst_bytes = max(one.views, key=lambda v: v.bytes)
+    worst_settle = max((v for v in one.views if v.kind != "changed"), key=lambda v: v.seconds)
+    single_p95 = load.percentile([v.seconds for v in one.views if v.kind == "warm"], 0.95)
+    readers = load.summary(load.run(db, 10, 120, 10, import_every=10))
+    crowd = load.summary(load.run(db, 20, 120, 10))
+    pdfs = load.time_pdfs(db)
+    imports_ok = readers["imports_ok"] == readers["imports_all"] > 0
+    log(load.page_table(one))
+    return [
+        _load_row(
+            f"server CPU per warm page view, worst page ({worst_cpu.page})",
+            worst_cpu.cpu, 0.3, "s", "its first view", cold_cpu,
+            "1 session; every page's figures in the per-page table",
+        ),
+        _load_row(
+            f"first view after a data change, worst page ({worst_change.page})",
+            worst_change.seconds, 1.5, "s", "its warm view", warm_settle,
+            "a CLI import of one incident, then the page",
+        ),
+        _load_row(
+            f"bytes sent per page view, worst view ({worst_bytes.page}, {worst_bytes.kind})",
+            worst_bytes.bytes / 1e6, 1.0, "MB",
+        ),
+        _load_row(
+            f"browser: page settled after navigation, 1 user, worst ({worst_settle.page}, "
+            f"{worst_settle.kind})",
+            worst_settle.seconds, 4.0, "s", note=f"failed views: {first['failed_views']:.0f}",
+        ),
+        _load_row(
+            "20 signed-in sessions, 10 s think time, one process: p95 page view",
+            crowd["p95"], 3.0, "s", "1 session, warm p95", single_p95,
+            f"p50 {crowd['p50'] or 0:.2f} s; server CPU per view {crowd['cpu_per_view'] or 0:.2f} s; "
+            f"failed views {crowd['failed_views']:.0f}",
+        ),
+        Row(
+            "load", "CLI imports (50k rows) every 10 s while 10 sessions browse: slowest",
+            readers["import_max"], None, None, None, "all succeed, each <= 30 s",
+            imports_ok and (readers["import_max"] or 0) <= 30,
+            note=f"{readers['imports_ok']:.0f} of {readers['imports_all']:.0f} succeeded; "
+            f"p95 page view {readers['p95'] or 0:.2f} s",
+        ),
+        _load_row(
+            "share of time the app holds the database lock, 10 sessions",
+            readers["lock_share"], 10.0, "%", note="probes while no import runs",
+        ),
+        *(
+            _load_row(f"{name}, enterprise, built on request (CLI process)", seconds, 10.0, "s")
+            for name, seconds in pdfs.items()
+        ),
+    ]  # fmt: skip
+
+
 SECTIONS: dict[str, Callable[[Path, dict], list[Row]]] = {
     "catalog": section_catalog,
     "import": section_import,
@@ -569,6 +644,7 @@ SECTIONS: dict[str, Callable[[Path, dict], list[Row]]] = {
     "cli": section_cli,
     "fairness": section_fairness,
     "growth": section_growth,
+    "load": section_load,
 }
 
 
