@@ -31,6 +31,7 @@ MAX_UPLOAD_MB = 50
 RUN_KEY = "fairness_run"  # the evaluated, not yet saved run of this session
 
 st.title("Fairness")
+_ui.show_flash()
 st.caption(
     "Per-group rates of a model's predictions and the disparities between groups, recorded as "
     "bias tests (Annex A.6.2.4 before deployment, A.6.2.6 in production). Groups with too few "
@@ -250,8 +251,9 @@ def pending_run() -> None:
         else:
             st.session_state.pop(RUN_KEY, None)
             counted_in = periods.quarter_of(who.executed_on, _ui.fiscal_start_month()).label
-            st.success(
-                f"Saved as bias tests: {counts}. They count in the bias KPIs of {counted_in}."
+            _ui.flash(
+                f"Saved as bias tests: {counts}. They count in the bias KPIs of {counted_in}.",
+                forget="fairness_",
             )
 
 
@@ -333,7 +335,10 @@ def policy_section() -> None:
         except fairness_policy.PolicyError as error:
             st.error(str(error))
         else:
-            st.success(f"{saved.ref} is current; it decides pass or fail of the next evaluations.")
+            _ui.flash(
+                f"{saved.ref} is current; it decides pass or fail of the next evaluations.",
+                forget="fairness_policy_",
+            )
 
 
 if _ui.allowed(Action.EVALUATE_FAIRNESS):

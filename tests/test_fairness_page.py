@@ -88,6 +88,9 @@ def test_upload_guesses_columns_evaluates_and_saves_as_bias_tests(app_db):
     at.button(key="fairness_save").click().run()
     assert not at.exception and not at.error
     assert "Saved as bias tests: 5 inserted, 0 updated" in at.success[0].value
+    # a fresh form: the saved result and its Save button are gone, the upload is cleared
+    assert not [b for b in at.button if b.key == "fairness_save"]
+    assert not at.get("file_uploader")[0].value
     with open_db(app_db) as con:
         tests = con.execute("SELECT metric, passed FROM bias_tests ORDER BY metric").fetchall()
         groups = con.execute("SELECT group_value, n FROM bias_test_groups ORDER BY 1").fetchall()
@@ -137,6 +140,10 @@ def test_analysts_edit_the_policy_with_a_reason(app_db):
     next(b for b in at.get("form_submit_button") if b.key == "fairness_policy_save").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert "fairness_policy@1 is current" in at.success[0].value
+    # the page shows the saved policy at once, and the form its values with an empty reason
+    assert any("fairness_policy@1" in c.value for c in at.caption)
+    assert at.text_input(key="fairness_policy_reason").value == ""
+    assert at.number_input(key="fairness_policy_demographic_parity_ratio").value == 0.9
     with open_db(app_db) as con:
         from aims_metrics.performance.fairness_policy import current_policy
 
