@@ -105,7 +105,7 @@ def test_readiness_json(db):
     assert doc["verdict"] == "not_ready"
     assert len(doc["requirements"]) == 29
     assert doc["soa"]["applicable"] == 38
-    assert all(set(b) == {"kind", "id", "text"} for b in doc["blockers"])
+    assert all(set(b) == {"kind", "id", "text", "clause", "open_since"} for b in doc["blockers"])
     assert isinstance(doc["score"], float) and isinstance(doc["gaps"], list)
 
 

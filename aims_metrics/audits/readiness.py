@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from aims_metrics.audits import gaps as gap_register
 from aims_metrics.audits import soa
@@ -27,7 +29,7 @@ from aims_metrics.tables.registry import (
     clause_refs,
     requirement_refs,
 )
-from aims_metrics.vocabulary.findings import finding_count
+from aims_metrics.vocabulary.findings import finding_count, finding_title
 from aims_metrics.vocabulary.status import status_word
 from aims_metrics.vocabulary.wording import count_of, verb_for
 
@@ -58,9 +60,13 @@ class Blocker:
     kind: str  # finding or requirement
     id: str
     text: str
+    clause: str | None = None  # the finding's clause, or the requirement's own reference
+    open_since: date | None = None  # the day a finding was raised; None for a requirement
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        data["open_since"] = self.open_since.isoformat() if self.open_since else None
+        return data
 
 
 @dataclass
@@ -340,12 +346,18 @@ def blockers(ctx: Context, reqs: list[Requirement]) -> list[Blocker]:
     """Open major NCs (oldest first), then the other requirements judged a gap (clause order):
     each cause once."""
     found = [
-        Blocker("finding", fid, f"Major nonconformity against {clause} open since {raised}.")
+        Blocker(
+            "finding",
+            fid,
+            f"Major nonconformity against {clause} open since {raised}.",
+            clause,
+            raised,
+        )
         for fid, ftype, _, clause, raised in ctx.open_nonconformities()
         if ftype == "major_nc"
     ]
     found += [
-        Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}")
+        Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}", r.ref)
         for r in reqs
         if r.status == GAP and not (found and r.ref in GAP_MEANS_OPEN_MAJORS)
     ]
@@ -380,3 +392,50 @@ def readiness(
         gaps=gap_register.gap_items(shortfalls, gap_register.current_plans(con)),
         open_minor=minors,
     )
+
+
+# How each kind of blocker is named in a table (the page, the report, the CSV).
+BLOCKER_KINDS = {"finding": finding_title("major_nc"), "requirement": "Requirement not met"}
+BLOCKER_COLUMNS = ["kind", "id", "clause", "open_since", "description"]
+BLOCKER_GROUP_COLUMNS = ["clause", "kind", "blockers", "oldest"]
+
+
+def clause_order(ref: object) -> tuple[int, str]:
+    """Sort key for clause references: the standard's order (4.1 … 10.2, A.2 …), unknown
+    references after it, alphabetically."""
+    known = _clause_positions()
+    text = "" if ref is None else str(ref)
+    return (known.get(text, len(known)), text)
+
+
+@cache
+def _clause_positions() -> dict[str, int]:
+    return {ref: index for index, ref in enumerate(clause_refs())}
+
+
+def blockers_frame(result: Readiness) -> pd.DataFrame:
+    """Every blocker, one row each, in the readiness order (open major NCs oldest first, then
+    requirements not met in clause order): kind (in words), id, clause, open_since, description."""
+    rows = [(BLOCKER_KINDS[b.kind], b.id, b.clause, b.open_since, b.text) for b in result.blockers]
+    return pd.DataFrame(rows, columns=BLOCKER_COLUMNS)
+
+
+def blocker_groups(result: Readiness) -> pd.DataFrame:
+    """Blockers counted by clause and kind: clause, kind (in words), blockers (count), oldest
+    (the day the oldest was raised; None for requirements). Oldest first, then clause order."""
+    frame = blockers_frame(result)
+    if frame.empty:
+        return pd.DataFrame(columns=BLOCKER_GROUP_COLUMNS)
+    frame["open_since"] = pd.to_datetime(frame["open_since"])
+    groups = (
+        frame.groupby(["clause", "kind"], sort=False, dropna=False)
+        .agg(blockers=("id", "size"), oldest=("open_since", "min"))
+        .reset_index()
+    )
+    groups["order"] = [clause_order(ref)[0] for ref in groups["clause"]]
+    groups = groups.sort_values(
+        ["oldest", "order", "clause", "kind"], na_position="last", kind="stable"
+    )
+    groups["oldest"] = [None if pd.isna(day) else day.date() for day in groups["oldest"]]
+    groups["oldest"] = groups["oldest"].astype(object)
+    return groups[BLOCKER_GROUP_COLUMNS].reset_index(drop=True)
