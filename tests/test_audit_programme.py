@@ -354,3 +354,14 @@ def test_the_demo_summaries_match_a_hand_count(demo_con):
     ).fetchall()
     most = sorted(open_rows, key=lambda r: (-r[1], r[0]))[:3]
     assert top[["audit_id", "open_findings"]].values.tolist() == [list(r) for r in most]
+
+
+def test_a_summary_sentence_names_eight_audits_and_counts_the_rest(con):
+    late = [
+        f"L{n:02},internal,Late {n},2026-01-{n:02},2026-01-{n:02},planned,,IA,Ops,4"
+        for n in range(1, 13)
+    ]
+    audits(con, *late)
+    lines = prog.programme_summary(prog.audit_programme(con, AS_OF, START))
+    assert "Overdue audits: L01, L02, L03, L04, L05, L06, L07, L08 and 4 more." in lines
+    assert prog.names_of([f"F{n}" for n in range(1_010)]).endswith("F7 and 1,002 more")

@@ -31,13 +31,23 @@ from aims_metrics.tables.registry import (
 )
 from aims_metrics.vocabulary.findings import FINDING_TYPES
 from aims_metrics.vocabulary.wording import MISSING, count_of, verb_for
+from aims_metrics.vocabulary.wording import number as number_text
 
 CYCLE_YEARS = 3
 COVERED, PLANNED, GAP = "covered", "planned", "gap"
 COVERAGE_STATUSES = (COVERED, PLANNED, GAP)
 AUDIT_TYPES: tuple[str, ...] = tuple(t.value for t in AuditType)
+MAX_NAMED = 8  # records named in one sentence; the rest counted
 COMPLETED, OVERDUE, CANCELLED = "completed", "overdue", "cancelled"
 SCHEDULE_STATUSES = (PLANNED, COMPLETED, OVERDUE, CANCELLED)  # Audit.schedule_status
+
+
+def names_of(ids: list[str]) -> str:
+    """Up to MAX_NAMED ids, then how many more: a sentence stays a sentence at any scale."""
+    shown = ", ".join(ids[:MAX_NAMED])
+    return shown + (
+        f" and {number_text(len(ids) - MAX_NAMED)} more" if len(ids) > MAX_NAMED else ""
+    )
 
 
 @dataclass(frozen=True)
@@ -464,11 +474,11 @@ def programme_summary(programme: Programme) -> list[str]:
         f"{counts.get(GAP, 0)} not in any audit.",
     ]
     if programme.overdue:
-        lines.append(f"Overdue audits: {', '.join(programme.overdue)}.")
+        lines.append(f"Overdue audits: {names_of(programme.overdue)}.")
     if programme.independence_conflicts:
         lines.append(
             "Audits led from the audited unit (9.2.2 objectivity): "
-            f"{', '.join(programme.independence_conflicts)}."
+            f"{names_of(programme.independence_conflicts)}."
         )
     if programme.findings_without_audit:
         lines.append(

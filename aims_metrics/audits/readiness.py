@@ -20,10 +20,17 @@ import pandas as pd
 
 from aims_metrics.audits import gaps as gap_register
 from aims_metrics.audits import soa
-from aims_metrics.audits.programme import COVERED, Cycle, audit_programme, cycle_start_setting
+from aims_metrics.audits.programme import (
+    COVERED,
+    Cycle,
+    audit_programme,
+    cycle_start_setting,
+    names_of,
+)
 from aims_metrics.metrics.as_of import fiscal_start_month
 from aims_metrics.metrics.evaluate import kpis_for_quarter
 from aims_metrics.metrics.periods import quarter_of
+from aims_metrics.tables.export import safe_csv_bytes
 from aims_metrics.tables.registry import (
     NONCONFORMITY_TYPES,
     clause_refs,
@@ -35,12 +42,6 @@ from aims_metrics.vocabulary.wording import count_of, verb_for
 
 MET, PARTIAL, GAP = "met", "partial", "gap"
 READY, READY_WITH_CORRECTIONS, NOT_READY = "ready", "ready_with_corrections", "not_ready"
-MAX_NAMED = 8  # records named in one evidence sentence; the rest counted
-
-
-def _names(ids: list[str]) -> str:
-    shown = ", ".join(ids[:MAX_NAMED])
-    return shown + (f" and {len(ids) - MAX_NAMED} more" if len(ids) > MAX_NAMED else "")
 
 
 @dataclass(frozen=True)
@@ -106,11 +107,11 @@ def judge_objectives(ctx: Context) -> Judgement:
     if incomplete:
         return (
             PARTIAL,
-            f"{count_of(len(rows), 'objective')}; without a target, due date or owner: {_names(incomplete)}.",
+            f"{count_of(len(rows), 'objective')}; without a target, due date or owner: {names_of(incomplete)}.",
         )
     return (
         MET,
-        f"{count_of(len(rows), 'objective')} with targets, due dates and owners: {_names(ids)}.",
+        f"{count_of(len(rows), 'objective')} with targets, due dates and owners: {names_of(ids)}.",
     )
 
 
@@ -133,12 +134,12 @@ def judge_impact_assessments(ctx: Context) -> Judgement:
     if not missing:
         return (
             MET,
-            f"All {len(rows)} high-risk systems in service have a completed impact assessment: {_names([r[0] for r in rows])}.",
+            f"All {len(rows)} high-risk systems in service have a completed impact assessment: {names_of([r[0] for r in rows])}.",
         )
     status = GAP if len(missing) == len(rows) else PARTIAL
     return (
         status,
-        f"{len(missing)} of {len(rows)} high-risk systems in service lack a completed impact assessment: {_names(missing)}.",
+        f"{len(missing)} of {len(rows)} high-risk systems in service lack a completed impact assessment: {names_of(missing)}.",
     )
 
 
@@ -156,7 +157,7 @@ def judge_monitoring(ctx: Context) -> Judgement:
     return status, (
         f"{len(missing)} of {count_of(len(results), 'catalog metric')} "
         f"{verb_for(len(missing), 'has', 'have')} no data for {quarter.label}: "
-        f"{_names(missing)}."
+        f"{names_of(missing)}."
     )
 
 
@@ -172,14 +173,14 @@ def judge_internal_audits(ctx: Context) -> Judgement:
     if len(covered) == len(entries):
         return (
             MET,
-            f"Completed internal audits in the cycle {span} cover all {len(entries)} clause requirements ({_names(audits)}).",
+            f"Completed internal audits in the cycle {span} cover all {len(entries)} clause requirements ({names_of(audits)}).",
         )
     if not covered:
         return GAP, f"No completed internal audit in the cycle {span} covers a clause requirement."
     not_yet = [e.ref for e in entries if e.status != COVERED]
     return (
         PARTIAL,
-        f"Completed internal audits ({_names(audits)}) cover {len(covered)} of {len(entries)} clause requirements; not yet: {_names(not_yet)}.",
+        f"Completed internal audits ({names_of(audits)}) cover {len(covered)} of {len(entries)} clause requirements; not yet: {names_of(not_yet)}.",
     )
 
 
@@ -219,7 +220,7 @@ def judge_nonconformities(ctx: Context) -> Judgement:
     if majors:
         return (
             GAP,
-            f"{finding_count(len(majors), 'major_nc')} open on {ctx.as_of}: {_names(majors)}.",
+            f"{finding_count(len(majors), 'major_nc')} open on {ctx.as_of}: {names_of(majors)}.",
         )
     overdue = [
         r[0] for r in open_nc if r[1] == "minor_nc" and r[2] is not None and r[2] < ctx.as_of
@@ -227,7 +228,7 @@ def judge_nonconformities(ctx: Context) -> Judgement:
     if overdue:
         return (
             PARTIAL,
-            f"{finding_count(len(overdue), 'minor_nc')} past {verb_for(len(overdue), 'its', 'their')} due date: {_names(overdue)}.",
+            f"{finding_count(len(overdue), 'minor_nc')} past {verb_for(len(overdue), 'its', 'their')} due date: {names_of(overdue)}.",
         )
     if open_nc:
         return (
@@ -418,6 +419,12 @@ def blockers_frame(result: Readiness) -> pd.DataFrame:
     requirements not met in clause order): kind (in words), id, clause, open_since, description."""
     rows = [(BLOCKER_KINDS[b.kind], b.id, b.clause, b.open_since, b.text) for b in result.blockers]
     return pd.DataFrame(rows, columns=BLOCKER_COLUMNS)
+
+
+def blockers_csv(result: Readiness) -> bytes:
+    """The whole blocker list (blockers_frame) as formula-safe CSV: the readiness page's download
+    and `readiness --blockers-csv FILE`, where the report stops listing."""
+    return safe_csv_bytes(blockers_frame(result))
 
 
 def blocker_groups(result: Readiness) -> pd.DataFrame:
