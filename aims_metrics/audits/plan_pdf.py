@@ -174,7 +174,7 @@ def _schedule_rows(programme: Programme, audits: list[Audit]) -> list:
                 "; ".join(a.scope),
             ]
         )
-    widths = [47 * mm, 21 * mm, 24 * mm, 20 * mm, 40 * mm, CONTENT_WIDTH - 152 * mm]
+    widths = [42 * mm, 21 * mm, 27 * mm, 20 * mm, 44 * mm, CONTENT_WIDTH - 154 * mm]
     return [table(rows, widths)]
 
 
