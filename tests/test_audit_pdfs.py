@@ -161,3 +161,18 @@ def test_the_demo_readiness_report_groups_and_lists_every_blocker(demo_con):
     )
     assert "each one is listed in Appendix A" in text
     assert all(f" {b.id} " in text[appendix:] for b in result.blockers)
+
+
+def test_both_pdfs_render_an_empty_database(con):
+    """Nothing imported yet: the plan says what to do next, the readiness report has only
+    requirement blockers (no finding, so no oldest date) and lists them all."""
+    plan = " ".join(text_of(plan_pdf.render_plan_pdf(con, AS_OF)).split())
+    assert "No audits in this cycle yet — import audits.csv." in plan
+    assert "Schedule at a glance" not in plan and "Appendix A" not in plan
+    assert "Approval" in plan
+    report = " ".join(text_of(report_pdf.render_readiness_report(con, AS_OF)).split())
+    result = readiness.readiness(con, AS_OF)
+    assert (
+        f"{len(result.blockers)} blockers: {len(result.blockers)} requirements not met." in report
+    )
+    assert "Appendix A: blockers" in report
