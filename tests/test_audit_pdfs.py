@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 from pypdf import PdfReader
 
-from aims_metrics.audits import plan_pdf, programme, report_pdf
+from aims_metrics.audits import plan_pdf, programme, readiness, report_pdf
 from aims_metrics.metrics.periods import last_completed_quarter
 from aims_metrics.review.assembly import assemble_inputs
 from aims_metrics.review.minutes import render_minutes
@@ -131,3 +131,48 @@ def test_the_minutes_report_the_audit_programme(demo_con):
     text = text_of(render_minutes(demo_con, quarter))
     assert "Audit programme (9.2.2)" in text
     assert "Overdue audits: IA-SUPPLIERS." in " ".join(text.split())
+
+
+def test_the_demo_plan_counts_first_and_lists_every_audit_in_its_appendix(demo_con):
+    """Within the report's bound the schedule is complete: every audit in Appendix A, after the
+    counts by quarter and unit whose totals are the summary's 14 counted audits."""
+    as_of = last_completed_quarter().end
+    p = programme.audit_programme(demo_con, as_of)
+    text = " ".join(text_of(plan_pdf.render_plan_pdf(demo_con, as_of)).split())
+    glance, appendix = text.index("Schedule at a glance"), text.index("Appendix A: schedule")
+    assert glance < text.index("Reporting format") < appendix
+    assert "14 audits in the cycle" in text
+    assert text.count("Total 3 10 1 14 1") == 2  # by quarter and by auditee unit
+    assert all(f"{a.audit_id}:" in text[appendix:] for a in p.audits)
+    assert "more than this report prints" not in text
+
+
+def test_the_demo_readiness_report_groups_and_lists_every_blocker(demo_con):
+    as_of = last_completed_quarter().end
+    result = readiness.readiness(demo_con, as_of)
+    text = " ".join(text_of(report_pdf.render_readiness_report(demo_con, as_of)).split())
+    blockers, appendix = text.index("Blockers"), text.index("Appendix A: blockers")
+    assert blockers < text.index("Clause requirements 4.1–10.2") < appendix
+    needed = [b for b in result.blockers if b.kind == "requirement"]
+    oldest = min(b.open_since for b in result.blockers if b.kind == "finding")
+    assert (
+        f"{len(result.blockers)} blockers: 2 major nonconformities open against 2 clauses or "
+        f"controls, the oldest since {oldest} and {len(needed)} requirements not met." in text
+    )
+    assert "each one is listed in Appendix A" in text
+    assert all(f" {b.id} " in text[appendix:] for b in result.blockers)
+
+
+def test_both_pdfs_render_an_empty_database(con):
+    """Nothing imported yet: the plan says what to do next, the readiness report has only
+    requirement blockers (no finding, so no oldest date) and lists them all."""
+    plan = " ".join(text_of(plan_pdf.render_plan_pdf(con, AS_OF)).split())
+    assert "No audits in this cycle yet — import audits.csv." in plan
+    assert "Schedule at a glance" not in plan and "Appendix A" not in plan
+    assert "Approval" in plan
+    report = " ".join(text_of(report_pdf.render_readiness_report(con, AS_OF)).split())
+    result = readiness.readiness(con, AS_OF)
+    assert (
+        f"{len(result.blockers)} blockers: {len(result.blockers)} requirements not met." in report
+    )
+    assert "Appendix A: blockers" in report

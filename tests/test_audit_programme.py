@@ -202,3 +202,166 @@ def test_programme_json_and_summary(con):
         "Overdue audits: A2.",
         "Audits led from the audited unit (9.2.2 objectivity): A2.",
     ]
+
+
+# --- summaries for the pages and the PDFs at scale ----------------------------------------------
+
+SUMMARY_AUDITS = (
+    "A1,internal,Done,2025-02-01,2025-02-03,completed,2025-02-04,IA,Ops,4",  # 2025Q1 Ops
+    "A2,internal,Done too,2025-03-30,2025-04-02,completed,2025-04-02,IA,Ops,5",  # 2025Q1 Ops
+    "A3,internal,Cancelled,2025-03-10,,cancelled,,IA,Risk,6",  # 2025Q1 Risk
+    "A4,internal,Late,2026-05-01,2026-06-29,in_progress,,IA,Risk,7",  # 2026Q2 Risk, overdue
+    "A5,internal,Ends today,2026-06-01,2026-06-30,planned,,IA,Risk,8",  # 2026Q2 Risk, not yet due
+    "A6,internal,Next year,2027-01-15,,planned,,IA,,9",  # 2027Q1, no unit
+    # completed after as-of: not completed yet, and overdue since its end is before as-of
+    "A7,internal,Finished late,2026-04-01,2026-04-05,completed,2026-07-10,IA,Ops,10",
+)
+
+
+def test_audits_by_quarter_and_unit_count_each_audit_once(con):
+    audits(con, *SUMMARY_AUDITS)
+    p = prog.audit_programme(con, AS_OF, START)
+    frame = prog.audits_by_quarter_and_unit(p, 1)
+    assert list(frame.columns) == [
+        "quarter",
+        "auditee_unit",
+        "planned",
+        "completed",
+        "overdue",
+        "cancelled",
+    ]
+    assert [tuple(r) for r in frame.itertuples(index=False)] == [
+        ("2025Q1", "Ops", 0, 2, 0, 0),
+        ("2025Q1", "Risk", 0, 0, 0, 1),
+        ("2026Q2", "Ops", 0, 0, 1, 0),
+        ("2026Q2", "Risk", 1, 0, 1, 0),
+        ("2027Q1", "—", 1, 0, 0, 0),
+    ]
+    counted = frame[["planned", "completed", "overdue"]].to_numpy().sum()
+    assert counted == len(p.counted_audits) and frame["cancelled"].sum() == len(p.cancelled_audits)
+    assert frame["overdue"].sum() == len(p.overdue)
+    assert frame["completed"].sum() == len(p.completed_audits)
+
+
+def test_audits_by_quarter_follow_the_fiscal_year(con):
+    audits(con, *SUMMARY_AUDITS)
+    p = prog.audit_programme(con, AS_OF, START)
+    quarters = prog.audits_by_quarter_and_unit(p, 4)["quarter"].unique().tolist()
+    # fiscal years start in April: February 2025 is 2025Q4, May 2026 2027Q1, January 2027 2027Q4
+    assert quarters == ["2025Q4", "2027Q1", "2027Q4"]
+
+
+def test_audits_by_quarter_of_an_empty_programme(con):
+    frame = prog.audits_by_quarter_and_unit(prog.audit_programme(con, AS_OF, START), 1)
+    assert frame.empty and list(frame.columns)[2:] == list(prog.SCHEDULE_STATUSES)
+
+
+SUMMARY_FINDINGS = (
+    "finding_id,audit_id,clause_ref,finding_type,description,raised_on,closed_on\n"
+    "F1,A1,4.1,minor_nc,x,2025-02-04,2025-03-01\n"  # 2025Q1, closed
+    "F2,A1,4.2,minor_nc,x,2025-03-31,\n"  # 2025Q1, open
+    "F3,A1,4.3,major_nc,x,2025-04-01,\n"  # 2025Q2, open
+    "F4,A2,5.1,ofi,x,2025-04-02,2026-07-01\n"  # 2025Q2, closed after as-of: open at as-of
+    "F5,A2,5.2,observation,x,2026-06-30,\n"  # 2026Q2, open (raised on as-of)
+    "F6,OLD,5.3,major_nc,x,2026-07-01,\n"  # after as-of: not yet raised
+)
+
+
+def test_findings_by_quarter_and_type(con):
+    load(con, "findings", SUMMARY_FINDINGS)
+    frame = prog.findings_by_quarter_and_type(con, 1, AS_OF)
+    assert list(frame.columns) == ["quarter", "finding_type", "findings"]
+    assert [tuple(r) for r in frame.itertuples(index=False)] == [
+        ("2025Q1", "minor_nc", 2),
+        ("2025Q2", "major_nc", 1),
+        ("2025Q2", "ofi", 1),
+        ("2026Q2", "observation", 1),
+    ]
+    everything = prog.findings_by_quarter_and_type(con, 4)  # fiscal years from April; no as-of
+    assert [tuple(r) for r in everything.itertuples(index=False)] == [
+        ("2025Q4", "minor_nc", 2),
+        ("2026Q1", "major_nc", 1),
+        ("2026Q1", "ofi", 1),
+        ("2027Q1", "observation", 1),  # 30 June 2026: the last day of fiscal 2027Q1
+        ("2027Q2", "major_nc", 1),
+    ]
+
+
+def test_top_audits_by_open_findings(con):
+    audits(con, *SUMMARY_AUDITS)
+    load(con, "findings", SUMMARY_FINDINGS)
+    top = prog.top_audits_by_open_findings(con, 20, AS_OF)
+    assert list(top.columns) == [
+        "audit_id",
+        "title",
+        "auditee_unit",
+        "major_nc",
+        "minor_nc",
+        "observation",
+        "ofi",
+        "open_findings",
+    ]
+    assert [tuple(r) for r in top.itertuples(index=False)] == [
+        ("A1", "Done", "Ops", 1, 1, 0, 0, 2),
+        ("A2", "Done too", "Ops", 0, 0, 1, 1, 2),
+    ]
+    assert prog.top_audits_by_open_findings(con, 1, AS_OF)["audit_id"].tolist() == ["A1"]
+    later = prog.top_audits_by_open_findings(con, 20, date(2026, 7, 2))  # F4 closed; F6 raised
+    assert later[["audit_id", "title", "open_findings"]].values.tolist() == [
+        ["A1", "Done", 2],
+        ["A2", "Done too", 1],
+        ["OLD", None, 1],  # a finding naming no audit of the programme still counts
+    ]
+
+
+@pytest.fixture
+def demo_con(demo_db_path):
+    with store.open_db(demo_db_path) as connection:
+        yield connection
+
+
+def test_the_demo_summaries_match_a_hand_count(demo_con):
+    """The demo programme: 15 audits, one cancelled (IA-USE) and one overdue (IA-SUPPLIERS):
+    the 14 counted audits the page, the review and the plan report."""
+    from aims_metrics.metrics.periods import last_completed_quarter, quarter_of
+
+    as_of = last_completed_quarter().end
+    p = prog.audit_programme(demo_con, as_of)
+    frame = prog.audits_by_quarter_and_unit(p, 1)
+    totals = frame[list(prog.SCHEDULE_STATUSES)].sum().to_dict()
+    assert totals == {"planned": 3, "completed": 10, "overdue": 1, "cancelled": 1}
+    assert sum(totals.values()) - totals["cancelled"] == len(p.counted_audits) == 14
+    suppliers = next(a for a in p.audits if a.audit_id == "IA-SUPPLIERS")
+    row = frame[
+        (frame["quarter"] == quarter_of(suppliers.planned_start).label)
+        & (frame["auditee_unit"] == suppliers.auditee_unit)
+    ]
+    assert row["overdue"].tolist() == [1]
+
+    rows = demo_con.execute("SELECT raised_on, finding_type FROM findings").fetchall()
+    by_hand: dict[tuple[str, str], int] = {}
+    for raised_on, finding_type in rows:
+        key = (quarter_of(raised_on).label, finding_type)
+        by_hand[key] = by_hand.get(key, 0) + 1
+    found = prog.findings_by_quarter_and_type(demo_con, 1)
+    assert {(q, t): n for q, t, n in found.itertuples(index=False)} == by_hand
+
+    top = prog.top_audits_by_open_findings(demo_con, 3, as_of)
+    open_rows = demo_con.execute(
+        "SELECT audit_id, count(*) FROM findings WHERE raised_on <= ? AND "
+        "(closed_on IS NULL OR closed_on > ?) GROUP BY ALL",
+        [as_of, as_of],
+    ).fetchall()
+    most = sorted(open_rows, key=lambda r: (-r[1], r[0]))[:3]
+    assert top[["audit_id", "open_findings"]].values.tolist() == [list(r) for r in most]
+
+
+def test_a_summary_sentence_names_eight_audits_and_counts_the_rest(con):
+    late = [
+        f"L{n:02},internal,Late {n},2026-01-{n:02},2026-01-{n:02},planned,,IA,Ops,4"
+        for n in range(1, 13)
+    ]
+    audits(con, *late)
+    lines = prog.programme_summary(prog.audit_programme(con, AS_OF, START))
+    assert "Overdue audits: L01, L02, L03, L04, L05, L06, L07, L08 and 4 more." in lines
+    assert prog.names_of([f"F{n}" for n in range(1_010)]).endswith("F7 and 1,002 more")

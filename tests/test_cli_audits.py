@@ -105,7 +105,7 @@ def test_readiness_json(db):
     assert doc["verdict"] == "not_ready"
     assert len(doc["requirements"]) == 29
     assert doc["soa"]["applicable"] == 38
-    assert all(set(b) == {"kind", "id", "text"} for b in doc["blockers"])
+    assert all(set(b) == {"kind", "id", "text", "clause", "open_since"} for b in doc["blockers"])
     assert isinstance(doc["score"], float) and isinstance(doc["gaps"], list)
 
 
@@ -155,3 +155,33 @@ def test_migration_6_adds_the_tables_to_an_older_database(tmp_path):
         assert 6 in {r[0] for r in con.execute("SELECT version FROM schema_version").fetchall()}
         names = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
     assert {"audits", "soa", "attestations", "gap_register"} <= names
+
+
+def test_readiness_blockers_csv_lists_every_blocker(db, tmp_path):
+    findings = write(
+        tmp_path / "findings.csv",
+        "finding_id,audit_id,clause_ref,finding_type,description,raised_on\n"
+        "F1,IA-1,8.4,major_nc,x,2026-01-05\nF2,IA-1,4.2,minor_nc,y,2026-01-05\n",
+    )
+    assert run_main(db, "import", "findings", str(findings))[0] == 0
+    out_file = tmp_path / "blockers.csv"
+    code, out, err = run_main(
+        db, "readiness", "--as-of", "2026-03-31", "--blockers-csv", str(out_file)
+    )
+    assert (code, err) == (0, "") and out.startswith(f"wrote {out_file}: readiness blockers")
+    lines = out_file.read_text("utf-8").splitlines()
+    assert lines[0] == "kind,id,clause,open_since,description"
+    assert (
+        lines[1]
+        == "Major NC,F1,8.4,2026-01-05,Major nonconformity against 8.4 open since 2026-01-05."
+    )
+    _, json_out, _ = run_main(db, "readiness", "--as-of", "2026-03-31", "--format", "json")
+    assert len(lines) - 1 == len(json.loads(json_out)["blockers"])
+
+
+def test_readiness_writes_the_report_or_the_blockers_not_both(db, tmp_path):
+    code, out, err = run_main(
+        db, "readiness", "--pdf", str(tmp_path / "r.pdf"), "--blockers-csv", str(tmp_path / "b.csv")
+    )
+    assert code == 2 and out == "" and "not both" in err
+    assert not (tmp_path / "r.pdf").exists() and not (tmp_path / "b.csv").exists()

@@ -2,7 +2,7 @@
 
 The readiness report's document line never sits alone on a last page, its gap register explains
 every column, the minutes' KPI sparklines carry a scale, and the audit plan states the shared
-criteria once and ends with an approval block."""
+criteria once and closes its body with an approval block."""
 
 from __future__ import annotations
 
@@ -114,9 +114,14 @@ def test_the_plan_states_shared_criteria_once(plan_pages):
     assert "Supplier contract clause 7" in text  # the one audit with other criteria says so
 
 
-def test_the_plan_ends_with_an_approval_block(plan_pages):
-    last = plan_pages[-1]
-    assert "Approval" in last and "Approved by" in last and "Signature" in last
+def test_the_plan_body_ends_with_an_approval_block(plan_pages):
+    """The approval closes the plan's body, before Appendix A (the schedule): at any size of
+    schedule the signers find it within the first pages, whole on one page."""
+    text = " ".join(plan_pages)
+    approval = text.index("Approval Role Name Date Signature")
+    assert text.index("Reporting format") < approval < text.index("Appendix A: schedule")
+    page = next(p for p in plan_pages if "Approval" in p)
+    assert "Prepared by" in page and "Approved by" in page and "Signature" in page
 
 
 def test_the_plan_names_no_raw_field(plan_pages):

@@ -298,6 +298,77 @@ def test_without_open_majors_a_gap_in_10_2_would_still_block(con):
     assert [b.id for b in readiness.blockers(ctx, reqs)] == ["10.2"]
 
 
+def test_blockers_carry_their_clause_and_the_day_they_opened(con):
+    load(con, "findings", FINDINGS + "F6,A,9.2.2,major_nc,z,2026-01-05,,\n")
+    found = {b.id: b for b in readiness.readiness(con, AS_OF, START).blockers}
+    assert (found["F6"].clause, found["F6"].open_since) == ("9.2.2", date(2026, 1, 5))
+    assert (found["4.1"].clause, found["4.1"].open_since) == ("4.1", None)
+    assert found["F6"].to_json()["open_since"] == "2026-01-05"
+    assert found["4.1"].to_json()["open_since"] is None
+
+
+GROUPED_FINDINGS = FINDINGS + (
+    "F6,A,9.2.2,major_nc,z,2026-01-05,,\n"
+    "F7,A,8.4,major_nc,z,2025-11-01,,\n"
+    "F8,A,9.2.2,major_nc,z,2025-12-01,,\n"
+    "F9,A,9.2.2,major_nc,z,2026-03-01,,\n"
+    "F10,A,A.6.2.4,major_nc,z,2025-11-01,,\n"
+    "F11,A,4.1,major_nc,z,2026-02-01,,\n"
+    "F12,A,4.1,minor_nc,z,2025-01-01,,\n"  # a minor NC blocks nothing
+)
+
+
+def test_blocker_groups_count_by_clause_and_kind_oldest_first(con):
+    """Counted by hand: 9.2.2 holds F6, F8, F9 (oldest 2025-12-01); 8.4 and A.6.2.4 one each
+    from 2025-11-01 (clause order breaks the tie); 4.1 is an open major NC and a requirement
+    not met (no date: after every finding, in clause order)."""
+    load(con, "findings", GROUPED_FINDINGS)
+    result = readiness.readiness(con, AS_OF, START)
+    groups = readiness.blocker_groups(result)
+    assert list(groups.columns) == ["clause", "kind", "blockers", "oldest"]
+    rows = list(groups.itertuples(index=False, name=None))
+    assert rows[:5] == [
+        ("8.4", "Major NC", 1, date(2025, 11, 1)),
+        ("A.6.2.4", "Major NC", 1, date(2025, 11, 1)),
+        ("9.2.2", "Major NC", 3, date(2025, 12, 1)),
+        ("4.1", "Major NC", 1, date(2026, 2, 1)),
+        ("4.1", "Requirement not met", 1, None),
+    ]
+    requirement_rows = rows[4:]
+    gap_refs = [b.id for b in result.blockers if b.kind == "requirement"]
+    assert [r[0] for r in requirement_rows] == gap_refs  # clause order, one each
+    assert {r[1:] for r in requirement_rows} == {("Requirement not met", 1, None)}
+    assert groups["blockers"].sum() == len(result.blockers)
+
+
+def test_the_blockers_frame_lists_every_blocker_once(con):
+    load(con, "findings", GROUPED_FINDINGS)
+    result = readiness.readiness(con, AS_OF, START)
+    frame = readiness.blockers_frame(result)
+    assert list(frame.columns) == ["kind", "id", "clause", "open_since", "description"]
+    assert list(frame["id"]) == [b.id for b in result.blockers]
+    assert list(frame["id"][:6]) == ["F10", "F7", "F8", "F6", "F11", "F9"]  # raised on, then id
+    assert frame.iloc[0].to_dict() == {
+        "kind": "Major NC",
+        "id": "F10",
+        "clause": "A.6.2.4",
+        "open_since": date(2025, 11, 1),
+        "description": "Major nonconformity against A.6.2.4 open since 2025-11-01.",
+    }
+
+
+def test_no_blockers_give_empty_frames_with_their_columns(con):
+    result = readiness.readiness(con, AS_OF, START)
+    result.blockers = []
+    assert list(readiness.blocker_groups(result).columns) == [
+        "clause",
+        "kind",
+        "blockers",
+        "oldest",
+    ]
+    assert readiness.blockers_frame(result).empty
+
+
 def test_readiness_json_shape(con):
     doc = readiness.readiness(con, AS_OF, START).to_json()
     assert {"verdict", "score", "requirements", "soa", "blockers", "gaps"} <= set(doc)
@@ -309,7 +380,7 @@ def test_readiness_json_shape(con):
         "partial": 0,
         "not_started": 38,
     }
-    assert set(doc["blockers"][0]) == {"kind", "id", "text"}
+    assert set(doc["blockers"][0]) == {"kind", "id", "text", "clause", "open_since"}
 
 
 # --- SoA and the gap register ----------------------------------------------------------------------

@@ -3,6 +3,7 @@ reporting format, as a PDF and as a formula-safe CSV. Deterministic like the min
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 from collections import Counter
 from datetime import date, datetime
@@ -13,9 +14,34 @@ from reportlab.lib.units import mm
 from reportlab.platypus import KeepTogether, Spacer
 
 from aims_metrics import store
-from aims_metrics.audits.programme import Programme, audit_programme, programme_summary
-from aims_metrics.reports.layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
+from aims_metrics.audits.programme import (
+    CANCELLED,
+    COMPLETED,
+    OVERDUE,
+    PLANNED,
+    SCHEDULE_STATUSES,
+    Audit,
+    Programme,
+    audit_programme,
+    audits_by_quarter_and_unit,
+    programme_summary,
+)
+from aims_metrics.metrics.as_of import fiscal_start_month
+from aims_metrics.reports.charts import bar_chart
+from aims_metrics.reports.layout import (
+    APPENDIX_MAX_ROWS,
+    CONTENT_WIDTH,
+    build_pdf,
+    para,
+    section,
+    status_cell,
+    table,
+)
+from aims_metrics.reports.style import status_colour
 from aims_metrics.tables.export import safe_csv_bytes
+from aims_metrics.vocabulary.labels import column_label
+from aims_metrics.vocabulary.status import status_word
+from aims_metrics.vocabulary.wording import count_of, number
 
 TITLE = "Audit plan"
 REPORTING_FORMAT = (
@@ -50,8 +76,8 @@ def plan_frame(programme: Programme) -> pd.DataFrame:
     rows = []
     for a in programme.audits:
         row = a.to_json()
-        row["overdue"] = a.audit_id in programme.overdue
-        row["independence_conflict"] = a.audit_id in programme.independence_conflicts
+        row["overdue"] = a.overdue(programme.as_of)
+        row["independence_conflict"] = a.independence_conflict
         rows.append({c: row[c] for c in PLAN_COLUMNS})
     return pd.DataFrame(rows, columns=list(PLAN_COLUMNS))
 
@@ -69,19 +95,73 @@ def common_criteria(programme: Programme) -> str | None:
     return found.most_common(1)[0][0] if found else None
 
 
-def _schedule(programme: Programme) -> list:
+COUNTED = "audits"  # planned + completed + overdue: the audits that count (cancelled never do)
+
+
+def _count_table(frame: pd.DataFrame, key: str) -> list:
+    """One row per value of `key` with the audits in each schedule status, then a total row."""
+    summed = frame.groupby(key, sort=True)[list(SCHEDULE_STATUSES)].sum()
+    summed[COUNTED] = summed[[PLANNED, COMPLETED, OVERDUE]].sum(axis=1)
+    columns = [PLANNED, COMPLETED, OVERDUE, COUNTED, CANCELLED]
+    rows = [[column_label(key), *[column_label(c) for c in columns]]]
+    rows += [[name, *[number(v) for v in values]] for name, values in summed[columns].iterrows()]
+    rows.append(["Total", *[number(v) for v in summed[columns].sum()]])
+    first = 38 * mm
+    widths = [first, *[(CONTENT_WIDTH - first) / len(columns)] * len(columns)]
+    return [table(rows, widths, numeric_columns=tuple(range(1, 6)), total_row=True)]
+
+
+def _by_quarter_chart(frame: pd.DataFrame) -> list:
+    summed = frame.groupby("quarter", sort=True)[[COMPLETED, PLANNED, OVERDUE]].sum()
+    series = [
+        (status_word(s), [int(v) for v in summed[s]], status_colour(s))
+        for s in (COMPLETED, PLANNED, OVERDUE)
+    ]
+    title = "Audits per quarter of their planned start, by status"
+    return [bar_chart(title, list(summed.index), series, CONTENT_WIDTH, 150, stacked=True)]
+
+
+def _at_a_glance(programme: Programme, start_month: int) -> list:
+    """The schedule counted by quarter and by auditee unit: the summary before any list."""
+    frame = audits_by_quarter_and_unit(programme, start_month)
+    fiscal = "" if start_month == 1 else f" (fiscal years from {calendar.month_name[start_month]})"
+    return [
+        *section("Schedule at a glance"),
+        para(
+            f"Audits by the quarter of their planned start{fiscal} and by auditee unit, as of "
+            f"{programme.as_of}. Planned: not yet due (in progress included); overdue: past its "
+            "planned end and not completed; audits: planned, completed and overdue together. "
+            "A cancelled audit is listed but never counted."
+        ),
+        Spacer(1, 4),
+        *_by_quarter_chart(frame),
+        Spacer(1, 6),
+        *_count_table(frame, "quarter"),
+        Spacer(1, 8),
+        *_count_table(frame, "auditee_unit"),
+    ]
+
+
+def _criteria(programme: Programme) -> list:
     shared = common_criteria(programme)
-    flow = [para("Schedule", "h1")]
-    if shared:
-        flow.append(para(f"Audit criteria of every audit unless its row names others: {shared}."))
+    if not shared:
+        return []
+    return [
+        *section("Audit criteria"),
+        para(f"Audit criteria of every audit unless the schedule names others: {shared}."),
+    ]
+
+
+def _schedule_rows(programme: Programme, audits: list[Audit]) -> list:
+    shared = common_criteria(programme)
     rows = [["Audit", "Type", "When", "Status", "Auditors and auditee", "Scope"]]
-    for a in programme.audits:
+    for a in audits:
         when = f"{a.planned_start} – {a.planned_end or a.planned_start}"
         if a.actual_end:
             when += f"; ended {a.actual_end}"
-        status = "overdue" if a.audit_id in programme.overdue else a.status
+        status = OVERDUE if a.overdue(programme.as_of) else a.status
         lead = f"Lead: {a.lead_auditor or '—'} ({a.lead_auditor_unit or 'unit not set'})"
-        if a.audit_id in programme.independence_conflicts:
+        if a.independence_conflict:
             lead += ", the audited unit itself (9.2.2 objectivity)"
         rows.append(
             [
@@ -94,8 +174,47 @@ def _schedule(programme: Programme) -> list:
                 "; ".join(a.scope),
             ]
         )
-    widths = [47 * mm, 21 * mm, 24 * mm, 20 * mm, 40 * mm, CONTENT_WIDTH - 152 * mm]
-    return [*flow, table(rows, widths)]
+    widths = [42 * mm, 21 * mm, 27 * mm, 20 * mm, 44 * mm, CONTENT_WIDTH - 154 * mm]
+    return [table(rows, widths)]
+
+
+def needs_attention(programme: Programme) -> list[Audit]:
+    """The audits a reader of a long schedule must still see: not completed (planned, in
+    progress, overdue or cancelled) or led from the audited unit."""
+    return [
+        a
+        for a in programme.audits
+        if a.schedule_status(programme.as_of) != COMPLETED or a.independence_conflict
+    ]
+
+
+def _schedule(programme: Programme) -> list:
+    """Appendix A: the whole schedule when it fits the report's bound, else the audits that need
+    attention (within the bound) and the way to the whole schedule: its CSV."""
+    flow = section("Appendix A: schedule")
+    audits = programme.audits
+    if len(audits) <= APPENDIX_MAX_ROWS:
+        return [*flow, *_schedule_rows(programme, audits)]
+    attention = needs_attention(programme)
+    shown = attention[:APPENDIX_MAX_ROWS]
+    flow.append(
+        para(
+            f"The schedule holds {count_of(len(audits), 'audit')}, more than this report prints "
+            f"({APPENDIX_MAX_ROWS:,} rows): the whole schedule is the plan's CSV (the Audit "
+            "programme page's download, or audits plan --out FILE.csv), whose sha256 is this "
+            "document's data fingerprint. Listed here: the "
+            + count_of(len(attention), "audit")
+            + " not completed or led from the audited unit"
+            + (
+                f", the first {len(shown):,} by planned start."
+                if len(shown) < len(attention)
+                else "."
+            )
+        )
+    )
+    if shown:
+        flow += _schedule_rows(programme, shown)
+    return flow
 
 
 APPROVERS = (
@@ -111,7 +230,10 @@ def _approval() -> list:
     return [KeepTogether([para("Approval", "h1"), table(rows, widths, min_row_height=9 * mm)])]
 
 
-def build_plan_pdf(programme: Programme, organisation: str) -> bytes:
+def build_plan_pdf(programme: Programme, organisation: str, start_month: int = 1) -> bytes:
+    """The audit plan: the programme in sentences, the schedule counted by quarter and unit,
+    criteria, reporting format and approval, then the schedule itself as Appendix A. The fiscal
+    year of the quarters starts in `start_month`."""
     csv_digest = hashlib.sha256(plan_csv(programme)).hexdigest()
     doc_id = f"AUDIT-PLAN-{programme.cycle.start}-{programme.as_of}"
 
@@ -126,9 +248,10 @@ def build_plan_pdf(programme: Programme, organisation: str) -> bytes:
         if not programme.audits:
             flow.append(para("No audits in this cycle yet — import audits.csv.", "muted"))
         else:
-            flow += _schedule(programme)
-        flow += [para("Reporting format", "h1"), para(REPORTING_FORMAT)]
-        return flow + _approval()
+            flow += _at_a_glance(programme, start_month) + _criteria(programme)
+        flow += [*section("Reporting format"), para(REPORTING_FORMAT)]
+        flow += _approval()
+        return flow + (_schedule(programme) if programme.audits else [])
 
     return build_pdf(
         story,
@@ -150,7 +273,8 @@ def render_plan_pdf(
 ) -> bytes:
     """The audit plan of the cycle as of a date, as a PDF."""
     programme = audit_programme(con, as_of, cycle_start, audit_type)
-    return build_plan_pdf(programme, store.get_setting(con, "organisation_name"))
+    organisation = store.get_setting(con, "organisation_name")
+    return build_plan_pdf(programme, organisation, fiscal_start_month(con))
 
 
 def render_plan_csv(

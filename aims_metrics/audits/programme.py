@@ -17,6 +17,9 @@ import duckdb
 import pandas as pd
 
 from aims_metrics import store
+from aims_metrics.metrics.as_of import fiscal_start_month
+from aims_metrics.metrics.periods import quarter_of
+from aims_metrics.performance.aging import _OPEN_AT as OPEN_AT  # the one rule of "open at D"
 from aims_metrics.tables.registry import (
     AuditType,
     clause_refs,
@@ -26,12 +29,25 @@ from aims_metrics.tables.registry import (
     split_refs,
     table_spec,
 )
-from aims_metrics.vocabulary.wording import count_of, verb_for
+from aims_metrics.vocabulary.findings import FINDING_TYPES
+from aims_metrics.vocabulary.wording import MISSING, count_of, verb_for
+from aims_metrics.vocabulary.wording import number as number_text
 
 CYCLE_YEARS = 3
 COVERED, PLANNED, GAP = "covered", "planned", "gap"
 COVERAGE_STATUSES = (COVERED, PLANNED, GAP)
 AUDIT_TYPES: tuple[str, ...] = tuple(t.value for t in AuditType)
+MAX_NAMED = 8  # records named in one sentence; the rest counted
+COMPLETED, OVERDUE, CANCELLED = "completed", "overdue", "cancelled"
+SCHEDULE_STATUSES = (PLANNED, COMPLETED, OVERDUE, CANCELLED)  # Audit.schedule_status
+
+
+def names_of(ids: list[str]) -> str:
+    """Up to MAX_NAMED ids, then how many more: a sentence stays a sentence at any scale."""
+    shown = ", ".join(ids[:MAX_NAMED])
+    return shown + (
+        f" and {number_text(len(ids) - MAX_NAMED)} more" if len(ids) > MAX_NAMED else ""
+    )
 
 
 @dataclass(frozen=True)
@@ -116,6 +132,15 @@ class Audit:
         """Not completed, not cancelled, and its planned end (its start when no end) is before as_of."""
         end = self.planned_end or self.planned_start
         return self.status != "cancelled" and not self.completed_by(as_of) and end < as_of
+
+    def schedule_status(self, as_of: date) -> str:
+        """Where the audit stands in the schedule on `as_of`, each audit in exactly one of
+        SCHEDULE_STATUSES: cancelled, completed, overdue, else planned (not yet due)."""
+        if self.status == "cancelled":
+            return CANCELLED
+        if self.completed_by(as_of):
+            return COMPLETED
+        return OVERDUE if self.overdue(as_of) else PLANNED
 
     @property
     def independence_conflict(self) -> bool:
@@ -341,6 +366,98 @@ def audit_findings(con: duckdb.DuckDBPyConnection, audit_id: str) -> pd.DataFram
     ).df()
 
 
+AUDIT_SUMMARY_COLUMNS = ["quarter", "auditee_unit", *SCHEDULE_STATUSES]
+
+
+def audits_by_quarter_and_unit(programme: Programme, start_month: int) -> pd.DataFrame:
+    """The schedule counted by the fiscal quarter of each audit's planned start and its auditee
+    unit: quarter, auditee_unit ("—" when not set), then planned, completed, overdue, cancelled
+    (Audit.schedule_status as of the programme's day; planned + completed + overdue are the
+    counted audits). One row per quarter and unit with audits, by quarter then unit."""
+    as_of = programme.as_of
+    quarters: dict[date, str] = {}
+    rows = []
+    for audit in programme.audits:
+        day = audit.planned_start
+        if day not in quarters:
+            quarters[day] = quarter_of(day, start_month).label
+        unit = (audit.auditee_unit or "").strip() or MISSING
+        rows.append((quarters[day], unit, audit.schedule_status(as_of)))
+    if not rows:
+        return pd.DataFrame(columns=AUDIT_SUMMARY_COLUMNS).astype(
+            dict.fromkeys(SCHEDULE_STATUSES, "int64")
+        )
+    frame = pd.DataFrame(rows, columns=["quarter", "auditee_unit", "status"])
+    counts = (
+        frame.groupby(["quarter", "auditee_unit", "status"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=list(SCHEDULE_STATUSES), fill_value=0)
+        .astype("int64")
+    )
+    counts.columns.name = None
+    return counts.reset_index()[AUDIT_SUMMARY_COLUMNS]
+
+
+def _fiscal_quarter_sql(column: str) -> str:
+    """SQL for the fiscal quarter label (YYYYQn) of a date column, with the fiscal year's first
+    month bound as $start_month (the rule of metrics.periods.quarter_of)."""
+    months_in = f"((month({column}) - $start_month + 12) % 12)"
+    year = f"(year({column}) + CASE WHEN $start_month <> 1 AND month({column}) >= $start_month THEN 1 ELSE 0 END)"
+    return f"CAST({year} AS VARCHAR) || 'Q' || CAST({months_in} // 3 + 1 AS VARCHAR)"
+
+
+def findings_by_quarter_and_type(
+    con: duckdb.DuckDBPyConnection, start_month: int | None = None, as_of: date | None = None
+) -> pd.DataFrame:
+    """Findings counted by the fiscal quarter they were raised in and their type: quarter,
+    finding_type, findings; by quarter, then the finding types' order of severity. The fiscal
+    year starts in `start_month` (default: the setting); `as_of` leaves out later findings."""
+    month = fiscal_start_month(con) if start_month is None else start_month
+    sql = (
+        f"SELECT {_fiscal_quarter_sql('raised_on')} AS quarter, finding_type, "
+        "count(*) AS findings FROM findings "
+        "WHERE raised_on IS NOT NULL AND ($as_of IS NULL OR raised_on <= $as_of) "
+        "GROUP BY 1, 2 ORDER BY quarter, coalesce(list_position($types, finding_type), 99), "
+        "finding_type"
+    )
+    params = {"start_month": month, "as_of": as_of, "types": list(FINDING_TYPES)}
+    frame = con.execute(sql, params).df()
+    frame["findings"] = frame["findings"].astype("int64")
+    return frame
+
+
+TOP_AUDIT_COLUMNS = ["audit_id", "title", "auditee_unit", *FINDING_TYPES, "open_findings"]
+
+
+def top_audits_by_open_findings(
+    con: duckdb.DuckDBPyConnection, limit: int = 20, as_of: date | None = None
+) -> pd.DataFrame:
+    """The audits with the most findings open on `as_of` (default today; open as the aging
+    report counts them): audit_id, title, auditee_unit, a count per finding type, open_findings.
+    Most first, then by audit id; at most `limit` rows."""
+    per_type = ", ".join(
+        f"count(*) FILTER (WHERE o.finding_type = $type_{i}) AS {name}"
+        for i, name in enumerate(FINDING_TYPES)
+    )
+    sql = (
+        f"WITH o AS (SELECT audit_id, finding_type FROM findings WHERE {OPEN_AT}) "
+        f"SELECT o.audit_id, a.title, a.auditee_unit, {per_type}, count(*) AS open_findings "
+        "FROM o LEFT JOIN (SELECT audit_id, any_value(title) AS title, "
+        "any_value(auditee_unit) AS auditee_unit FROM audits GROUP BY audit_id) a "
+        "ON a.audit_id = o.audit_id GROUP BY ALL ORDER BY open_findings DESC, o.audit_id "
+        "LIMIT $limit"
+    )
+    params = {"as_of": as_of or date.today(), "limit": limit}
+    params.update({f"type_{i}": name for i, name in enumerate(FINDING_TYPES)})
+    frame = con.execute(sql, params).df()
+    for column in [*FINDING_TYPES, "open_findings"]:
+        frame[column] = frame[column].astype("int64")
+    for column in ("title", "auditee_unit"):  # a finding naming no audit has neither
+        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
+    return frame[TOP_AUDIT_COLUMNS]
+
+
 def programme_summary(programme: Programme) -> list[str]:
     """Plain sentences on the programme for management review input 9.3.2 d) 3 and the minutes."""
     cycle, as_of = programme.cycle, programme.as_of
@@ -357,11 +474,11 @@ def programme_summary(programme: Programme) -> list[str]:
         f"{counts.get(GAP, 0)} not in any audit.",
     ]
     if programme.overdue:
-        lines.append(f"Overdue audits: {', '.join(programme.overdue)}.")
+        lines.append(f"Overdue audits: {names_of(programme.overdue)}.")
     if programme.independence_conflicts:
         lines.append(
             "Audits led from the audited unit (9.2.2 objectivity): "
-            f"{', '.join(programme.independence_conflicts)}."
+            f"{names_of(programme.independence_conflicts)}."
         )
     if programme.findings_without_audit:
         lines.append(

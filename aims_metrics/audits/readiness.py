@@ -12,33 +12,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import Any
 
 import duckdb
+import pandas as pd
 
 from aims_metrics.audits import gaps as gap_register
 from aims_metrics.audits import soa
-from aims_metrics.audits.programme import COVERED, Cycle, audit_programme, cycle_start_setting
+from aims_metrics.audits.programme import (
+    COVERED,
+    Cycle,
+    audit_programme,
+    cycle_start_setting,
+    names_of,
+)
 from aims_metrics.metrics.as_of import fiscal_start_month
 from aims_metrics.metrics.evaluate import kpis_for_quarter
 from aims_metrics.metrics.periods import quarter_of
+from aims_metrics.tables.export import safe_csv_bytes
 from aims_metrics.tables.registry import (
     NONCONFORMITY_TYPES,
     clause_refs,
     requirement_refs,
 )
-from aims_metrics.vocabulary.findings import finding_count
+from aims_metrics.vocabulary.findings import finding_count, finding_title
 from aims_metrics.vocabulary.status import status_word
 from aims_metrics.vocabulary.wording import count_of, verb_for
 
 MET, PARTIAL, GAP = "met", "partial", "gap"
 READY, READY_WITH_CORRECTIONS, NOT_READY = "ready", "ready_with_corrections", "not_ready"
-MAX_NAMED = 8  # records named in one evidence sentence; the rest counted
-
-
-def _names(ids: list[str]) -> str:
-    shown = ", ".join(ids[:MAX_NAMED])
-    return shown + (f" and {len(ids) - MAX_NAMED} more" if len(ids) > MAX_NAMED else "")
 
 
 @dataclass(frozen=True)
@@ -58,9 +61,13 @@ class Blocker:
     kind: str  # finding or requirement
     id: str
     text: str
+    clause: str | None = None  # the finding's clause, or the requirement's own reference
+    open_since: date | None = None  # the day a finding was raised; None for a requirement
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        data = dict(self.__dict__)
+        data["open_since"] = self.open_since.isoformat() if self.open_since else None
+        return data
 
 
 @dataclass
@@ -100,11 +107,11 @@ def judge_objectives(ctx: Context) -> Judgement:
     if incomplete:
         return (
             PARTIAL,
-            f"{count_of(len(rows), 'objective')}; without a target, due date or owner: {_names(incomplete)}.",
+            f"{count_of(len(rows), 'objective')}; without a target, due date or owner: {names_of(incomplete)}.",
         )
     return (
         MET,
-        f"{count_of(len(rows), 'objective')} with targets, due dates and owners: {_names(ids)}.",
+        f"{count_of(len(rows), 'objective')} with targets, due dates and owners: {names_of(ids)}.",
     )
 
 
@@ -127,12 +134,12 @@ def judge_impact_assessments(ctx: Context) -> Judgement:
     if not missing:
         return (
             MET,
-            f"All {len(rows)} high-risk systems in service have a completed impact assessment: {_names([r[0] for r in rows])}.",
+            f"All {len(rows)} high-risk systems in service have a completed impact assessment: {names_of([r[0] for r in rows])}.",
         )
     status = GAP if len(missing) == len(rows) else PARTIAL
     return (
         status,
-        f"{len(missing)} of {len(rows)} high-risk systems in service lack a completed impact assessment: {_names(missing)}.",
+        f"{len(missing)} of {len(rows)} high-risk systems in service lack a completed impact assessment: {names_of(missing)}.",
     )
 
 
@@ -150,7 +157,7 @@ def judge_monitoring(ctx: Context) -> Judgement:
     return status, (
         f"{len(missing)} of {count_of(len(results), 'catalog metric')} "
         f"{verb_for(len(missing), 'has', 'have')} no data for {quarter.label}: "
-        f"{_names(missing)}."
+        f"{names_of(missing)}."
     )
 
 
@@ -166,14 +173,14 @@ def judge_internal_audits(ctx: Context) -> Judgement:
     if len(covered) == len(entries):
         return (
             MET,
-            f"Completed internal audits in the cycle {span} cover all {len(entries)} clause requirements ({_names(audits)}).",
+            f"Completed internal audits in the cycle {span} cover all {len(entries)} clause requirements ({names_of(audits)}).",
         )
     if not covered:
         return GAP, f"No completed internal audit in the cycle {span} covers a clause requirement."
     not_yet = [e.ref for e in entries if e.status != COVERED]
     return (
         PARTIAL,
-        f"Completed internal audits ({_names(audits)}) cover {len(covered)} of {len(entries)} clause requirements; not yet: {_names(not_yet)}.",
+        f"Completed internal audits ({names_of(audits)}) cover {len(covered)} of {len(entries)} clause requirements; not yet: {names_of(not_yet)}.",
     )
 
 
@@ -213,7 +220,7 @@ def judge_nonconformities(ctx: Context) -> Judgement:
     if majors:
         return (
             GAP,
-            f"{finding_count(len(majors), 'major_nc')} open on {ctx.as_of}: {_names(majors)}.",
+            f"{finding_count(len(majors), 'major_nc')} open on {ctx.as_of}: {names_of(majors)}.",
         )
     overdue = [
         r[0] for r in open_nc if r[1] == "minor_nc" and r[2] is not None and r[2] < ctx.as_of
@@ -221,7 +228,7 @@ def judge_nonconformities(ctx: Context) -> Judgement:
     if overdue:
         return (
             PARTIAL,
-            f"{finding_count(len(overdue), 'minor_nc')} past {verb_for(len(overdue), 'its', 'their')} due date: {_names(overdue)}.",
+            f"{finding_count(len(overdue), 'minor_nc')} past {verb_for(len(overdue), 'its', 'their')} due date: {names_of(overdue)}.",
         )
     if open_nc:
         return (
@@ -340,12 +347,18 @@ def blockers(ctx: Context, reqs: list[Requirement]) -> list[Blocker]:
     """Open major NCs (oldest first), then the other requirements judged a gap (clause order):
     each cause once."""
     found = [
-        Blocker("finding", fid, f"Major nonconformity against {clause} open since {raised}.")
+        Blocker(
+            "finding",
+            fid,
+            f"Major nonconformity against {clause} open since {raised}.",
+            clause,
+            raised,
+        )
         for fid, ftype, _, clause, raised in ctx.open_nonconformities()
         if ftype == "major_nc"
     ]
     found += [
-        Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}")
+        Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}", r.ref)
         for r in reqs
         if r.status == GAP and not (found and r.ref in GAP_MEANS_OPEN_MAJORS)
     ]
@@ -380,3 +393,56 @@ def readiness(
         gaps=gap_register.gap_items(shortfalls, gap_register.current_plans(con)),
         open_minor=minors,
     )
+
+
+# How each kind of blocker is named in a table (the page, the report, the CSV).
+BLOCKER_KINDS = {"finding": finding_title("major_nc"), "requirement": "Requirement not met"}
+BLOCKER_COLUMNS = ["kind", "id", "clause", "open_since", "description"]
+BLOCKER_GROUP_COLUMNS = ["clause", "kind", "blockers", "oldest"]
+
+
+def clause_order(ref: object) -> tuple[int, str]:
+    """Sort key for clause references: the standard's order (4.1 … 10.2, A.2 …), unknown
+    references after it, alphabetically."""
+    known = _clause_positions()
+    text = "" if ref is None else str(ref)
+    return (known.get(text, len(known)), text)
+
+
+@cache
+def _clause_positions() -> dict[str, int]:
+    return {ref: index for index, ref in enumerate(clause_refs())}
+
+
+def blockers_frame(result: Readiness) -> pd.DataFrame:
+    """Every blocker, one row each, in the readiness order (open major NCs oldest first, then
+    requirements not met in clause order): kind (in words), id, clause, open_since, description."""
+    rows = [(BLOCKER_KINDS[b.kind], b.id, b.clause, b.open_since, b.text) for b in result.blockers]
+    return pd.DataFrame(rows, columns=BLOCKER_COLUMNS)
+
+
+def blockers_csv(result: Readiness) -> bytes:
+    """The whole blocker list (blockers_frame) as formula-safe CSV: the readiness page's download
+    and `readiness --blockers-csv FILE`, where the report stops listing."""
+    return safe_csv_bytes(blockers_frame(result))
+
+
+def blocker_groups(result: Readiness) -> pd.DataFrame:
+    """Blockers counted by clause and kind: clause, kind (in words), blockers (count), oldest
+    (the day the oldest was raised; None for requirements). Oldest first, then clause order."""
+    frame = blockers_frame(result)
+    if frame.empty:
+        return pd.DataFrame(columns=BLOCKER_GROUP_COLUMNS)
+    frame["open_since"] = pd.to_datetime(frame["open_since"])
+    groups = (
+        frame.groupby(["clause", "kind"], sort=False, dropna=False)
+        .agg(blockers=("id", "size"), oldest=("open_since", "min"))
+        .reset_index()
+    )
+    groups["order"] = [clause_order(ref)[0] for ref in groups["clause"]]
+    groups = groups.sort_values(
+        ["oldest", "order", "clause", "kind"], na_position="last", kind="stable"
+    )
+    groups["oldest"] = [None if pd.isna(day) else day.date() for day in groups["oldest"]]
+    groups["oldest"] = groups["oldest"].astype(object)
+    return groups[BLOCKER_GROUP_COLUMNS].reset_index(drop=True)

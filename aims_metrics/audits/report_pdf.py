@@ -19,10 +19,20 @@ from reportlab.platypus import Spacer
 from aims_metrics import store
 from aims_metrics.audits import soa as soa_module
 from aims_metrics.audits.gaps import GapPriority
-from aims_metrics.audits.readiness import Readiness, readiness
-from aims_metrics.reports.layout import CONTENT_WIDTH, build_pdf, para, status_cell, table
+from aims_metrics.audits.readiness import BLOCKER_KINDS, Readiness, blocker_groups, readiness
+from aims_metrics.reports.layout import (
+    APPENDIX_MAX_ROWS,
+    CONTENT_WIDTH,
+    build_pdf,
+    para,
+    section,
+    status_cell,
+    table,
+)
+from aims_metrics.tables.registry import clause_refs
+from aims_metrics.vocabulary.findings import finding_count
 from aims_metrics.vocabulary.status import status_word
-from aims_metrics.vocabulary.wording import count_of
+from aims_metrics.vocabulary.wording import count_of, number
 
 TITLE = "Certification readiness report"
 
@@ -62,13 +72,82 @@ def _summary(result: Readiness) -> list:
     ]
 
 
+def _blocker_sentence(result: Readiness, groups: pd.DataFrame) -> str:
+    findings = [b for b in result.blockers if b.kind == "finding"]
+    requirements = len(result.blockers) - len(findings)
+    parts = []
+    if findings:
+        clauses = groups.loc[groups["kind"] == BLOCKER_KINDS["finding"], "clause"].nunique()
+        oldest = min(b.open_since for b in findings if b.open_since)
+        parts.append(
+            f"{finding_count(len(findings), 'major_nc')} open against "
+            f"{count_of(clauses, 'clause or control', 'clauses or controls')}, the oldest since "
+            f"{oldest}"
+        )
+    if requirements:
+        parts.append(count_of(requirements, "requirement") + " not met")
+    return f"{count_of(len(result.blockers), 'blocker')}: {' and '.join(parts)}."
+
+
 def _blockers(result: Readiness) -> list:
-    flow = [para("Blockers", "h1")]
+    """Blockers counted by clause and kind (oldest first); every blocker is in Appendix A."""
+    flow = section("Blockers")
     if not result.blockers:
         return [*flow, para("Nothing blocks certification.")]
-    rows = [["Kind", "Id", "What blocks certification"]]
-    rows += [[b.kind.capitalize(), b.id, b.text] for b in result.blockers]
-    return [*flow, table(rows, [22 * mm, 18 * mm, CONTENT_WIDTH - 40 * mm])]
+    groups = blocker_groups(result)
+    titles = clause_refs()
+    rows = [["Clause", "Title", "Kind", "Blockers", "Oldest open since"]]
+    rows += [
+        [
+            g.clause,
+            titles[g.clause].title if g.clause in titles else "—",
+            g.kind,
+            number(g.blockers),
+            g.oldest,
+        ]
+        for g in groups.itertuples()
+    ]
+    widths = [16 * mm, CONTENT_WIDTH - 112 * mm, 36 * mm, 22 * mm, 38 * mm]
+    return [
+        *flow,
+        para(
+            f"{_blocker_sentence(result, groups)} By clause, oldest first; {_where_listed(result)}"
+        ),
+        Spacer(1, 4),
+        table(rows, widths, numeric_columns=(3,)),
+    ]
+
+
+def _where_listed(result: Readiness) -> str:
+    total = len(result.blockers)
+    if total <= APPENDIX_MAX_ROWS:
+        return "each one is listed in Appendix A."
+    return (
+        f"Appendix A lists the first {APPENDIX_MAX_ROWS:,} and the readiness page's blockers CSV "
+        "(or readiness --blockers-csv FILE) all of them."
+    )
+
+
+def _blocker_list(result: Readiness) -> list:
+    """Appendix A: every blocker, or the oldest within the report's bound and the way to the rest
+    (the readiness page's blockers CSV, or readiness --blockers-csv FILE)."""
+    if not result.blockers:
+        return []
+    flow = section("Appendix A: blockers")
+    shown = result.blockers[:APPENDIX_MAX_ROWS]
+    if len(shown) < len(result.blockers):
+        flow.append(
+            para(
+                f"{count_of(len(result.blockers), 'blocker')}, more than this report prints "
+                f"({APPENDIX_MAX_ROWS:,} rows): listed here are the first {len(shown):,} (open "
+                "major nonconformities oldest first, then requirements not met). The whole list "
+                "is the readiness page's blockers CSV, or readiness --blockers-csv FILE."
+            )
+        )
+    rows = [["Kind", "ID", "Clause", "Open since", "What blocks certification"]]
+    rows += [[BLOCKER_KINDS[b.kind], b.id, b.clause, b.open_since, b.text] for b in shown]
+    widths = [34 * mm, 20 * mm, 16 * mm, 20 * mm, CONTENT_WIDTH - 90 * mm]
+    return [*flow, table(rows, widths)]
 
 
 def _requirements(result: Readiness) -> list:
@@ -78,7 +157,7 @@ def _requirements(result: Readiness) -> list:
         for r in result.requirements
     ]
     widths = [13 * mm, 42 * mm, 20 * mm, 18 * mm, CONTENT_WIDTH - 93 * mm]
-    return [para("Clause requirements 4.1–10.2", "h1"), table(rows, widths)]
+    return [*section("Clause requirements 4.1–10.2"), table(rows, widths)]
 
 
 def _soa(soa: pd.DataFrame) -> list:
@@ -88,13 +167,13 @@ def _soa(soa: pd.DataFrame) -> list:
         note = r.justification if not r.applicable else r.evidence
         rows.append([r.control_id, r.title, status_cell(status), r.owner, note])
     widths = [15 * mm, 55 * mm, 24 * mm, 30 * mm, CONTENT_WIDTH - 124 * mm]
-    return [para("Statement of Applicability (Annex A)", "h1"), table(rows, widths)]
+    return [*section("Statement of Applicability (Annex A)"), table(rows, widths)]
 
 
 def _gaps(result: Readiness) -> list:
     """The plans in a table; the gaps without a plan yet in one sentence by priority (a row of
     dashes each told the reader nothing and pushed the report onto another page)."""
-    flow = [para("Gap register", "h1")]
+    flow = section("Gap register")
     if not result.gaps:
         return [*flow, para("No gaps.")]
     planned = [g for g in result.gaps if g.version]
@@ -178,7 +257,8 @@ def build_readiness_pdf(result: Readiness, soa: pd.DataFrame, organisation: str)
             Spacer(1, 6),
             *_summary(result),
         ]
-        return flow + _blockers(result) + _requirements(result) + _soa(soa) + _gaps(result)
+        flow += _blockers(result) + _requirements(result) + _soa(soa) + _gaps(result)
+        return flow + _blocker_list(result)
 
     return build_pdf(
         story,

@@ -73,6 +73,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     readiness.add_argument(
         "--pdf", type=output_path, metavar="FILE", help="write the readiness report PDF instead"
     )
+    readiness.add_argument(
+        "--blockers-csv",
+        dest="blockers_csv",
+        type=output_path,
+        metavar="FILE",
+        help="write every blocker (kind, id, clause, open since, description) as CSV instead",
+    )
     readiness.set_defaults(handler=run_readiness)
 
 
@@ -135,10 +142,12 @@ def run_programme(args: argparse.Namespace) -> int:
 
 def run_readiness(args: argparse.Namespace) -> int:
     from aims_metrics import store
-    from aims_metrics.audits.readiness import readiness
+    from aims_metrics.audits.readiness import blockers_csv, readiness
     from aims_metrics.audits.report_pdf import render_readiness_report
 
     as_of = args.as_of
+    if args.pdf is not None and args.blockers_csv is not None:
+        raise UsageError("write the report (--pdf) or the blockers (--blockers-csv), not both")
     with store.open_db(args.db) as con:
         try:
             if args.pdf is not None:
@@ -149,6 +158,8 @@ def run_readiness(args: argparse.Namespace) -> int:
             raise UsageError(str(error)) from None
     if args.pdf is not None:
         return _write(args.pdf, pdf, "readiness report")
+    if args.blockers_csv is not None:
+        return _write(args.blockers_csv, blockers_csv(result), "readiness blockers")
     if args.format == "json":
         print_json(result.to_json())
         return EXIT_OK

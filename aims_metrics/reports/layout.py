@@ -17,8 +17,10 @@ from xml.sax.saxutils import escape
 
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
 from reportlab.platypus import (
     BaseDocTemplate,
+    CondPageBreak,
     Flowable,
     Frame,
     PageTemplate,
@@ -42,6 +44,13 @@ from aims_metrics.vocabulary.status import look
 
 PAGE_WIDTH, PAGE_HEIGHT = A4
 
+# The longest list a report prints as a table (about a dozen pages of compact rows); a longer one
+# is counted and grouped in the report and given whole in its CSV. Rendering time grows with the
+# rows printed, so this bound also keeps every report fast at any data size.
+APPENDIX_MAX_ROWS = 200
+# A section heading starts a new page when less than this is left below it (never an orphan).
+HEADING_ROOM = 35 * mm
+
 
 @cache
 def styles() -> dict[str, ParagraphStyle]:
@@ -53,6 +62,8 @@ def styles() -> dict[str, ParagraphStyle]:
     return {
         **{name: shared[name] for name in ("body", "muted", "head", "title", "h1")},
         "cell": ParagraphStyle("cell", parent=base, fontSize=7.5, leading=9.5),
+        "cell_r": ParagraphStyle("cell_r", parent=base, fontSize=7.5, leading=9.5, alignment=2),
+        "head_r": ParagraphStyle("head_r", parent=shared["head"], alignment=2),
         "verdict": ParagraphStyle("verdict", parent=base, fontName=bold, fontSize=15, leading=19),
     }
 
@@ -71,6 +82,11 @@ def para(text: Any, style: str = "body") -> Paragraph:
     return Paragraph(escape(safe(_shown(text))), styles()[style])
 
 
+def section(title: str) -> list[Flowable]:
+    """A section heading that never ends a page: it moves to the next page with its first lines."""
+    return [CondPageBreak(HEADING_ROOM), para(title, "h1")]
+
+
 def status_cell(status: str | None) -> Paragraph:
     """A status as the vocabulary shows it: symbol in its colour, then the word."""
     item = look(status)
@@ -80,17 +96,24 @@ def status_cell(status: str | None) -> Paragraph:
     )
 
 
-def table(rows: list[list[Any]], widths: list[float], min_row_height: float | None = None) -> Table:
+def table(
+    rows: list[list[Any]],
+    widths: list[float],
+    min_row_height: float | None = None,
+    numeric_columns: tuple[int, ...] = (),
+    total_row: bool = False,
+) -> Table:
     """A striped table with a repeated header row; cells are text or flowables. An empty string
-    is an empty cell (a form to fill in); None and NaN read "—"."""
-    header = [c if isinstance(c, Flowable) else para(c, "head") for c in rows[0]]
-    body = [
-        [
-            c if isinstance(c, Flowable) or (isinstance(c, str) and not c) else para(c, "cell")
-            for c in row
-        ]
-        for row in rows[1:]
-    ]
+    is an empty cell (a form to fill in); None and NaN read "—". Numeric columns are right-aligned;
+    a total row is ruled off above."""
+
+    def cell(value: Any, index: int, style: str) -> Any:
+        if isinstance(value, Flowable) or (isinstance(value, str) and not value):
+            return value
+        return para(value, f"{style}_r" if index in numeric_columns else style)
+
+    header = [cell(c, i, "head") for i, c in enumerate(rows[0])]
+    body = [[cell(c, i, "cell") for i, c in enumerate(row)] for row in rows[1:]]
     heights = None if min_row_height is None else [None] + [min_row_height] * len(body)
     result = Table(
         [header, *body], colWidths=widths, repeatRows=1, hAlign="LEFT", rowHeights=heights
@@ -106,6 +129,8 @@ def table(rows: list[list[Any]], widths: list[float], min_row_height: float | No
         ("RIGHTPADDING", (0, 0), (-1, -1), 3),
     ]
     commands += [("BACKGROUND", (0, i), (-1, i), STRIPE_FILL) for i in range(2, len(rows), 2)]
+    if total_row:
+        commands.append(("LINEABOVE", (0, -1), (-1, -1), 0.6, RULE))
     result.setStyle(TableStyle(commands))
     return result
 
