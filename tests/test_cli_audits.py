@@ -185,3 +185,14 @@ def test_readiness_writes_the_report_or_the_blockers_not_both(db, tmp_path):
     )
     assert code == 2 and out == "" and "not both" in err
     assert not (tmp_path / "r.pdf").exists() and not (tmp_path / "b.csv").exists()
+
+
+def test_without_as_of_the_cli_evaluates_at_the_latest_complete_quarter_end_as_the_pages_do(db):
+    from aims_metrics.metrics.as_of import resolve_quarter
+
+    with store.open_db(db) as con:
+        day = resolve_quarter(con, None).as_of
+    for args in (["readiness"], ["audits", "programme"]):
+        code, out, err = run_main(db, *args, "--format", "json")
+        assert code == 0, err
+        assert json.loads(out)["as_of"] == day.isoformat()

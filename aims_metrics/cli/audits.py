@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import sys
+from datetime import date
 from pathlib import Path
 
 from aims_metrics.cli.common import (
@@ -19,6 +20,8 @@ from aims_metrics.cli.common import (
 )
 from aims_metrics.tables.registry import AuditType
 from aims_metrics.vocabulary.status import status_word
+
+AS_OF_HELP = "YYYY-MM-DD (default: the end of the latest complete quarter, as on the app's pages)"
 
 FORMATS = ("table", "json")
 PLAN_SUFFIXES = (".pdf", ".csv")
@@ -44,9 +47,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "as-of year).",
     )
     programme.add_argument("--cycle-start", dest="cycle_start", type=date_arg, help="YYYY-MM-DD")
-    programme.add_argument(
-        "--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)"
-    )
+    programme.add_argument("--as-of", dest="as_of", type=date_arg, help=AS_OF_HELP)
     programme.add_argument("--type", dest="audit_type", choices=[t.value for t in AuditType])
     programme.add_argument("--format", choices=FORMATS, default="table")
     programme.set_defaults(handler=run_programme)
@@ -59,16 +60,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     plan.add_argument("--out", type=plan_path, required=True, help="FILE.pdf or FILE.csv")
     plan.add_argument("--cycle-start", dest="cycle_start", type=date_arg, help="YYYY-MM-DD")
-    plan.add_argument("--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)")
+    plan.add_argument("--as-of", dest="as_of", type=date_arg, help=AS_OF_HELP)
     plan.add_argument("--type", dest="audit_type", choices=[t.value for t in AuditType])
     plan.set_defaults(handler=run_plan)
 
     readiness = subparsers.add_parser(
         "readiness", help="certification readiness: verdict, score, requirements, SoA, gaps"
     )
-    readiness.add_argument(
-        "--as-of", dest="as_of", type=date_arg, help="YYYY-MM-DD (default: today)"
-    )
+    readiness.add_argument("--as-of", dest="as_of", type=date_arg, help=AS_OF_HELP)
     readiness.add_argument("--format", choices=FORMATS, default="table")
     readiness.add_argument(
         "--pdf", type=output_path, metavar="FILE", help="write the readiness report PDF instead"
@@ -95,6 +94,13 @@ def _write(path: Path, data: bytes, what: str) -> int:
     return EXIT_OK
 
 
+def _as_of(con, args: argparse.Namespace) -> date:
+    """`--as-of`, else the end of the latest complete quarter: the day the app's pages use."""
+    from aims_metrics.metrics.as_of import resolve_quarter
+
+    return args.as_of or resolve_quarter(con, None).as_of
+
+
 def run_plan(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.audits.plan_pdf import render_plan_csv, render_plan_pdf
@@ -102,7 +108,7 @@ def run_plan(args: argparse.Namespace) -> int:
     render = render_plan_pdf if args.out.suffix.lower() == ".pdf" else render_plan_csv
     with store.open_db(args.db) as con:
         try:
-            data = render(con, args.as_of, args.cycle_start, args.audit_type)
+            data = render(con, _as_of(con, args), args.cycle_start, args.audit_type)
         except ValueError as error:
             raise UsageError(str(error)) from None
     return _write(args.out, data, "audit plan")
@@ -112,10 +118,9 @@ def run_programme(args: argparse.Namespace) -> int:
     from aims_metrics import store
     from aims_metrics.audits.programme import audit_programme
 
-    as_of, start = args.as_of, args.cycle_start
     with store.open_db(args.db) as con:
         try:
-            programme = audit_programme(con, as_of, start, args.audit_type)
+            programme = audit_programme(con, _as_of(con, args), args.cycle_start, args.audit_type)
         except ValueError as error:
             raise UsageError(str(error)) from None
     if args.format == "json":
@@ -145,10 +150,10 @@ def run_readiness(args: argparse.Namespace) -> int:
     from aims_metrics.audits.readiness import blockers_csv, readiness
     from aims_metrics.audits.report_pdf import render_readiness_report
 
-    as_of = args.as_of
     if args.pdf is not None and args.blockers_csv is not None:
         raise UsageError("write the report (--pdf) or the blockers (--blockers-csv), not both")
     with store.open_db(args.db) as con:
+        as_of = _as_of(con, args)
         try:
             if args.pdf is not None:
                 pdf = render_readiness_report(con, as_of)
