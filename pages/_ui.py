@@ -517,9 +517,10 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
 def download_csv(
     frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
 ) -> None:
+    """A CSV download of `frame`, built only when the button is clicked (not on every view)."""
     st.download_button(
         label,
-        data=safe_csv(frame),
+        data=lambda: safe_csv(frame),
         file_name=file_name,
         mime="text/csv",
         key=key,

@@ -174,6 +174,8 @@ def downloads(monkeypatch):
     real = st.download_button
 
     def recording(label, data=None, *args, **kwargs):
+        if callable(data):  # built when the user clicks: build it now, as the click would
+            data = data()
         if isinstance(data, bytes | str) and str(kwargs.get("mime", "")).startswith("text/csv"):
             offered.append((kwargs.get("key"), data if isinstance(data, bytes) else data.encode()))
         return real(label, data, *args, **kwargs)
