@@ -564,7 +564,8 @@ def table_display(frame: pd.DataFrame | Styler) -> pd.DataFrame | Styler:
     else:
         data = with_dates(frame)
         if data.size > MAX_STYLED_CELLS:
-            text = [c for c in data.columns if data[c].dtype == object]
+            # strings only: a date column with "—" in it would hold two types (Arrow refuses it)
+            text = [c for c in data.columns if pd.api.types.infer_dtype(data[c]) == "string"]
             return data.fillna({c: MISSING for c in text})
         styler = data.style
     formats: dict[Any, Callable[[Any], str]] = {
