@@ -30,7 +30,7 @@ def show_problems(problems: list, key: str) -> None:
 def show_preview(candidate: MetricDefinition, key: str, quarters: list) -> None:
     """The unsaved definition evaluated over eight quarters, beside the saved one."""
     try:
-        preview = _ui.read(evaluate.preview_definition, candidate, quarters)
+        preview = _ui.query(evaluate.preview_definition, candidate, quarters)
     except (compiler.MetricError, evaluate.MetricTimeout) as error:
         st.error(f"The preview cannot be computed: {error}")
         return
