@@ -189,6 +189,8 @@ def performance_inputs(inputs: ReviewInputs, label: str) -> None:
         _ui.empty_state(f"No audit findings were raised in {label}.")
     else:
         _ui.show_table(pd.DataFrame(views.audit_rows(inputs)), hide_index=True, key="review_audits")
+        if more := views.more_audits_line(views.ranked_audits(inputs)[1]):
+            st.caption(more)
         _ui.show_table(
             pd.DataFrame(views.clause_rows(inputs)), hide_index=True, key="review_clauses"
         )

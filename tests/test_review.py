@@ -412,3 +412,26 @@ def test_audit_fingerprint_entry_equals_dataclasses_asdict():
     )
     assert _audit_json(audit) == asdict(audit)
     assert list(_audit_json(audit)) == [f.name for f in fields(AuditHeld)]
+
+
+def test_the_review_lists_the_twenty_audits_with_most_findings_and_sums_the_rest():
+    from types import SimpleNamespace
+
+    from aims_metrics.review import views
+
+    audits = [
+        SimpleNamespace(
+            audit_id=f"IA-{n:03d}", audit_type="internal", findings=n % 7 + 1,
+            first_raised_on=date(2026, 7, 1), by_type={"minor_nc": n % 7 + 1},
+        )
+        for n in range(45)
+    ]  # fmt: skip
+    inputs = SimpleNamespace(audits=audits)
+    rows = views.audit_rows(inputs)
+    listed, rest = views.ranked_audits(inputs)
+    assert len(rows) == len(listed) == views.MAX_AUDIT_ROWS
+    assert [r["findings"] for r in rows] == sorted((r["findings"] for r in rows), reverse=True)
+    assert min(r["findings"] for r in rows) >= max(a.findings for a in rest)
+    hidden = sum(a.findings for a in rest)
+    assert views.more_audits_line(rest) == f"… and 25 more audits with {hidden} findings."
+    assert views.more_audits_line([]) is None

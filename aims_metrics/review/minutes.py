@@ -48,6 +48,7 @@ from aims_metrics.reports.style import (
     watermark,
     when_text,
 )
+from aims_metrics.review import views
 from aims_metrics.review.assembly import FINDING_TYPES, ReviewInputs, assemble_inputs
 from aims_metrics.review.fairness_minutes import bias_groups_section
 from aims_metrics.review.minutes_charts import kpi_trend_rows, nonconformity_charts
@@ -111,7 +112,6 @@ AGENDA: tuple[str, ...] = (
 
 
 MAX_CLAUSE_ROWS = 15
-MAX_AUDIT_ROWS = 20  # the audits with the most findings; the rest in one line
 
 
 # --- the document --------------------------------------------------------------------------
@@ -401,10 +401,7 @@ def _audit_section(inputs: ReviewInputs) -> list:
     flow.append(Spacer(1, 3))
     short = [finding_look(t).short for t in FINDING_TYPES]
     rows: list[list[Any]] = [["Audit", "Type", "Findings raised", *short, "Total"]]
-    # The audits with the most findings (a large organisation holds hundreds a quarter; a row for
-    # each made the PDF long and slow), the rest summed below the table.
-    ranked = sorted(inputs.audits, key=lambda a: (-a.findings, a.first_raised_on, a.audit_id))
-    shown_audits, more_audits = ranked[:MAX_AUDIT_ROWS], ranked[MAX_AUDIT_ROWS:]
+    shown_audits, more_audits = views.ranked_audits(inputs)  # the rest summed below the table
     for audit in shown_audits:
         dates = audit.first_raised_on.isoformat()
         if audit.last_raised_on != audit.first_raised_on:
@@ -426,14 +423,8 @@ def _audit_section(inputs: ReviewInputs) -> list:
             (3, 4, 5, 6, 7),
         )
     )
-    if more_audits:
-        flow.append(
-            cell(
-                f"… and {count_of(len(more_audits), 'more audit')} with "
-                f"{count_of(sum(a.findings for a in more_audits), 'finding')}.",
-                "muted",
-            )
-        )
+    if more := views.more_audits_line(more_audits):
+        flow.append(cell(more, "muted"))
     flow.append(Spacer(1, 6))
     clause_rows: list[list[Any]] = [["Clause", "Title", *short, "Total"]]
     shown = inputs.findings_by_clause[:MAX_CLAUSE_ROWS]

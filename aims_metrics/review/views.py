@@ -13,6 +13,7 @@ from typing import Any
 from aims_metrics.metrics.formatting import format_change, format_value
 from aims_metrics.review.assembly import ReviewInputs
 from aims_metrics.review.models import DecisionKind, ReviewAction, ReviewRecord
+from aims_metrics.vocabulary.wording import count_of
 
 Row = dict[str, Any]
 
@@ -89,11 +90,30 @@ def objective_rows(inputs: ReviewInputs) -> list[Row]:
     ]
 
 
+MAX_AUDIT_ROWS = 20  # the audits with the most findings; the rest in one line
+
+
+def ranked_audits(inputs: ReviewInputs) -> tuple[list, list]:
+    """d) 3. The audits that raised findings in the quarter, most findings first: the first
+    MAX_AUDIT_ROWS to list, and the rest to sum in one line (a large organisation holds hundreds
+    of audits a quarter)."""
+    ranked = sorted(inputs.audits, key=lambda a: (-a.findings, a.first_raised_on, a.audit_id))
+    return ranked[:MAX_AUDIT_ROWS], ranked[MAX_AUDIT_ROWS:]
+
+
+def more_audits_line(rest: list) -> str | None:
+    """The one line that sums the audits not listed."""
+    if not rest:
+        return None
+    findings = sum(a.findings for a in rest)
+    return f"… and {count_of(len(rest), 'more audit')} with {count_of(findings, 'finding')}."
+
+
 def audit_rows(inputs: ReviewInputs) -> list[Row]:
-    """d) 3. Findings raised in the quarter per audit, by type."""
+    """d) 3. Findings raised in the quarter per audit, by type (the listed audits)."""
     return [
         {"audit": a.audit_id, "type": a.audit_type, "findings": a.findings, **a.by_type}
-        for a in inputs.audits
+        for a in ranked_audits(inputs)[0]
     ]
 
 
