@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from aims_metrics.store import open_db
+from bench.load import COUNT_RUNS
 from pages import _ui
 from tests.conftest import APP_PASSWORD, app_usernames, known_quarter
 
@@ -44,18 +45,8 @@ USERS = app_usernames()
 # wait for conditions, never for a fixed time; the timeout only bounds a wait that never ends.
 TIMEOUT_MS = 120_000
 
-# Streamlit marks its root with the script's state ("running" while the page script runs). This
-# counts the runs that start, so a test can wait for the run its action caused to finish.
-COUNT_RUNS = """
-window.__aimsRuns = 0;
-new MutationObserver((changes) => {
-  for (const change of changes) {
-    if (change.target.getAttribute('data-test-script-state') === 'running'
-        && change.oldValue !== 'running') window.__aimsRuns += 1;
-  }
-}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
-                      attributeFilter: ['data-test-script-state']});
-"""
+# Counts the script runs that start (the bench's counter), so a test can wait for the run its
+# action caused to finish.
 # The app is idle: connected, no script running, nothing stale, no spinner or skeleton.
 IDLE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
@@ -83,11 +74,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def app_server(db: Path, log_path: Path) -> Iterator[str]:
-    """`streamlit run app.py` on `db` (localhost, a free port) until the block ends; its URL."""
+def app_server(db: Path, log_path: Path, session_key: str | None = None) -> Iterator[str]:
+    """`streamlit run app.py` on `db` (localhost, a free port) until the block ends; its URL.
+    Without `session_key` the server signs cookies with a key of its own."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k != "AIMS_SESSION_KEY"}
     env["AIMS_DB"] = str(db)
+    if session_key is not None:
+        env["AIMS_SESSION_KEY"] = session_key
     log = open(log_path, "w")  # noqa: SIM115
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),

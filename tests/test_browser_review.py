@@ -5,11 +5,6 @@ from __future__ import annotations
 
 import io
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -44,12 +39,6 @@ def _require_browser() -> None:
         pytest.skip("Chromium or playwright is not installed (browser tests never skip in CI)")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def server(app_db: Path, tmp_path: Path):
     """`streamlit run app.py` on a free localhost port over a private copy of the app database."""
@@ -66,55 +55,12 @@ def server(app_db: Path, tmp_path: Path):
             ),
             "seed",
         )
-    port = _free_port()
-    env = {
-        **os.environ,
-        "AIMS_DB": str(app_db),
-        "AIMS_SESSION_KEY": "browser-test-session-key-0123456789",
-    }
-    log = (tmp_path / "streamlit.log").open("w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.address",
-            "localhost",
-            "--server.port",
-            str(port),
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://localhost:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((tmp_path / "streamlit.log").read_text())
-            time.sleep(0.3)
+    from tests.test_browser_app import app_server
+
+    with app_server(
+        app_db, tmp_path / "streamlit.log", "browser-test-session-key-0123456789"
+    ) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def click_tab(page, name: str) -> None:
