@@ -25,7 +25,7 @@ from aims_metrics.store.config import CONNECTION_CONFIG
 from aims_metrics.store.migrations import migrate
 
 T = TypeVar("T")
-log = logging.getLogger("aims_metrics.store")
+log = logging.getLogger(__name__)
 
 DEFAULT_DB_PATH = Path("data") / "aims.duckdb"
 # How long a process waits for a file another process holds. Readers hold it only while they
