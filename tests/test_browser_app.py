@@ -253,7 +253,11 @@ def test_governance_lead_uploads_a_csv_and_the_overview_changes(server, browser,
     expect(page.get_by_text("Importing would insert 2, update 0")).to_be_visible()
     shoot(page, "governance_lead-import-preview")
     page.get_by_role("button", name="Import 2 rows into incidents").click()
-    expect(page.get_by_test_id("stAlertContentSuccess").get_by_text("Imported more-incidents.csv: 2 inserted")).to_be_visible()
+    expect(
+        page.get_by_test_id("stAlertContentSuccess").get_by_text(
+            "Imported more-incidents.csv: 2 inserted"
+        )
+    ).to_be_visible()
     settle(page)
     shoot(page, "governance_lead-import-done")
     visit(page, base, "")

@@ -95,7 +95,9 @@ def test_import_audits_see_the_gap_edit_the_soa_and_readiness_changes(server, br
     chooser.value.set_files(str(csv))
     settle(page)
     page.get_by_role("button", name="Import 2 rows into audits").click()
-    expect(page.get_by_test_id("stAlertContentSuccess").get_by_text("Imported audits.csv: 2 inserted")).to_be_visible()
+    expect(
+        page.get_by_test_id("stAlertContentSuccess").get_by_text("Imported audits.csv: 2 inserted")
+    ).to_be_visible()
 
     visit(page, base, "audit-programme")
     assert metric(page, "Gaps") == "3"  # A.10.2, A.10.3, A.10.4: no audit scoped A.10
