@@ -477,7 +477,8 @@ def test_item_12_pages_count_in_words_and_numbers_with_thousands_separators(
     signed_in, server, tmp_path
 ):
     """fails on 29db17b: 'requirement(s)' on readiness and the review, 'History (1
-    versions)' on Fairness, '(S ≤ detected_on ≤ E)' on Trends.
+    versions)' on Fairness, '(S ≤ detected_on ≤ E)' on Trends; and (with that
+    assertion removed) '1200 rows are valid. Importing would insert 1200'.
 
     No page says "audit(s)", "nonconformity(ies)" or "1 versions" or writes a formula
     ("S ≤ detected_on ≤ E"); a count of 1,200 reads 1,200."""
