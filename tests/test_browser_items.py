@@ -476,7 +476,7 @@ def test_item_11_changing_a_user_starts_at_their_current_role(signed_in, server)
 def test_item_12_pages_count_in_words_and_numbers_with_thousands_separators(
     signed_in, server, tmp_path
 ):
-    """fails on 29db17b: 'requirement(s)' on readiness and the review, 'History (1
+    """fails on 29db17b: 'requirement(s)' on readiness, 'audit(s)' on the review, 'History (1
     versions)' on Fairness, '(S ≤ detected_on ≤ E)' on Trends; and (with that
     assertion removed) '1200 rows are valid. Importing would insert 1200'.
 
