@@ -468,6 +468,8 @@ def test_item_11_changing_a_user_starts_at_their_current_role(signed_in, server)
         choose(page, "User", re.compile(f"^{USERS[role]}$"))
         shown[role] = page.get_by_role("combobox", name="New role").input_value()
     assert shown == {role: auth.Role(role).title for role in shown}
+    roles_listed = page.locator(".st-key-users_table td").all_inner_texts()
+    assert "Governance lead" in roles_listed and "governance_lead" not in roles_listed
 
 
 # --- item 12 ------------------------------------------------------------------------------------
