@@ -201,14 +201,18 @@ def open_tab(page: Page, name: str) -> None:
 
 
 def choose(page: Page, label: str, option) -> None:
-    """Pick `option` (a name or a pattern) in the selectbox labelled `label` (a run starts only
-    when the choice changes)."""
+    """Pick `option` (a name or a pattern) in the selectbox labelled `label` and wait until the
+    box shows it (a script run starts only when the choice changes; callers wait for its effect:
+    a run fast enough may never show as running)."""
     page.locator('[data-testid="stSelectbox"]').filter(has_text=label).first.click()
     wanted = page.get_by_role("option", name=option).first
+    text = wanted.inner_text().strip()
     if wanted.get_attribute("aria-selected") == "true":
         page.keyboard.press("Escape")
     else:
-        rerun(page, wanted.click)
+        wanted.click()
+    expect(page.get_by_role("combobox", name=label, exact=True)).to_have_value(text)
+    settle(page)
 
 
 def upload(page: Page, path: Path) -> None:
@@ -455,21 +459,24 @@ def test_item_10_nonconformities_headline_says_which_count_and_matches_the_overv
 
 
 def test_item_11_changing_a_user_starts_at_their_current_role(signed_in, server):
-    """fails on 29db17b: the role picker read Executive for every user (assert
-    {'admin': 'Executive', …} == {'admin': 'Admin', …}).
+    """fails on 29db17b: the role picker read Executive for the admin (Locator expected to
+    have Value 'Admin', Actual value: Executive), as for every user.
 
     Admin → Change a user: the new-role picker shows the chosen user's current role, so one click
     on Set role changes nothing."""
     base, _ = server
     page = signed_in("admin")
     visit(page, base, "administration")
-    shown = {}
+    new_role = page.get_by_role("combobox", name="New role")
     for role in ("admin", "analyst", "governance_lead"):
         choose(page, "User", re.compile(f"^{USERS[role]}$"))
-        shown[role] = page.get_by_role("combobox", name="New role").input_value()
-    assert shown == {role: auth.Role(role).title for role in shown}
-    roles_listed = page.locator(".st-key-users_table td").all_inner_texts()
-    assert "Governance lead" in roles_listed and "governance_lead" not in roles_listed
+        expect(new_role).to_have_value(auth.Role(role).title)  # waits for the run it caused
+    users = page.locator('[data-testid="stDataFrame"]').filter(
+        has=page.locator("th", has_text="Sign-in")
+    )
+    expect(users.locator("td").first).to_be_attached()
+    roles_listed = [t.strip() for t in users.locator("td").all_inner_texts()]
+    assert "Governance lead" in roles_listed and "governance_lead" not in roles_listed, roles_listed
 
 
 # --- item 12 ------------------------------------------------------------------------------------
