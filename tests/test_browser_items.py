@@ -40,7 +40,6 @@ from tests.test_browser_app import (  # noqa: E402, F401  (browser is a fixture)
     new_page,
     rerun,
     settle,
-    shoot,
     sign_in,
     visit,
 )
