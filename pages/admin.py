@@ -37,7 +37,7 @@ with users_tab:
             {
                 "user": u.username,
                 "name": u.display_name or "",
-                "role": u.role.value,
+                "role": u.role.title,
                 "e-mail": u.email or "",
                 "sign-in": "password" if u.has_password else "single sign-on",
                 "state": user_state(u),

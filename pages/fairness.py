@@ -262,8 +262,8 @@ def results_section() -> None:
     evaluated = _ui.query(fairness_results.evaluated_systems)
     if not evaluated:
         _ui.empty_state(
-            "No computed evaluations yet. A governance lead or analyst can upload predictions "
-            "above (or run python -m aims_metrics fairness evaluate)."
+            "No computed evaluations yet. A governance lead or analyst evaluates a model's "
+            "predictions on this page (or with python -m aims_metrics fairness evaluate)."
         )
         return
     system = st.selectbox(

@@ -308,6 +308,8 @@ def main() -> None:
         _ui.empty_state("No metrics yet. Paste a metric file in the YAML editor to add one.")
     by_name = {d.name: d for d in definitions}
     catalog_table(definitions)
+    if "metrics_pick" in st.session_state:  # re-sent: the label names the version a save changes
+        st.session_state["metrics_pick"] = st.session_state["metrics_pick"]
     name = st.selectbox(
         "Metric to edit",
         list(by_name),
