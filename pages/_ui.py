@@ -624,6 +624,7 @@ def show_table(
         key=key,
         hide_index=hide_index,
         column_config=table_columns(columns, column_config),
+        placeholder=MISSING,  # the grid's own empty cells (it draws them itself, not the Styler)
         **kwargs,
     )
 
