@@ -55,6 +55,11 @@ IDLE = """() => {
     && !document.querySelector('[data-stale="true"], [data-testid="stStatusWidget"], '
                                + '[data-testid="stSkeleton"]');
 }"""
+# The height of the page's content (Streamlit's main container scrolls inside the viewport).
+MAIN_HEIGHT = """() => {
+  const main = document.querySelector('[data-testid="stMain"]');
+  return Math.max(1000, main ? main.scrollHeight : 0);
+}"""
 # Every plotly chart has drawn its SVG.
 CHARTS_DRAWN = """() => [...document.querySelectorAll('.js-plotly-plot')]
   .every((chart) => chart.querySelector('.main-svg'))"""
@@ -174,7 +179,14 @@ def shoot(page: Page, name: str) -> None:
     settle(page)
     page.wait_for_function(CHARTS_DRAWN, timeout=TIMEOUT_MS)
     page.evaluate("document.fonts.ready.then(() => true)")
+    # Streamlit scrolls inside its main container, so a full-page shot of a 1,000 px viewport
+    # stops at the fold: grow the viewport to the content's height for the shot (bounded).
+    viewport = page.viewport_size
+    content = page.evaluate(MAIN_HEIGHT)
+    page.set_viewport_size({"width": viewport["width"], "height": min(12_000, content + 80)})
+    settle(page)
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+    page.set_viewport_size(viewport)
 
 
 def card_value(page: Page, label: str) -> str:
