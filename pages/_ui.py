@@ -513,15 +513,64 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
 def download_csv(
     frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
 ) -> None:
+    """A CSV download of `frame`, built only when clicked (Streamlit calls `data` then): a view
+    never pays for a 100,000-row CSV nobody asked for. The callable runs outside the script, so
+    it only reads the frame it closes over."""
     st.download_button(
         label,
-        data=safe_csv(frame),
+        data=lambda: safe_csv(frame),
         file_name=file_name,
         mime="text/csv",
         key=key,
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+# --- long tables: one page of rows at a time ------------------------------------------------------
+
+PAGE_SIZE = 50  # rows of a long table sent to the browser at once
+
+
+def page_count(rows: int, page_size: int = PAGE_SIZE) -> int:
+    return max(1, -(-rows // page_size))
+
+
+def paged_table(
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    file_name: str,
+    page_size: int = PAGE_SIZE,
+    column_config: dict | None = None,
+    download_label: str = "Download CSV",
+) -> pd.DataFrame:
+    """A long table a page at a time: only `page_size` rows reach the browser, a page number (its
+    steppers are previous and next) moves through the rest, "rows 1–50 of 27,000" says where, and
+    the CSV download holds every row (built when clicked). Widget keys: `{key}_page`,
+    `{key}_table`, `{key}_download`. Returns the rows shown."""
+    total = len(frame)
+    pages = page_count(total, page_size)
+    page_key = f"{key}_page"
+    if int(st.session_state.get(page_key) or 1) > pages:  # fewer rows than before (a filter)
+        st.session_state[page_key] = pages
+    left, right = st.columns([1, 3], vertical_alignment="bottom")
+    number = 1
+    if pages > 1:
+        number = int(
+            left.number_input(
+                f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=page_key
+            )
+        )
+    first = (number - 1) * page_size
+    shown = frame.iloc[first : first + page_size]
+    where = f"rows {first + 1:,}–{first + len(shown):,} of {total:,}" if total else "no rows"
+    right.caption(where)
+    show_table(
+        shown, key=f"{key}_table", height=table_height(len(shown)), column_config=column_config
+    )
+    download_csv(frame, file_name, key=f"{key}_download", label=download_label)
+    return shown
 
 
 def with_dates(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,6 +17,8 @@ import duckdb
 import pandas as pd
 
 from aims_metrics import store
+from aims_metrics.metrics.as_of import fiscal_start_month
+from aims_metrics.metrics.periods import quarter_of
 from aims_metrics.tables.registry import (
     AuditType,
     clause_refs,
@@ -322,6 +324,111 @@ def coverage_by_year(programme: Programme) -> pd.DataFrame:
     titles = {entry.ref: entry.title for entry in programme.coverage}
     frame.insert(1, "title", frame["ref"].map(titles))
     return frame[["ref", "title", "year", "status"]]
+
+
+# --- the programme at a glance: by quarter, not by audit --------------------------------------------
+
+TOP_AUDITS = 20  # audits named in "most open findings"; the others are reached through the tables
+SHOWN_STATUSES = ("completed", "in_progress", "planned", "overdue", "cancelled")  # the order shown
+
+
+def cycle_quarters(cycle: Cycle, start_month: int = 1) -> list[str]:
+    """The labels of the fiscal quarters the cycle touches, oldest first (12 or 13)."""
+    quarter, last = quarter_of(cycle.start, start_month), quarter_of(cycle.end, start_month)
+    labels = [quarter.label]
+    while quarter != last:
+        quarter = quarter.next()
+        labels.append(quarter.label)
+    return labels
+
+
+def _quarter_labels(days: pd.Series, start_month: int) -> pd.Series:
+    """Each day's fiscal quarter label, computed once per distinct day."""
+    labels = {day: quarter_of(day, start_month).label for day in days.dropna().unique()}
+    return days.map(labels)
+
+
+PLACEMENT_COLUMNS = ["audit_id", "auditee_unit", "status", "quarter"]
+
+
+def audit_placement(programme: Programme, start_month: int = 1) -> pd.DataFrame:
+    """Where each audit of the cycle sits: its auditee unit, the status people read (overdue
+    before planned or in progress) and the fiscal quarter of the day that places it in a cycle
+    year (its actual end once completed, else its planned start)."""
+    overdue = set(programme.overdue)
+    frame = pd.DataFrame(
+        [
+            (
+                a.audit_id,
+                a.auditee_unit or "",
+                "overdue" if a.audit_id in overdue else a.status,
+                a.reference_day(programme.as_of),
+            )
+            for a in programme.audits
+        ],
+        columns=["audit_id", "auditee_unit", "status", "day"],
+    )
+    frame["quarter"] = _quarter_labels(frame["day"], start_month)
+    return frame[PLACEMENT_COLUMNS]
+
+
+def audits_by_quarter(placement: pd.DataFrame, quarters: list[str]) -> pd.DataFrame:
+    """Audits per quarter (rows, every quarter of the cycle) and status (columns, in the order
+    shown; a status no audit has is left out)."""
+    counts = placement.groupby(["quarter", "status"]).size().unstack(fill_value=0)
+    statuses = [s for s in SHOWN_STATUSES if s in counts.columns]
+    return counts.reindex(index=quarters, columns=statuses, fill_value=0)
+
+
+def _findings_in(since: date, until: date, audit_type: str | None) -> tuple[str, dict]:
+    """The WHERE clause (and its bound parameters) of the findings raised in a window."""
+    where = "raised_on BETWEEN $since AND $until"
+    params: dict[str, Any] = {"since": since, "until": until}
+    if audit_type is not None:
+        where += " AND audit_type = $type"
+        params["type"] = audit_type
+    return where, params
+
+
+def findings_by_quarter(
+    con: duckdb.DuckDBPyConnection, since: date, until: date, audit_type: str | None = None
+) -> pd.DataFrame:
+    """Findings raised from `since` to `until` counted per fiscal quarter and finding type
+    (quarter, finding_type, findings); of one audit type when given."""
+    where, params = _findings_in(since, until, audit_type)
+    per_day = con.execute(
+        f"SELECT raised_on, finding_type, count(*) AS findings FROM findings WHERE {where} "
+        "GROUP BY ALL",
+        params,
+    ).df()
+    if per_day.empty:
+        return pd.DataFrame(columns=["quarter", "finding_type", "findings"])
+    per_day["quarter"] = _quarter_labels(per_day["raised_on"].dt.date, fiscal_start_month(con))
+    return per_day.groupby(["quarter", "finding_type"], as_index=False)["findings"].sum()
+
+
+def top_audits_by_open_findings(
+    con: duckdb.DuckDBPyConnection,
+    since: date,
+    until: date,
+    audit_type: str | None = None,
+    limit: int = TOP_AUDITS,
+) -> pd.DataFrame:
+    """The `limit` audits with the most findings open at `until` (raised from `since`), then the
+    most findings, then by id: one row per audit and finding type (audit_id, finding_type,
+    open_findings, findings), the audits in that order."""
+    where, params = _findings_in(since, until, audit_type)
+    return con.execute(
+        "WITH per AS (SELECT audit_id, finding_type, count(*) FILTER (WHERE closed_on IS NULL "
+        "OR closed_on > $until) AS open_findings, count(*) AS findings FROM findings "
+        f"WHERE {where} GROUP BY ALL), "
+        "top AS (SELECT audit_id, sum(open_findings) AS open_total, sum(findings) AS total "
+        "FROM per GROUP BY audit_id ORDER BY open_total DESC, total DESC, audit_id LIMIT $limit) "
+        "SELECT per.audit_id, per.finding_type, per.open_findings, per.findings FROM per "
+        "JOIN top USING (audit_id) "
+        "ORDER BY top.open_total DESC, top.total DESC, per.audit_id, per.finding_type",
+        params | {"limit": limit},
+    ).df()
 
 
 def findings_per_audit(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:

@@ -58,9 +58,11 @@ class Blocker:
     kind: str  # finding or requirement
     id: str
     text: str
+    clause: str = ""  # the clause or control it is against (a requirement: its own ref)
+    since: date | None = None  # a finding: raised on
 
     def to_json(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {"kind": self.kind, "id": self.id, "text": self.text}
 
 
 @dataclass
@@ -340,12 +342,18 @@ def blockers(ctx: Context, reqs: list[Requirement]) -> list[Blocker]:
     """Open major NCs (oldest first), then the other requirements judged a gap (clause order):
     each cause once."""
     found = [
-        Blocker("finding", fid, f"Major nonconformity against {clause} open since {raised}.")
+        Blocker(
+            "finding",
+            fid,
+            f"Major nonconformity against {clause} open since {raised}.",
+            clause,
+            raised,
+        )
         for fid, ftype, _, clause, raised in ctx.open_nonconformities()
         if ftype == "major_nc"
     ]
     found += [
-        Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}")
+        Blocker("requirement", r.ref, f"{r.ref} {r.title}: {r.evidence}", r.ref)
         for r in reqs
         if r.status == GAP and not (found and r.ref in GAP_MEANS_OPEN_MAJORS)
     ]
