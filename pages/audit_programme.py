@@ -22,6 +22,8 @@ from aims_metrics.vocabulary.findings import FINDING_TYPES
 from aims_metrics.vocabulary.wording import count_of, verb_for
 from pages import _ui
 
+_ui.require(Action.VIEW_DASHBOARDS)
+
 MAX_NAMED = 10  # audits or findings named in a call-out; the rest are counted
 EVERY = "every"  # the unit and quarter choices that do not filter
 
@@ -321,7 +323,6 @@ def findings_section(view: ProgrammeView) -> None:
 
 
 def page() -> None:
-    _ui.require(Action.VIEW_DASHBOARDS)
     st.title("Audit programme (9.2.2)")
     point = _ui.evaluation_point()  # the sidebar's quarter: its end, or today while it runs
     as_of: date = point.as_of

@@ -136,11 +136,10 @@ if items.empty:
 else:
     shown = items.rename(columns=lambda c: c.capitalize())
     shown["Days overdue"] = shown["Days overdue"].map(lambda d: "" if pd.isna(d) else f"{int(d):,}")
-    _ui.show_table(
+    _ui.paged_table(  # every overdue nonconformity: thousands at enterprise scale
         shown,
-        hide_index=True,
         key="overview_attention",
-        height=_ui.table_height(len(shown)),
+        file_name=f"needs-attention-{quarter.label}.csv",
         column_config={"Detail": st.column_config.TextColumn(width="large")},
     )
 

@@ -20,6 +20,8 @@ from aims_metrics.vocabulary.status import IMPLEMENTATION_STATUSES, REQUIREMENT_
 from aims_metrics.vocabulary.wording import count_of
 from pages import _ui
 
+me = _ui.require(Action.VIEW_DASHBOARDS)
+
 # The statuses this page shows; their words, symbols and colours are the vocabulary's.
 SHOWN_STATUSES = [*REQUIREMENT_STATUSES, *IMPLEMENTATION_STATUSES]
 IMPLEMENTATION = ["not_started", "partial", "implemented"]
@@ -330,8 +332,7 @@ def gaps_section(result: readiness.Readiness, me: User, as_of: date) -> None:
                 _ui.show_table(_ui.with_dates(history), hide_index=True, key="gaps_history")
 
 
-def page() -> None:
-    me = _ui.require(Action.VIEW_DASHBOARDS)
+def page(me: User) -> None:
     st.title("Certification readiness")
     _ui.show_flash()
     point = _ui.evaluation_point()  # the sidebar's quarter: its end, or today while it runs
@@ -350,4 +351,4 @@ def page() -> None:
     gaps_section(view.result, me, as_of)
 
 
-page()
+page(me)

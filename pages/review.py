@@ -188,7 +188,11 @@ def performance_inputs(inputs: ReviewInputs, label: str) -> None:
     if not inputs.audits:
         _ui.empty_state(f"No audit findings were raised in {label}.")
     else:
-        _ui.show_table(pd.DataFrame(views.audit_rows(inputs)), hide_index=True, key="review_audits")
+        _ui.paged_table(  # every audit with findings in the quarter: hundreds at scale
+            pd.DataFrame(views.audit_rows(inputs)),
+            key="review_audits",
+            file_name=f"review-audits-{label}.csv",
+        )
         _ui.show_table(
             pd.DataFrame(views.clause_rows(inputs)), hide_index=True, key="review_clauses"
         )
