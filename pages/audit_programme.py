@@ -128,7 +128,7 @@ def schedule_section(view: ProgrammeView) -> None:
     """The audits per quarter and unit, then the audits of a chosen quarter and unit, a page at
     a time, and the audit plan."""
     st.subheader("Schedule")
-    placement = view.placement
+    placement = view.placement  # row for row the schedule's audits
     units = sorted(u for u in placement["auditee_unit"].unique() if u)
     left, right = st.columns(2)
     unit = left.selectbox(
@@ -137,20 +137,23 @@ def schedule_section(view: ProgrammeView) -> None:
         format_func=lambda u: "every unit" if u == EVERY else u,
         key="programme_unit",
     )
+    chosen = pd.Series(True, index=placement.index)
     if unit != EVERY:
-        placement = placement[placement["auditee_unit"] == unit]
-    counts = programme.audits_by_quarter(placement, view.quarters)
+        chosen &= placement["auditee_unit"] == unit
+    counts = programme.audits_by_quarter(placement[chosen], view.quarters)
     quarter_chart(counts, unit)
-    with_audits = [q for q in view.quarters if counts.loc[q].sum()]
+    quarters = [EVERY, *(q for q in view.quarters if counts.loc[q].sum())]
+    if st.session_state.get("programme_quarter") not in quarters:  # none for this unit
+        st.session_state["programme_quarter"] = EVERY
     quarter = right.selectbox(
         "Quarter",
-        [EVERY, *with_audits],
+        quarters,
         format_func=lambda q: "every quarter" if q == EVERY else q,
         key="programme_quarter",
     )
     if quarter != EVERY:
-        placement = placement[placement["quarter"] == quarter]
-    audits = view.schedule[view.schedule["audit_id"].isin(placement["audit_id"])]
+        chosen &= placement["quarter"] == quarter
+    audits = view.schedule[chosen.to_numpy()]
     st.caption(
         f"{count_of(len(audits), 'audit')} of the cycle"
         + ("" if unit == EVERY else f" audited in {_ui.plain(unit)}")
@@ -313,6 +316,8 @@ def findings_section(view: ProgrammeView) -> None:
     _ui.count_axis(worst, "open findings (count)", most, axis="x")
     _ui.chart(worst, key="programme_top_audits_chart", height=max(320, 26 * len(order) + 140))
 
+    if st.session_state.get("programme_drill") not in order:  # another type or quarter
+        st.session_state.pop("programme_drill", None)
     picked = st.selectbox("Show the findings of audit", order, key="programme_drill")
     if picked:
         _ui.paged_table(

@@ -166,9 +166,11 @@ def records_behind_a_kpi() -> None:
         _ui.empty_state(f"No records behind {labels[chosen]} in {quarter.label}.")
         return
     st.caption(f"{len(records):,} records behind {labels[chosen]} in {quarter.label}")
-    _ui.paged_table(records, key="overview_drilldown", file_name=f"{chosen}-{quarter.label}.csv")
-    if "test_id" in records.columns:  # bias KPIs: the per-group rates behind the tests
-        _ui.fairness_drilldown(records["test_id"].tolist(), "overview_drilldown")
+    shown = _ui.paged_table(
+        records, key="overview_drilldown", file_name=f"{chosen}-{quarter.label}.csv"
+    )
+    if "test_id" in records.columns:  # bias KPIs: the per-group rates behind the tests shown
+        _ui.fairness_drilldown(shown["test_id"].tolist(), "overview_drilldown")
 
 
 st.divider()

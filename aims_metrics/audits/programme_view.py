@@ -18,7 +18,8 @@ from aims_metrics.metrics.as_of import fiscal_start_month
 class ProgrammeView:
     programme: programme.Programme
     quarters: list[str]  # the cycle's fiscal quarters, oldest first
-    schedule: pd.DataFrame  # plan_pdf.plan_frame: one row per audit, the plan's columns
+    # one row per audit of the programme, in its order (row n of both is the same audit)
+    schedule: pd.DataFrame  # plan_pdf.plan_frame: the plan's columns
     placement: pd.DataFrame  # programme.audit_placement: audit_id, auditee_unit, status, quarter
     coverage_by_year: pd.DataFrame  # programme.coverage_by_year: ref, title, year, status
 
