@@ -554,18 +554,18 @@ def paged_table(
     page_key = f"{key}_page"
     if int(st.session_state.get(page_key) or 1) > pages:  # fewer rows than before (a filter)
         st.session_state[page_key] = pages
-    left, right = st.columns([1, 3], vertical_alignment="bottom")
-    number = 1
+    number, caption = 1, st.caption
     if pages > 1:
+        left, right = st.columns([1, 3], vertical_alignment="bottom")
         number = int(
             left.number_input(
                 f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=page_key
             )
         )
+        caption = right.caption
     first = (number - 1) * page_size
     shown = frame.iloc[first : first + page_size]
-    where = f"rows {first + 1:,}–{first + len(shown):,} of {total:,}" if total else "no rows"
-    right.caption(where)
+    caption(f"rows {first + 1:,}–{first + len(shown):,} of {total:,}" if total else "no rows")
     show_table(
         shown, key=f"{key}_table", height=table_height(len(shown)), column_config=column_config
     )

@@ -11,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -174,3 +175,53 @@ def test_readiness_groups_its_blockers_and_builds_the_pdf_when_asked(scaled_db, 
     at.button(key="readiness_pdf_prepare").click().run()
     assert "render_readiness_report" in queried
     assert "readiness_pdf" in {d.key for d in at.get("download_button")}
+
+
+# --- the library views behind the pages ------------------------------------------------------
+
+
+def test_blockers_group_by_kind_and_clause_oldest_first():
+    from datetime import date
+
+    from aims_metrics.audits.readiness_view import blocker_frame, blocker_groups
+
+    blockers = [
+        readiness.Blocker("finding", "F1", "…", "8.2", date(2025, 3, 1)),
+        readiness.Blocker("finding", "F2", "…", "6.1", date(2025, 1, 5)),
+        readiness.Blocker("finding", "F3", "…", "8.2", date(2025, 2, 1)),
+        readiness.Blocker("requirement", "7.5.3", "…", "7.5.3"),
+    ]
+    groups = blocker_groups(blocker_frame(blockers))
+    assert groups[["clause", "blockers", "first"]].values.tolist() == [
+        ["6.1", 1, "F2"],
+        ["8.2", 2, "F1, F3"],
+        ["7.5.3", 1, "7.5.3"],
+    ]
+    assert groups["oldest"].iloc[1] == pd.Timestamp(2025, 2, 1)
+    assert list(groups["kind"]) == ["Major NC open", "Major NC open", "Requirement not met"]
+    assert blockers[0].to_json() == {"kind": "finding", "id": "F1", "text": "…"}  # JSON as before
+
+
+def test_findings_per_quarter_and_top_audits_agree_with_the_records(scaled_template):
+    as_of = known_quarter().end
+    with open_db(scaled_template) as con:
+        result = programme.audit_programme(con, as_of)
+        since = result.cycle.start
+        per_quarter = programme.findings_by_quarter(con, since, as_of)
+        top = programme.top_audits_by_open_findings(con, since, as_of)
+        findings = con.execute(
+            "SELECT audit_id, closed_on FROM findings WHERE raised_on BETWEEN ? AND ?",
+            [since, as_of],
+        ).df()
+    assert per_quarter["findings"].sum() == len(findings)
+    open_ = findings[findings["closed_on"].isna() | (findings["closed_on"] > pd.Timestamp(as_of))]
+    most = open_.groupby("audit_id").size().sort_values(ascending=False)
+    totals = top.groupby("audit_id", sort=False)["open_findings"].sum()
+    assert len(totals) == programme.TOP_AUDITS
+    assert list(totals) == sorted(totals, reverse=True)
+    assert totals.iloc[0] == most.iloc[0] and totals.iloc[-1] >= most.iloc[programme.TOP_AUDITS]
+    counts = programme.audits_by_quarter(
+        programme.audit_placement(result), programme.cycle_quarters(result.cycle)
+    )
+    assert counts.to_numpy().sum() == len(result.audits)
+    assert len(counts) in (12, 13)
