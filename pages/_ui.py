@@ -610,14 +610,23 @@ def table_display(frame: pd.DataFrame | Styler) -> pd.DataFrame | Styler:
         if data.size > MAX_STYLED_CELLS:
             text = [c for c in data.columns if data[c].dtype == object]
             return data.fillna({c: MISSING for c in text})
-        styler = data.style
+        # Streamlit draws a null cell as a grey "None" whatever the Styler's na_rep says: a
+        # missing text is written "—" in the data itself (dates and numbers keep their type)
+        text = [c for c in data.columns if pd.api.types.infer_dtype(data[c]) in ("string", "empty")]
+        styler = data.fillna({c: MISSING for c in text}).style
     formats: dict[Any, Callable[[Any], str]] = {
         c: _shown_number
         for c in data.columns
         if pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
     }
-    formats |= {c: words for c in data.columns if (words := _vocabulary_words(data[c]))}
+    formats |= {
+        c: _missing_kept(words) for c in data.columns if (words := _vocabulary_words(data[c]))
+    }
     return styler.format(na_rep=MISSING).format(formats, na_rep=MISSING)
+
+
+def _missing_kept(words: Callable[[Any], str]) -> Callable[[Any], str]:
+    return lambda value: MISSING if value == MISSING else words(value)
 
 
 def _vocabulary_words(values: pd.Series) -> Callable[[Any], str] | None:

@@ -19,6 +19,7 @@ from aims_metrics.audits import programme, readiness
 from aims_metrics.metrics import evaluate
 from aims_metrics.performance import aging
 from aims_metrics.store import open_db
+from aims_metrics.vocabulary.status import status_label
 from pages import _ui
 from tests.conftest import app_usernames, known_quarter
 from tests.scale_data import scaled_enterprise
@@ -225,3 +226,19 @@ def test_findings_per_quarter_and_top_audits_agree_with_the_records(scaled_templ
     )
     assert counts.to_numpy().sum() == len(result.audits)
     assert len(counts) in (12, 13)
+
+
+def test_a_missing_text_reaches_the_browser_as_a_dash():
+    """Streamlit draws a null cell as "None" whatever the Styler's na_rep says (seen in Chromium):
+    a page of rows carries "—" in its text cells; vocabulary columns still read as words."""
+    frame = pd.DataFrame(
+        {"owner": ["Ann", None], "status": ["open", None], "none_yet": [None, None]}
+    )
+    styled = _ui.table_display(frame)
+    assert styled.data.to_dict("list") == {
+        "owner": ["Ann", "—"],
+        "status": ["open", "—"],
+        "none_yet": ["—", "—"],
+    }
+    html = styled.to_html()
+    assert status_label("open") in html and "None" not in html
