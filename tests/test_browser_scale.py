@@ -1,5 +1,6 @@
 """Every page in Chromium on a larger-than-demo data set (tests/scale_data.py) as an admin: each
-settles without an error and sends less than a megabyte over the websocket per view (issue 22).
+settles without an error and sends at most 250 kB over the websocket per view (issue 22: 1 MB at
+enterprise scale).
 Screenshots go to tests/artifacts/scale-*.png, and the bytes and seconds of each view to
 tests/artifacts/scale-views.json (seconds are recorded, not asserted: the machine may be loaded).
 
@@ -35,7 +36,11 @@ from tests.test_browser_app import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-MOST_BYTES = 1_000_000  # websocket bytes the server may send for one page view
+# Websocket bytes the server may send for one page view. The target is 1 MB at enterprise scale;
+# what a page ships no longer grows with the data (tables page, charts count), so on this
+# twentieth of it a quarter of that is ample, and the pages before issue 22 fail (the Overview
+# sent 0.64 MB here, 6.5 MB at enterprise scale; now 0.06 MB at either).
+MOST_BYTES = 250_000
 ERRORS = '[data-testid="stException"], [data-testid="stAlertContentError"]'
 
 
@@ -88,7 +93,7 @@ def browser():
         instance.close()
 
 
-def test_every_page_settles_and_sends_less_than_a_megabyte(scaled_server, browser):
+def test_every_page_settles_and_sends_what_a_person_looks_at(scaled_server, browser):
     page = sign_in(browser, scaled_server, "admin")
     page.set_viewport_size({"width": 1440, "height": 3600})  # the page scrolls inside: show it
     received = {"bytes": 0}
