@@ -9,8 +9,10 @@ the test skips only when Chromium is missing."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -121,4 +123,22 @@ def test_every_page_settles_and_sends_what_a_person_looks_at(scaled_server, brow
     heavy = {path: view["bytes"] for path, view in views.items() if view["bytes"] > MOST_BYTES}
     assert not heavy, heavy
     assert all(view["bytes"] > 0 for view in views.values()), views  # the counter counts
+    page.context.close()
+
+
+def test_a_paged_table_downloads_every_row(scaled_server, browser, tmp_path):
+    """The CSV under a paged table is built when clicked and holds every row, not the page."""
+    page = sign_in(browser, scaled_server, "executive")
+    page.goto(f"{scaled_server}/nonconformity-aging")
+    settle(page)
+    caption = page.get_by_text(re.compile(r"^rows 1–50 of [\d,]+$"))
+    total = int(caption.inner_text().rsplit(" ", 1)[1].replace(",", ""))
+    assert total > 50
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV").click()
+    target = tmp_path / download_info.value.suggested_filename
+    download_info.value.save_as(target)
+    with target.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert target.name.startswith("open-findings-") and len(rows) == total + 1  # header + rows
     page.context.close()
