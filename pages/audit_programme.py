@@ -100,8 +100,9 @@ def call_outs(result: programme.Programme) -> None:
         )
 
 
-def quarter_chart(counts: pd.DataFrame, unit: str) -> None:
-    """Audits per quarter of the cycle, stacked by status (at most quarters × statuses bars)."""
+def quarter_chart(counts: pd.DataFrame, unit: str, as_of_quarter: str) -> None:
+    """Audits per quarter of the cycle, stacked by status (at most quarters × statuses bars),
+    with the quarter of the as-of day marked."""
     figure = go.Figure(
         [
             go.Bar(
@@ -120,6 +121,21 @@ def quarter_chart(counts: pd.DataFrame, unit: str) -> None:
         xaxis_title="quarter (completed audits by their end, others by their planned start)",
         xaxis={"type": "category"},
     )
+    if as_of_quarter in counts.index:
+        figure.add_shape(
+            type="line",
+            x0=as_of_quarter,
+            x1=as_of_quarter,
+            y0=0,
+            y1=1,
+            yref="paper",
+            line={"dash": "dot", "width": 1.5, "color": "#444"},
+        )
+        quarters = list(counts.index)
+        figure.update_xaxes(
+            tickvals=quarters,
+            ticktext=[f"{q}<br>(as of)" if q == as_of_quarter else q for q in quarters],
+        )
     _ui.count_axis(figure, "audits (count)", counts.sum(axis=1).max() if len(counts) else 0)
     _ui.chart(figure, key="programme_timeline")
 
@@ -141,7 +157,7 @@ def schedule_section(view: ProgrammeView) -> None:
     if unit != EVERY:
         chosen &= placement["auditee_unit"] == unit
     counts = programme.audits_by_quarter(placement[chosen], view.quarters)
-    quarter_chart(counts, unit)
+    quarter_chart(counts, unit, view.as_of_quarter)
     quarters = [EVERY, *(q for q in view.quarters if counts.loc[q].sum())]
     if st.session_state.get("programme_quarter") not in quarters:  # none for this unit
         st.session_state["programme_quarter"] = EVERY

@@ -12,12 +12,14 @@ import pandas as pd
 
 from aims_metrics.audits import plan_pdf, programme
 from aims_metrics.metrics.as_of import fiscal_start_month
+from aims_metrics.metrics.periods import quarter_of
 
 
 @dataclass
 class ProgrammeView:
     programme: programme.Programme
     quarters: list[str]  # the cycle's fiscal quarters, oldest first
+    as_of_quarter: str  # the fiscal quarter holding the as-of day
     # one row per audit of the programme, in its order (row n of both is the same audit)
     schedule: pd.DataFrame  # plan_pdf.plan_frame: the plan's columns
     placement: pd.DataFrame  # programme.audit_placement: audit_id, auditee_unit, status, quarter
@@ -36,6 +38,7 @@ def programme_view(
     return ProgrammeView(
         programme=result,
         quarters=programme.cycle_quarters(result.cycle, start_month),
+        as_of_quarter=quarter_of(result.as_of, start_month).label,
         schedule=plan_pdf.plan_frame(result),
         placement=programme.audit_placement(result, start_month),
         coverage_by_year=programme.coverage_by_year(result),
