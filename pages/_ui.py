@@ -517,7 +517,9 @@ def safe_csv(frame: pd.DataFrame) -> bytes:
 def download_csv(
     frame: pd.DataFrame, file_name: str, key: str, label: str = "Download CSV"
 ) -> None:
-    """A CSV download of `frame`, built only when the button is clicked (not on every view)."""
+    """A CSV download of `frame`, built only when clicked (Streamlit calls `data` then): a view
+    never pays for a 100,000-row CSV nobody asked for. The callable runs outside the script, so
+    it only reads the frame it closes over."""
     st.download_button(
         label,
         data=lambda: safe_csv(frame),
@@ -527,6 +529,52 @@ def download_csv(
         icon=":material/download:",
         on_click="ignore",
     )
+
+
+# --- long tables: one page of rows at a time ------------------------------------------------------
+
+PAGE_SIZE = 50  # rows of a long table sent to the browser at once
+
+
+def page_count(rows: int, page_size: int = PAGE_SIZE) -> int:
+    return max(1, -(-rows // page_size))
+
+
+def paged_table(
+    frame: pd.DataFrame,
+    *,
+    key: str,
+    file_name: str,
+    page_size: int = PAGE_SIZE,
+    column_config: dict | None = None,
+    download_label: str = "Download CSV",
+) -> pd.DataFrame:
+    """A long table a page at a time: only `page_size` rows reach the browser, a page number (its
+    steppers are previous and next) moves through the rest, "rows 1–50 of 27,000" says where, and
+    the CSV download holds every row (built when clicked). Widget keys: `{key}_page`,
+    `{key}_table`, `{key}_download`. Returns the rows shown."""
+    total = len(frame)
+    pages = page_count(total, page_size)
+    page_key = f"{key}_page"
+    if int(st.session_state.get(page_key) or 1) > pages:  # fewer rows than before (a filter)
+        st.session_state[page_key] = pages
+    number, caption = 1, st.caption
+    if pages > 1:
+        left, right = st.columns([1, 3], vertical_alignment="bottom")
+        number = int(
+            left.number_input(
+                f"Page (of {pages:,})", min_value=1, max_value=pages, step=1, key=page_key
+            )
+        )
+        caption = right.caption
+    first = (number - 1) * page_size
+    shown = frame.iloc[first : first + page_size]
+    caption(f"rows {first + 1:,}–{first + len(shown):,} of {total:,}" if total else "no rows")
+    show_table(
+        shown, key=f"{key}_table", height=table_height(len(shown)), column_config=column_config
+    )
+    download_csv(frame, file_name, key=f"{key}_download", label=download_label)
+    return shown
 
 
 def with_dates(frame: pd.DataFrame) -> pd.DataFrame:
@@ -563,18 +611,27 @@ def table_display(frame: pd.DataFrame | Styler) -> pd.DataFrame | Styler:
         styler, data = frame, frame.data
     else:
         data = with_dates(frame)
+        # a missing text is written "—" in the data itself; only in text columns: a date column
+        # with "—" in it would hold two types (Arrow refuses it). Other empty cells show the
+        # grid's placeholder (show_table).
+        text = [c for c in data.columns if pd.api.types.infer_dtype(data[c]) in ("string", "empty")]
+        filled = data.fillna({c: MISSING for c in text})
         if data.size > MAX_STYLED_CELLS:
-            # strings only: a date column with "—" in it would hold two types (Arrow refuses it)
-            text = [c for c in data.columns if pd.api.types.infer_dtype(data[c]) == "string"]
-            return data.fillna({c: MISSING for c in text})
-        styler = data.style
+            return filled
+        styler = filled.style  # formats below are chosen from the values as they were
     formats: dict[Any, Callable[[Any], str]] = {
         c: _shown_number
         for c in data.columns
         if pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
     }
-    formats |= {c: words for c in data.columns if (words := _vocabulary_words(data[c]))}
+    formats |= {
+        c: _missing_kept(words) for c in data.columns if (words := _vocabulary_words(data[c]))
+    }
     return styler.format(na_rep=MISSING).format(formats, na_rep=MISSING)
+
+
+def _missing_kept(words: Callable[[Any], str]) -> Callable[[Any], str]:
+    return lambda value: MISSING if value == MISSING else words(value)
 
 
 def _vocabulary_words(values: pd.Series) -> Callable[[Any], str] | None:

@@ -150,5 +150,4 @@ else:
         if c in findings.columns
     ]
     st.caption(f"{count_of(len(findings), 'open finding')}, overdue first and oldest first")
-    _ui.show_table(_ui.with_dates(findings[shown]), hide_index=True, key="nc_table")
-    _ui.download_csv(findings[shown], f"open-findings-{as_of:%Y-%m-%d}.csv", key="nc_download")
+    _ui.paged_table(findings[shown], key="nc", file_name=f"open-findings-{as_of:%Y-%m-%d}.csv")

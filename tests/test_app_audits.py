@@ -68,7 +68,8 @@ def test_programme_page_tells_the_demo_story(demo_app, role):
     warnings = [w.value for w in at.warning]
     assert any(w.startswith("Overdue") and "IA-SUPPLIERS" in w for w in warnings)
     assert any(w.startswith("Objectivity (9.2.2)") for w in warnings)
-    assert len(at.get("plotly_chart")) == 3  # timeline, heatmap, findings per audit
+    # audits per quarter, coverage heatmap, findings per quarter, audits with most open findings
+    assert len(at.get("plotly_chart")) == 4
     assert "programme_plan_csv" in downloads(at)
     assert "programme_plan_pdf" not in downloads(at)  # typeset on demand
     at.button(key="programme_plan_prepare").click().run()
@@ -102,7 +103,8 @@ def test_readiness_page_for_every_role(demo_app, role):
     assert metrics["Blockers"] == str(len(expected.blockers))
     assert metrics["Readiness score"] == f"{expected.score:.0%}"
     assert any("clause requirements are met" in m.value for m in at.markdown)
-    assert "readiness_pdf" in downloads(at) and "gaps_csv" in downloads(at)
+    assert "gaps_csv" in downloads(at)
+    assert "readiness_pdf" not in downloads(at)  # built only when asked for
     buttons = {b.key for b in at.button}
     may_edit = auth.can(role, auth.Action.EDIT_SOA)
     assert ("soa_save" in buttons) is may_edit and ("gaps_save" in buttons) is may_edit
@@ -115,6 +117,8 @@ def test_readiness_page_for_every_role(demo_app, role):
     ]
     read_only_soa = ("control_id", "title", "status", "justification", "owner", "evidence")
     assert (read_only_soa in tables) is (not may_edit)
+    at.button(key="readiness_pdf_prepare").click().run()
+    assert not at.exception and "readiness_pdf" in downloads(at)
 
 
 def test_readiness_soa_filter_shows_the_exclusions(demo_app):

@@ -62,6 +62,7 @@ def test_overview_shows_known_values_and_statuses(app_db):
 
 def test_overview_drill_down_lists_the_records(app_db):
     at = signed_in("executive")
+    at.toggle(key="overview_drilldown_show").set_value(True).run()
     at.selectbox(key="overview_drilldown_metric").select("high_severity_incidents").run()
     records = table(at, "incident_id")
     assert list(records["incident_id"]) == ["I11"]

@@ -101,6 +101,7 @@ def test_upload_guesses_columns_evaluates_and_saves_as_bias_tests(app_db):
     at.switch_page("pages/overview.py").run()
     card = next(m for m in at.metric if m.label == "Bias test pass rate")
     assert card.value == "20.0 %"  # 1 of 5 passed (false_positive_rate_difference)
+    at.toggle(key="overview_drilldown_show").set_value(True).run()
     at.selectbox(key="overview_drilldown_metric").select("bias_test_pass_rate").run()
     behind = next(d.value for d in at.dataframe if "group_value" in d.value.columns)
     assert behind[["group_value", "n", "selection_rate"]].values.tolist() == [

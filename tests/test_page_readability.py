@@ -97,7 +97,7 @@ def test_needs_attention_shows_days_overdue_before_the_detail(app_db):
     ("page", "key"),
     [
         ("pages/overview.py", "overview_objectives"),
-        ("pages/overview.py", "overview_attention"),
+        ("pages/overview.py", "overview_attention_table"),
         ("pages/review.py", "review_kpis"),
     ],
 )

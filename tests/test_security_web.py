@@ -174,10 +174,11 @@ def downloads(monkeypatch):
     real = st.download_button
 
     def recording(label, data=None, *args, **kwargs):
-        if callable(data):  # built when the user clicks: build it now, as the click would
-            data = data()
-        if isinstance(data, bytes | str) and str(kwargs.get("mime", "")).startswith("text/csv"):
-            offered.append((kwargs.get("key"), data if isinstance(data, bytes) else data.encode()))
+        built = data() if callable(data) else data  # a CSV built on click: build it here
+        if isinstance(built, bytes | str) and str(kwargs.get("mime", "")).startswith("text/csv"):
+            offered.append(
+                (kwargs.get("key"), built if isinstance(built, bytes) else built.encode())
+            )
         return real(label, data, *args, **kwargs)
 
     monkeypatch.setattr(st, "download_button", recording)
@@ -225,6 +226,7 @@ def assert_formula_safe(name: str, data: bytes) -> int:
 
 def test_drill_down_csv_is_formula_safe(formula_db, downloads):
     at = signed_in("executive")
+    at.toggle(key="overview_drilldown_show").set_value(True).run()
     at.selectbox(key="overview_drilldown_metric").select("high_severity_incidents").run()
     data = [d for key, d in downloads if key == "overview_drilldown_download"][-1]
     assert b"'=HYPERLINK" in data and b"'+1+1" in data and b"'@SUM(A1)" in data

@@ -117,7 +117,7 @@ def _by_quarter_chart(frame: pd.DataFrame) -> list:
         (status_word(s), [int(v) for v in summed[s]], status_colour(s))
         for s in (COMPLETED, PLANNED, OVERDUE)
     ]
-    title = "Audits per quarter of their planned start, by status"
+    title = "Audits per quarter (actual end once completed, else planned start), by status"
     return [bar_chart(title, list(summed.index), series, CONTENT_WIDTH, 150, stacked=True)]
 
 
@@ -128,7 +128,8 @@ def _at_a_glance(programme: Programme, start_month: int) -> list:
     return [
         *section("Schedule at a glance"),
         para(
-            f"Audits by the quarter of their planned start{fiscal} and by auditee unit, as of "
+            f"Audits by quarter{fiscal} (of the actual end once completed, else of the planned "
+            f"start: the day that places an audit in the cycle) and by auditee unit, as of "
             f"{programme.as_of}. Planned: not yet due (in progress included); overdue: past its "
             "planned end and not completed; audits: planned, completed and overdue together. "
             "A cancelled audit is listed but never counted."

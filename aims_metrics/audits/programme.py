@@ -19,7 +19,7 @@ import pandas as pd
 from aims_metrics import store
 from aims_metrics.metrics.as_of import fiscal_start_month
 from aims_metrics.metrics.periods import quarter_of
-from aims_metrics.performance.aging import _OPEN_AT as OPEN_AT  # the one rule of "open at D"
+from aims_metrics.performance.aging import OPEN_AT  # the one rule of "open at D"
 from aims_metrics.tables.registry import (
     AuditType,
     clause_refs,
@@ -29,7 +29,6 @@ from aims_metrics.tables.registry import (
     split_refs,
     table_spec,
 )
-from aims_metrics.vocabulary.findings import FINDING_TYPES
 from aims_metrics.vocabulary.wording import MISSING, count_of, verb_for
 from aims_metrics.vocabulary.wording import number as number_text
 
@@ -349,6 +348,111 @@ def coverage_by_year(programme: Programme) -> pd.DataFrame:
     return frame[["ref", "title", "year", "status"]]
 
 
+# --- the programme at a glance: by quarter, not by audit --------------------------------------------
+
+TOP_AUDITS = 20  # audits named in "most open findings"; the others are reached through the tables
+SHOWN_STATUSES = (COMPLETED, PLANNED, OVERDUE, CANCELLED)  # Audit.schedule_status, as shown
+
+
+def cycle_quarters(cycle: Cycle, start_month: int = 1) -> list[str]:
+    """The labels of the fiscal quarters the cycle touches, oldest first (12 or 13)."""
+    quarter, last = quarter_of(cycle.start, start_month), quarter_of(cycle.end, start_month)
+    labels = [quarter.label]
+    while quarter != last:
+        quarter = quarter.next()
+        labels.append(quarter.label)
+    return labels
+
+
+def _quarter_labels(days: pd.Series, start_month: int) -> pd.Series:
+    """Each day's fiscal quarter label, computed once per distinct day."""
+    labels = {day: quarter_of(day, start_month).label for day in days.dropna().unique()}
+    return days.map(labels)
+
+
+PLACEMENT_COLUMNS = ["audit_id", "auditee_unit", "status", "quarter"]
+
+
+def audit_placement(programme: Programme, start_month: int = 1) -> pd.DataFrame:
+    """Where each audit of the cycle sits, the one placement the page and the plan count by: its
+    auditee unit ("—" when not set), its schedule status on the programme's day
+    (Audit.schedule_status) and the fiscal quarter of the day that places it in a cycle year (its
+    actual end once completed, else its planned start)."""
+    as_of = programme.as_of
+    frame = pd.DataFrame(
+        [
+            (
+                a.audit_id,
+                (a.auditee_unit or "").strip() or MISSING,
+                a.schedule_status(as_of),
+                a.reference_day(as_of),
+            )
+            for a in programme.audits
+        ],
+        columns=["audit_id", "auditee_unit", "status", "day"],
+    )
+    frame["quarter"] = _quarter_labels(frame["day"], start_month)
+    return frame[PLACEMENT_COLUMNS]
+
+
+def audits_by_quarter(placement: pd.DataFrame, quarters: list[str]) -> pd.DataFrame:
+    """Audits per quarter (rows, every quarter of the cycle) and status (columns, in the order
+    shown; a status no audit has is left out)."""
+    counts = placement.groupby(["quarter", "status"]).size().unstack(fill_value=0)
+    statuses = [s for s in SHOWN_STATUSES if s in counts.columns]
+    return counts.reindex(index=quarters, columns=statuses, fill_value=0)
+
+
+def _findings_in(since: date, until: date, audit_type: str | None) -> tuple[str, dict]:
+    """The WHERE clause (and its bound parameters) of the findings raised in a window."""
+    where = "raised_on BETWEEN $since AND $until"
+    params: dict[str, Any] = {"since": since, "until": until}
+    if audit_type is not None:
+        where += " AND audit_type = $type"
+        params["type"] = audit_type
+    return where, params
+
+
+def findings_by_quarter(
+    con: duckdb.DuckDBPyConnection, since: date, until: date, audit_type: str | None = None
+) -> pd.DataFrame:
+    """Findings raised from `since` to `until` counted per fiscal quarter and finding type
+    (quarter, finding_type, findings); of one audit type when given."""
+    where, params = _findings_in(since, until, audit_type)
+    per_day = con.execute(
+        f"SELECT raised_on, finding_type, count(*) AS findings FROM findings WHERE {where} "
+        "GROUP BY ALL",
+        params,
+    ).df()
+    if per_day.empty:
+        return pd.DataFrame(columns=["quarter", "finding_type", "findings"])
+    per_day["quarter"] = _quarter_labels(per_day["raised_on"].dt.date, fiscal_start_month(con))
+    return per_day.groupby(["quarter", "finding_type"], as_index=False)["findings"].sum()
+
+
+def top_audits_by_open_findings(
+    con: duckdb.DuckDBPyConnection,
+    since: date,
+    until: date,
+    audit_type: str | None = None,
+    limit: int = TOP_AUDITS,
+) -> pd.DataFrame:
+    """The `limit` audits with the most findings open at `until` (raised from `since`), then the
+    most findings, then by id: one row per audit and finding type (audit_id, finding_type,
+    open_findings, findings), the audits in that order."""
+    where, params = _findings_in(since, until, audit_type)
+    return con.execute(
+        f"WITH per AS (SELECT audit_id, finding_type, count(*) FILTER (WHERE {OPEN_AT}) "
+        f"AS open_findings, count(*) AS findings FROM findings WHERE {where} GROUP BY ALL), "
+        "top AS (SELECT audit_id, sum(open_findings) AS open_total, sum(findings) AS total "
+        "FROM per GROUP BY audit_id ORDER BY open_total DESC, total DESC, audit_id LIMIT $limit) "
+        "SELECT per.audit_id, per.finding_type, per.open_findings, per.findings FROM per "
+        "JOIN top USING (audit_id) "
+        "ORDER BY top.open_total DESC, top.total DESC, per.audit_id, per.finding_type",
+        params | {"limit": limit, "as_of": until},
+    ).df()
+
+
 def findings_per_audit(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Findings counted per audit id and finding type (audits without findings absent)."""
     return con.execute(
@@ -370,26 +474,16 @@ AUDIT_SUMMARY_COLUMNS = ["quarter", "auditee_unit", *SCHEDULE_STATUSES]
 
 
 def audits_by_quarter_and_unit(programme: Programme, start_month: int) -> pd.DataFrame:
-    """The schedule counted by the fiscal quarter of each audit's planned start and its auditee
-    unit: quarter, auditee_unit ("—" when not set), then planned, completed, overdue, cancelled
-    (Audit.schedule_status as of the programme's day; planned + completed + overdue are the
-    counted audits). One row per quarter and unit with audits, by quarter then unit."""
-    as_of = programme.as_of
-    quarters: dict[date, str] = {}
-    rows = []
-    for audit in programme.audits:
-        day = audit.planned_start
-        if day not in quarters:
-            quarters[day] = quarter_of(day, start_month).label
-        unit = (audit.auditee_unit or "").strip() or MISSING
-        rows.append((quarters[day], unit, audit.schedule_status(as_of)))
-    if not rows:
+    """The placement (audit_placement) counted by quarter and auditee unit: quarter,
+    auditee_unit, then planned, completed, overdue, cancelled (planned + completed + overdue are
+    the counted audits). One row per quarter and unit with audits, by quarter then unit."""
+    placement = audit_placement(programme, start_month)
+    if placement.empty:
         return pd.DataFrame(columns=AUDIT_SUMMARY_COLUMNS).astype(
             dict.fromkeys(SCHEDULE_STATUSES, "int64")
         )
-    frame = pd.DataFrame(rows, columns=["quarter", "auditee_unit", "status"])
     counts = (
-        frame.groupby(["quarter", "auditee_unit", "status"])
+        placement.groupby(["quarter", "auditee_unit", "status"])
         .size()
         .unstack(fill_value=0)
         .reindex(columns=list(SCHEDULE_STATUSES), fill_value=0)
@@ -397,65 +491,6 @@ def audits_by_quarter_and_unit(programme: Programme, start_month: int) -> pd.Dat
     )
     counts.columns.name = None
     return counts.reset_index()[AUDIT_SUMMARY_COLUMNS]
-
-
-def _fiscal_quarter_sql(column: str) -> str:
-    """SQL for the fiscal quarter label (YYYYQn) of a date column, with the fiscal year's first
-    month bound as $start_month (the rule of metrics.periods.quarter_of)."""
-    months_in = f"((month({column}) - $start_month + 12) % 12)"
-    year = f"(year({column}) + CASE WHEN $start_month <> 1 AND month({column}) >= $start_month THEN 1 ELSE 0 END)"
-    return f"CAST({year} AS VARCHAR) || 'Q' || CAST({months_in} // 3 + 1 AS VARCHAR)"
-
-
-def findings_by_quarter_and_type(
-    con: duckdb.DuckDBPyConnection, start_month: int | None = None, as_of: date | None = None
-) -> pd.DataFrame:
-    """Findings counted by the fiscal quarter they were raised in and their type: quarter,
-    finding_type, findings; by quarter, then the finding types' order of severity. The fiscal
-    year starts in `start_month` (default: the setting); `as_of` leaves out later findings."""
-    month = fiscal_start_month(con) if start_month is None else start_month
-    sql = (
-        f"SELECT {_fiscal_quarter_sql('raised_on')} AS quarter, finding_type, "
-        "count(*) AS findings FROM findings "
-        "WHERE raised_on IS NOT NULL AND ($as_of IS NULL OR raised_on <= $as_of) "
-        "GROUP BY 1, 2 ORDER BY quarter, coalesce(list_position($types, finding_type), 99), "
-        "finding_type"
-    )
-    params = {"start_month": month, "as_of": as_of, "types": list(FINDING_TYPES)}
-    frame = con.execute(sql, params).df()
-    frame["findings"] = frame["findings"].astype("int64")
-    return frame
-
-
-TOP_AUDIT_COLUMNS = ["audit_id", "title", "auditee_unit", *FINDING_TYPES, "open_findings"]
-
-
-def top_audits_by_open_findings(
-    con: duckdb.DuckDBPyConnection, limit: int = 20, as_of: date | None = None
-) -> pd.DataFrame:
-    """The audits with the most findings open on `as_of` (default today; open as the aging
-    report counts them): audit_id, title, auditee_unit, a count per finding type, open_findings.
-    Most first, then by audit id; at most `limit` rows."""
-    per_type = ", ".join(
-        f"count(*) FILTER (WHERE o.finding_type = $type_{i}) AS {name}"
-        for i, name in enumerate(FINDING_TYPES)
-    )
-    sql = (
-        f"WITH o AS (SELECT audit_id, finding_type FROM findings WHERE {OPEN_AT}) "
-        f"SELECT o.audit_id, a.title, a.auditee_unit, {per_type}, count(*) AS open_findings "
-        "FROM o LEFT JOIN (SELECT audit_id, any_value(title) AS title, "
-        "any_value(auditee_unit) AS auditee_unit FROM audits GROUP BY audit_id) a "
-        "ON a.audit_id = o.audit_id GROUP BY ALL ORDER BY open_findings DESC, o.audit_id "
-        "LIMIT $limit"
-    )
-    params = {"as_of": as_of or date.today(), "limit": limit}
-    params.update({f"type_{i}": name for i, name in enumerate(FINDING_TYPES)})
-    frame = con.execute(sql, params).df()
-    for column in [*FINDING_TYPES, "open_findings"]:
-        frame[column] = frame[column].astype("int64")
-    for column in ("title", "auditee_unit"):  # a finding naming no audit has neither
-        frame[column] = frame[column].astype(object).where(frame[column].notna(), None)
-    return frame[TOP_AUDIT_COLUMNS]
 
 
 def programme_summary(programme: Programme) -> list[str]:

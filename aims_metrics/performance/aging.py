@@ -75,7 +75,8 @@ def _bucket_case(age: str) -> str:
 
 
 _AGE = "date_diff('day', raised_on, $as_of)"
-_OPEN_AT = "raised_on <= $as_of AND (closed_on IS NULL OR closed_on > $as_of)"
+# A finding open on $as_of: the one rule (the aging report, the audit programme's top audits).
+OPEN_AT = "raised_on <= $as_of AND (closed_on IS NULL OR closed_on > $as_of)"
 
 
 def aging_report(con: duckdb.DuckDBPyConnection, as_of: date) -> AgingReport:
@@ -83,7 +84,7 @@ def aging_report(con: duckdb.DuckDBPyConnection, as_of: date) -> AgingReport:
     sql = (
         f"SELECT {_bucket_case(_AGE)} "
         "AS bucket, finding_type, count(*) AS n, count(*) FILTER (WHERE due_on < $as_of) AS overdue "
-        f"FROM findings WHERE {_OPEN_AT} GROUP BY ALL"
+        f"FROM findings WHERE {OPEN_AT} GROUP BY ALL"
     )
     with store.transaction(con, read_only=True):
         rows = con.execute(sql, {"as_of": as_of}).fetchall()
@@ -119,7 +120,7 @@ def open_findings(
     """Findings open at `as_of` with age_days, bucket, days_overdue and overdue (DataFrame),
     oldest first (auditors expect the oldest nonconformities fixed first)."""
     params: dict[str, object] = {"as_of": as_of}
-    conditions = [_OPEN_AT]
+    conditions = [OPEN_AT]
     if finding_types:
         names = []
         for index, value in enumerate(finding_types):
