@@ -75,7 +75,7 @@ def test_each_role_lands_on_a_working_first_page(empty_db, role):
     assert not at.exception and not at.error
     assert any(i.value.startswith("No data for") for i in at.info)  # not a wall of green zeros
     assert not [m for m in at.metric if m.value not in ("—", "")]
-    assert any("no rows in incidents yet" in c.value for c in at.caption)
+    assert any("no AI incidents yet" in c.value for c in at.caption)
 
 
 def test_draft_minutes_render_without_any_data(empty_db):

@@ -33,6 +33,7 @@ from aims_metrics.metrics.scan import compile_catalog, scannable
 from aims_metrics.metrics.sources import shipped_sources
 from aims_metrics.metrics.status import KpiResult, kpi_result
 from aims_metrics.metrics.validation import definition_problems
+from aims_metrics.tables.registry import TABLES
 from aims_metrics.vocabulary.wording import noun_for
 
 if TYPE_CHECKING:
@@ -155,8 +156,18 @@ def _definition_problem(
             return problem
     tables = tables_read([definition], sources)
     if tables <= empty:  # a count of 0 would claim a register that was never loaded is clean
-        return f"no rows in {' or '.join(sorted(tables))} yet"
+        return f"no {' or '.join(sorted(_readable_table(t) for t in tables))} yet"
     return None
+
+
+def _readable_table(name: str) -> str:
+    """How a reader names a table: its registry title ("bias and fairness test results"), else
+    its name in words ("review actions")."""
+    spec = TABLES.get(name)
+    if spec is None:
+        return name.replace("_", " ")
+    title = spec.title  # lower-cased as a sentence word, unless it starts with an acronym
+    return title if title[:2].isupper() else title[:1].lower() + title[1:]
 
 
 # --- evaluating -------------------------------------------------------------------------------
