@@ -72,6 +72,17 @@ SETTLED = """(runs) => {
 }"""
 
 
+STATE = """(runs) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  const busy = [...document.querySelectorAll('[data-stale="true"], [data-testid="stStatusWidget"], '
+                                             + '[data-testid="stSkeleton"]')];
+  return `script ${app && app.getAttribute('data-test-script-state')}, connection `
+    + `${app && app.getAttribute('data-test-connection-state')}, runs since ${window.__aimsRuns - runs}, `
+    + `busy ${busy.map(e => e.getAttribute('data-testid') || 'stale').join(',') || 'none'}, `
+    + `at ${location.pathname}`;
+}"""
+
+
 @dataclass
 class View:
     session: int
@@ -193,6 +204,13 @@ class Session:
         )
         return [href.removeprefix(self.base + "/") for href in hrefs]
 
+    async def _state(self, runs: int) -> str:
+        """What kept a view from settling: the app's state, runs since the click, the URL."""
+        try:
+            return await self.page.evaluate(STATE, runs)
+        except Exception as error:
+            return f"state unavailable: {error}".splitlines()[0]
+
     async def view(self, path: str, index: int, kind: str, pid: int | None = None) -> View:
         """Click the sidebar link to `path` and wait until the page has settled."""
         page, runs = self.page, await self.page.evaluate("window.__aimsRuns")
@@ -201,8 +219,8 @@ class Session:
         try:
             await page.locator(f'{SIDEBAR_LINKS}[href="{self.base}/{path}"]').click()
             await page.wait_for_function(SETTLED, arg=runs, timeout=self.timeout_ms)
-        except Exception as error:  # a timed-out view counts, with its time
-            failed = str(error).splitlines()[0]
+        except Exception as error:  # a timed-out view counts, with its time and the page state
+            failed = str(error).splitlines()[0] + f" [{await self._state(runs)}]"
         seconds = time.monotonic() - started
         cpu = cpu_seconds(pid) - cpu_before if pid else None
         return View(index, path or "overview", seconds, self.received - before, kind, cpu, failed)

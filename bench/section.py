@@ -574,7 +574,9 @@ def _load_row(what, value, limit, unit, baseline=None, baseline_value=None, note
 def section_load(db: Path, manifest: dict) -> list[Row]:
     from bench import load
 
-    one = load.run(db, 1)
+    # AIMS_BENCH_APP_ROOT serves another checkout's app and CLI with this bench (a "before")
+    root = Path(os.environ.get("AIMS_BENCH_APP_ROOT") or load.ROOT).resolve()
+    one = load.run(db, 1, app_root=root)
     first = load.summary(one)
     worst_cpu = max((v for v in one.views if v.kind == "warm"), key=lambda v: v.cpu or 0)
     cold_cpu = next(v.cpu for v in one.views if v.kind == "first" and v.page == worst_cpu.page)
@@ -585,9 +587,9 @@ def section_load(db: Path, manifest: dict) -> list[Row]:
     worst_bytes = max(one.views, key=lambda v: v.bytes)
     worst_settle = max((v for v in one.views if v.kind != "changed"), key=lambda v: v.seconds)
     single_p95 = load.percentile([v.seconds for v in one.views if v.kind == "warm"], 0.95)
-    readers = load.summary(load.run(db, 10, 120, 10, import_every=10))
-    crowd = load.summary(load.run(db, 20, 120, 10))
-    pdfs = load.time_pdfs(db)
+    readers = load.summary(load.run(db, 10, 120, 10, import_every=10, app_root=root))
+    crowd = load.summary(load.run(db, 20, 120, 10, app_root=root))
+    pdfs = load.time_pdfs(db, root)
     imports_ok = readers["imports_ok"] == readers["imports_all"] > 0
     log(load.page_table(one))
     return [

@@ -244,7 +244,7 @@ def write(action: Action, function: Callable[..., Any], *args: Any, **kwargs: An
     to the file (the only way pages reach the file itself)."""
     require(action)
     with store.open_db(db_path()) as con:
-        return function(con, *args, **kwargs)
+        return store.retry_while_held(db_path(), lambda: function(con, *args, **kwargs))
 
 
 def read(function: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -235,6 +235,7 @@ def meeting_form(shown: models.ReviewRecord, label: str, me: User) -> None:
             pd.DataFrame([a.model_dump() for a in shown.attendees], columns=["name", "role"]),
             num_rows="dynamic",
             hide_index=True,
+            placeholder=_ui.MISSING,
             column_config={
                 "name": st.column_config.TextColumn("Name", required=True),
                 "role": st.column_config.TextColumn("Role"),

@@ -117,16 +117,20 @@ def run_import(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.file}: no such file")
     with store.open_db(args.db) as con:
         try:
-            plan, result = ingest.import_file(
-                con,
-                args.table,
-                args.file,
-                cli_user(),
-                file_name=str(args.file),
-                mapping=mapping,
-                constants=constants,
-                sheet=args.sheet,
-                dry_run=args.dry_run,
+            # a commit that meets another process's lock is rolled back whole: try it again
+            plan, result = store.retry_while_held(
+                args.db,
+                lambda: ingest.import_file(
+                    con,
+                    args.table,
+                    args.file,
+                    cli_user(),
+                    file_name=str(args.file),
+                    mapping=mapping,
+                    constants=constants,
+                    sheet=args.sheet,
+                    dry_run=args.dry_run,
+                ),
             )
         except ingest.ImportUsageError as error:
             raise UsageError(str(error)) from None

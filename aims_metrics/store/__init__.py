@@ -29,6 +29,7 @@ from aims_metrics.store.connection import (
     is_duckdb_file,
     open_db,
     release_database,
+    retry_while_held,
 )
 from aims_metrics.store.migrations import (
     Migration,
@@ -93,6 +94,7 @@ __all__ = [
     "reference_snapshot",
     "release_database",
     "restore_database",
+    "retry_while_held",
     "schema_differences",
     "schema_snapshot",
     "schema_version",

@@ -147,6 +147,13 @@ def wait_for_file(path: Path, attempt: Callable[[], T], busy_timeout: float) -> 
             delay = min(delay * 2, 0.25)
 
 
+def retry_while_held(path: str | Path, write: Callable[[], T]) -> T:
+    """`write()` (one transaction on an open connection), run again while its commit meets a
+    lock another process holds on the file or its WAL: such a commit is rolled back whole, so
+    running it again is safe. Waits up to BUSY_TIMEOUT_SECONDS, then DatabaseBusy."""
+    return wait_for_file(Path(path), write, BUSY_TIMEOUT_SECONDS)
+
+
 def connect(path: str | Path, busy_timeout: float | None = None) -> duckdb.DuckDBPyConnection:
     """Open the database, waiting (with backoff) while another process holds its lock.
 
