@@ -9,7 +9,8 @@ clicking the sidebar's links. Bounded in sessions (30) and time (30 minutes per 
    a first and a warm view of each page, then, per page, a CLI import of one incident (a data
    change) followed by that page's view. Per view: the server's CPU seconds (utime + stime of
    its process, from /proc), the websocket bytes it sent (frames the page received), and the
-   time from the click to a settled page (no script running, nothing stale, no skeleton).
+   time from the click to a settled page (the server has reported a script run finished and
+   the page shows it: no script running, nothing stale, no skeleton).
 2. N sessions with a think time between views, optionally with a CLI import of 50,000 incidents
    every few seconds and a probe of the file lock every 0.1 s (a read-write open attempt from this
    process): latency percentiles, server CPU per view, import outcomes, the share of probes that
@@ -33,6 +34,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"
 LAUNCH_ARGS = [
@@ -50,21 +53,10 @@ MAX_SESSIONS = 30
 MAX_SECONDS = 1800
 IMPORT_ROWS = 50_000
 
-# Counts the script runs that start, so a view waits for the run its click caused.
-COUNT_RUNS = """
-window.__aimsRuns = 0;
-new MutationObserver((changes) => {
-  for (const change of changes) {
-    if (change.target.getAttribute('data-test-script-state') === 'running'
-        && change.oldValue !== 'running') window.__aimsRuns += 1;
-  }
-}).observe(document, {attributes: true, subtree: true, attributeOldValue: true,
-                      attributeFilter: ['data-test-script-state']});
-"""
 # Settled: connected, no script running, nothing stale, no status widget or skeleton.
-SETTLED = """(runs) => {
+SETTLED = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
-  return window.__aimsRuns > runs && !!app
+  return !!app
     && app.getAttribute('data-test-script-state') === 'notRunning'
     && app.getAttribute('data-test-connection-state') === 'CONNECTED'
     && !document.querySelector('[data-stale="true"], [data-testid="stStatusWidget"], '
@@ -72,15 +64,31 @@ SETTLED = """(runs) => {
 }"""
 
 
-STATE = """(runs) => {
+STATE = """() => {
   const app = document.querySelector('[data-testid="stApp"]');
   const busy = [...document.querySelectorAll('[data-stale="true"], [data-testid="stStatusWidget"], '
                                              + '[data-testid="stSkeleton"]')];
   return `script ${app && app.getAttribute('data-test-script-state')}, connection `
-    + `${app && app.getAttribute('data-test-connection-state')}, runs since ${window.__aimsRuns - runs}, `
+    + `${app && app.getAttribute('data-test-connection-state')}, `
     + `busy ${busy.map(e => e.getAttribute('data-testid') || 'stale').join(',') || 'none'}, `
     + `at ${location.pathname}`;
 }"""
+
+
+_RUN_DONE = {
+    ForwardMsg.FINISHED_SUCCESSFULLY,
+    ForwardMsg.FINISHED_WITH_COMPILE_ERROR,
+    ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY,
+}
+
+
+def reports_finished_run(payload: str | bytes) -> bool:
+    """Whether a websocket frame from the server says a script run has finished (not one cut
+    short by a rerun)."""
+    if not isinstance(payload, bytes | bytearray):
+        return False
+    message = ForwardMsg.FromString(bytes(payload))
+    return message.WhichOneof("type") == "script_finished" and message.script_finished in _RUN_DONE
 
 
 @dataclass
@@ -178,15 +186,29 @@ class Session:
     def __init__(self, page, base: str, timeout_ms: int) -> None:
         self.page, self.base, self.timeout_ms = page, base, timeout_ms
         self.received = 0
+        self.runs_finished = 0
         page.on("websocket", lambda ws: ws.on("framereceived", self._count))
 
     def _count(self, payload) -> None:
+        """Count the bytes and the script runs the server reports finished (its own message: a
+        busy browser may render a whole run in one frame, so the page's state never says
+        'running')."""
         self.received += len(payload)
+        self.runs_finished += reports_finished_run(payload)
+
+    async def settle(self, runs_before: int) -> None:
+        """Wait until a script run has finished since `runs_before` and the page shows it."""
+        deadline = time.monotonic() + self.timeout_ms / 1000
+        while self.runs_finished <= runs_before:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"no script run finished within {self.timeout_ms / 1000:.0f} s")
+            await asyncio.sleep(0.05)
+        remaining_ms = max(1000.0, (deadline - time.monotonic()) * 1000)
+        await self.page.wait_for_function(SETTLED, timeout=remaining_ms)
 
     @classmethod
     async def open(cls, browser, base: str, user: str, timeout_ms: int) -> Session:
         context = await browser.new_context(viewport={"width": 1440, "height": 1000})
-        await context.add_init_script(COUNT_RUNS)
         page = await context.new_page()
         page.set_default_timeout(timeout_ms)
         session = cls(page, base, timeout_ms)
@@ -195,7 +217,7 @@ class Session:
         await page.get_by_role("textbox", name="Password").fill(PASSWORD)
         await page.get_by_role("button", name="Sign in").click()
         await page.get_by_text(f"Signed in as {user}").wait_for()
-        await page.wait_for_function(SETTLED, arg=0, timeout=timeout_ms)
+        await page.wait_for_function(SETTLED, timeout=timeout_ms)
         return session
 
     async def links(self) -> list[str]:
@@ -204,21 +226,22 @@ class Session:
         )
         return [href.removeprefix(self.base + "/") for href in hrefs]
 
-    async def _state(self, runs: int) -> str:
-        """What kept a view from settling: the app's state, runs since the click, the URL."""
+    async def _state(self, runs_before: int) -> str:
+        """What kept a view from settling: the app's state, runs finished since the click, the URL."""
         try:
-            return await self.page.evaluate(STATE, runs)
+            state = await self.page.evaluate(STATE)
         except Exception as error:
-            return f"state unavailable: {error}".splitlines()[0]
+            state = f"state unavailable: {error}".splitlines()[0]
+        return f"{state}, runs finished since the click {self.runs_finished - runs_before}"
 
     async def view(self, path: str, index: int, kind: str, pid: int | None = None) -> View:
         """Click the sidebar link to `path` and wait until the page has settled."""
-        page, runs = self.page, await self.page.evaluate("window.__aimsRuns")
+        page, runs = self.page, self.runs_finished
         before, cpu_before, started = self.received, pid and cpu_seconds(pid), time.monotonic()
         failed = ""
         try:
             await page.locator(f'{SIDEBAR_LINKS}[href="{self.base}/{path}"]').click()
-            await page.wait_for_function(SETTLED, arg=runs, timeout=self.timeout_ms)
+            await self.settle(runs)
         except Exception as error:  # a timed-out view counts, with its time and the page state
             failed = str(error).splitlines()[0] + f" [{await self._state(runs)}]"
         seconds = time.monotonic() - started

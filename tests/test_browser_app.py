@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from aims_metrics.store import open_db
-from bench.load import COUNT_RUNS
+from bench.load import SETTLED, reports_finished_run
 from pages import _ui
 from tests.conftest import APP_PASSWORD, app_usernames, known_quarter
 
@@ -48,13 +49,6 @@ TIMEOUT_MS = 120_000
 # Counts the script runs that start (the bench's counter), so a test can wait for the run its
 # action caused to finish.
 # The app is idle: connected, no script running, nothing stale, no spinner or skeleton.
-IDLE = """() => {
-  const app = document.querySelector('[data-testid="stApp"]');
-  return !!app && app.getAttribute('data-test-script-state') === 'notRunning'
-    && app.getAttribute('data-test-connection-state') === 'CONNECTED'
-    && !document.querySelector('[data-stale="true"], [data-testid="stStatusWidget"], '
-                               + '[data-testid="stSkeleton"]');
-}"""
 # The height of the page's content (Streamlit's main container scrolls inside the viewport).
 MAIN_HEIGHT = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
@@ -135,28 +129,41 @@ def browser():
 
 def settle(page: Page) -> None:
     """Wait until Streamlit is idle: connected, no script running, no stale element left."""
-    page.wait_for_function(IDLE, timeout=TIMEOUT_MS)
+    page.wait_for_function(SETTLED, timeout=TIMEOUT_MS)
+
+
+_RUNS_FINISHED: weakref.WeakKeyDictionary[Page, int] = weakref.WeakKeyDictionary()
+
+
+def count_runs(page: Page) -> Page:
+    """Count the script runs the server reports finished to `page` (a busy browser may render a
+    whole run in one frame, so the page's own state cannot be relied on to show it running)."""
+    _RUNS_FINISHED[page] = 0
+
+    def count(payload) -> None:
+        _RUNS_FINISHED[page] += reports_finished_run(payload)
+
+    page.on("websocket", lambda ws: ws.on("framereceived", count))
+    return page
 
 
 def rerun(page: Page, action) -> None:
     """Do `action` (a click, a key press…) and wait for the script run it starts to finish."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    before = page.evaluate("window.__aimsRuns")
+    before = _RUNS_FINISHED[page]
     action()
-    try:
-        page.wait_for_function(f"window.__aimsRuns > {before}", timeout=TIMEOUT_MS)
-    except PlaywrightTimeout:
-        pytest.fail(f"no script run started after {getattr(action, '__name__', action)}")
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while _RUNS_FINISHED[page] <= before:  # frames are counted while Playwright waits
+        if time.monotonic() > deadline:
+            pytest.fail(f"no script run finished after {getattr(action, '__name__', action)}")
+        page.wait_for_timeout(50)
     settle(page)
 
 
 def new_page(browser, **options) -> Page:
     """A page in a new browser context that counts Streamlit's script runs."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, **options)
-    context.add_init_script(COUNT_RUNS)
     context.set_default_timeout(TIMEOUT_MS)
-    return context.new_page()
+    return count_runs(context.new_page())
 
 
 def sign_in(browser, base: str, role: str) -> Page:

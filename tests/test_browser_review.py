@@ -86,14 +86,9 @@ def test_governance_lead_decides_adds_an_action_finalises_and_downloads(server, 
     user = app_usernames()["governance_lead"]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        from tests.test_browser_app import COUNT_RUNS, TIMEOUT_MS
+        from tests.test_browser_app import new_page
 
-        context = browser.new_context(
-            accept_downloads=True, viewport={"width": 1400, "height": 1000}
-        )
-        context.add_init_script(COUNT_RUNS)
-        context.set_default_timeout(TIMEOUT_MS)  # generous: the machine may be loaded
-        page = context.new_page()
+        page = new_page(browser, accept_downloads=True)
         page.goto(server)
         page.get_by_label("User name").fill(user)
         page.get_by_role("textbox", name="Password").fill(APP_PASSWORD)
