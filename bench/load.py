@@ -11,10 +11,11 @@ clicking the sidebar's links. Bounded in sessions (30) and time (30 minutes per 
    its process, from /proc), the websocket bytes it sent (frames the page received), and the
    time from the click to a settled page (the server has reported a script run finished and
    the page shows it: no script running, nothing stale, no skeleton).
-2. N sessions with a think time between views, optionally with a CLI import of 50,000 incidents
-   every few seconds and a probe of the file lock every 0.1 s (a read-write open attempt from this
-   process): latency percentiles, server CPU per view, import outcomes, the share of probes that
-   found the database held.
+2. N sessions, signed in first, then browsing with a think time between views (their first
+   views spread over one think time, each pause 0.5-1.5 think times: people do not click in
+   step), optionally with a CLI import of 50,000 incidents every few seconds and a probe of the
+   file lock every 0.1 s (a read-write open attempt from this process): latency percentiles,
+   server CPU per view, import outcomes, the share of probes that found the database held.
 3. The audit plan and the readiness report PDFs built by the CLI, timed as processes.
 """
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -108,6 +110,8 @@ class Outcome:
     imports: list[tuple[bool, float, str]] = field(default_factory=list)  # ok, seconds, message
     probes: list[bool] = field(default_factory=list)  # True: the database was held
     cpu_seconds: float | None = None  # phase 2: server CPU over its views
+    browser_cpu_seconds: float | None = None  # phase 2: Chromium's CPU over the same time
+    wall_seconds: float | None = None  # phase 2: from the first view to the last
     pages: list[str] = field(default_factory=list)  # the sidebar's url paths ('' = the first page)
     pdfs: dict[str, float] = field(default_factory=dict)  # phase 3: seconds per PDF command
     importing: threading.Event = field(default_factory=threading.Event)  # a CLI import runs
@@ -123,6 +127,21 @@ def cpu_seconds(pid: int) -> float:
     """utime + stime of a process and its threads, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def browser_cpu_seconds() -> float:
+    """CPU seconds used so far by the running Chromium processes (the bench's browser, which
+    shares the machine's cores with the server it measures)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:  # the process ended
+            continue
+        if text[text.index("(") + 1 : text.rindex(")")].startswith("chrom"):
+            fields = text.rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def start_server(app_root: Path, db: Path, log: Path) -> tuple[subprocess.Popen, str]:
@@ -264,20 +283,28 @@ async def one_session(browser, base, user, app_root, db, pid, timeout_ms, out: O
 
 
 async def many_sessions(
-    browser, base, users, until: float, think: float, timeout_ms, out: Outcome
+    browser, base, users, begin, think: float, timeout_ms, out: Outcome
 ) -> None:
-    """Phase 2: every session visits the pages in turn, starting on different pages."""
+    """Phase 2: every session visits the pages in turn, starting on different pages. People do
+    not click in step: the sessions' first views are spread over one think time, and each pause
+    is drawn between half and one and a half think times (seeded per session, so runs repeat)."""
+    sessions = [await Session.open(browser, base, user, timeout_ms) for user in users]
+    paths = out.pages or await sessions[0].links()
+    started, until = time.monotonic(), begin()  # the clock starts once everyone is signed in
+    browser_before = browser_cpu_seconds()
 
     async def browse(index: int) -> None:
-        session = await Session.open(browser, base, users[index], timeout_ms)
-        paths = out.pages or await session.links()
+        session, pauses = sessions[index], random.Random(index)
+        await asyncio.sleep(max(0.0, started + think * index / len(users) - time.monotonic()))
         step = index + 1  # sessions start on different pages, never the one already shown
         while time.monotonic() < until:
             out.views.append(await session.view(paths[step % len(paths)], index, "load"))
             step += 1
-            await asyncio.sleep(think)
+            await asyncio.sleep(think * pauses.uniform(0.5, 1.5))
 
     await asyncio.gather(*(browse(n) for n in range(len(users))))
+    out.browser_cpu_seconds = browser_cpu_seconds() - browser_before
+    out.wall_seconds = time.monotonic() - started
 
 
 def repeat_imports(app_root, db, csv, every, until, out: Outcome) -> None:
@@ -345,23 +372,27 @@ def run(
                 )
             )
             return out
-        until = time.monotonic() + seconds
-        helpers = [threading.Thread(target=probe_lock, args=(copy, until, out), daemon=True)]
-        if import_every:
-            csv = incidents_csv(work / "incidents.csv", IMPORT_ROWS, "LOAD")
-            helpers.append(
-                threading.Thread(
-                    target=repeat_imports,
-                    args=(app_root, copy, csv, import_every, until, out),
-                    daemon=True,
-                )
-            )
-        cpu_before = cpu_seconds(process.pid)
-        for helper in helpers:
-            helper.start()
+        helpers = []
+        cpu_before = 0.0
+
+        def begin() -> float:
+            """Start the clock, the lock probe, the imports and the CPU count; the end time."""
+            nonlocal cpu_before
+            until = time.monotonic() + seconds
+            helpers.append(threading.Thread(target=probe_lock, args=(copy, until, out)))
+            if import_every:
+                csv = incidents_csv(work / "incidents.csv", IMPORT_ROWS, "LOAD")
+                imports = (app_root, copy, csv, import_every, until, out)
+                helpers.append(threading.Thread(target=repeat_imports, args=imports))
+            cpu_before = cpu_seconds(process.pid)
+            for helper in helpers:
+                helper.daemon = True
+                helper.start()
+            return until
+
         asyncio.run(
             _drive(
-                lambda browser: many_sessions(browser, base, users, until, think, timeout_ms, out)
+                lambda browser: many_sessions(browser, base, users, begin, think, timeout_ms, out)
             )
         )
         out.cpu_seconds = cpu_seconds(process.pid) - cpu_before
@@ -449,6 +480,8 @@ def summary(out: Outcome) -> dict[str, float | None]:
         "p50": percentile(load, 0.5),
         "p95": percentile(load, 0.95),
         "cpu_per_view": out.cpu_seconds / len(load) if load and out.cpu_seconds else None,
+        "server_cores": out.cpu_seconds / out.wall_seconds if out.wall_seconds else None,
+        "browser_cores": (out.browser_cpu_seconds / out.wall_seconds if out.wall_seconds else None),
         "imports_ok": float(len(ok)),
         "imports_all": float(len(out.imports)),
         "import_max": max((s for _, s, _ in out.imports), default=None),
@@ -468,6 +501,7 @@ def report(out: Outcome, sessions: int) -> str:
         f"- views: {len([v for v in out.views if v.kind == 'load'])}, p50 {_f(s['p50'])} s, "
         f"p95 {_f(s['p95'])} s, failed {s['failed_views']:.0f}",
         f"- server CPU per view: {_f(s['cpu_per_view'])} s",
+        f"- cores used: the server {_f(s['server_cores'])}, the browser {_f(s['browser_cores'])}",
     ]
     if out.imports:
         lines.append(

@@ -591,7 +591,10 @@ def section_load(db: Path, manifest: dict) -> list[Row]:
     crowd = load.summary(load.run(db, 20, 120, 10, app_root=root))
     pdfs = load.time_pdfs(db, root)
     imports_ok = readers["imports_ok"] == readers["imports_all"] > 0
-    log(load.page_table(one))
+    pages = DATA / "work" / "load-pages.md"  # the per-page figures of phase 1, for the README
+    pages.parent.mkdir(parents=True, exist_ok=True)
+    pages.write_text(f"app: {root}\n\n{load.page_table(one)}\n")
+    log(f"[bench] load: per-page figures in {pages}")
     return [
         _load_row(
             f"server CPU per warm page view, worst page ({worst_cpu.page})",
@@ -616,7 +619,8 @@ def section_load(db: Path, manifest: dict) -> list[Row]:
             "20 signed-in sessions, 10 s think time, one process: p95 page view",
             crowd["p95"], 3.0, "s", "1 session, warm p95", single_p95,
             f"p50 {crowd['p50'] or 0:.2f} s; server CPU per view {crowd['cpu_per_view'] or 0:.2f} s; "
-            f"failed views {crowd['failed_views']:.0f}",
+            f"failed views {crowd['failed_views']:.0f}; cores used (of 2): the server "
+            f"{crowd['server_cores'] or 0:.2f}, the sessions' Chromium {crowd['browser_cores'] or 0:.2f}",
         ),
         Row(
             "load", "CLI imports (50k rows) every 10 s while 10 sessions browse: slowest",

@@ -531,6 +531,37 @@ def download_csv(
     )
 
 
+def pdf_on_request(
+    container: Any,
+    *,
+    key: str,
+    scope: str,
+    prepare: str,
+    download: str,
+    build: Callable[[], bytes],
+    file_name: str,
+    icon: str = ":material/picture_as_pdf:",
+) -> None:
+    """A PDF typeset only when asked for: the `prepare` button until it is clicked (in this
+    session, for `scope`, e.g. the quarter), then the `download` of what `build` returns (built
+    in the script run, so it can use the data-version cache of `query`)."""
+    asked_key = f"_aims_pdf_asked_{key}_{scope}"
+    if not st.session_state.get(asked_key):
+        if container.button(prepare, key=f"{key}_prepare", icon=icon):
+            st.session_state[asked_key] = True
+            st.rerun()
+        return
+    container.download_button(
+        download,
+        data=build(),
+        file_name=file_name,
+        mime="application/pdf",
+        key=key,
+        icon=icon,
+        on_click="ignore",
+    )
+
+
 # --- long tables: one page of rows at a time ------------------------------------------------------
 
 PAGE_SIZE = 50  # rows of a long table sent to the browser at once

@@ -199,24 +199,14 @@ def plan_downloads(result: programme.Programme) -> None:
         icon=":material/download:",
         on_click="ignore",
     )
-    plan_key = f"programme_plan_ready_{as_of}_{audit_type}"
-    if not st.session_state.get(plan_key):
-        if downloads[0].button(
-            "Prepare audit plan (PDF)",
-            key="programme_plan_prepare",
-            icon=":material/picture_as_pdf:",
-        ):
-            st.session_state[plan_key] = True
-            st.rerun()
-        return
-    downloads[0].download_button(
-        "Audit plan (PDF)",
-        data=_ui.query(plan_pdf.render_plan_pdf, as_of, None, audit_type),
-        file_name=f"audit-plan-{start}.pdf",
-        mime="application/pdf",
+    _ui.pdf_on_request(
+        downloads[0],
         key="programme_plan_pdf",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
+        scope=f"{as_of}_{audit_type}",
+        prepare="Prepare audit plan (PDF)",
+        download="Audit plan (PDF)",
+        build=lambda: _ui.query(plan_pdf.render_plan_pdf, as_of, None, audit_type),
+        file_name=f"audit-plan-{start}.pdf",
     )
 
 

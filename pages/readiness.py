@@ -49,24 +49,14 @@ def colour_cells(value: str) -> str:
 
 def prepared_pdf(as_of: date) -> None:
     """The readiness report PDF, built only when asked for (then cached by data version)."""
-    ready_key = f"readiness_pdf_ready_{as_of}"
-    if not st.session_state.get(ready_key):
-        if st.button(
-            "Prepare readiness report (PDF)",
-            key="readiness_pdf_prepare",
-            icon=":material/picture_as_pdf:",
-        ):
-            st.session_state[ready_key] = True
-            st.rerun()
-        return
-    st.download_button(
-        "Readiness report (PDF)",
-        data=_ui.query(report_pdf.render_readiness_report, as_of),
-        file_name=f"readiness-{as_of}.pdf",
-        mime="application/pdf",
+    _ui.pdf_on_request(
+        st,
         key="readiness_pdf",
-        icon=":material/picture_as_pdf:",
-        on_click="ignore",
+        scope=str(as_of),
+        prepare="Prepare readiness report (PDF)",
+        download="Readiness report (PDF)",
+        build=lambda: _ui.query(report_pdf.render_readiness_report, as_of),
+        file_name=f"readiness-{as_of}.pdf",
     )
 
 

@@ -70,26 +70,17 @@ def minutes_downloads(label: str, record: models.ReviewRecord | None) -> None:
             type="primary",
         )
     if record is None or not record.is_final:
-        pack_key = f"review_pack_ready_{label}"
-        if not st.session_state.get(pack_key):
-            if row.button(
-                "Prepare draft review pack",
-                key="review_prepare_draft",
-                icon=":material/description:",
-            ):
-                st.session_state[pack_key] = True
-                st.rerun()
-        else:
-            draft_id = models.document_id(label, record.revision if record else None)
-            row.download_button(
-                f"Download draft review pack ({draft_id})",
-                data=_ui.query(minutes.render_minutes, label),
-                file_name=f"{draft_id}-draft.pdf",
-                mime="application/pdf",
-                key="review_download_draft",
-                icon=":material/download:",
-                on_click="ignore",
-            )
+        draft_id = models.document_id(label, record.revision if record else None)
+        _ui.pdf_on_request(
+            row,
+            key="review_draft_pack",
+            scope=label,
+            prepare="Prepare draft review pack",
+            download=f"Download draft review pack ({draft_id})",
+            build=lambda: _ui.query(minutes.render_minutes, label),
+            file_name=f"{draft_id}-draft.pdf",
+            icon=":material/description:",
+        )
     if archived is not None:
         st.caption(f"Final minutes sha256 {archived.sha256}")
 

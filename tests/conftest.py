@@ -105,6 +105,26 @@ def app_usernames() -> dict[str, str]:
     return {role.value: f"{role.value.replace('_', '-')}-user" for role in Role}
 
 
+def signed_in_page(role: str, file: str, *, timeout: float = 90, **state):
+    """AppTest of `file` opened through app.py by the test user of `role`, with `state` put in
+    the session first; fails on any exception or error the page shows."""
+    from streamlit.testing.v1 import AppTest
+
+    from pages import _ui
+
+    at = AppTest.from_file(
+        str(Path(__file__).resolve().parents[1] / "app.py"), default_timeout=timeout
+    )
+    at.session_state[_ui.USER_KEY] = app_usernames()[role]
+    at.run()
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.switch_page(file).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    return at
+
+
 def known_quarter():
     """The quarter the app shows by default: the last completed one."""
     from aims_metrics.metrics.periods import last_completed_quarter

@@ -14,10 +14,8 @@ from aims_metrics import auth
 from aims_metrics.audits import readiness
 from aims_metrics.auth import Role
 from aims_metrics.store import open_db
-from pages import _ui
-from tests.conftest import APP_PASSWORD, app_usernames
+from tests.conftest import APP_PASSWORD, app_usernames, signed_in_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 USERS = app_usernames()
 PROGRAMME, READINESS = "pages/audit_programme.py", "pages/readiness.py"
 ROLES = [r.value for r in Role]
@@ -43,15 +41,7 @@ def demo_app(demo_app_template, tmp_path, monkeypatch) -> Path:
 
 
 def page(role: str, file: str, **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90)
-    at.session_state[_ui.USER_KEY] = USERS[role]
-    at.run()
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(file).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return signed_in_page(role, file, **state)
 
 
 def downloads(at: AppTest) -> set[str]:
@@ -72,7 +62,7 @@ def test_programme_page_tells_the_demo_story(demo_app, role):
     assert len(at.get("plotly_chart")) == 4
     assert "programme_plan_csv" in downloads(at)
     assert "programme_plan_pdf" not in downloads(at)  # typeset on demand
-    at.button(key="programme_plan_prepare").click().run()
+    at.button(key="programme_plan_pdf_prepare").click().run()
     assert not at.exception
     assert downloads(at) >= {"programme_plan_pdf", "programme_plan_csv"}
     assert at.selectbox(key="programme_drill").value is not None

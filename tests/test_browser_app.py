@@ -72,6 +72,21 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_for_health(base: str, process: subprocess.Popen, log_path: Path) -> None:
+    """Poll Streamlit's health endpoint until it answers (or the process ends, or 90 s pass)."""
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail(f"the app did not start on {base}: {log_path.read_text()[-2000:]}")
+        time.sleep(0.3)  # polling a server that is starting, not synchronising a test
+
+
 @contextmanager
 def app_server(db: Path, log_path: Path, session_key: str | None = None) -> Iterator[str]:
     """`streamlit run app.py` on `db` (localhost, a free port) until the block ends; its URL.
@@ -88,18 +103,8 @@ def app_server(db: Path, log_path: Path, session_key: str | None = None) -> Iter
         cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     base = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
     try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.3)
+        wait_for_health(base, process, log_path)
         yield base
     finally:
         process.terminate()
@@ -157,6 +162,17 @@ def rerun(page: Page, action) -> None:
             pytest.fail(f"no script run finished after {getattr(action, '__name__', action)}")
         page.wait_for_timeout(50)
     settle(page)
+
+
+def choose_quarter(page: Page, label: str) -> None:
+    """Pick `label` in the sidebar's Quarter box and wait for the run it starts."""
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
+        has_text="Quarter"
+    ).click()
+    rerun(page, page.get_by_role("option", name=label, exact=True).click)
+    expect(
+        page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Quarter")
+    ).to_have_value(label)
 
 
 def new_page(browser, **options) -> Page:

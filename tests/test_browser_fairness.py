@@ -13,6 +13,7 @@ from aims_metrics.metrics import as_of, periods
 from tests.test_browser_app import (  # noqa: F401  (server and browser are fixtures)
     browser,
     card_value,
+    choose_quarter,
     expect,
     rerun,
     server,
@@ -24,16 +25,6 @@ from tests.test_browser_app import (  # noqa: F401  (server and browser are fixt
 from tests.test_fairness_page import predictions_csv
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def choose_quarter(page, label: str) -> None:
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
-        has_text="Quarter"
-    ).click()
-    rerun(page, page.get_by_role("option", name=label, exact=True).click)
-    expect(
-        page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Quarter")
-    ).to_have_value(label)
 
 
 def quarter_in_progress(db) -> str:

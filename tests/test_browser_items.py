@@ -15,9 +15,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -35,13 +32,16 @@ from tests.test_browser_app import (  # noqa: E402, F401  (browser is a fixture)
     CHARTS_DRAWN,
     REPO,
     TIMEOUT_MS,
+    app_server,
     browser,
+    choose_quarter,
     free_port,
     new_page,
     rerun,
     settle,
     sign_in,
     visit,
+    wait_for_health,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -81,39 +81,8 @@ def server(demo_db_template: Path, tmp_path_factory: pytest.TempPathFactory):
     with open_db(db) as con:
         for role, username in USERS.items():
             auth.add_user(con, username, role, APP_PASSWORD, actor="test")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "AIMS_SESSION_KEY"}
-    env["AIMS_DB"] = str(db)
-    log_path = tmp_path_factory.mktemp("items-log") / "streamlit.log"
-    with log_path.open("w") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-             "--server.address", "localhost", "--server.headless", "true"],
-            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        base = f"http://localhost:{port}"
-        wait_for_health(base, process, log_path)
+    with app_server(db, tmp_path_factory.mktemp("items-log") / "streamlit.log") as base:
         yield base, db
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-
-
-def wait_for_health(base: str, process: subprocess.Popen, log_path: Path) -> None:
-    """Poll Streamlit's health endpoint until it answers (or the process ends, or 90 s pass)."""
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"the app did not start on {base}: {log_path.read_text()[-2000:]}")
-        time.sleep(0.3)
 
 
 @pytest.fixture(scope="module")
@@ -178,16 +147,6 @@ def go_by_sidebar(page: Page, title: str) -> None:
     """Follow the sidebar link (the session, and the quarter chosen in it, stay)."""
     link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True)
     rerun(page, link.click)
-
-
-def choose_quarter(page: Page, label: str) -> None:
-    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').filter(
-        has_text="Quarter"
-    ).click()
-    rerun(page, page.get_by_role("option", name=label, exact=True).click)
-    expect(
-        page.locator('[data-testid="stSidebar"]').get_by_role("combobox", name="Quarter")
-    ).to_have_value(label)
 
 
 def open_tab(page: Page, name: str) -> None:

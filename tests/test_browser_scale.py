@@ -11,26 +11,20 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import re
 import shutil
-import subprocess
-import sys
 import time
-import urllib.request
 
 import pytest
 
 from aims_metrics import auth
 from pages import _ui
 from tests.scale_data import scaled_enterprise
-from tests.test_browser_app import (
+from tests.test_browser_app import (  # noqa: F401  (browser is a fixture)
     ARTIFACTS,
-    CHROMIUM,
-    LAUNCH_ARGS,
-    REPO,
     TIMEOUT_MS,
-    free_port,
+    app_server,
+    browser,
     settle,
     shoot,
     sign_in,
@@ -51,51 +45,11 @@ def scaled_server(tmp_path_factory: pytest.TempPathFactory):
     """`streamlit run app.py` on a copy of the scaled enterprise database (localhost)."""
     db = tmp_path_factory.mktemp("browser-scale") / "aims.duckdb"
     shutil.copyfile(scaled_enterprise(tmp_path_factory), db)
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "AIMS_SESSION_KEY"}
-    env["AIMS_DB"] = str(db)
-    log_path = tmp_path_factory.mktemp("log") / "streamlit.log"
-    log = log_path.open("w")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "localhost", "--server.headless", "true"],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"http://localhost:{port}"
-    deadline = time.monotonic() + 60
-    try:
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/_stcore/health", timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"streamlit did not start: {log_path.read_text()[-2000:]}")
-            time.sleep(0.3)  # polling a server that is starting, not synchronising a test
+    with app_server(db, tmp_path_factory.mktemp("log") / "streamlit.log") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as playwright:
-        instance = playwright.chromium.launch(executable_path=CHROMIUM, args=LAUNCH_ARGS)
-        yield instance
-        instance.close()
-
-
-def test_every_page_settles_and_sends_what_a_person_looks_at(scaled_server, browser):
+def test_every_page_settles_and_sends_what_a_person_looks_at(scaled_server, browser):  # noqa: F811
     page = sign_in(browser, scaled_server, "admin")
     page.set_viewport_size({"width": 1440, "height": 3600})  # the page scrolls inside: show it
     received = {"bytes": 0}
@@ -126,7 +80,7 @@ def test_every_page_settles_and_sends_what_a_person_looks_at(scaled_server, brow
     page.context.close()
 
 
-def test_a_paged_table_downloads_every_row(scaled_server, browser, tmp_path):
+def test_a_paged_table_downloads_every_row(scaled_server, browser, tmp_path):  # noqa: F811
     """The CSV under a paged table is built when clicked and holds every row, not the page."""
     page = sign_in(browser, scaled_server, "executive")
     page.goto(f"{scaled_server}/nonconformity-aging")

@@ -21,11 +21,9 @@ from aims_metrics.performance import aging
 from aims_metrics.store import open_db
 from aims_metrics.vocabulary.status import status_label
 from pages import _ui
-from tests.conftest import app_usernames, known_quarter
+from tests.conftest import known_quarter, signed_in_page
 from tests.scale_data import scaled_enterprise
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
-USERS = app_usernames()
 PAGE = _ui.PAGE_SIZE
 MOST_ROWS = 100  # no table of any page sends more rows (the gap register has at most 67)
 DASHBOARDS = [p.file for p in _ui.PAGES if p.section == "Dashboards"]
@@ -60,15 +58,7 @@ def queried(monkeypatch) -> list[str]:
 
 
 def page(file: str, role: str = "admin", **state) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=180)
-    at.session_state[_ui.USER_KEY] = USERS[role]
-    at.run()
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.switch_page(file).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert not at.error, [e.value for e in at.error]
-    return at
+    return signed_in_page(role, file, timeout=180, **state)
 
 
 def captions(at: AppTest) -> list[str]:

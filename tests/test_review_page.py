@@ -102,7 +102,7 @@ def test_executive_reads_the_inputs_and_cannot_edit(app_db):
     # read-only: no form, no finalise; the draft pack can be prepared and downloaded
     assert not [k for k in button_keys(at) if k.startswith(("review_save", "review_finalise"))]
     assert not at.get("text_area")
-    at.button(key="review_prepare_draft").click().run()
+    at.button(key="review_draft_pack_prepare").click().run()
     assert_clean(at)
     (download,) = [d for d in at.get("download_button") if d.key != "review_audits_download"]
     assert "draft review pack" in download.proto.label
