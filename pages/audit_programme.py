@@ -19,7 +19,7 @@ from aims_metrics.audits import plan_pdf, programme
 from aims_metrics.audits.programme_view import ProgrammeView, programme_view
 from aims_metrics.auth import Action
 from aims_metrics.vocabulary.findings import FINDING_TYPES
-from aims_metrics.vocabulary.wording import count_of, verb_for
+from aims_metrics.vocabulary.wording import count_of, day, verb_for
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
@@ -59,7 +59,7 @@ def headline(result: programme.Programme) -> None:
         + (f" ({cancelled} cancelled)." if cancelled else "."),
     )
     cells[1].metric(
-        f"Completed by {result.as_of:%d %b %Y}", f"{len(result.completed_audits):,}", border=True
+        f"Completed by {day(result.as_of)}", f"{len(result.completed_audits):,}", border=True
     )
     cells[2].metric("Covered", f"{counts['covered']} of {total}", border=True)
     cells[3].metric("Gaps", counts["gap"], border=True)
@@ -313,7 +313,7 @@ def findings_section(view: ProgrammeView) -> None:
     order = list(dict.fromkeys(top["audit_id"]))
     worst = typed_bars(top, "audit_id", "open_findings", horizontal=True)
     worst.update_layout(
-        title=f"The {len(order)} audits with the most findings open on {as_of:%d %b %Y}",
+        title=f"The {len(order)} audits with the most findings open on {day(as_of)}",
         barmode="stack",
         yaxis={"categoryorder": "array", "categoryarray": order[::-1], "type": "category"},
         hovermode="closest",
@@ -346,10 +346,10 @@ def page() -> None:
         st.error(f"{problem}. An administrator can correct it on Admin.")
         return
     cycle = view.programme.cycle
-    right.markdown(f"**Certification cycle**  \n{cycle.start:%d %b %Y} – {cycle.end:%d %b %Y}")
+    right.markdown(f"**Certification cycle**  \n{day(cycle.start)} – {day(cycle.end)}")
     if not view.programme.audits:
         _ui.empty_state(
-            f"No audits yet in the cycle {cycle.start} – {cycle.end} — import audits.csv on Data "
+            f"No audits yet in the cycle {day(cycle.start)} – {day(cycle.end)} — import audits.csv on Data "
             "import (template: `python -m aims_metrics template audits`)."
         )
         return

@@ -9,21 +9,21 @@ import streamlit as st
 from aims_metrics.auth import Action
 from aims_metrics.performance import aging
 from aims_metrics.vocabulary.findings import FINDING_TYPES
-from aims_metrics.vocabulary.wording import count_of
+from aims_metrics.vocabulary.wording import count_of, day
 from pages import _ui
 
 _ui.require(Action.VIEW_DASHBOARDS)
 
 point = _ui.evaluation_point()
 as_of = point.as_of
-st.title(f"Nonconformities — open at {as_of:%d %B %Y}")
+st.title(f"Nonconformities — open at {day(as_of)}")
 st.caption(point.describe())
 
 report = _ui.query(aging.aging_report, as_of)
 everything = _ui.query(aging.open_findings, as_of)
 if report.open_total == 0 and everything.empty:
     _ui.empty_state(
-        f"No findings open at {as_of:%Y-%m-%d}. A governance lead can import findings.csv on "
+        f"No findings open at {day(as_of)}. A governance lead can import findings.csv on "
         "Data import, or choose another quarter in the sidebar."
     )
 
@@ -61,7 +61,7 @@ with chart_column:
         ]
     )
     figure.update_layout(
-        title=f"Open findings by age and type at {as_of:%Y-%m-%d}",
+        title=f"Open findings by age and type at {day(as_of)}",
         barmode="stack",
         xaxis_title="age (days since raised)",
         xaxis={"categoryorder": "array", "categoryarray": list(buckets["bucket"])},

@@ -13,6 +13,7 @@ from aims_metrics.auth import Action
 from aims_metrics.metrics import compiler
 from aims_metrics.metrics.catalog import current_definitions
 from aims_metrics.performance import objectives
+from aims_metrics.vocabulary.wording import day
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)
@@ -41,7 +42,7 @@ else:
             status.markdown(_ui.status_badge(item.status), unsafe_allow_html=True)
             st.caption(
                 f"{_ui.plain(objective.metric)}: now {_ui.format_value(item.value, unit)}, target "
-                f"{_ui.format_value(objective.target, unit)} by {objective.deadline:%d %b %Y}"
+                f"{_ui.format_value(objective.target, unit)} by {day(objective.deadline)}"
                 + (
                     f", baseline {_ui.format_value(objective.baseline, unit)}"
                     if objective.baseline is not None

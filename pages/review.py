@@ -18,7 +18,7 @@ from aims_metrics.metrics import completeness
 from aims_metrics.notify import reminders
 from aims_metrics.review import actions, assembly, finalise, minutes, models, records, views
 from aims_metrics.review.assembly import ReviewInputs
-from aims_metrics.vocabulary.wording import count_of, verb_for
+from aims_metrics.vocabulary.wording import count_of, day, verb_for
 from pages import _ui
 
 me = _ui.require(Action.VIEW_DASHBOARDS)
@@ -88,7 +88,7 @@ def minutes_downloads(label: str, record: models.ReviewRecord | None) -> None:
 def carried_actions(inputs: ReviewInputs, can_edit: bool, me: User) -> None:
     """a) Status of actions from previous management reviews, and their update form."""
     st.subheader("a) Status of actions from previous management reviews")
-    st.caption(f"Status as of {inputs.as_of:%Y-%m-%d} (the meeting day, else the quarter end).")
+    st.caption(f"Status as of {day(inputs.as_of)} (the meeting day, else the quarter end).")
     if not inputs.carried:
         _ui.empty_state("No actions from earlier reviews are open or were closed in this quarter.")
     else:
@@ -160,7 +160,7 @@ def performance_inputs(inputs: ReviewInputs, label: str) -> None:
         column_config={"mean days to close": st.column_config.NumberColumn(format="%.1f")},
     )
     st.caption(
-        f"Aging of open findings at {inputs.aging.as_of:%Y-%m-%d}: {inputs.aging.open_total} open, "
+        f"Aging of open findings at {day(inputs.aging.as_of)}: {inputs.aging.open_total} open, "
         f"{inputs.aging.overdue} overdue."
     )
     _ui.show_table(pd.DataFrame(views.aging_rows(inputs)), hide_index=True, key="review_aging")

@@ -6,6 +6,7 @@ test_cli_data.py, test_export.py).
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -46,6 +47,7 @@ def new_db(directory: Path, with_systems: bool = True) -> Path:
     """
     if with_systems not in _TEMPLATES:
         home = Path(tempfile.mkdtemp(prefix="aims-import-template-"))
+        atexit.register(shutil.rmtree, home, ignore_errors=True)  # gone with the test process
         template = home / "template.duckdb"
         with open_db(template):
             pass

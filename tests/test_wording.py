@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 from aims_metrics.metrics.catalog import shipped_catalog
 from aims_metrics.metrics.formatting import readable_description
 from aims_metrics.tables.ingest import ImportCounts
+from aims_metrics.vocabulary.wording import day
 from pages import _ui
 from tests.conftest import app_usernames
 
@@ -56,3 +58,14 @@ def test_the_trends_page_explains_a_metric_in_words(app_db):
 
 def test_import_counts_are_written_with_thousands_separators():
     assert str(ImportCounts(6675, 8248, 0)) == "6,675 inserted, 8,248 updated, 0 unchanged"
+
+
+def test_a_day_in_running_text_is_written_one_way():
+    assert day(date(2026, 1, 1)) == "1 January 2026"
+    assert day(date(2026, 9, 30)) == "30 September 2026"
+
+
+@pytest.mark.parametrize("path", user_facing_modules(), ids=lambda p: str(p.relative_to(REPO)))
+def test_no_module_formats_a_day_for_reading_its_own_way(path: Path):
+    """ "01 Jan 2026" on one line and "2026-01-01" on the next: prose days go through `day`."""
+    assert re.findall(r"%-?d %[bB] %Y", path.read_text("utf-8")) == []

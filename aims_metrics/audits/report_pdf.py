@@ -32,7 +32,7 @@ from aims_metrics.reports.layout import (
 from aims_metrics.tables.registry import clause_refs
 from aims_metrics.vocabulary.findings import finding_count
 from aims_metrics.vocabulary.status import status_word
-from aims_metrics.vocabulary.wording import count_of, number
+from aims_metrics.vocabulary.wording import count_of, day, number
 
 TITLE = "Certification readiness report"
 
@@ -66,7 +66,7 @@ def _summary(result: Readiness) -> list:
             f"implemented, {result.soa['partial']} partly, {result.soa['not_started']} not started."
         ),
         para(
-            f"Certification cycle from {result.cycle.start} to {result.cycle.end}; as of {result.as_of}.",
+            f"Certification cycle from {day(result.cycle.start)} to {day(result.cycle.end)}; as of {day(result.as_of)}.",
             "muted",
         ),
     ]

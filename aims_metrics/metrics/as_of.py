@@ -14,6 +14,7 @@ import duckdb
 
 from aims_metrics.metrics import periods
 from aims_metrics.store import settings as store_settings
+from aims_metrics.vocabulary.wording import day
 
 FISCAL_START = "fiscal_year_start_month"
 
@@ -44,8 +45,8 @@ class EvaluationPoint:
         """Which quarter and day the figures are for, in a sentence for the page or the report."""
         how = "chosen in the sidebar" if self.chosen else "the latest complete quarter"
         if self.in_progress:
-            return f"As of today, {self.as_of:%d %B %Y}: {self.label} is in progress ({how})."
-        return f"As of {self.as_of:%d %B %Y}, the end of {self.label} ({how})."
+            return f"As of today, {day(self.as_of)}: {self.label} is in progress ({how})."
+        return f"As of {day(self.as_of)}, the end of {self.label} ({how})."
 
 
 def evaluation_point(

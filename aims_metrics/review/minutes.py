@@ -61,7 +61,7 @@ from aims_metrics.review.models import (
 from aims_metrics.review.records import get_review
 from aims_metrics.vocabulary.findings import finding_count, finding_look, finding_title
 from aims_metrics.vocabulary.status import KPI_STATUSES, status_label
-from aims_metrics.vocabulary.wording import count_of
+from aims_metrics.vocabulary.wording import count_of, day
 
 # --- vocabulary shown in the minutes ---------------------------------------------------------
 
@@ -255,7 +255,7 @@ def _nonconformity_section(inputs: ReviewInputs) -> list:
         KeepTogether(
             [
                 cell(
-                    f"Aging of open findings at {aging.as_of.isoformat()} (all finding types; "
+                    f"Aging of open findings at {day(aging.as_of)} (all finding types; "
                     f"overdue: {aging.overdue})",
                     "cell_bold",
                 ),

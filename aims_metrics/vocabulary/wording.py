@@ -1,9 +1,10 @@
-"""How numbers and counts are written everywhere: "6,675", "1 audit", "14 audits". One helper
-each, so a page, the CLI and a PDF never disagree."""
+"""How numbers, counts and days are written everywhere: "6,675", "1 audit", "14 audits",
+"30 September 2026". One helper each, so a page, the CLI and a PDF never disagree."""
 
 from __future__ import annotations
 
 import math
+from datetime import date
 from typing import Any
 
 MISSING = "—"
@@ -57,3 +58,8 @@ def number(value: Any, decimals: int | None = None) -> str:
     if isinstance(value, float) and not value.is_integer():
         return f"{value:,.3f}".rstrip("0").rstrip(".")
     return f"{int(value):,}"
+
+
+def day(value: date) -> str:
+    """A day in running text: "1 January 2026" (tables and files keep ISO dates)."""
+    return f"{value.day} {value:%B %Y}"
