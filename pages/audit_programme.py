@@ -77,7 +77,7 @@ def call_outs(result: programme.Programme) -> None:
                 result.overdue,
                 lambda i: (
                     f"{_ui.plain(i)} ({_ui.plain(by_id[i].title)}, planned end "
-                    f"{by_id[i].planned_end or by_id[i].planned_start})"
+                    f"{day(by_id[i].planned_end or by_id[i].planned_start)})"
                 ),
             ),
             icon=":material/schedule:",
