@@ -175,6 +175,16 @@ def choose_quarter(page: Page, label: str) -> None:
     ).to_have_value(label)
 
 
+def upload_incidents(page: Page, base: str, csv: Path) -> None:
+    """On Data import, choose the incidents table and upload `csv` (its preview follows)."""
+    visit(page, base, "data-import")
+    page.locator('[data-testid="stSelectbox"]').filter(has_text="Table").click()
+    rerun(page, page.get_by_role("option", name="AI incidents (incidents)").click)
+    with page.expect_file_chooser() as chooser:
+        page.get_by_role("button", name=re.compile("Browse files|Upload")).click()
+    rerun(page, lambda: chooser.value.set_files(str(csv)))
+
+
 def new_page(browser, **options) -> Page:
     """A page in a new browser context that counts Streamlit's script runs."""
     context = browser.new_context(viewport={"width": 1440, "height": 1000}, **options)
@@ -283,12 +293,7 @@ def test_governance_lead_uploads_a_csv_and_the_overview_changes(server, browser,
         f"N1,S1,New drift,low,{q.start.isoformat()}\n"
         f"N2,S2,New leak,medium,{q.end.isoformat()}\n"
     )
-    visit(page, base, "data-import")
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Table").click()
-    rerun(page, page.get_by_role("option", name="AI incidents (incidents)").click)
-    with page.expect_file_chooser() as chooser:
-        page.get_by_role("button", name=re.compile("Browse files|Upload")).click()
-    rerun(page, lambda: chooser.value.set_files(str(csv)))
+    upload_incidents(page, base, csv)
     expect(page.get_by_text("Importing would insert 2, update 0")).to_be_visible()
     shoot(page, "governance_lead-import-preview")
     page.get_by_role("button", name="Import 2 rows into incidents").click()

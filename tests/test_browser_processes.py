@@ -19,6 +19,7 @@ from tests.test_browser_app import (  # noqa: F401
     rerun,
     settle,
     sign_in,
+    upload_incidents,
     visit,
 )
 
@@ -35,12 +36,7 @@ def incidents(path: Path, *ids: str) -> Path:
 
 
 def import_on_the_page(page, base: str, csv: Path) -> None:
-    visit(page, base, "data-import")
-    page.locator('[data-testid="stSelectbox"]').filter(has_text="Table").click()
-    rerun(page, page.get_by_role("option", name="AI incidents (incidents)").click)
-    with page.expect_file_chooser() as chooser:
-        page.get_by_role("button", name=re.compile("Browse files|Upload")).click()
-    rerun(page, lambda: chooser.value.set_files(str(csv)))
+    upload_incidents(page, base, csv)
     page.get_by_role("button", name=re.compile(r"Import \d+ rows? into incidents")).click()
     expect(
         page.get_by_test_id("stAlertContentSuccess").get_by_text(f"Imported {csv.name}")
