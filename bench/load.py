@@ -109,7 +109,7 @@ class Outcome:
     views: list[View] = field(default_factory=list)
     imports: list[tuple[bool, float, str]] = field(default_factory=list)  # ok, seconds, message
     probes: list[bool] = field(default_factory=list)  # True: the database was held
-    cpu_seconds: float | None = None  # phase 2: server CPU over its views
+    cpu_seconds: float | None = None  # phase 2: server CPU from the first view to the last
     browser_cpu_seconds: float | None = None  # phase 2: Chromium's CPU over the same time
     wall_seconds: float | None = None  # phase 2: from the first view to the last
     pages: list[str] = field(default_factory=list)  # the sidebar's url paths ('' = the first page)
@@ -123,10 +123,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def _stat_cpu(stat: str) -> float:
+    """utime + stime, in seconds, from the text of /proc/PID/stat."""
+    fields = stat.rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process and its threads, in seconds."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return _stat_cpu(Path(f"/proc/{pid}/stat").read_text())
 
 
 def browser_cpu_seconds() -> float:
@@ -139,8 +144,7 @@ def browser_cpu_seconds() -> float:
         except OSError:  # the process ended
             continue
         if text[text.index("(") + 1 : text.rindex(")")].startswith("chrom"):
-            fields = text.rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            total += _stat_cpu(text)
     return total
 
 
@@ -283,7 +287,7 @@ async def one_session(browser, base, user, app_root, db, pid, timeout_ms, out: O
 
 
 async def many_sessions(
-    browser, base, users, begin, think: float, timeout_ms, out: Outcome
+    browser, base, users, server_pid: int, begin, think: float, timeout_ms, out: Outcome
 ) -> None:
     """Phase 2: every session visits the pages in turn, starting on different pages. People do
     not click in step: the sessions' first views are spread over one think time, and each pause
@@ -291,7 +295,7 @@ async def many_sessions(
     sessions = [await Session.open(browser, base, user, timeout_ms) for user in users]
     paths = out.pages or await sessions[0].links()
     started, until = time.monotonic(), begin()  # the clock starts once everyone is signed in
-    browser_before = browser_cpu_seconds()
+    server_before, browser_before = cpu_seconds(server_pid), browser_cpu_seconds()
 
     async def browse(index: int) -> None:
         session, pauses = sessions[index], random.Random(index)
@@ -303,6 +307,7 @@ async def many_sessions(
             await asyncio.sleep(think * pauses.uniform(0.5, 1.5))
 
     await asyncio.gather(*(browse(n) for n in range(len(users))))
+    out.cpu_seconds = cpu_seconds(server_pid) - server_before
     out.browser_cpu_seconds = browser_cpu_seconds() - browser_before
     out.wall_seconds = time.monotonic() - started
 
@@ -373,18 +378,15 @@ def run(
             )
             return out
         helpers = []
-        cpu_before = 0.0
+        csv = incidents_csv(work / "incidents.csv", IMPORT_ROWS, "LOAD") if import_every else None
 
         def begin() -> float:
-            """Start the clock, the lock probe, the imports and the CPU count; the end time."""
-            nonlocal cpu_before
+            """Start the clock, the lock probe and the imports; the end time."""
             until = time.monotonic() + seconds
             helpers.append(threading.Thread(target=probe_lock, args=(copy, until, out)))
-            if import_every:
-                csv = incidents_csv(work / "incidents.csv", IMPORT_ROWS, "LOAD")
+            if csv:
                 imports = (app_root, copy, csv, import_every, until, out)
                 helpers.append(threading.Thread(target=repeat_imports, args=imports))
-            cpu_before = cpu_seconds(process.pid)
             for helper in helpers:
                 helper.daemon = True
                 helper.start()
@@ -392,10 +394,11 @@ def run(
 
         asyncio.run(
             _drive(
-                lambda browser: many_sessions(browser, base, users, begin, think, timeout_ms, out)
+                lambda browser: many_sessions(
+                    browser, base, users, process.pid, begin, think, timeout_ms, out
+                )
             )
         )
-        out.cpu_seconds = cpu_seconds(process.pid) - cpu_before
         for helper in helpers:
             helper.join(timeout=900)
         return out

@@ -46,9 +46,6 @@ USERS = app_usernames()
 # wait for conditions, never for a fixed time; the timeout only bounds a wait that never ends.
 TIMEOUT_MS = 120_000
 
-# Counts the script runs that start (the bench's counter), so a test can wait for the run its
-# action caused to finish.
-# The app is idle: connected, no script running, nothing stale, no spinner or skeleton.
 # The height of the page's content (Streamlit's main container scrolls inside the viewport).
 MAIN_HEIGHT = """() => {
   const main = document.querySelector('[data-testid="stMain"]');
@@ -242,7 +239,7 @@ def test_each_role_sees_its_pages_and_only_those(server, browser, role):
         allowed = auth.can(role, spec.action)
         link = nav.get_by_role("link", name=spec.title, exact=True)
         expect(link).to_have_count(1 if allowed else 0)
-        if allowed:  # as people do: the sidebar link (the URL is what the others are left)
+        if allowed:  # as people do, by the sidebar link; a forbidden page only by its URL
             rerun(page, link.click)
         else:
             visit(page, base, spec.url_path)
